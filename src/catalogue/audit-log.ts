@@ -1,0 +1,28 @@
+import type { Statement } from 'better-sqlite3';
+import type { AuditContext, JsonValue, MemoryOperationType } from '../types.js';
+
+/** The one audit insert every write operation runs in its own savepoint. */
+export const AUDIT_INSERT =
+  'INSERT INTO audit (agent_id, task_id, action_type, action_data, result, ' +
+  'memory_operation_type, memory_namespace, memory_entry_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+
+export interface AuditRecord {
+  action: string;
+  data?: JsonValue;
+  result?: string;
+  memory?: { operation: MemoryOperationType; namespace: string; entryId: number | null };
+}
+
+/** Writes the audit row of a write operation, inside that operation's savepoint. */
+export function writeAudit(insert: Statement, ctx: AuditContext | undefined, record: AuditRecord): void {
+  insert.run(
+    ctx?.agentId ?? null,
+    ctx?.taskId ?? null,
+    record.action,
+    record.data === undefined ? null : JSON.stringify(record.data),
+    record.result ?? 'ok',
+    record.memory?.operation ?? null,
+    record.memory?.namespace ?? null,
+    record.memory?.entryId ?? null,
+  );
+}

@@ -1,0 +1,43 @@
+import { invalidArgument } from '../errors.js';
+import type { Page } from '../types.js';
+
+/** A position in a keyset-ordered list: the sort key values of the last row returned. */
+export type CursorValues = readonly (string | number)[];
+
+export function encodeCursor(values: CursorValues): string {
+  return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor and checks it has the shape its list expects ('s' string, 'n' number). */
+export function decodeCursor(cursor: string, shape: string): (string | number)[] {
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidArgument('cursor is not one this list returned');
+  }
+  const ok =
+    Array.isArray(values) &&
+    values.length === shape.length &&
+    values.every((v, i) => (shape[i] === 'n' ? Number.isSafeInteger(v) : typeof v === 'string'));
+  if (!ok) throw invalidArgument('cursor is not one this list returned');
+  return values as (string | number)[];
+}
+
+/**
+ * Turns `limit + 1` fetched rows into a page: the extra row only tells that another
+ * page exists.
+ */
+export function toPage<R, T>(
+  rows: readonly R[],
+  limit: number,
+  decode: (row: R) => T,
+  cursorOf: (row: R) => CursorValues,
+): Page<T> {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return {
+    items: kept.map(decode),
+    nextCursor: more ? encodeCursor(cursorOf(kept[kept.length - 1]!)) : undefined,
+  };
+}

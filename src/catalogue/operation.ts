@@ -1,0 +1,65 @@
+import type { Connection } from '../connection.js';
+import type { Statement } from 'better-sqlite3';
+
+export type OperationKind = 'read' | 'write';
+
+/**
+ * How a statement returns rows: `rows` as objects, `raw` as arrays in column order (about
+ * half the cost of objects for wide rows, so decoders read positions), `pluck` as the
+ * first column's value.
+ */
+export type StatementMode = 'rows' | 'raw' | 'pluck';
+export interface StatementSpec {
+  readonly sql: string;
+  readonly mode: StatementMode;
+}
+export type StatementSource = string | StatementSpec;
+export type Statements = Record<string, StatementSource>;
+
+export const raw = (sql: string): StatementSpec => ({ sql, mode: 'raw' });
+export const pluck = (sql: string): StatementSpec => ({ sql, mode: 'pluck' });
+export const specOf = (source: StatementSource): StatementSpec =>
+  typeof source === 'string' ? { sql: source, mode: 'rows' } : source;
+
+/** The statements of one operation, prepared on one connection, by the names it gave them. */
+export type Prepared<S extends Statements> = { readonly [K in keyof S]: Statement };
+
+/** What an operation's `run` receives: its prepared statements and the connection. */
+export interface RunContext<S extends Statements> {
+  readonly st: Prepared<S>;
+  readonly db: Connection;
+}
+
+/**
+ * One named unit of work: its SQL, how arguments bind, how rows decode. Runs start to
+ * finish synchronously on one connection — inside a read transaction on a reader, inside
+ * its own savepoint of the group-commit transaction on the writer.
+ */
+export interface Operation<A extends readonly unknown[] = readonly unknown[], R = unknown> {
+  readonly name: string;
+  readonly kind: OperationKind;
+  readonly statements: Readonly<Statements>;
+  /** False for operations SQLite refuses inside a transaction (VACUUM INTO). */
+  readonly transactional: boolean;
+  run(context: RunContext<Statements>, args: A): R;
+}
+
+export function defineOperation<S extends Statements, A extends readonly unknown[], R>(spec: {
+  name: string;
+  kind: OperationKind;
+  statements: S;
+  transactional?: boolean;
+  run(context: RunContext<S>, args: A): R;
+}): Operation<A, R> {
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    statements: spec.statements,
+    transactional: spec.transactional ?? true,
+    run: spec.run as Operation<A, R>['run'],
+  };
+}
+
+/** The argument and result types of an operation, for the facade's typed calls. */
+export type ArgsOf<O> = O extends Operation<infer A, unknown> ? A : never;
+export type ResultOf<O> = O extends Operation<readonly unknown[], infer R> ? R : never;

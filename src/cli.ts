@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkDatabase, formatCheckReport } from './check.js';
+import { openReaderConnection, openWriterConnection } from './connection.js';
+import { operations } from './catalogue/index.js';
+import { StoreError } from './errors.js';
+import { applySchema } from './schema.js';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const consoleIo: CliIo = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+const USAGE = `usage: abathur-store <command> [options]
+
+commands:
+  init <path>            create the database (and its directory) and apply the schema
+  check <path> [--json]  verify integrity, foreign keys, WAL, the 33 index requirements
+                         and every statement's plan; exit 1 if anything fails`;
+
+function init(args: string[], io: CliIo): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('init takes one database path');
+  const path = resolve(positionals[0]!);
+  mkdirSync(dirname(path), { recursive: true });
+  const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
+  try {
+    const { applied, version } = applySchema(db);
+    io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
+  } finally {
+    db.close();
+  }
+  return 0;
+}
+
+function check(args: string[], io: CliIo): number {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length !== 1) throw new UsageError('check takes one database path');
+  // Read-only: checking never changes the file. foreign_keys is set on this connection
+  // as the store sets it on its own, to show this SQLite enforces them.
+  const db = openReaderConnection(resolve(positionals[0]!), 5000);
+  try {
+    db.pragma('foreign_keys = ON');
+    const report = checkDatabase(db, { operations });
+    io.out(values.json ? JSON.stringify(report, null, 2) : formatCheckReport(report));
+    return report.ok ? 0 : 1;
+  } finally {
+    db.close();
+  }
+}
+
+class UsageError extends Error {}
+
+/** Runs the command line; resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'init':
+        return init(rest, io);
+      case 'check':
+        return check(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      io.err(`abathur-store: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof StoreError) {
+      io.err(`abathur-store: ${error.code}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,86 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli.js';
+import { fileHash } from './helpers/files.js';
+import { tempDir } from './helpers/temp.js';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
+  return { code, out, err };
+}
+
+describe('abathur-store CLI', () => {
+  it('init creates the directory and the database, and is a no-op the second time', async () => {
+    const path = join(tempDir(), 'nested', 'dir', 'store.db');
+    const first = await run('init', path);
+    expect(first).toEqual({ code: 0, out: `initialised ${path} (schema version 1)\n`, err: '' });
+    expect(existsSync(path)).toBe(true);
+    const hash = fileHash(path);
+    const second = await run('init', path);
+    expect(second.out).toBe(`${path} is already at schema version 1\n`);
+    expect(fileHash(path)).toBe(hash);
+  });
+
+  it('check reports a fresh database as sound and exits 0', async () => {
+    const path = join(tempDir(), 'store.db');
+    await run('init', path);
+    const hash = fileHash(path);
+    const { code, out } = await run('check', path);
+    expect(code).toBe(0);
+    expect(out).toContain('ok   integrity_check: ok');
+    expect(out).toContain('ok   foreign_key_check: no violations');
+    expect(out).toContain('ok   index requirements: 33 of 33 satisfied');
+    expect(out).toContain('result: ok');
+    expect(fileHash(path)).toBe(hash);
+  });
+
+  it('check --json prints the structured report', async () => {
+    const path = join(tempDir(), 'store.db');
+    await run('init', path);
+    const { code, out } = await run('check', path, '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(out) as { ok: boolean; indexesSatisfied: number; indexes: unknown[]; plans: unknown[] };
+    expect(report.ok).toBe(true);
+    expect(report.indexesSatisfied).toBe(33);
+    expect(report.indexes).toHaveLength(33);
+    expect(report.plans.length).toBeGreaterThan(10);
+  });
+
+  it('check exits 1 and names the index when one was dropped', async () => {
+    const path = join(tempDir(), 'store.db');
+    await run('init', path);
+    const db = new Database(path);
+    db.exec('DROP INDEX idx_memory_episodic_ttl');
+    db.close();
+    const { code, out } = await run('check', path);
+    expect(code).toBe(1);
+    expect(out).toContain('FAIL index requirements: 32 of 33 satisfied');
+    expect(out).toContain('FAIL idx_memory_episodic_ttl: missing');
+    expect(out).toContain('result: FAILED');
+  });
+
+  it('check exits 1 with a typed error for a missing or foreign file', async () => {
+    const dir = tempDir();
+    const missing = await run('check', join(dir, 'nope.db'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/IO_ERROR: cannot open database .*nope\.db: file does not exist/);
+  });
+
+  it('usage errors exit 2 with the usage text', async () => {
+    expect((await run()).code).toBe(2);
+    const unknown = await run('frobnicate');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('unknown command "frobnicate"');
+    expect(unknown.err).toContain('usage: abathur-store');
+    expect((await run('check')).code).toBe(2);
+    expect((await run('init', 'a.db', 'b.db')).code).toBe(2);
+    expect((await run('check', 'x.db', '--bogus')).code).toBe(2);
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('init <path>');
+  });
+});
