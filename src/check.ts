@@ -218,9 +218,14 @@ export function formatCheckReport(report: CheckReport): string {
   if (report.plans !== undefined) {
     const bad = report.plans.filter((plan) => !plan.ok);
     const accepted = report.plans.filter((plan) => plan.ok && plan.accepted !== undefined);
+    const tieSorts = report.plans.filter((plan) => plan.tieSorts.length > 0).length;
+    const notes = [
+      ...(accepted.length > 0 ? [`${accepted.length} accepted exceptions`] : []),
+      ...(tieSorts > 0 ? [`${tieSorts} order rows tied on a timestamp by id`] : []),
+    ];
     lines.push(
       `${mark(bad.length === 0)} statement plans: ${report.plans.length - bad.length} of ${report.plans.length} use an index without a temp B-tree${
-        accepted.length > 0 ? ` (${accepted.length} accepted exceptions)` : ''
+        notes.length > 0 ? ` (${notes.join('; ')})` : ''
       }`,
     );
     for (const plan of bad) {

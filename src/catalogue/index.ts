@@ -1,8 +1,25 @@
+import { adminOperations } from './admin.js';
+import { agentOperations } from './agents.js';
+import { auditOperations } from './audit.js';
+import { checkpointOperations } from './checkpoints.js';
+import { documentOperations } from './documents.js';
 import { memoryOperations } from './memory.js';
+import { metricOperations } from './metrics.js';
 import type { Operation } from './operation.js';
 import { sessionOperations } from './sessions.js';
+import { stateOperations } from './state.js';
+import { taskOperations } from './tasks.js';
 
 /** Every operation the store runs. Both workers load this one list. */
-export const operations: readonly Operation[] = [...sessionOperations, ...memoryOperations] as readonly Operation[];
-
-export const operationsByName: ReadonlyMap<string, Operation> = new Map(operations.map((op) => [op.name, op]));
+export const operations: readonly Operation[] = [
+  ...sessionOperations,
+  ...memoryOperations,
+  ...documentOperations,
+  ...taskOperations,
+  ...agentOperations,
+  ...checkpointOperations,
+  ...stateOperations,
+  ...auditOperations,
+  ...metricOperations,
+  ...adminOperations,
+] as readonly Operation[];

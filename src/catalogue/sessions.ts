@@ -154,8 +154,9 @@ export const sessionsSetState = defineOperation({
   },
 });
 
-// Lists are keyset-paginated on (created_at DESC, rowid): the index's own order, so a
-// page is one index range scan, whatever page it is. The rowid follows the columns.
+// Lists are newest first, keyset-paginated on (created_at DESC, rowid DESC): a page is
+// one range of the index, whatever page it is (SQLite sorts only rows that share a
+// created_at, the index's last term). The rowid follows the columns.
 const pageOf = (rows: RawRow[], limit: number, lastEvents: number | null): Page<Session> =>
   toPage(
     rows,
@@ -170,10 +171,10 @@ export const sessionsListByUser = defineOperation({
   name: 'sessions.listByUser',
   kind: 'read',
   statements: {
-    first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid LIMIT ?`),
+    first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
     next: raw(
       `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE user_id = @owner AND created_at <= @at ` +
-        'AND (created_at < @at OR rowid > @rid) ORDER BY created_at DESC, rowid LIMIT @limit',
+        'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
     ),
   },
   run({ st }, [userId, limit, after, lastEvents]: ListArgs): Page<Session> {
@@ -188,10 +189,10 @@ export const sessionsListByProject = defineOperation({
   name: 'sessions.listByProject',
   kind: 'read',
   statements: {
-    first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE project_id = ? ORDER BY created_at DESC, rowid LIMIT ?`),
+    first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE project_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
     next: raw(
       `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE project_id = @owner AND created_at <= @at ` +
-        'AND (created_at < @at OR rowid > @rid) ORDER BY created_at DESC, rowid LIMIT @limit',
+        'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
     ),
   },
   run({ st }, [projectId, limit, after, lastEvents]: ListArgs): Page<Session> {

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 
-const atExit: (() => void)[] = [];
+const atExit: (() => unknown)[] = [];
 process.once('exit', () => {
   for (const fn of atExit.reverse()) fn();
 });
 
-/** Runs `fn` when the current test finishes, or at exit when called from a beforeAll hook. */
-export function cleanup(fn: () => void): void {
+/** Runs `fn` when the current test finishes (awaiting it), or at exit when called from a beforeAll hook. */
+export function cleanup(fn: () => void | Promise<void>): void {
   try {
     onTestFinished(fn);
   } catch {

@@ -1,0 +1,263 @@
+import { StoreError } from '../errors.js';
+import type { AuditContext, Page, Session, Task, TaskStatus } from '../types.js';
+import { AUDIT_INSERT, writeAudit } from './audit-log.js';
+import { toPage } from './cursor.js';
+import { defineOperation, pluck, raw } from './operation.js';
+import { SESSION_COLUMNS, sessionFromRow, TASK_COLUMNS, taskFromRow, type RawRow } from './rows.js';
+import { conflictOnDuplicate, NOW, qualified } from './sql.js';
+
+const BY_ID = raw(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`);
+const STATUS = pluck('SELECT status FROM tasks WHERE id = ?');
+const TASK_WIDTH = 19;
+const SUBMITTED_AT = 11;
+/** The rowid, selected after the task's columns in lists. */
+const ROWID = TASK_WIDTH;
+
+/** Task operations audit under the task itself unless the caller names another. */
+const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext => ({ ...ctx, taskId: ctx?.taskId ?? taskId });
+
+/** Why a status change matched no row: the task is missing, or in the wrong status. */
+function transitionMiss(status: unknown, id: string, action: string, from: readonly TaskStatus[]): StoreError {
+  return status === undefined
+    ? new StoreError('NOT_FOUND', `task ${id} does not exist`)
+    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${String(status)}, not ${from.join(' or ')}`);
+}
+
+export interface CreateTaskArgs {
+  id: string;
+  prompt: string;
+  inputData: string;
+  agentType: string;
+  priority: number;
+  parentTaskId: string | null;
+  dependencies: string[];
+  sessionId: string | null;
+  createdBy: string | null;
+  maxRetries: number;
+  timeoutSeconds: number;
+}
+
+export const tasksCreate = defineOperation({
+  name: 'tasks.create',
+  kind: 'write',
+  statements: {
+    exists: pluck('SELECT 1 FROM tasks WHERE id = ?'),
+    insert: raw(
+      'INSERT INTO tasks (id, prompt, input_data, agent_type, priority, parent_task_id, dependencies, session_id, ' +
+        'created_by, max_retries, max_execution_timeout_seconds) VALUES (@id, @prompt, @inputData, @agentType, @priority, ' +
+        `@parentTaskId, @dependencies, @sessionId, @createdBy, @maxRetries, @timeoutSeconds) RETURNING ${TASK_COLUMNS}`,
+    ),
+    audit: AUDIT_INSERT,
+  },
+  run({ st }, [task, ctx]: readonly [CreateTaskArgs, AuditContext | undefined]): Task {
+    // dependencies is a JSON array, which no foreign key can check: check it here.
+    for (const dependency of task.dependencies) {
+      if (st.exists.get(dependency) === undefined) {
+        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${dependency}, which does not exist`);
+      }
+    }
+    const row = conflictOnDuplicate(`task ${task.id} already exists`, () =>
+      st.insert.get({ ...task, dependencies: JSON.stringify(task.dependencies) }),
+    ) as RawRow;
+    writeAudit(st.audit, auditUnder(ctx, task.id), {
+      action: 'task_create',
+      data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
+    });
+    return taskFromRow(row);
+  },
+});
+
+export const tasksGet = defineOperation({
+  name: 'tasks.get',
+  kind: 'read',
+  statements: { byId: BY_ID },
+  run({ st }, [id]: readonly [string]): Task | undefined {
+    const row = st.byId.get(id) as RawRow | undefined;
+    return row === undefined ? undefined : taskFromRow(row);
+  },
+});
+
+export const tasksGetWithSession = defineOperation({
+  name: 'tasks.getWithSession',
+  kind: 'read',
+  statements: {
+    join: raw(
+      `SELECT ${qualified('t', TASK_COLUMNS)}, ${qualified('s', SESSION_COLUMNS)} ` +
+        'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = ?',
+    ),
+  },
+  run({ st }, [id]: readonly [string]): { task: Task; session: Session | null } | undefined {
+    const row = st.join.get(id) as RawRow | undefined;
+    if (row === undefined) return undefined;
+    const session = row.slice(TASK_WIDTH);
+    return { task: taskFromRow(row), session: session[0] === null ? null : sessionFromRow(session) };
+  },
+});
+
+const pageOf = (rows: RawRow[], limit: number): Page<Task> =>
+  toPage(rows, limit, taskFromRow, (row) => [row[SUBMITTED_AT] as string, row[ROWID] as number]);
+
+export const tasksListBySession = defineOperation({
+  name: 'tasks.listBySession',
+  kind: 'read',
+  statements: {
+    first: raw(
+      `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?`,
+    ),
+    next: raw(
+      `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = @sessionId AND submitted_at <= @at ` +
+        'AND (submitted_at < @at OR rowid < @rid) ORDER BY submitted_at DESC, rowid DESC LIMIT @limit',
+    ),
+  },
+  run(
+    { st },
+    [sessionId, limit, after]: readonly [string, number, readonly [string, number] | null],
+  ): Page<Task> {
+    const rows = (after === null
+      ? st.first.all(sessionId, limit + 1)
+      : st.next.all({ sessionId, at: after[0], rid: after[1], limit: limit + 1 })) as RawRow[];
+    return pageOf(rows, limit);
+  },
+});
+
+export const tasksListChildren = defineOperation({
+  name: 'tasks.listChildren',
+  kind: 'read',
+  statements: {
+    first: raw(`SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE parent_task_id = ? ORDER BY rowid LIMIT ?`),
+    // Pinned to the parent index: on rowid alone the planner may walk every later task.
+    next: raw(
+      `SELECT ${TASK_COLUMNS}, rowid FROM tasks INDEXED BY idx_tasks_parent WHERE parent_task_id = ? AND rowid > ? ` +
+        'ORDER BY rowid LIMIT ?',
+    ),
+  },
+  run({ st }, [parentId, limit, after]: readonly [string, number, readonly [number] | null]): Page<Task> {
+    const rows = (after === null
+      ? st.first.all(parentId, limit + 1)
+      : st.next.all(parentId, after[0], limit + 1)) as RawRow[];
+    return toPage(rows, limit, taskFromRow, (row) => [row[ROWID] as number]);
+  },
+});
+
+const HIGHEST = 1;
+const LOWEST = 10;
+
+// Claiming walks the priorities from 1 (highest) down and takes the oldest pending task
+// whose dependencies have all completed. Each step is one seek on
+// idx_tasks_status_priority (status, priority, submitted_at); a single ORDER BY
+// priority ASC, submitted_at ASC could not use that index (priority is DESC in it).
+const CLAIMABLE =
+  "SELECT rowid FROM tasks AS t WHERE status = 'pending' AND priority = @priority AND (@agentType IS NULL OR agent_type = @agentType) " +
+  "AND NOT EXISTS (SELECT 1 FROM json_each(t.dependencies) AS d JOIN tasks AS p ON p.id = d.value WHERE p.status <> 'completed') " +
+  'ORDER BY submitted_at, rowid LIMIT 1';
+
+export const tasksClaimNext = defineOperation({
+  name: 'tasks.claimNext',
+  kind: 'write',
+  statements: {
+    claimable: pluck(CLAIMABLE),
+    claim: raw(
+      `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW} ` +
+        `WHERE rowid = ? RETURNING ${TASK_COLUMNS}`,
+    ),
+    audit: AUDIT_INSERT,
+  },
+  run({ st }, [agentType, ctx]: readonly [string | null, AuditContext | undefined]): Task | undefined {
+    for (let priority = HIGHEST; priority <= LOWEST; priority++) {
+      const rowid = st.claimable.get({ priority, agentType }) as number | undefined;
+      if (rowid === undefined) continue;
+      const task = taskFromRow(st.claim.get(rowid) as RawRow);
+      writeAudit(st.audit, auditUnder(ctx, task.id), {
+        action: 'task_claim',
+        data: { taskId: task.id, priority, agentType: task.agentType },
+      });
+      return task;
+    }
+    return undefined;
+  },
+});
+
+export const tasksComplete = defineOperation({
+  name: 'tasks.complete',
+  kind: 'write',
+  statements: {
+    complete: raw(
+      `UPDATE tasks SET status = 'completed', result_data = @result, completed_at = ${NOW}, last_updated_at = ${NOW} ` +
+        `WHERE id = @id AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+    ),
+    status: STATUS,
+    audit: AUDIT_INSERT,
+  },
+  run({ st }, [id, result, ctx]: readonly [string, string | null, AuditContext | undefined]): Task {
+    const row = st.complete.get({ id, result }) as RawRow | undefined;
+    if (row === undefined) throw transitionMiss(st.status.get(id), id, 'complete', ['running']);
+    writeAudit(st.audit, auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
+    return taskFromRow(row);
+  },
+});
+
+export const tasksFail = defineOperation({
+  name: 'tasks.fail',
+  kind: 'write',
+  statements: {
+    // With retries left (and retry asked for), the task goes back to pending with one
+    // more retry counted; otherwise it fails for good.
+    fail: raw(
+      'UPDATE tasks SET error_message = @error, last_updated_at = ' +
+        NOW +
+        ', ' +
+        "status = CASE WHEN @retry = 1 AND retry_count < max_retries THEN 'pending' ELSE 'failed' END, " +
+        'retry_count = CASE WHEN @retry = 1 AND retry_count < max_retries THEN retry_count + 1 ELSE retry_count END, ' +
+        'started_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE started_at END, ' +
+        `completed_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE ${NOW} END ` +
+        `WHERE id = @id AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+    ),
+    status: STATUS,
+    audit: AUDIT_INSERT,
+  },
+  run(
+    { st },
+    [id, error, retry, ctx]: readonly [string, string, boolean, AuditContext | undefined],
+  ): Task {
+    const row = st.fail.get({ id, error, retry: retry ? 1 : 0 }) as RawRow | undefined;
+    if (row === undefined) throw transitionMiss(st.status.get(id), id, 'fail', ['running']);
+    const task = taskFromRow(row);
+    writeAudit(st.audit, auditUnder(ctx, id), {
+      action: 'task_fail',
+      data: { taskId: id, error, retryCount: task.retryCount },
+      result: task.status,
+    });
+    return task;
+  },
+});
+
+export const tasksCancel = defineOperation({
+  name: 'tasks.cancel',
+  kind: 'write',
+  statements: {
+    cancel: raw(
+      `UPDATE tasks SET status = 'cancelled', completed_at = ${NOW}, last_updated_at = ${NOW} ` +
+        `WHERE id = ? AND status IN ('pending', 'running') RETURNING ${TASK_COLUMNS}`,
+    ),
+    status: STATUS,
+    audit: AUDIT_INSERT,
+  },
+  run({ st }, [id, ctx]: readonly [string, AuditContext | undefined]): Task {
+    const row = st.cancel.get(id) as RawRow | undefined;
+    if (row === undefined) throw transitionMiss(st.status.get(id), id, 'cancel', ['pending', 'running']);
+    writeAudit(st.audit, auditUnder(ctx, id), { action: 'task_cancel', data: { taskId: id }, result: 'cancelled' });
+    return taskFromRow(row);
+  },
+});
+
+export const taskOperations = [
+  tasksCreate,
+  tasksGet,
+  tasksGetWithSession,
+  tasksListBySession,
+  tasksListChildren,
+  tasksClaimNext,
+  tasksComplete,
+  tasksFail,
+  tasksCancel,
+];

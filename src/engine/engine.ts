@@ -1,0 +1,130 @@
+import type { Worker } from 'node:worker_threads';
+import type { CheckReport } from '../check.js';
+import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
+import { StoreError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import type { CheckpointMode, CheckpointResult } from '../wal-manager.js';
+import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
+import { ReadPool } from './read-pool.js';
+import type { OperationTarget, WriterTarget } from './targets.js';
+import { WriterClient } from './writer-client.js';
+
+export interface StoreStats {
+  /** Calls accepted and waiting for a worker. */
+  queues: { read: number; write: number };
+  /** Reads per reader message and writes per commit since the last reset. */
+  batches: { read: BatchSummary; write: BatchSummary };
+  /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
+  latency: Record<string, LatencySummary>;
+  /** The WAL file after the last commit, and the largest it has been. */
+  wal: { bytes: number; peakBytes: number };
+  /** Threads started to replace ones that died. */
+  restarts: { readers: number; writer: number };
+  readers: number;
+}
+
+/**
+ * Routes each operation to the read pool or the writer by its kind. Nothing on the
+ * caller's thread runs SQL: this only queues, batches and settles.
+ */
+export class Engine {
+  readonly options: ResolvedOptions;
+  readonly #stats: EngineStats;
+  readonly #writer: WriterTarget;
+  readonly #readers: OperationTarget;
+  #closing: Promise<void> | undefined;
+
+  /** @internal {@link Engine.start} builds the real one; tests also build one on in-process targets. */
+  constructor(options: ResolvedOptions, stats: EngineStats, writer: WriterTarget, readers: OperationTarget) {
+    this.options = options;
+    this.#stats = stats;
+    this.#writer = writer;
+    this.#readers = readers;
+  }
+
+  /** Starts the writer (which applies the schema), then the readers. */
+  static async start(options: ResolvedOptions): Promise<Engine> {
+    const stats = new EngineStats();
+    const writer = await WriterClient.start(
+      {
+        path: options.path,
+        synchronous: options.synchronous,
+        busyTimeoutMs: options.busyTimeoutMs,
+        journalSizeLimit: options.journalSizeLimit,
+        walLimitBytes: options.walLimitBytes,
+        checkpointIntervalMs: options.checkpointIntervalMs,
+        manageWal: options.manageWal,
+      },
+      { maxQueue: options.maxQueue, maxBatch: options.maxWriteBatch },
+      stats,
+    );
+    const readers = new ReadPool(
+      { path: options.path, busyTimeoutMs: options.busyTimeoutMs },
+      { readers: options.readers, maxQueue: options.maxQueue, maxBatch: options.maxReadBatch },
+      stats,
+    );
+    await readers.warmUp();
+    return new Engine(options, stats, writer, readers);
+  }
+
+  /**
+   * Runs one catalogue operation. `build` checks and assembles the arguments; if it
+   * throws, the promise rejects and nothing is queued.
+   */
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>): Promise<ResultOf<O>> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
+    }
+    let args: ArgsOf<O>;
+    try {
+      args = build();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const target = operation.kind === 'read' ? this.#readers : this.#writer;
+    return target.submit(operation.name, args) as Promise<ResultOf<O>>;
+  }
+
+  stats(): StoreStats {
+    return {
+      queues: { read: this.#readers.queueDepth, write: this.#writer.queueDepth },
+      batches: { read: this.#stats.readBatches.summary(), write: this.#stats.writeBatches.summary() },
+      latency: this.#stats.latency(),
+      wal: { bytes: this.#writer.walBytes, peakBytes: this.#writer.peakWalBytes },
+      restarts: { readers: this.#readers.restarts, writer: this.#writer.restarts },
+      readers: this.options.readers,
+    };
+  }
+
+  resetStats(): void {
+    this.#stats.reset();
+  }
+
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed'));
+    return this.#writer.checkpoint(mode);
+  }
+
+  check(): Promise<CheckReport> {
+    if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed'));
+    return this.#writer.check();
+  }
+
+  /** Stops accepting calls, drains accepted ones, closes the readers, then the writer. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([this.#readers.drain(), this.#writer.drain()]);
+      await this.#readers.close();
+      await this.#writer.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Threads, for tests that kill them on purpose. */
+  get threads(): { writer: Worker; readers: Worker[] } {
+    if (!(this.#writer instanceof WriterClient) || !(this.#readers instanceof ReadPool)) {
+      throw new Error('this engine runs in-process: it has no threads');
+    }
+    return { writer: this.#writer.thread, readers: this.#readers.threads };
+  }
+}

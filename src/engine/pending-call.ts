@@ -1,0 +1,24 @@
+import { fromWireError, StoreError } from '../errors.js';
+import type { Outcome } from '../protocol.js';
+import type { EngineStats } from './engine-stats.js';
+
+/** An accepted call waiting for its worker's answer. */
+export interface PendingCall {
+  readonly name: string;
+  readonly args: readonly unknown[];
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: StoreError) => void;
+  /** performance.now() when accepted, for the latency histogram. */
+  readonly start: number;
+}
+
+export function settle(call: PendingCall, outcome: Outcome, stats: EngineStats): void {
+  stats.recordLatency(call.name, call.start);
+  if (outcome.ok) call.resolve(outcome.value);
+  else call.reject(fromWireError(outcome.error));
+}
+
+export function fail(call: PendingCall, error: StoreError, stats: EngineStats): void {
+  stats.recordLatency(call.name, call.start);
+  call.reject(error);
+}

@@ -1,0 +1,20 @@
+import type { CheckReport } from '../check.js';
+import type { CheckpointMode, CheckpointResult } from '../wal-manager.js';
+
+/** Where the engine sends the operations of one kind: the read pool or the writer. */
+export interface OperationTarget {
+  submit(name: string, args: readonly unknown[]): Promise<unknown>;
+  readonly queueDepth: number;
+  /** Threads started to replace ones that died. */
+  readonly restarts: number;
+  /** Resolves once every accepted call has settled. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WriterTarget extends OperationTarget {
+  readonly walBytes: number;
+  readonly peakWalBytes: number;
+  check(): Promise<CheckReport>;
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult>;
+}

@@ -1,0 +1,40 @@
+import type { Statement } from 'better-sqlite3';
+import { toWireError } from './errors.js';
+import type { PreparedCatalogue } from './catalogue/prepared.js';
+import type { OperationCall, Outcome } from './protocol.js';
+
+/**
+ * Runs a batch of reads on a read-only connection. The batch shares one read transaction:
+ * every operation sees one consistent snapshot, taken after every read in it was issued,
+ * so a write that resolved before a read was issued is visible to that read.
+ */
+export class ReadExecutor {
+  readonly #catalogue: PreparedCatalogue;
+  readonly #begin: Statement;
+  readonly #commit: Statement;
+
+  constructor(catalogue: PreparedCatalogue) {
+    this.#catalogue = catalogue;
+    this.#begin = catalogue.db.prepare('BEGIN');
+    this.#commit = catalogue.db.prepare('COMMIT');
+  }
+
+  run(calls: readonly OperationCall[]): Outcome[] {
+    const db = this.#catalogue.db;
+    const outcomes: Outcome[] = new Array<Outcome>(calls.length);
+    for (let i = 0; i < calls.length; i++) {
+      const [name, args] = calls[i]!;
+      try {
+        const { operation, context } = this.#catalogue.get(name);
+        if (operation.transactional !== db.inTransaction) {
+          (operation.transactional ? this.#begin : this.#commit).run();
+        }
+        outcomes[i] = { ok: true, value: operation.run(context, args) };
+      } catch (error) {
+        outcomes[i] = { ok: false, error: toWireError(error) };
+      }
+    }
+    if (db.inTransaction) this.#commit.run();
+    return outcomes;
+  }
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { decodeCursor } from '../catalogue/cursor.js';
+import {
+  agentsGet,
+  agentsListBySession,
+  agentsListByTask,
+  agentsSetState,
+  agentsSpawn,
+  agentsTerminate,
+} from '../catalogue/agents.js';
+import type { Engine } from '../engine/engine.js';
+import type { Agent, AgentState, AuditContext, JsonValue, ListOptions, Page } from '../types.js';
+import * as v from '../validate.js';
+
+export interface SpawnAgentInput {
+  /** A UUID v4 is generated when omitted. */
+  id?: string;
+  name: string;
+  specialization: string;
+  taskId: string;
+  model: string;
+  sessionId?: string;
+  resourceUsage?: JsonValue;
+  ctx?: AuditContext;
+}
+
+const LIVE_STATES: readonly Exclude<AgentState, 'terminated'>[] = ['idle', 'working', 'waiting'];
+
+const cursorOf = (value: unknown, shape: string) =>
+  value === undefined ? null : decodeCursor(v.text('cursor', value), shape);
+
+/** Agents: who works on which task, in which state. */
+export class Agents {
+  readonly #engine: Engine;
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * Registers an agent working on a task, in state `idle`.
+   *
+   * @example
+   * const agent = await store.agents.spawn({ name: 'coder-1', specialization: 'typescript', taskId: task.id, model: 'large' });
+   */
+  spawn(input: SpawnAgentInput): Promise<Agent> {
+    return this.#engine.call(agentsSpawn, () => {
+      const o = v.options('input', input, ['id', 'name', 'specialization', 'taskId', 'model', 'sessionId', 'resourceUsage', 'ctx'] as const);
+      return [
+        {
+          id: o.id === undefined ? randomUUID() : v.identifier('id', o.id),
+          name: v.text('name', o.name, 1024),
+          specialization: v.text('specialization', o.specialization, 1024),
+          taskId: v.identifier('taskId', o.taskId),
+          model: v.identifier('model', o.model),
+          sessionId: v.optionalIdentifier('sessionId', o.sessionId),
+          resourceUsage: v.optionalJson('resourceUsage', o.resourceUsage),
+        },
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  get(id: string): Promise<Agent | undefined> {
+    return this.#engine.call(agentsGet, () => [v.identifier('id', id)] as const);
+  }
+
+  /** A session's agents, most recently spawned first. */
+  listBySession(sessionId: string, options?: ListOptions): Promise<Page<Agent>> {
+    return this.#engine.call(agentsListBySession, () => {
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [v.identifier('sessionId', sessionId), v.limit(o.limit), cursorOf(o.cursor, 'sn') as [string, number] | null] as const;
+    });
+  }
+
+  /** A task's agents, in spawn order. */
+  listByTask(taskId: string, options?: ListOptions): Promise<Page<Agent>> {
+    return this.#engine.call(agentsListByTask, () => {
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [v.identifier('taskId', taskId), v.limit(o.limit), cursorOf(o.cursor, 'n') as [number] | null] as const;
+    });
+  }
+
+  /** Moves a live agent between idle, working and waiting (a terminated one stays terminated). */
+  setState(
+    id: string,
+    state: Exclude<AgentState, 'terminated'>,
+    options?: { resourceUsage?: JsonValue; ctx?: AuditContext },
+  ): Promise<Agent> {
+    return this.#engine.call(agentsSetState, () => {
+      const o = v.options('options', options, ['resourceUsage', 'ctx'] as const);
+      return [
+        v.identifier('id', id),
+        v.oneOf('state', state, LIVE_STATES),
+        v.optionalJson('resourceUsage', o.resourceUsage),
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  /** Terminates an agent, recording when (and its final resource usage, if given). */
+  terminate(id: string, options?: { resourceUsage?: JsonValue; ctx?: AuditContext }): Promise<Agent> {
+    return this.#engine.call(agentsTerminate, () => {
+      const o = v.options('options', options, ['resourceUsage', 'ctx'] as const);
+      return [v.identifier('id', id), v.optionalJson('resourceUsage', o.resourceUsage), v.auditContext(o.ctx)] as const;
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import { decodeCursor } from '../catalogue/cursor.js';
+import {
+  documentsDelete,
+  documentsGet,
+  documentsListByType,
+  documentsMarkFailed,
+  documentsMarkSynced,
+  documentsPendingSync,
+  documentsUpsert,
+} from '../catalogue/documents.js';
+import type { Engine } from '../engine/engine.js';
+import { invalidArgument } from '../errors.js';
+import type { AuditContext, DocumentEntry, DocumentType, JsonObject, ListOptions, Page } from '../types.js';
+import * as v from '../validate.js';
+
+export interface UpsertDocumentInput {
+  filePath: string;
+  title: string;
+  documentType?: DocumentType | null;
+  /** SHA-256 of the content; a change marks an indexed document `stale`. */
+  contentHash: string;
+  chunkCount?: number;
+  metadata?: JsonObject;
+  ctx?: AuditContext;
+}
+
+export interface MarkSyncedOptions {
+  /** The embedding; stored as its float32 bytes and read back bit-identical. */
+  embedding?: Float32Array;
+  embeddingModel?: string;
+  /** The content hash the embedding was computed from: CONFLICT if the document changed since. */
+  contentHash?: string;
+  ctx?: AuditContext;
+}
+
+const TYPES: readonly DocumentType[] = ['design', 'specification', 'plan', 'report'];
+
+/** The document index: what was indexed for retrieval, and whether its embedding is current. */
+export class Documents {
+  readonly #engine: Engine;
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * Indexes a document or updates its entry. A new document is `pending`; a changed
+   * content hash makes an indexed one `stale`.
+   *
+   * @example
+   * await store.documents.upsert({ filePath: 'docs/plan.md', title: 'Plan', documentType: 'plan', contentHash: sha256 });
+   */
+  upsert(input: UpsertDocumentInput): Promise<DocumentEntry> {
+    return this.#engine.call(documentsUpsert, () => {
+      const o = v.options('input', input, ['filePath', 'title', 'documentType', 'contentHash', 'chunkCount', 'metadata', 'ctx'] as const);
+      return [
+        v.identifier('filePath', o.filePath),
+        v.text('title', o.title, 4096),
+        o.documentType === undefined || o.documentType === null ? null : v.oneOf('documentType', o.documentType, TYPES),
+        v.identifier('contentHash', o.contentHash),
+        v.optionalInteger('chunkCount', o.chunkCount, 0, 2 ** 31),
+        v.optionalJsonObject('metadata', o.metadata),
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  get(filePath: string): Promise<DocumentEntry | undefined> {
+    return this.#engine.call(documentsGet, () => [v.identifier('filePath', filePath)] as const);
+  }
+
+  /** Documents of one type, newest first. */
+  listByType(documentType: DocumentType, options?: ListOptions): Promise<Page<DocumentEntry>> {
+    return this.#engine.call(documentsListByType, () => {
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [
+        v.oneOf('documentType', documentType, TYPES),
+        v.limit(o.limit),
+        o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
+      ] as const;
+    });
+  }
+
+  /** Documents waiting for an embedding: `pending` first, then `stale`, least recently synced first. */
+  pendingSync(options?: { limit?: number }): Promise<DocumentEntry[]> {
+    return this.#engine.call(documentsPendingSync, () => {
+      const o = v.options('options', options, ['limit'] as const);
+      return [v.limit(o.limit)] as const;
+    });
+  }
+
+  /** Records a successful sync, with the embedding. */
+  markSynced(filePath: string, options?: MarkSyncedOptions): Promise<DocumentEntry> {
+    return this.#engine.call(documentsMarkSynced, () => {
+      const o = v.options('options', options, ['embedding', 'embeddingModel', 'contentHash', 'ctx'] as const);
+      if (o.embedding !== undefined && !(o.embedding instanceof Float32Array)) {
+        throw invalidArgument('embedding must be a Float32Array');
+      }
+      const embedding = o.embedding as Float32Array | undefined;
+      return [
+        v.identifier('filePath', filePath),
+        // A view into a larger buffer would send the whole buffer: send just its bytes.
+        embedding === undefined ? null : embedding.byteLength === embedding.buffer.byteLength ? embedding : embedding.slice(),
+        v.optionalIdentifier('embeddingModel', o.embeddingModel),
+        v.optionalIdentifier('contentHash', o.contentHash),
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  /** Records a failed sync; the error goes to the audit trail. */
+  markFailed(filePath: string, options?: { error?: string; ctx?: AuditContext }): Promise<DocumentEntry> {
+    return this.#engine.call(documentsMarkFailed, () => {
+      const o = v.options('options', options, ['error', 'ctx'] as const);
+      return [v.identifier('filePath', filePath), v.optionalText('error', o.error, 65_536), v.auditContext(o.ctx)] as const;
+    });
+  }
+
+  delete(filePath: string, options?: { ctx?: AuditContext }): Promise<void> {
+    return this.#engine.call(documentsDelete, () => {
+      const o = v.options('options', options, ['ctx'] as const);
+      return [v.identifier('filePath', filePath), v.auditContext(o.ctx)] as const;
+    });
+  }
+}

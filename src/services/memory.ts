@@ -1,0 +1,191 @@
+import { decodeCursor } from '../catalogue/cursor.js';
+import {
+  memoryAdd,
+  memoryContext,
+  memoryDelete,
+  memoryExpireEpisodic,
+  memoryGet,
+  memoryHistory,
+  memoryRollback,
+  memorySearch,
+  memoryUpdate,
+  type MemoryContext,
+} from '../catalogue/memory.js';
+import type { Engine } from '../engine/engine.js';
+import type { AuditContext, JsonObject, JsonValue, ListOptions, MemoryEntry, MemoryType, Page } from '../types.js';
+import * as v from '../validate.js';
+
+export type { MemoryContext };
+
+export interface AddMemoryInput {
+  /** Colon-separated hierarchy, e.g. `user:alice:preferences`. */
+  namespace: string;
+  key: string;
+  value: JsonValue;
+  type: MemoryType;
+  metadata?: JsonObject;
+  createdBy?: string;
+  ctx?: AuditContext;
+}
+
+export interface UpdateMemoryOptions {
+  /** Reject with CONFLICT unless the current version is this one (optimistic concurrency). */
+  expectedVersion?: number;
+  updatedBy?: string;
+  /** Replaces the metadata; omitted, the previous version's is kept. */
+  metadata?: JsonObject;
+  ctx?: AuditContext;
+}
+
+export interface SearchMemoryOptions extends ListOptions {
+  /** `user:alice` matches `user:alice` and `user:alice:*`, never `user:alice2`. */
+  namespacePrefix: string;
+  type?: MemoryType;
+}
+
+export interface ContextQuery {
+  sessionId: string;
+  userId: string;
+  appName: string;
+  projectId?: string | null;
+  /** Most entries per scope. Default 1000, at most 10000. */
+  limit?: number;
+}
+
+const TYPES: readonly MemoryType[] = ['semantic', 'episodic', 'procedural'];
+const MAX_VERSION = 2 ** 31;
+
+/**
+ * Long-term memory: versioned JSON values under colon-separated namespaces. Every change
+ * adds a version; delete and rollback mark versions deleted rather than removing them.
+ */
+export class Memory {
+  readonly #engine: Engine;
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * Adds a key at version 1 (or after its last version, if every version was deleted).
+   * A key that is live already rejects with CONFLICT.
+   *
+   * @example
+   * await store.memory.add({ namespace: 'user:alice:preferences', key: 'theme', value: 'dark', type: 'semantic' });
+   */
+  add(input: AddMemoryInput): Promise<MemoryEntry> {
+    return this.#engine.call(memoryAdd, () => {
+      const o = v.options('input', input, ['namespace', 'key', 'value', 'type', 'metadata', 'createdBy', 'ctx'] as const);
+      if (o.value === undefined) throw v.missing('value');
+      return [
+        v.namespace('namespace', o.namespace),
+        v.identifier('key', o.key),
+        v.json('value', o.value),
+        v.oneOf('type', o.type, TYPES),
+        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata),
+        v.optionalIdentifier('createdBy', o.createdBy),
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  /** The current (newest live) version, or the named `version`; `undefined` when none. */
+  get(namespace: string, key: string, options?: { version?: number }): Promise<MemoryEntry | undefined> {
+    return this.#engine.call(memoryGet, () => {
+      const o = v.options('options', options, ['version'] as const);
+      return [
+        v.namespace('namespace', namespace),
+        v.identifier('key', key),
+        v.optionalInteger('version', o.version, 1, MAX_VERSION),
+      ] as const;
+    });
+  }
+
+  /**
+   * Writes a new version (the type is kept). With `expectedVersion`, rejects CONFLICT
+   * unless that is still the current version.
+   */
+  update(namespace: string, key: string, value: JsonValue, options?: UpdateMemoryOptions): Promise<MemoryEntry> {
+    return this.#engine.call(memoryUpdate, () => {
+      const o = v.options('options', options, ['expectedVersion', 'updatedBy', 'metadata', 'ctx'] as const);
+      if (value === undefined) throw v.missing('value');
+      return [
+        v.namespace('namespace', namespace),
+        v.identifier('key', key),
+        v.json('value', value),
+        v.optionalInteger('expectedVersion', o.expectedVersion, 1, MAX_VERSION),
+        v.optionalIdentifier('updatedBy', o.updatedBy),
+        v.optionalJsonObject('metadata', o.metadata),
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  /** Marks every version of the key deleted. */
+  delete(namespace: string, key: string, options?: { ctx?: AuditContext }): Promise<{ deletedVersions: number }> {
+    return this.#engine.call(memoryDelete, () => {
+      const o = v.options('options', options, ['ctx'] as const);
+      return [v.namespace('namespace', namespace), v.identifier('key', key), v.auditContext(o.ctx)] as const;
+    });
+  }
+
+  /** Marks the current version deleted so the previous live one is current again; returns it. */
+  rollback(namespace: string, key: string, options?: { ctx?: AuditContext }): Promise<MemoryEntry> {
+    return this.#engine.call(memoryRollback, () => {
+      const o = v.options('options', options, ['ctx'] as const);
+      return [v.namespace('namespace', namespace), v.identifier('key', key), v.auditContext(o.ctx)] as const;
+    });
+  }
+
+  /** Every version of a key, deleted ones included, newest first. */
+  history(namespace: string, key: string, options?: ListOptions): Promise<Page<MemoryEntry>> {
+    return this.#engine.call(memoryHistory, () => {
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [
+        v.namespace('namespace', namespace),
+        v.identifier('key', key),
+        v.limit(o.limit),
+        o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'n') as [number]),
+      ] as const;
+    });
+  }
+
+  /** The current version of every key under a namespace prefix, in (namespace, key) order. */
+  search(query: SearchMemoryOptions): Promise<Page<MemoryEntry>> {
+    return this.#engine.call(memorySearch, () => {
+      const o = v.options('query', query, ['namespacePrefix', 'type', 'limit', 'cursor'] as const);
+      return [
+        v.namespace('namespacePrefix', o.namespacePrefix),
+        o.type === undefined ? null : v.oneOf('type', o.type, TYPES),
+        v.limit(o.limit),
+        o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'ss') as [string, string]),
+      ] as const;
+    });
+  }
+
+  /**
+   * Everything an agent should know in a session, in one read: the current version of
+   * every entry under `session:<sessionId>`, `user:<userId>`, `app:<appName>` and
+   * `project:<projectId>`.
+   */
+  context(query: ContextQuery): Promise<MemoryContext> {
+    return this.#engine.call(memoryContext, () => {
+      const o = v.options('query', query, ['sessionId', 'userId', 'appName', 'projectId', 'limit'] as const);
+      return [
+        v.segment('sessionId', o.sessionId),
+        v.segment('userId', o.userId),
+        v.segment('appName', o.appName),
+        o.projectId === undefined || o.projectId === null ? null : v.segment('projectId', o.projectId),
+        v.limit(o.limit, 1000, 10_000),
+      ] as const;
+    });
+  }
+
+  /** Soft-deletes episodic keys whose current version was written before `olderThan`. */
+  expireEpisodic(olderThan: Date | string | number, options?: { ctx?: AuditContext }): Promise<{ expired: number }> {
+    return this.#engine.call(memoryExpireEpisodic, () => {
+      const o = v.options('options', options, ['ctx'] as const);
+      return [v.timestamp('olderThan', olderThan), v.auditContext(o.ctx)] as const;
+    });
+  }
+}

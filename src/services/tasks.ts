@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { decodeCursor } from '../catalogue/cursor.js';
+import {
+  tasksCancel,
+  tasksClaimNext,
+  tasksComplete,
+  tasksCreate,
+  tasksFail,
+  tasksGet,
+  tasksGetWithSession,
+  tasksListBySession,
+  tasksListChildren,
+} from '../catalogue/tasks.js';
+import type { Engine } from '../engine/engine.js';
+import { invalidArgument } from '../errors.js';
+import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../types.js';
+import * as v from '../validate.js';
+
+export interface CreateTaskInput {
+  /** A UUID v4 is generated when omitted. */
+  id?: string;
+  prompt: string;
+  inputData: JsonValue;
+  agentType?: string;
+  /** 1 (highest) to 10 (lowest); default 5. */
+  priority?: number;
+  parentTaskId?: string;
+  /** Tasks that must complete before this one can be claimed. */
+  dependencies?: string[];
+  sessionId?: string;
+  createdBy?: string;
+  /** Failures that send the task back to pending before it fails for good; default 3. */
+  maxRetries?: number;
+  maxExecutionTimeoutSeconds?: number;
+  ctx?: AuditContext;
+}
+
+/** Tasks: a priority queue of work that agents claim, complete, fail (with retries) or cancel. */
+export class Tasks {
+  readonly #engine: Engine;
+
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /**
+   * Queues a task as `pending`.
+   *
+   * @example
+   * const task = await store.tasks.create({ prompt: 'Summarise the design', inputData: { doc: 'design.md' }, priority: 2 });
+   */
+  create(input: CreateTaskInput): Promise<Task> {
+    return this.#engine.call(tasksCreate, () => {
+      const o = v.options('input', input, [
+        'id', 'prompt', 'inputData', 'agentType', 'priority', 'parentTaskId', 'dependencies', 'sessionId', 'createdBy',
+        'maxRetries', 'maxExecutionTimeoutSeconds', 'ctx',
+      ] as const);
+      if (o.inputData === undefined) throw v.missing('inputData');
+      if (o.dependencies !== undefined && !Array.isArray(o.dependencies)) {
+        throw invalidArgument('dependencies must be an array of task ids');
+      }
+      const dependencies = ((o.dependencies ?? []) as unknown[]).map((id, i) => v.identifier(`dependencies[${i}]`, id));
+      return [
+        {
+          id: o.id === undefined ? randomUUID() : v.identifier('id', o.id),
+          prompt: v.text('prompt', o.prompt),
+          inputData: v.json('inputData', o.inputData),
+          agentType: o.agentType === undefined ? 'general' : v.identifier('agentType', o.agentType),
+          priority: o.priority === undefined ? 5 : v.integer('priority', o.priority, 1, 10),
+          parentTaskId: v.optionalIdentifier('parentTaskId', o.parentTaskId),
+          dependencies,
+          sessionId: v.optionalIdentifier('sessionId', o.sessionId),
+          createdBy: v.optionalIdentifier('createdBy', o.createdBy),
+          maxRetries: o.maxRetries === undefined ? 3 : v.integer('maxRetries', o.maxRetries, 0, 1000),
+          timeoutSeconds:
+            o.maxExecutionTimeoutSeconds === undefined
+              ? 3600
+              : v.integer('maxExecutionTimeoutSeconds', o.maxExecutionTimeoutSeconds, 1, 365 * 24 * 3600),
+        },
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  get(id: string): Promise<Task | undefined> {
+    return this.#engine.call(tasksGet, () => [v.identifier('id', id)] as const);
+  }
+
+  /** The task and its session (null when it has none), read together. */
+  getWithSession(id: string): Promise<{ task: Task; session: Session | null } | undefined> {
+    return this.#engine.call(tasksGetWithSession, () => [v.identifier('id', id)] as const);
+  }
+
+  /** A session's tasks, newest first. */
+  listBySession(sessionId: string, options?: ListOptions): Promise<Page<Task>> {
+    return this.#engine.call(tasksListBySession, () => {
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [
+        v.identifier('sessionId', sessionId),
+        v.limit(o.limit),
+        o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
+      ] as const;
+    });
+  }
+
+  /** A task's subtasks, in creation order. */
+  listChildren(parentTaskId: string, options?: ListOptions): Promise<Page<Task>> {
+    return this.#engine.call(tasksListChildren, () => {
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [
+        v.identifier('parentTaskId', parentTaskId),
+        v.limit(o.limit),
+        o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'n') as [number]),
+      ] as const;
+    });
+  }
+
+  /**
+   * Atomically moves the highest-priority, oldest pending task whose dependencies have
+   * all completed to `running`, and returns it; `undefined` when there is none. Many
+   * workers may call this at once: each task goes to exactly one.
+   *
+   * @example
+   * const task = await store.tasks.claimNext({ agentType: 'coder' });
+   */
+  claimNext(options?: { agentType?: string; ctx?: AuditContext }): Promise<Task | undefined> {
+    return this.#engine.call(tasksClaimNext, () => {
+      const o = v.options('options', options, ['agentType', 'ctx'] as const);
+      return [v.optionalIdentifier('agentType', o.agentType), v.auditContext(o.ctx)] as const;
+    });
+  }
+
+  /** Completes a running task with its result. */
+  complete(id: string, result?: JsonValue, options?: { ctx?: AuditContext }): Promise<Task> {
+    return this.#engine.call(tasksComplete, () => {
+      const o = v.options('options', options, ['ctx'] as const);
+      return [v.identifier('id', id), v.optionalJson('result', result), v.auditContext(o.ctx)] as const;
+    });
+  }
+
+  /**
+   * Records a running task's failure. With retries left (and `retry` not false) it goes
+   * back to `pending` with its retry count raised; otherwise it is `failed`.
+   */
+  fail(id: string, error: string, options?: { retry?: boolean; ctx?: AuditContext }): Promise<Task> {
+    return this.#engine.call(tasksFail, () => {
+      const o = v.options('options', options, ['retry', 'ctx'] as const);
+      return [
+        v.identifier('id', id),
+        v.text('error', error, 65_536),
+        o.retry === undefined ? true : v.boolean('retry', o.retry),
+        v.auditContext(o.ctx),
+      ] as const;
+    });
+  }
+
+  /** Cancels a pending or running task. */
+  cancel(id: string, options?: { ctx?: AuditContext }): Promise<Task> {
+    return this.#engine.call(tasksCancel, () => {
+      const o = v.options('options', options, ['ctx'] as const);
+      return [v.identifier('id', id), v.auditContext(o.ctx)] as const;
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import type { CheckReport } from '../../src/check.js';
+import { StoreError } from '../../src/errors.js';
+import { Engine } from '../../src/engine/engine.js';
+import { EngineStats } from '../../src/engine/engine-stats.js';
+import { settle, type PendingCall } from '../../src/engine/pending-call.js';
+import type { OperationTarget, WriterTarget } from '../../src/engine/targets.js';
+import { resolveOptions, type StoreOptions } from '../../src/options.js';
+import type { OperationCall, Outcome } from '../../src/protocol.js';
+import { createReadHandler } from '../../src/reader-service.js';
+import { Store } from '../../src/store.js';
+import type { CheckpointMode, CheckpointResult } from '../../src/wal-manager.js';
+import { WriterService } from '../../src/writer-service.js';
+import { cleanup, tempDbPath } from './temp.js';
+
+/**
+ * A target that runs batches on this thread: the same catalogue, executors and
+ * connections as the workers, minus the thread hop, so coverage sees the operations.
+ * Outcomes are structured-cloned as they would be crossing a thread.
+ */
+class InProcessTarget implements OperationTarget {
+  readonly #run: (calls: OperationCall[]) => Outcome[];
+  readonly #stats: EngineStats;
+  readonly #maxQueue: number;
+  #queue: PendingCall[] = [];
+  #scheduled = false;
+  readonly restarts = 0;
+
+  constructor(run: (calls: OperationCall[]) => Outcome[], stats: EngineStats, maxQueue: number) {
+    this.#run = run;
+    this.#stats = stats;
+    this.#maxQueue = maxQueue;
+  }
+
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  submit(name: string, args: readonly unknown[]): Promise<unknown> {
+    if (this.#queue.length >= this.#maxQueue) return Promise.reject(new StoreError('OVERLOADED', 'queue is full'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ name, args: structuredClone(args), resolve, reject, start: performance.now() });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    const outcomes = structuredClone(this.#run(batch.map((call): OperationCall => [call.name, call.args])));
+    for (let i = 0; i < batch.length; i++) settle(batch[i]!, outcomes[i]!, this.#stats);
+  }
+
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+  }
+}
+
+class InProcessWriter extends InProcessTarget implements WriterTarget {
+  readonly #service: WriterService;
+  walBytes = 0;
+  peakWalBytes = 0;
+
+  constructor(service: WriterService, stats: EngineStats, maxQueue: number) {
+    super(
+      (calls) => {
+        const response = service.execute(calls);
+        this.walBytes = response.walBytes;
+        this.peakWalBytes = Math.max(this.peakWalBytes, response.walBytes);
+        return response.outcomes;
+      },
+      stats,
+      maxQueue,
+    );
+    this.#service = service;
+  }
+
+  check(): Promise<CheckReport> {
+    return Promise.resolve(this.#service.check());
+  }
+
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    return Promise.resolve(this.#service.checkpoint(mode));
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.#service.close();
+  }
+}
+
+/**
+ * A Store whose operations run on this thread (see InProcessTarget). For tests of what
+ * the operations do; tests of threads, batching and faults use the real store.
+ */
+export function openInProcessStore(options: Partial<StoreOptions> = {}): Store {
+  const resolved = resolveOptions({ path: tempDbPath(), ...options });
+  const stats = new EngineStats();
+  const service = WriterService.open({
+    path: resolved.path,
+    synchronous: resolved.synchronous,
+    busyTimeoutMs: resolved.busyTimeoutMs,
+    journalSizeLimit: resolved.journalSizeLimit,
+    walLimitBytes: resolved.walLimitBytes,
+    checkpointIntervalMs: resolved.checkpointIntervalMs,
+    manageWal: resolved.manageWal,
+  });
+  const read = createReadHandler({ path: resolved.path, busyTimeoutMs: resolved.busyTimeoutMs });
+  const engine = new Engine(
+    resolved,
+    stats,
+    new InProcessWriter(service, stats, resolved.maxQueue),
+    new InProcessTarget((calls) => read(calls), stats, resolved.maxQueue),
+  );
+  const store = new Store(engine);
+  cleanup(() => store.close());
+  return store;
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { defaultReaders, resolveOptions } from '../src/options.js';
+import { openStore } from '../src/store.js';
+import { tempDbPath } from './helpers/temp.js';
+
+describe('openStore options', () => {
+  it('rejects :memory: with INVALID_ARGUMENT: it cannot be shared across threads', async () => {
+    await expect(openStore({ path: ':memory:' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('in-memory database cannot be shared'),
+    });
+    await expect(openStore({ path: 'file::memory:?cache=shared' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('fills in defaults', () => {
+    const options = resolveOptions({ path: 'x.db' });
+    expect(options).toMatchObject({
+      readers: defaultReaders(),
+      synchronous: 'normal',
+      maxQueue: 10_000,
+      busyTimeoutMs: 5000,
+      manageWal: true,
+    });
+    expect(options.path.endsWith('/x.db')).toBe(true);
+    expect(defaultReaders()).toBeGreaterThanOrEqual(1);
+    expect(defaultReaders()).toBeLessThanOrEqual(4);
+  });
+
+  it.each([
+    [undefined, 'openStore expects an options object'],
+    [{}, 'options.path must be the database file path'],
+    [{ path: '' }, 'options.path must be the database file path'],
+    [{ path: 'x.db', readers: 0 }, 'options.readers must be an integer from 1 to 64, got number 0'],
+    [{ path: 'x.db', readers: 1.5 }, 'options.readers must be an integer'],
+    [{ path: 'x.db', synchronous: 'off' }, 'options.synchronous must be one of normal, full'],
+    [{ path: 'x.db', maxQueue: -1 }, 'options.maxQueue must be an integer'],
+    [{ path: 'x.db', manageWal: 'yes' }, 'options.manageWal must be true or false'],
+    [{ path: 'x.db', Readers: 2 }, 'misspelled option "Readers" should be "readers"'],
+    [{ path: 'x.db', threads: 2 }, 'unknown option "threads"'],
+  ])('rejects %j', async (options, message) => {
+    await expect(openStore(options as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(message),
+    });
+  });
+
+  it('rejects an unusable path with a typed error naming the file', async () => {
+    const path = tempDbPath('no/such/dir/store.db');
+    await expect(openStore({ path })).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining(path) });
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { openReaderConnection } from '../src/connection.js';
+import { operations } from '../src/catalogue/index.js';
+import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
+import { PreparedCatalogue } from '../src/catalogue/prepared.js';
+import { ReadExecutor } from '../src/read-executor.js';
+import { createReadHandler } from '../src/reader-service.js';
+import { freshDatabase } from './helpers/database.js';
+import { tempDbPath } from './helpers/temp.js';
+
+const countSessions = defineOperation({
+  name: 'test.countSessions',
+  kind: 'read',
+  statements: { count: pluck('SELECT count(*) FROM sessions') },
+  run: ({ st }) => st.count.get() as number,
+});
+
+/** Reports whether it ran inside a transaction (VACUUM INTO and friends must not). */
+const outsideTransaction = defineOperation({
+  name: 'test.outsideTransaction',
+  kind: 'read',
+  transactional: false,
+  statements: {},
+  run: ({ db }) => db.inTransaction,
+});
+
+function setup() {
+  const writer = freshDatabase();
+  const insert = writer.prepare("INSERT INTO sessions (id, app_name, user_id) VALUES (?, 'app', 'alice')");
+  insert.run('s1');
+  const reader = openReaderConnection(writer.name, 1000);
+  const executor = new ReadExecutor(
+    new PreparedCatalogue(reader, [...operations, countSessions, outsideTransaction] as Operation[], ['read']),
+  );
+  return { writer, reader, insert, executor };
+}
+
+describe('read executor', () => {
+  it('runs a batch and answers each call in order', () => {
+    const { executor } = setup();
+    const outcomes = executor.run([
+      ['sessions.get', ['s1', null]],
+      ['sessions.get', ['missing', null]],
+      ['test.countSessions', []],
+    ]);
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { id: 's1', userId: 'alice' } });
+    expect(outcomes[1]).toEqual({ ok: true, value: undefined });
+    expect(outcomes[2]).toEqual({ ok: true, value: 1 });
+  });
+
+  it('fails a bad call alone', () => {
+    const { executor } = setup();
+    const outcomes = executor.run([
+      ['sessions.create', []],
+      ['test.countSessions', []],
+    ]);
+    expect(outcomes[0]).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+    expect(outcomes[1]).toEqual({ ok: true, value: 1 });
+  });
+
+  it('runs the batch in one snapshot, and sees commits made before the next batch', () => {
+    const { executor, insert, reader } = setup();
+    let during = -1;
+    const peek = defineOperation({
+      name: 'test.writeDuring',
+      kind: 'read',
+      statements: {},
+      run: () => {
+        insert.run('s2');
+        during = 0;
+      },
+    });
+    const withPeek = new ReadExecutor(
+      new PreparedCatalogue(reader, [countSessions, peek] as Operation[], ['read']),
+    );
+    const outcomes = withPeek.run([
+      ['test.countSessions', []],
+      ['test.writeDuring', []],
+      ['test.countSessions', []],
+    ]);
+    expect(during).toBe(0);
+    expect(outcomes.map((o) => (o.ok ? o.value : o.error.code))).toEqual([1, undefined, 1]);
+    expect(executor.run([['test.countSessions', []]])).toEqual([{ ok: true, value: 2 }]);
+    expect(reader.inTransaction).toBe(false);
+  });
+
+  it('runs non-transactional operations outside the batch transaction', () => {
+    const { executor, reader } = setup();
+    const outcomes = executor.run([
+      ['test.countSessions', []],
+      ['test.outsideTransaction', []],
+      ['test.countSessions', []],
+    ]);
+    expect(outcomes.map((o) => o.ok && o.value)).toEqual([1, false, 1]);
+    expect(reader.inTransaction).toBe(false);
+  });
+});
+
+describe('reader handler', () => {
+  it('answers every call with the open error when it cannot open the database', () => {
+    const handler = createReadHandler({ path: tempDbPath('absent.db'), busyTimeoutMs: 100 });
+    const outcomes = handler([
+      ['sessions.get', ['x', null]],
+      ['sessions.get', ['y', null]],
+    ]);
+    expect(outcomes).toHaveLength(2);
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, error: { code: 'IO_ERROR' } });
+  });
+
+  it('serves reads from a database the writer set up', () => {
+    const { writer } = setup();
+    const handler = createReadHandler({ path: writer.name, busyTimeoutMs: 100 });
+    expect(handler([['sessions.get', ['s1', null]]])[0]).toMatchObject({ ok: true, value: { id: 's1' } });
+  });
+});

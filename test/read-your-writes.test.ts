@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { openTestStore } from './helpers/store.js';
+
+describe('read-your-writes', () => {
+  it('64 concurrent callers each see their own write immediately, round after round', async () => {
+    const store = await openTestStore();
+    const callers = 64;
+    const rounds = Number(process.env.ABATHUR_RYW_ROUNDS ?? 100);
+    const sessions = await Promise.all(
+      Array.from({ length: callers }, (_, i) => store.sessions.create({ appName: 'ryw', userId: `user${i}` })),
+    );
+    let misses = 0;
+    let checks = 0;
+    await Promise.all(
+      sessions.map(async (session, caller) => {
+        for (let round = 1; round <= rounds; round++) {
+          await store.sessions.appendEvent(session.id, { caller, round }, { stateDelta: { round } });
+          const seen = await store.sessions.get(session.id, { lastEvents: 1 });
+          checks++;
+          if (seen?.state.round !== round || (seen.events[0] as { round: number }).round !== round) misses++;
+          await store.memory.add({ namespace: `user:user${caller}`, key: `k${round}`, value: round, type: 'semantic' });
+          const memory = await store.memory.get(`user:user${caller}`, `k${round}`);
+          checks++;
+          if (memory?.value !== round) misses++;
+        }
+      }),
+    );
+    expect(checks).toBe(callers * rounds * 2);
+    expect(misses).toBe(0);
+    // The reads were really coalesced while this ran.
+    expect(store.stats().batches.read.max).toBeGreaterThan(1);
+  });
+});
