@@ -27,6 +27,12 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   /** False leaves checkpoints to SQLite's own passive auto-checkpoint alone. Default true. */
   manageWal?: boolean;
+  /**
+   * Added to the reader threads' nice value on Linux (0 to 19; elsewhere ignored). When
+   * readers and the caller's thread want more CPU than there is, the caller's event loop
+   * wins, which keeps its delay low. Default 5.
+   */
+  readerNice?: number;
 }
 
 export type ResolvedOptions = Required<StoreOptions>;
@@ -43,6 +49,7 @@ const KNOWN = [
   'journalSizeLimit',
   'checkpointIntervalMs',
   'manageWal',
+  'readerNice',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -78,6 +85,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       integer('options.checkpointIntervalMs', v, 10, 3_600_000),
     ),
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
+    readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
   };
   return resolved;
 }

@@ -9,11 +9,47 @@ export type OperationCall = readonly [name: string, args: readonly unknown[]];
 /** What one operation came to. */
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: WireError };
 
-/** Main → reader (one Piscina task): the reads coalesced from one tick. */
-export type ReadBatchRequest = readonly OperationCall[];
+/**
+ * Main → reader (one Piscina task): the reads coalesced from one tick, flat: a name, its
+ * argument count, the arguments, the next name, … One flat array clones in about half
+ * the time an array of [name, args] pairs does, and one crosses for every batch.
+ */
+export type ReadBatchRequest = unknown[];
 
-/** Reader → main: one outcome per call, in order. */
-export type ReadBatchResponse = Outcome[];
+/** Reader → main: for each call in order, 1 and the value, or 0 and the WireError. */
+export type ReadBatchResponse = unknown[];
+
+export function appendCall(request: ReadBatchRequest, name: string, args: readonly unknown[]): void {
+  request.push(name, args.length);
+  for (const arg of args) request.push(arg);
+}
+
+export function decodeReadBatch(request: ReadBatchRequest): OperationCall[] {
+  const calls: OperationCall[] = [];
+  for (let i = 0; i < request.length; ) {
+    const count = request[i + 1] as number;
+    calls.push([request[i] as string, request.slice(i + 2, i + 2 + count)]);
+    i += 2 + count;
+  }
+  return calls;
+}
+
+export function encodeOutcomes(outcomes: readonly Outcome[]): ReadBatchResponse {
+  const response: ReadBatchResponse = [];
+  for (const outcome of outcomes) {
+    if (outcome.ok) response.push(1, outcome.value);
+    else response.push(0, outcome.error);
+  }
+  return response;
+}
+
+export function decodeOutcomes(response: ReadBatchResponse): Outcome[] {
+  const outcomes: Outcome[] = [];
+  for (let i = 0; i < response.length; i += 2) {
+    outcomes.push(response[i] === 1 ? { ok: true, value: response[i + 1] } : { ok: false, error: response[i + 1] as WireError });
+  }
+  return outcomes;
+}
 
 /** Writer → main: one outcome per call, in order, after the shared COMMIT. */
 export interface WriteBatchResponse {

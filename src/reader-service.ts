@@ -2,7 +2,7 @@ import { openReaderConnection } from './connection.js';
 import { operations } from './catalogue/index.js';
 import { PreparedCatalogue } from './catalogue/prepared.js';
 import { toWireError } from './errors.js';
-import type { Outcome, ReadBatchRequest } from './protocol.js';
+import { decodeReadBatch, encodeOutcomes, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 import { ReadExecutor } from './read-executor.js';
 
 /** What each reader worker receives as Piscina `workerData`. */
@@ -11,7 +11,7 @@ export interface ReaderConfig {
   busyTimeoutMs: number;
 }
 
-export type ReadHandler = (batch: ReadBatchRequest) => Outcome[];
+export type ReadHandler = (request: ReadBatchRequest) => ReadBatchResponse;
 
 /**
  * Opens a read-only connection, prepares every read operation on it and returns the
@@ -22,9 +22,9 @@ export function createReadHandler(config: ReaderConfig): ReadHandler {
   try {
     const db = openReaderConnection(config.path, config.busyTimeoutMs);
     const executor = new ReadExecutor(new PreparedCatalogue(db, operations, ['read']));
-    return (batch) => executor.run(batch);
+    return (request) => encodeOutcomes(executor.run(decodeReadBatch(request)));
   } catch (error) {
-    const outcome: Outcome = { ok: false, error: toWireError(error) };
-    return (batch) => batch.map(() => outcome);
+    const wire = toWireError(error);
+    return (request) => encodeOutcomes(decodeReadBatch(request).map(() => ({ ok: false, error: wire })));
   }
 }

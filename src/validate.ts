@@ -8,7 +8,6 @@ import type { AuditContext } from './types.js';
 const MAX_TEXT = 1 << 20;
 const MAX_NAME = 1024;
 const MAX_JSON_DEPTH = 512;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function describe(value: unknown): string {

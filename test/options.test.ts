@@ -20,6 +20,7 @@ describe('openStore options', () => {
       maxQueue: 10_000,
       busyTimeoutMs: 5000,
       manageWal: true,
+      readerNice: 5,
     });
     expect(options.path.endsWith('/x.db')).toBe(true);
     expect(defaultReaders()).toBeGreaterThanOrEqual(1);
@@ -35,6 +36,7 @@ describe('openStore options', () => {
     [{ path: 'x.db', synchronous: 'off' }, 'options.synchronous must be one of normal, full'],
     [{ path: 'x.db', maxQueue: -1 }, 'options.maxQueue must be an integer'],
     [{ path: 'x.db', manageWal: 'yes' }, 'options.manageWal must be true or false'],
+    [{ path: 'x.db', readerNice: 20 }, 'options.readerNice must be an integer from 0 to 19'],
     [{ path: 'x.db', Readers: 2 }, 'misspelled option "Readers" should be "readers"'],
     [{ path: 'x.db', threads: 2 }, 'unknown option "threads"'],
   ])('rejects %j', async (options, message) => {

@@ -4,7 +4,8 @@ import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
 import { ReadExecutor } from '../src/read-executor.js';
-import { createReadHandler } from '../src/reader-service.js';
+import { appendCall, decodeOutcomes, type OperationCall, type ReadBatchRequest } from '../src/protocol.js';
+import { createReadHandler, type ReadHandler } from '../src/reader-service.js';
 import { freshDatabase } from './helpers/database.js';
 import { tempDbPath } from './helpers/temp.js';
 
@@ -96,10 +97,17 @@ describe('read executor', () => {
   });
 });
 
+/** Runs calls through a handler the way the pool does: encoded, then decoded. */
+function runHandler(handler: ReadHandler, calls: OperationCall[]) {
+  const request: ReadBatchRequest = [];
+  for (const [name, args] of calls) appendCall(request, name, args);
+  return decodeOutcomes(handler(request));
+}
+
 describe('reader handler', () => {
   it('answers every call with the open error when it cannot open the database', () => {
     const handler = createReadHandler({ path: tempDbPath('absent.db'), busyTimeoutMs: 100 });
-    const outcomes = handler([
+    const outcomes = runHandler(handler, [
       ['sessions.get', ['x', null]],
       ['sessions.get', ['y', null]],
     ]);
@@ -110,6 +118,9 @@ describe('reader handler', () => {
   it('serves reads from a database the writer set up', () => {
     const { writer } = setup();
     const handler = createReadHandler({ path: writer.name, busyTimeoutMs: 100 });
-    expect(handler([['sessions.get', ['s1', null]]])[0]).toMatchObject({ ok: true, value: { id: 's1' } });
+    expect(runHandler(handler, [['sessions.get', ['s1', null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
+      { ok: true, value: expect.objectContaining({ id: 's1' }) },
+      { ok: true, value: undefined },
+    ]);
   });
 });

@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { kEngine, type Store } from '../src/store.js';
+import { mkdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { kEngine, openStore, type Store } from '../src/store.js';
 import { openTestStore } from './helpers/store.js';
+import { tempDir } from './helpers/temp.js';
 
 interface Tracked {
   issuedAt: number;
@@ -98,6 +101,28 @@ describe('worker deaths', () => {
     const created = await store.sessions.create({ appName: 'after', userId: 'u' });
     expect(await store.sessions.get(created.id)).toEqual(created);
     expect((await store.check()).ok).toBe(true);
+  });
+
+  it('a writer that cannot reopen the database fails the queued writes with why, and the next write tries again', async () => {
+    const dir = join(tempDir(), 'db');
+    mkdirSync(dir);
+    const store = await openStore({ path: join(dir, 'store.db') });
+    try {
+      await store.sessions.create({ id: 'before', appName: 'a', userId: 'u' });
+      const engine = store[kEngine];
+      // The file moves away, then the writer dies: its replacement cannot open the path.
+      renameSync(dir, `${dir}-moved`);
+      await engine.threads.writer.terminate();
+      await expect(store.sessions.create({ appName: 'a', userId: 'u' })).rejects.toMatchObject({
+        code: 'IO_ERROR',
+        message: expect.stringContaining('writer thread could not restart'),
+      });
+      renameSync(`${dir}-moved`, dir);
+      expect((await store.sessions.create({ id: 'after', appName: 'a', userId: 'u' })).id).toBe('after');
+      expect(await store.sessions.get('before')).toBeDefined();
+    } finally {
+      await store.close();
+    }
   });
 
   it('no promise is left pending when the writer dies while idle', async () => {

@@ -24,6 +24,20 @@ export interface StoreStats {
 }
 
 /**
+ * An OVERLOADED error without a stack trace: capturing one costs several times what the
+ * rest of a refused call does, and a surge refuses calls by the hundred thousand.
+ */
+function overloaded(message: string): StoreError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new StoreError('OVERLOADED', message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
  * Routes each operation to the read pool or the writer by its kind. Nothing on the
  * caller's thread runs SQL: this only queues, batches and settles.
  */
@@ -55,12 +69,12 @@ export class Engine {
         checkpointIntervalMs: options.checkpointIntervalMs,
         manageWal: options.manageWal,
       },
-      { maxQueue: options.maxQueue, maxBatch: options.maxWriteBatch },
+      { maxBatch: options.maxWriteBatch },
       stats,
     );
     const readers = new ReadPool(
       { path: options.path, busyTimeoutMs: options.busyTimeoutMs },
-      { readers: options.readers, maxQueue: options.maxQueue, maxBatch: options.maxReadBatch },
+      { readers: options.readers, maxBatch: options.maxReadBatch, nice: options.readerNice },
       stats,
     );
     await readers.warmUp();
@@ -75,13 +89,19 @@ export class Engine {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
     }
+    const target = operation.kind === 'read' ? this.#readers : this.#writer;
+    // Refused before any work is done on it: under overload, refusing must stay cheap.
+    if (target.queueDepth >= this.options.maxQueue) {
+      return Promise.reject(
+        overloaded(`${operation.kind} queue is full (${this.options.maxQueue} waiting); ${operation.name} was not run, retry later`),
+      );
+    }
     let args: ArgsOf<O>;
     try {
       args = build();
     } catch (error) {
       return Promise.reject(error);
     }
-    const target = operation.kind === 'read' ? this.#readers : this.#writer;
     return target.submit(operation.name, args) as Promise<ResultOf<O>>;
   }
 

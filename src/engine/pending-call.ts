@@ -12,13 +12,17 @@ export interface PendingCall {
   readonly start: number;
 }
 
-export function settle(call: PendingCall, outcome: Outcome, stats: EngineStats): void {
+export function succeed(call: PendingCall, value: unknown, stats: EngineStats): void {
   stats.recordLatency(call.name, call.start);
-  if (outcome.ok) call.resolve(outcome.value);
-  else call.reject(fromWireError(outcome.error));
+  call.resolve(value);
 }
 
 export function fail(call: PendingCall, error: StoreError, stats: EngineStats): void {
   stats.recordLatency(call.name, call.start);
   call.reject(error);
+}
+
+export function settle(call: PendingCall, outcome: Outcome, stats: EngineStats): void {
+  if (outcome.ok) succeed(call, outcome.value, stats);
+  else fail(call, fromWireError(outcome.error), stats);
 }

@@ -1,27 +1,36 @@
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { StoreError } from '../errors.js';
+import { fromWireError, StoreError, type WireError } from '../errors.js';
 import { workerFile } from '../paths.js';
-import type { OperationCall, ReadBatchRequest, ReadBatchResponse } from '../protocol.js';
+import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from '../protocol.js';
 import type { ReaderConfig } from '../reader-service.js';
 import type { EngineStats } from './engine-stats.js';
-import { fail, settle, type PendingCall } from './pending-call.js';
+import { fail, succeed, type PendingCall } from './pending-call.js';
 import { Queue } from './queue.js';
 import type { OperationTarget } from './targets.js';
 
+/**
+ * Batches in flight per reader. With two, a reader starts its next batch while the
+ * caller's thread is still settling the last one, instead of waiting for it to wake up
+ * and send more (measured: 9-27% more reads per second at 64 callers in A/B runs).
+ */
+const DEPTH = 2;
+
 export interface ReadPoolLimits {
   readers: number;
-  maxQueue: number;
   maxBatch: number;
+  /** Added to the readers' nice value (Linux): the caller's thread wins a busy CPU. */
+  nice: number;
 }
 
 /**
  * Coalesces reads into batches and runs them on a Piscina pool of read-only connections.
  *
  * Reads issued in the same tick are flushed together in a microtask (no timer: a lone
- * read goes out at once). At most one batch per reader is in flight; while every reader
- * is busy, new reads wait here, so batches grow with load and shrink when it drops.
+ * read goes out at once). At most DEPTH batches per reader are in flight; while every
+ * reader is busy, new reads wait here, so batches grow with load and shrink when it
+ * drops.
  */
 export class ReadPool implements OperationTarget {
   readonly #pool: Piscina<ReadBatchRequest, ReadBatchResponse>;
@@ -41,8 +50,9 @@ export class ReadPool implements OperationTarget {
       minThreads: limits.readers,
       maxThreads: limits.readers,
       idleTimeout: Number.MAX_SAFE_INTEGER,
-      concurrentTasksPerWorker: 1,
+      concurrentTasksPerWorker: DEPTH,
       recordTiming: false,
+      niceIncrement: limits.nice,
       workerData: config,
     });
     this.#pool.on('workerCreate', () => this.#created++);
@@ -53,10 +63,6 @@ export class ReadPool implements OperationTarget {
 
   get queueDepth(): number {
     return this.#queue.length;
-  }
-
-  get inFlightBatches(): number {
-    return this.#inFlight;
   }
 
   /** Reader threads started to replace ones that died. */
@@ -70,41 +76,50 @@ export class ReadPool implements OperationTarget {
   }
 
   submit(name: string, args: readonly unknown[]): Promise<unknown> {
-    if (this.#queue.length >= this.#limits.maxQueue) {
-      return Promise.reject(
-        new StoreError('OVERLOADED', `read queue is full (${this.#limits.maxQueue} waiting); retry later`),
-      );
-    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, args, resolve, reject, start: performance.now() });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        queueMicrotask(this.#flush);
+        // Idle pool: go at once (after this tick's other reads join). Busy pool: wait
+        // for the rest of this turn of the event loop, so the reads its callbacks issue
+        // go together rather than one at a time to whichever reader frees first.
+        if (this.#inFlight === 0) queueMicrotask(this.#scheduledFlush);
+        else setImmediate(this.#scheduledFlush);
       }
     });
   }
 
-  readonly #flush = (): void => {
+  readonly #scheduledFlush = (): void => {
     this.#scheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
     const { readers, maxBatch } = this.#limits;
+    const slots = readers * DEPTH;
     // Spread what is waiting over the free readers rather than filling one.
-    while (this.#queue.length > 0 && this.#inFlight < readers) {
-      const size = Math.min(maxBatch, Math.ceil(this.#queue.length / (readers - this.#inFlight)));
+    while (this.#queue.length > 0 && this.#inFlight < slots) {
+      const size = Math.min(maxBatch, Math.ceil(this.#queue.length / (slots - this.#inFlight)));
       this.#send(this.#queue.take(size));
     }
     if (this.#inFlight === 0 && this.#queue.length === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
-  };
+  }
 
   #send(batch: PendingCall[]): void {
     this.#inFlight++;
     this.#stats.readBatches.add(batch.length);
-    const calls = batch.map((call): OperationCall => [call.name, call.args]);
-    this.#pool.run(calls).then(
-      (outcomes) => {
+    const request: ReadBatchRequest = [];
+    for (const call of batch) appendCall(request, call.name, call.args);
+    this.#pool.run(request).then(
+      (response) => {
         this.#inFlight--;
-        for (let i = 0; i < batch.length; i++) settle(batch[i]!, outcomes[i]!, this.#stats);
+        for (let i = 0; i < batch.length; i++) {
+          const value = response[2 * i + 1];
+          if (response[2 * i] === 1) succeed(batch[i]!, value, this.#stats);
+          else fail(batch[i]!, fromWireError(value as WireError), this.#stats);
+        }
         this.#flush();
       },
       (error: unknown) => {
@@ -133,8 +148,8 @@ export class ReadPool implements OperationTarget {
     await this.#pool.destroy();
   }
 
-  /** Resolves once every reader has opened its connection: one empty batch each. */
+  /** Resolves once every reader has opened its connection: an empty batch each. */
   async warmUp(): Promise<void> {
-    await Promise.all(Array.from({ length: this.#limits.readers }, () => this.#pool.run([])));
+    await Promise.all(Array.from({ length: this.#limits.readers * DEPTH }, () => this.#pool.run([])));
   }
 }

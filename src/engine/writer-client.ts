@@ -1,6 +1,7 @@
 import { wrap, type Remote } from 'comlink';
 import { nodeEndpoint } from '../node-endpoint.js';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { CheckReport } from '../check.js';
 import { fromWireError, StoreError } from '../errors.js';
@@ -14,9 +15,11 @@ import { Queue } from './queue.js';
 import type { WriterTarget } from './targets.js';
 
 export interface WriterLimits {
-  maxQueue: number;
   maxBatch: number;
 }
+
+/** Consecutive writer threads that may die while starting before queued writes are failed. */
+const RESTART_ATTEMPTS = 5;
 
 /** One writer thread and the promise that rejects when it exits. */
 interface WriterThread {
@@ -45,10 +48,12 @@ export class WriterClient implements WriterTarget {
   #thread!: WriterThread;
   #state: WriterState = 'starting';
   #starting: Promise<void> | undefined;
+  #restarting: Promise<void> | undefined;
   #inFlight: PendingCall[] | undefined;
   #scheduled = false;
   #idleWaiters: (() => void)[] = [];
   #refed = true;
+  #adminCalls = 0;
   #restarts = 0;
   walBytes = 0;
   peakWalBytes = 0;
@@ -74,21 +79,12 @@ export class WriterClient implements WriterTarget {
     return this.#restarts;
   }
 
-  get inFlight(): number {
-    return this.#inFlight?.length ?? 0;
-  }
-
   /** The current writer thread (tests terminate it on purpose). */
   get thread(): Worker {
     return this.#thread.worker;
   }
 
   submit(name: string, args: readonly unknown[]): Promise<unknown> {
-    if (this.#queue.length >= this.#limits.maxQueue) {
-      return Promise.reject(
-        new StoreError('OVERLOADED', `write queue is full (${this.#limits.maxQueue} waiting); retry later`),
-      );
-    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, args, resolve, reject, start: performance.now() });
       this.#setRef(true);
@@ -108,7 +104,7 @@ export class WriterClient implements WriterTarget {
       return;
     }
     // Idle: let the process exit if nothing else holds it.
-    this.#setRef(false);
+    if (this.#adminCalls === 0) this.#setRef(false);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   };
 
@@ -181,19 +177,42 @@ export class WriterClient implements WriterTarget {
   #onExit(worker: Worker): void {
     if (worker !== this.#thread.worker || this.#state === 'closed' || this.#state === 'down') return;
     this.#restarts++;
+    // A writer that dies while starting fails its own start, and whoever started it
+    // (openStore, or the restart loop) decides what next.
+    if (this.#state === 'starting') return;
     this.#state = 'down';
     void this.#restart();
   }
 
-  async #restart(): Promise<void> {
+  /** Starts a fresh writer; one restart at a time, however many callers ask. */
+  #restart(): Promise<void> {
+    this.#restarting ??= this.#restartLoop().finally(() => {
+      this.#restarting = undefined;
+    });
+    return this.#restarting;
+  }
+
+  async #restartLoop(): Promise<void> {
     if (this.#state !== 'down') return;
-    try {
-      await this.#spawn();
-    } catch (error) {
-      // No writer: nothing waiting may stay pending. The next write tries again.
-      const down = new StoreError('WORKER_CRASHED', `writer thread could not restart: ${errorText(error)}`);
-      for (const call of this.#queue.drain()) fail(call, down, this.#stats);
-      this.#flush();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#spawn();
+        return;
+      } catch (error) {
+        // A thread that died while starting is retried, as any dead writer is; a
+        // database that will not open, or a writer that keeps dying, is not.
+        const died = error instanceof StoreError && error.code === 'WORKER_CRASHED';
+        if (died && attempt < RESTART_ATTEMPTS) {
+          await sleep(10 * attempt);
+          continue;
+        }
+        // No writer: nothing waiting may stay pending. The next write tries again.
+        const code = error instanceof StoreError && !died ? error.code : 'WORKER_CRASHED';
+        const down = new StoreError(code, `writer thread could not restart: ${errorText(error)}`);
+        for (const call of this.#queue.drain()) fail(call, down, this.#stats);
+        this.#flush();
+        return;
+      }
     }
   }
 
@@ -205,15 +224,26 @@ export class WriterClient implements WriterTarget {
   }
 
   /** Runs a checkpoint between batches. */
-  async checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    const { remote, exited } = await this.#ready();
-    return Promise.race([remote.checkpoint(mode), exited]);
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    return this.#admin((remote) => remote.checkpoint(mode));
   }
 
   /** Verifies the database between batches. */
-  async check(): Promise<CheckReport> {
-    const { remote, exited } = await this.#ready();
-    return Promise.race([remote.check(), exited]);
+  check(): Promise<CheckReport> {
+    return this.#admin((remote) => remote.check());
+  }
+
+  /** A call outside the write queue; the thread is held referenced until it answers. */
+  async #admin<T>(call: (remote: Remote<WriterApi>) => Promise<T>): Promise<T> {
+    this.#adminCalls++;
+    this.#setRef(true);
+    try {
+      const { remote, exited } = await this.#ready();
+      return await Promise.race([call(remote), exited]);
+    } finally {
+      this.#adminCalls--;
+      if (this.#adminCalls === 0 && this.#inFlight === undefined && this.#queue.length === 0) this.#setRef(false);
+    }
   }
 
   /** Resolves once every accepted write has settled. */

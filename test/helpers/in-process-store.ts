@@ -1,11 +1,10 @@
 import type { CheckReport } from '../../src/check.js';
-import { StoreError } from '../../src/errors.js';
 import { Engine } from '../../src/engine/engine.js';
 import { EngineStats } from '../../src/engine/engine-stats.js';
 import { settle, type PendingCall } from '../../src/engine/pending-call.js';
 import type { OperationTarget, WriterTarget } from '../../src/engine/targets.js';
 import { resolveOptions, type StoreOptions } from '../../src/options.js';
-import type { OperationCall, Outcome } from '../../src/protocol.js';
+import { appendCall, decodeOutcomes, type OperationCall, type Outcome, type ReadBatchRequest } from '../../src/protocol.js';
 import { createReadHandler } from '../../src/reader-service.js';
 import { Store } from '../../src/store.js';
 import type { CheckpointMode, CheckpointResult } from '../../src/wal-manager.js';
@@ -20,15 +19,13 @@ import { cleanup, tempDbPath } from './temp.js';
 class InProcessTarget implements OperationTarget {
   readonly #run: (calls: OperationCall[]) => Outcome[];
   readonly #stats: EngineStats;
-  readonly #maxQueue: number;
   #queue: PendingCall[] = [];
   #scheduled = false;
   readonly restarts = 0;
 
-  constructor(run: (calls: OperationCall[]) => Outcome[], stats: EngineStats, maxQueue: number) {
+  constructor(run: (calls: OperationCall[]) => Outcome[], stats: EngineStats) {
     this.#run = run;
     this.#stats = stats;
-    this.#maxQueue = maxQueue;
   }
 
   get queueDepth(): number {
@@ -36,7 +33,6 @@ class InProcessTarget implements OperationTarget {
   }
 
   submit(name: string, args: readonly unknown[]): Promise<unknown> {
-    if (this.#queue.length >= this.#maxQueue) return Promise.reject(new StoreError('OVERLOADED', 'queue is full'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, args: structuredClone(args), resolve, reject, start: performance.now() });
       if (!this.#scheduled) {
@@ -68,7 +64,7 @@ class InProcessWriter extends InProcessTarget implements WriterTarget {
   walBytes = 0;
   peakWalBytes = 0;
 
-  constructor(service: WriterService, stats: EngineStats, maxQueue: number) {
+  constructor(service: WriterService, stats: EngineStats) {
     super(
       (calls) => {
         const response = service.execute(calls);
@@ -77,7 +73,6 @@ class InProcessWriter extends InProcessTarget implements WriterTarget {
         return response.outcomes;
       },
       stats,
-      maxQueue,
     );
     this.#service = service;
   }
@@ -116,8 +111,15 @@ export function openInProcessStore(options: Partial<StoreOptions> = {}): Store {
   const engine = new Engine(
     resolved,
     stats,
-    new InProcessWriter(service, stats, resolved.maxQueue),
-    new InProcessTarget((calls) => read(calls), stats, resolved.maxQueue),
+    new InProcessWriter(service, stats),
+    new InProcessTarget(
+      (calls) => {
+        const request: ReadBatchRequest = [];
+        for (const [name, args] of calls) appendCall(request, name, args);
+        return decodeOutcomes(read(request));
+      },
+      stats,
+    ),
   );
   const store = new Store(engine);
   cleanup(() => store.close());
