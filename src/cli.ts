@@ -5,16 +5,21 @@ import { checkDatabase, formatCheckReport } from './check.js';
 import { openReaderConnection, openWriterConnection } from './connection.js';
 import { operations } from './catalogue/index.js';
 import { StoreError } from './errors.js';
+import { runDemo } from './demo.js';
 import { applySchema } from './schema.js';
+import { UsageError } from './usage-error.js';
 
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** A terminal: progress can be redrawn in place. */
+  interactive?: boolean;
 }
 
 const consoleIo: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  interactive: process.stdout.isTTY,
 };
 
 const USAGE = `usage: abathur-store <command> [options]
@@ -22,7 +27,11 @@ const USAGE = `usage: abathur-store <command> [options]
 commands:
   init <path>            create the database (and its directory) and apply the schema
   check <path> [--json]  verify integrity, foreign keys, WAL, the 33 index requirements
-                         and every statement's plan; exit 1 if anything fails`;
+                         and every statement's plan; exit 1 if anything fails
+  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report:
+                         --sessions N (64), --duration S (20), --think MS (100), --path FILE
+  bench [options]        load benchmark: the store against direct better-sqlite3, a naive
+                         Piscina pool and node-sqlite3 (bench --help for the options)`;
 
 function init(args: string[], io: CliIo): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
@@ -59,7 +68,32 @@ function check(args: string[], io: CliIo): number {
   }
 }
 
-class UsageError extends Error {}
+async function demo(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      path: { type: 'string', default: './data/abathur.db' },
+      sessions: { type: 'string', default: '64' },
+      duration: { type: 'string', default: '20' },
+      think: { type: 'string', default: '100' },
+    },
+  });
+  const number = (name: string, text: string, min: number): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number of at least ${min}, got "${text}"`);
+    return n;
+  };
+  const result = await runDemo({
+    path: values.path,
+    sessions: Math.round(number('sessions', values.sessions, 1)),
+    durationMs: number('duration', values.duration, 0.1) * 1000,
+    thinkMs: number('think', values.think, 0),
+    out: io.out,
+    interactive: io.interactive === true,
+  });
+  return result.ok ? 0 : 1;
+}
+
 
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
@@ -70,6 +104,13 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         return init(rest, io);
       case 'check':
         return check(rest, io);
+      case 'demo':
+        return await demo(rest, io);
+      case 'bench': {
+        // The benchmark lives beside the library (bench/) and loads only when asked for.
+        const { runBench } = await import('../bench/run-bench.js');
+        return await runBench(rest, io);
+      }
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,80 @@
+export interface Series {
+  name: string;
+  points: readonly (readonly [x: number, y: number])[];
+}
+
+export interface LineChart {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: readonly Series[];
+  /** Space the x values evenly (for 1, 8, 32, 64, 128) rather than to scale. */
+  categoricalX?: boolean;
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
+const W = 780;
+const H = 400;
+const M = { top: 48, right: 200, bottom: 56, left: 84 };
+
+const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Round tick step: 1, 2 or 5 times a power of ten, about five ticks to the range. */
+function niceStep(max: number): number {
+  const raw = max / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = raw / power;
+  return (unit <= 1 ? 1 : unit <= 2 ? 2 : unit <= 5 ? 5 : 10) * power;
+}
+
+const label = (n: number): string =>
+  n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : Number.isInteger(n) ? String(n) : n.toFixed(1);
+
+/** A line chart as a standalone SVG document: axes, grid, one line per series, a legend. */
+export function lineChart(chart: LineChart): string {
+  const xs = [...new Set(chart.series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
+  const yMax = Math.max(1, ...chart.series.flatMap((s) => s.points.map(([, y]) => y)));
+  const step = niceStep(yMax);
+  const top = Math.ceil(yMax / step) * step;
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const xMin = xs[0] ?? 0;
+  const xMax = xs[xs.length - 1] ?? 1;
+  const xAt = (x: number): number =>
+    M.left +
+    (chart.categoricalX ? (xs.length === 1 ? 0.5 : xs.indexOf(x) / (xs.length - 1)) : xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) *
+      plotW;
+  const yAt = (y: number): number => M.top + plotH - (y / top) * plotH;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escape(chart.title)}</text>`,
+  ];
+  for (let y = 0; y <= top + step / 2; y += step) {
+    parts.push(
+      `<line x1="${M.left}" x2="${M.left + plotW}" y1="${yAt(y)}" y2="${yAt(y)}" stroke="#ddd"/>`,
+      `<text x="${M.left - 8}" y="${yAt(y) + 4}" text-anchor="end">${label(y)}</text>`,
+    );
+  }
+  for (const x of xs) {
+    parts.push(`<text x="${xAt(x)}" y="${M.top + plotH + 18}" text-anchor="middle">${label(x)}</text>`);
+  }
+  parts.push(
+    `<line x1="${M.left}" x2="${M.left + plotW}" y1="${M.top + plotH}" y2="${M.top + plotH}" stroke="#333"/>`,
+    `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}" stroke="#333"/>`,
+    `<text x="${M.left + plotW / 2}" y="${H - 14}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`,
+  );
+  chart.series.forEach((series, i) => {
+    const color = COLORS[i % COLORS.length]!;
+    const points = [...series.points].sort(([a], [b]) => a - b);
+    parts.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${points.map(([x, y]) => `${xAt(x).toFixed(1)},${yAt(y).toFixed(1)}`).join(' ')}"/>`,
+      ...points.map(([x, y]) => `<circle cx="${xAt(x).toFixed(1)}" cy="${yAt(y).toFixed(1)}" r="3.5" fill="${color}"/>`),
+      `<rect x="${W - M.right + 16}" y="${M.top + i * 22}" width="14" height="4" fill="${color}"/>`,
+      `<text x="${W - M.right + 36}" y="${M.top + i * 22 + 6}">${escape(series.name)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}

@@ -1,0 +1,208 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Synchronous } from '../src/connection.js';
+import { defaultReaders } from '../src/options.js';
+import { UsageError } from '../src/usage-error.js';
+import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
+import { seedDatabase, type SeedInfo } from './seed.js';
+import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
+import { SYSTEMS, type SystemName } from './systems.js';
+import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
+
+export interface BenchIo {
+  out(text: string): void;
+}
+
+export const BENCH_USAGE = `usage: abathur-store bench [options]
+
+  --sessions N        concurrent callers (default 64)
+  --readers N         reader threads for the facade and the naive pool (default: cores, 1-4)
+  --duration S        seconds per trial (default 10)
+  --mix NAME|op=w,..  read, mixed, heavy, write, or weights (default mixed)
+  --synchronous M     normal or full (default normal)
+  --systems A,B       of ${SYSTEMS.join(', ')} (default all)
+  --trials N          trials per system, interleaved; the median is reported (default 3)
+  --think MODE        how callers pace themselves: immediate (yield to the event loop before each
+                      call, no waiting: saturates), none (a tight await loop), or a mean think
+                      time in ms between calls (a paced load below saturation) (default immediate)
+  --seed-sessions N   sessions in the seeded database (default 10000)
+  --sweep NAME        run a sweep instead: ${SWEEPS.join(', ')}, or all
+  --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
+  --json FILE         also write the results as JSON`;
+
+export interface CompareResult {
+  machine: MachineInfo;
+  config: { sessions: number; readers: number; durationMs: number; mix: Mix; synchronous: Synchronous; think: Think; trials: number };
+  trials: Record<string, LoadResult[]>;
+  summary: Record<string, { throughput: number; vsDirect: number | null; median: LoadResult }>;
+}
+
+/** Seeds a template database once; every trial runs on a fresh copy of it. */
+export function seedTemplate(dir: string, sessions: number): SeedInfo {
+  return seedDatabase(join(dir, 'template.db'), { sessions, memoryPerScope: 10, tasks: 50_000 });
+}
+
+/** Runs each system's trials, interleaved, and summarises them against the direct baseline. */
+export async function compare(options: {
+  systems: readonly SystemName[];
+  sessions: number;
+  readers: number;
+  durationMs: number;
+  mix: Mix;
+  synchronous: Synchronous;
+  think: Think;
+  trials: number;
+  seedSessions: number;
+  progress?: (line: string) => void;
+}): Promise<CompareResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'abathur-bench-'));
+  try {
+    const seed = seedTemplate(dir, options.seedSessions);
+    const trials: Record<string, LoadResult[]> = {};
+    let runId = 1;
+    for (let t = 0; t < options.trials; t++) {
+      for (const system of options.systems) {
+        const result = await runTrial({
+          system,
+          template: seed.path,
+          path: join(dir, `${system}.db`),
+          seed,
+          sessions: options.sessions,
+          readers: options.readers,
+          durationMs: options.durationMs,
+          mix: options.mix,
+          think: options.think,
+          synchronous: options.synchronous,
+          runId: runId++,
+        });
+        (trials[system] ??= []).push(result);
+        options.progress?.(`  trial ${t + 1}/${options.trials} ${system}: ${int(result.throughput)} ops/s, event-loop p99 ${result.eventLoopDelay.p99} ms`);
+      }
+    }
+    const directThroughput = trials.direct === undefined ? undefined : median(trials.direct.map((r) => r.throughput));
+    const summary: CompareResult['summary'] = {};
+    for (const [system, results] of Object.entries(trials)) {
+      const throughput = median(results.map((r) => r.throughput));
+      summary[system] = {
+        throughput,
+        vsDirect: directThroughput === undefined ? null : throughput / directThroughput,
+        median: medianTrial(results),
+      };
+    }
+    return {
+      machine: machineInfo(),
+      config: {
+        sessions: options.sessions,
+        readers: options.readers,
+        durationMs: options.durationMs,
+        mix: options.mix,
+        synchronous: options.synchronous,
+        think: options.think,
+        trials: options.trials,
+      },
+      trials,
+      summary,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatCompare(result: CompareResult): string {
+  const { summary, machine, config } = result;
+  const direct = summary.direct?.throughput ?? 0;
+  const rows = [['system', 'ops/s', 'vs direct', 'event-loop p50', 'event-loop p99', 'errors', 'WAL peak']];
+  for (const [system, s] of Object.entries(summary)) {
+    rows.push([
+      system,
+      int(s.throughput),
+      ratio(s.throughput, direct),
+      `${s.median.eventLoopDelay.p50} ms`,
+      `${s.median.eventLoopDelay.p99} ms`,
+      String(s.median.errors),
+      mib(s.median.walPeakBytes),
+    ]);
+  }
+  const ops = OPERATIONS.filter((op) => Object.values(summary).some((s) => s.median.latency[op] !== undefined));
+  const latency = [['latency p50 / p99', ...Object.keys(summary)]];
+  for (const op of ops) {
+    latency.push([op, ...Object.values(summary).map((s) => `${us(s.median.latency[op]?.p50)} / ${us(s.median.latency[op]?.p99)}`)]);
+  }
+  const errors = Object.entries(summary).flatMap(([system, s]) => s.median.errorSamples.map((e) => `  ${system}: ${e}`));
+  return [
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; SQLite ${machine.sqlite}`,
+    `workload: ${config.sessions} sessions, ${config.readers} readers, ${config.durationMs / 1000} s x ${config.trials} trials (median), ` +
+      `synchronous ${config.synchronous}, think ${typeof config.think === 'number' ? `${config.think} ms` : config.think}, mix ${JSON.stringify(config.mix)}`,
+    '',
+    table(rows),
+    '',
+    table(latency),
+    ...(errors.length > 0 ? ['', 'errors:', ...errors] : []),
+  ].join('\n');
+}
+
+/** `abathur-store bench`: parses the options and runs the comparison or a sweep. */
+export async function runBench(argv: readonly string[], io: BenchIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      sessions: { type: 'string', default: '64' },
+      readers: { type: 'string', default: String(defaultReaders()) },
+      duration: { type: 'string', default: '10' },
+      mix: { type: 'string', default: 'mixed' },
+      synchronous: { type: 'string', default: 'normal' },
+      systems: { type: 'string', default: SYSTEMS.join(',') },
+      trials: { type: 'string', default: '3' },
+      think: { type: 'string', default: 'immediate' },
+      'seed-sessions': { type: 'string', default: '10000' },
+      sweep: { type: 'string' },
+      out: { type: 'string', default: './bench-results' },
+      json: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    io.out(BENCH_USAGE);
+    return 0;
+  }
+  const positive = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number, got "${text}"`);
+    return n;
+  };
+  const synchronous = values.synchronous === 'full' ? 'full' : values.synchronous === 'normal' ? 'normal' : undefined;
+  if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
+  const think = parseThink(values.think);
+  const systems = values.systems.split(',') as SystemName[];
+  for (const system of systems) if (!SYSTEMS.includes(system)) throw new UsageError(`unknown system "${system}"`);
+  const common = {
+    sessions: Math.round(positive('sessions', values.sessions)),
+    readers: Math.round(positive('readers', values.readers)),
+    durationMs: positive('duration', values.duration) * 1000,
+    synchronous,
+    think,
+    trials: Math.round(positive('trials', values.trials)),
+    seedSessions: Math.round(positive('seed-sessions', values['seed-sessions'])),
+  } as const;
+
+  if (values.sweep !== undefined) {
+    const names = values.sweep === 'all' ? [...SWEEPS] : values.sweep.split(',');
+    for (const name of names) if (!(SWEEPS as readonly string[]).includes(name)) throw new UsageError(`unknown sweep "${name}"`);
+    const report = await runSweeps(names as SweepName[], { ...common, out: values.out, progress: io.out });
+    io.out(report.text);
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(report.json, null, 2));
+    return 0;
+  }
+
+  const mix = parseMix(values.mix);
+  io.out(`running ${systems.join(', ')}...`);
+  const result = await compare({ ...common, systems, mix, progress: io.out });
+  io.out(formatCompare(result));
+  if (values.json !== undefined) {
+    writeFileSync(values.json, JSON.stringify(result, null, 2));
+    io.out(`\nJSON written to ${values.json}`);
+  }
+  return 0;
+}

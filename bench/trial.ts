@@ -1,0 +1,44 @@
+// One benchmark trial in its own process, so one system's threads, heap and caches do
+// not colour another's figures. Reads its configuration as JSON from argv[2] and writes
+// its result as JSON on stdout.
+import { copyFileSync, rmSync } from 'node:fs';
+import type { Synchronous } from '../src/connection.js';
+import type { SeedInfo } from './seed.js';
+import { openSystem, type SystemName } from './systems.js';
+import { runLoad, type Mix, type Think } from './workload.js';
+
+export interface TrialConfig {
+  system: SystemName;
+  template: string;
+  path: string;
+  seed: SeedInfo;
+  sessions: number;
+  readers: number;
+  durationMs: number;
+  mix: Mix;
+  think: Think;
+  synchronous: Synchronous;
+  maxWriteBatch?: number;
+  runId: number;
+}
+
+const config = JSON.parse(process.argv[2]!) as TrialConfig;
+for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
+copyFileSync(config.template, config.path);
+const system = await openSystem(config.system, {
+  path: config.path,
+  readers: config.readers,
+  synchronous: config.synchronous,
+  ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
+});
+const result = await runLoad(system, {
+  sessions: config.sessions,
+  durationMs: config.durationMs,
+  mix: config.mix,
+  seed: { ...config.seed, path: config.path },
+  think: config.think,
+  runId: config.runId,
+});
+await system.close();
+for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
+process.stdout.write(JSON.stringify(result));
