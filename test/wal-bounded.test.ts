@@ -6,6 +6,7 @@ import type { StoreOptions } from '../src/options.js';
 import { openTestStore } from './helpers/store.js';
 
 const MiB = 1024 * 1024;
+const LOAD_MS = Number(process.env.ABATHUR_STARVATION_MS ?? 3000);
 
 /**
  * Runs the store under continuous writes and reads for `ms`, with two outside readers
@@ -64,18 +65,20 @@ async function peakWalUnderLoad(options: Partial<StoreOptions>, ms: number): Pro
 }
 
 describe('WAL stays bounded', () => {
-  it('under continuous writes and readers that never pause', async () => {
+  it('under continuous writes and readers that never pause', { timeout: 10 * 60_000 }, async () => {
     const limit = 2 * MiB;
-    const { peak, writes, reads } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB }, 3000);
+    const { peak, writes, reads } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB }, LOAD_MS);
+    console.log(`checkpoint starvation, managed: WAL peaked at ${(peak / MiB).toFixed(1)} MiB (limit ${limit / MiB} MiB) over ${writes} writes and ${reads} reads in ${LOAD_MS} ms`);
     expect(writes).toBeGreaterThan(1000);
     expect(reads).toBeGreaterThan(1000);
     // Past the limit the writer forces a checkpoint; one period's writes may land first.
     expect(peak).toBeLessThan(3 * limit);
   });
 
-  it('grows past that bound with checkpoint management switched off (negative control)', async () => {
+  it('grows past that bound with checkpoint management switched off (negative control)', { timeout: 10 * 60_000 }, async () => {
     const limit = 2 * MiB;
-    const { peak, writes } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB, manageWal: false }, 3000);
+    const { peak, writes } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB, manageWal: false }, LOAD_MS);
+    console.log(`checkpoint starvation, unmanaged: WAL grew to ${(peak / MiB).toFixed(1)} MiB over ${writes} writes in ${LOAD_MS} ms`);
     expect(writes).toBeGreaterThan(1000);
     expect(peak).toBeGreaterThan(3 * limit);
   });
