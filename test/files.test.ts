@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store.js';
 import { fileHash, siblings } from './helpers/files.js';
-import { mountTmpfs } from './helpers/mounts.js';
+import { withTmpfs } from './helpers/mounts.js';
 import { tempDbPath, tempDir } from './helpers/temp.js';
 
 /** openStore must refuse `path` with `code`, naming it, and leave it and its directory as they were. */
@@ -60,14 +60,8 @@ describe('opening files that are not usable stores', () => {
     await expectRefused(path, 'IO_ERROR');
   });
 
-  it('a read-only location: IO_ERROR, untouched', async (context) => {
-    const mount = mountTmpfs(4 << 20);
-    if ('skip' in mount) {
-      console.log(`skipped: ${mount.skip}`);
-      context.skip();
-      return;
-    }
-    try {
+  it('a read-only location: IO_ERROR, untouched', (context) =>
+    withTmpfs(context, 4 << 20, async (mount) => {
       const path = join(mount.dir, 'store.db');
       const store = await openStore({ path });
       await store.sessions.create({ appName: 'a', userId: 'u' });
@@ -75,21 +69,12 @@ describe('opening files that are not usable stores', () => {
       mount.remount('ro');
       await expectRefused(path, 'IO_ERROR');
       await expectRefused(join(mount.dir, 'new.db'), 'IO_ERROR');
-    } finally {
-      mount.unmount();
-    }
-  });
+    }));
 });
 
 describe('full disk', () => {
-  it('writes reject with IO_ERROR, nothing committed is lost, writes resume once space frees', { timeout: 120_000 }, async (context) => {
-    const mount = mountTmpfs(8 << 20);
-    if ('skip' in mount) {
-      console.log(`skipped: ${mount.skip}`);
-      context.skip();
-      return;
-    }
-    try {
+  it('writes reject with IO_ERROR, nothing committed is lost, writes resume once space frees', { timeout: 120_000 }, (context) =>
+    withTmpfs(context, 8 << 20, async (mount) => {
       const path = join(mount.dir, 'store.db');
       const store = await openStore({ path });
       const session = await store.sessions.create({ id: 'full', appName: 'a', userId: 'u' });
@@ -140,8 +125,5 @@ describe('full disk', () => {
       } finally {
         await reopened.close();
       }
-    } finally {
-      mount.unmount();
-    }
-  });
+    }));
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openReaderConnection, openWriterConnection } from '../src/connection.js';
 import { applySchema } from '../src/schema.js';
 import { fileHash, siblings } from './helpers/files.js';
-import { mountTmpfs } from './helpers/mounts.js';
+import { withTmpfs } from './helpers/mounts.js';
 import { tempDbPath, tempDir } from './helpers/temp.js';
 
 const writerOptions = { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 } as const;
@@ -111,23 +111,14 @@ describe('opening bad files and paths', () => {
   });
 
   describe('on a read-only file system', () => {
-    it('refuses a new database in a read-only directory, and an existing one, unchanged', (context) => {
-      const mount = mountTmpfs(4 << 20);
-      if ('skip' in mount) {
-        console.log(`skipped: ${mount.skip}`);
-        context.skip();
-        return;
-      }
-      try {
+    it('refuses a new database in a read-only directory, and an existing one, unchanged', (context) =>
+      withTmpfs(context, 4 << 20, (mount) => {
         const existing = join(mount.dir, 'existing.db');
         realDatabase(existing);
         mount.remount('ro');
         expectRefused(join(mount.dir, 'new.db'), 'IO_ERROR');
         expectRefused(existing, 'IO_ERROR');
-      } finally {
-        mount.unmount();
-      }
-    });
+      }));
   });
 
   it('reopens a copied database (the refusals are not false alarms)', () => {

@@ -157,51 +157,35 @@ export const sessionsSetState = defineOperation({
 // Lists are newest first, keyset-paginated on (created_at DESC, rowid DESC): a page is
 // one range of the index, whatever page it is (SQLite sorts only rows that share a
 // created_at, the index's last term). The rowid follows the columns.
-const pageOf = (rows: RawRow[], limit: number, lastEvents: number | null): Page<Session> =>
-  toPage(
-    rows,
-    limit,
-    (row) => withLastEvents(sessionFromRow(row), lastEvents),
-    (row) => [row[8] as string, row[12] as number],
-  );
-
 type ListArgs = readonly [owner: string, limit: number, after: readonly [string, number] | null, lastEvents: number | null];
 
-export const sessionsListByUser = defineOperation({
-  name: 'sessions.listByUser',
-  kind: 'read',
-  statements: {
-    first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
-    next: raw(
-      `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE user_id = @owner AND created_at <= @at ` +
-        'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
-    ),
-  },
-  run({ st }, [userId, limit, after, lastEvents]: ListArgs): Page<Session> {
-    const rows = (after === null
-      ? st.first.all(userId, limit + 1)
-      : st.next.all({ owner: userId, at: after[0], rid: after[1], limit: limit + 1 })) as RawRow[];
-    return pageOf(rows, limit, lastEvents);
-  },
-});
+/** A session list by one owner column (user_id or project_id), served by its index. */
+const listBy = (name: string, column: 'user_id' | 'project_id') =>
+  defineOperation({
+    name,
+    kind: 'read',
+    statements: {
+      first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
+      next: raw(
+        `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = @owner AND created_at <= @at ` +
+          'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
+      ),
+    },
+    run({ st }, [owner, limit, after, lastEvents]: ListArgs): Page<Session> {
+      const rows = (after === null
+        ? st.first.all(owner, limit + 1)
+        : st.next.all({ owner, at: after[0], rid: after[1], limit: limit + 1 })) as RawRow[];
+      return toPage(
+        rows,
+        limit,
+        (row) => withLastEvents(sessionFromRow(row), lastEvents),
+        (row) => [row[8] as string, row[12] as number],
+      );
+    },
+  });
 
-export const sessionsListByProject = defineOperation({
-  name: 'sessions.listByProject',
-  kind: 'read',
-  statements: {
-    first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE project_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
-    next: raw(
-      `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE project_id = @owner AND created_at <= @at ` +
-        'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
-    ),
-  },
-  run({ st }, [projectId, limit, after, lastEvents]: ListArgs): Page<Session> {
-    const rows = (after === null
-      ? st.first.all(projectId, limit + 1)
-      : st.next.all({ owner: projectId, at: after[0], rid: after[1], limit: limit + 1 })) as RawRow[];
-    return pageOf(rows, limit, lastEvents);
-  },
-});
+export const sessionsListByUser = listBy('sessions.listByUser', 'user_id');
+export const sessionsListByProject = listBy('sessions.listByProject', 'project_id');
 
 export const sessionsDelete = defineOperation({
   name: 'sessions.delete',

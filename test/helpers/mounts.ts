@@ -33,3 +33,25 @@ export function mountTmpfs(sizeBytes: number): TmpfsMount | { skip: string } {
     },
   };
 }
+
+/**
+ * Runs `body` on a fresh tmpfs and unmounts it after; where the machine cannot mount one,
+ * prints why and skips the test.
+ */
+export async function withTmpfs(
+  context: { skip(): void },
+  sizeBytes: number,
+  body: (mount: TmpfsMount) => Promise<void> | void,
+): Promise<void> {
+  const mount = mountTmpfs(sizeBytes);
+  if ('skip' in mount) {
+    console.log(`skipped: ${mount.skip}`);
+    context.skip();
+    return;
+  }
+  try {
+    await body(mount);
+  } finally {
+    mount.unmount();
+  }
+}
