@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import sqlite3 from 'sqlite3';
+import type sqlite3 from 'sqlite3';
 import type { Synchronous } from '../src/connection.js';
 import { catalogueConnection } from './catalogue-connection.js';
 import { benchFile } from '../src/paths.js';
@@ -135,8 +135,10 @@ export function naivePoolSystem(options: SystemOptions): System {
 
 /** node-sqlite3: an asynchronous API over its own thread pool, one connection. */
 export async function nodeSqlite3System(options: SystemOptions): Promise<System> {
+  // A development dependency: loaded only when this system is measured.
+  const { Database } = (await import('sqlite3')).default;
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const handle = new sqlite3.Database(options.path, (error) => (error ? reject(error) : resolve(handle)));
+    const handle = new Database(options.path, (error) => (error ? reject(error) : resolve(handle)));
   });
   const exec = (sql: string): Promise<void> => new Promise((resolve, reject) => db.exec(sql, (e) => (e ? reject(e) : resolve())));
   await exec(`PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'};`);

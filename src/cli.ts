@@ -94,7 +94,6 @@ async function demo(args: string[], io: CliIo): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
-
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
