@@ -151,6 +151,9 @@ export function optionalJsonObject(name: string, value: unknown): string | null 
   return value === undefined || value === null ? null : jsonObject(name, value);
 }
 
+// Most calls pass no options: one shared empty bag rather than a new object per call.
+const NO_OPTIONS: Readonly<Partial<Record<string, unknown>>> = Object.freeze({});
+
 /**
  * An options bag: undefined, or a plain object with only known keys. A misspelled key is
  * an error, not silently ignored.
@@ -159,8 +162,8 @@ export function options<K extends string>(
   name: string,
   value: unknown,
   known: readonly K[],
-): Partial<Record<K, unknown>> {
-  if (value === undefined || value === null) return {};
+): Readonly<Partial<Record<K, unknown>>> {
+  if (value === undefined || value === null) return NO_OPTIONS;
   if (!isPlainObject(value)) throw invalidArgument(`${name} must be an object, got ${describe(value)}`);
   for (const key of Object.keys(value)) {
     if (!(known as readonly string[]).includes(key)) {
@@ -172,7 +175,7 @@ export function options<K extends string>(
       );
     }
   }
-  return value as Partial<Record<K, unknown>>;
+  return value as Readonly<Partial<Record<K, unknown>>>;
 }
 
 /** Page size: default 50, at most 1000. */

@@ -5,7 +5,7 @@ import { PreparedCatalogue } from './catalogue/prepared.js';
 import { toWireError, type WireError } from './errors.js';
 import type { OperationCall, WriteBatchResponse } from './protocol.js';
 import { applySchema } from './schema.js';
-import { WalManager, type CheckpointMode, type CheckpointResult } from './wal-manager.js';
+import { WalManager } from './wal-manager.js';
 import { WriteExecutor } from './write-executor.js';
 
 /** What the writer thread needs to open the database; plain data, sent once at start. */
@@ -63,10 +63,6 @@ export class WriterService {
     return { outcomes, walBytes: this.wal.afterCommit() };
   }
 
-  checkpoint(mode: CheckpointMode): CheckpointResult {
-    return this.wal.checkpoint(mode);
-  }
-
   /** Verifies the database between batches, with the plan of every catalogue statement. */
   check(): CheckReport {
     return checkDatabase(this.db, { operations });
@@ -90,7 +86,6 @@ export type WriterOpenResult = { ok: true; walPath: string } | { ok: false; erro
 export interface WriterApi {
   open(config: WriterConfig): WriterOpenResult;
   execute(calls: readonly OperationCall[]): WriteBatchResponse;
-  checkpoint(mode: CheckpointMode): CheckpointResult;
   check(): CheckReport;
   close(): void;
 }
@@ -111,7 +106,6 @@ export function createWriterApi(): WriterApi {
       }
     },
     execute: (calls) => opened().execute(calls),
-    checkpoint: (mode) => opened().checkpoint(mode),
     check: () => opened().check(),
     close() {
       service?.close();

@@ -25,7 +25,7 @@ describe('writer service', () => {
     expect(walBytes).toBeGreaterThan(0);
     const report = writer.check();
     expect(report.ok).toBe(true);
-    expect(writer.checkpoint('PASSIVE').busy).toBe(0);
+    expect(writer.wal.checkpoint('PASSIVE').busy).toBe(0);
     writer.close();
     writer.close();
     expect(writer.db.open).toBe(false);
@@ -40,12 +40,11 @@ describe('writer service', () => {
     api.close();
   });
 
-  it('serves execute, checkpoint and check through the API', () => {
+  it('serves execute and check through the API', () => {
     const api = createWriterApi();
     const path = tempDbPath();
     expect(api.open(config(path))).toEqual({ ok: true, walPath: `${path}-wal` });
     expect(api.execute([['sessions.create', ['s1', 'app', 'alice', null, '{}', '{}', undefined]]]).outcomes[0]?.ok).toBe(true);
-    expect(api.checkpoint('TRUNCATE').busy).toBe(0);
     expect(api.check().indexesSatisfied).toBe(33);
     api.close();
   });

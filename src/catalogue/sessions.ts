@@ -7,7 +7,7 @@ import { SESSION_COLUMNS, sessionFromRow, type RawRow } from './rows.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
-export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
+const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
   created: ['active', 'terminated'],
   active: ['paused', 'terminated'],
   paused: ['active', 'terminated'],

@@ -3,7 +3,6 @@ import type { CheckReport } from '../check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import { StoreError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import type { CheckpointMode, CheckpointResult } from '../wal-manager.js';
 import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
 import { ReadPool } from './read-pool.js';
 import type { OperationTarget, WriterTarget } from './targets.js';
@@ -118,11 +117,6 @@ export class Engine {
 
   resetStats(): void {
     this.#stats.reset();
-  }
-
-  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed'));
-    return this.#writer.checkpoint(mode);
   }
 
   check(): Promise<CheckReport> {

@@ -1,5 +1,4 @@
 import type { CheckReport } from '../check.js';
-import type { CheckpointMode, CheckpointResult } from '../wal-manager.js';
 
 /** Where the engine sends the operations of one kind: the read pool or the writer. */
 export interface OperationTarget {
@@ -16,5 +15,4 @@ export interface WriterTarget extends OperationTarget {
   readonly walBytes: number;
   readonly peakWalBytes: number;
   check(): Promise<CheckReport>;
-  checkpoint(mode: CheckpointMode): Promise<CheckpointResult>;
 }

@@ -7,7 +7,6 @@ import type { CheckReport } from '../check.js';
 import { fromWireError, StoreError } from '../errors.js';
 import { workerFile } from '../paths.js';
 import type { OperationCall, WriteBatchResponse } from '../protocol.js';
-import type { CheckpointMode, CheckpointResult } from '../wal-manager.js';
 import type { WriterApi, WriterConfig } from '../writer-service.js';
 import type { EngineStats } from './engine-stats.js';
 import { fail, settle, type PendingCall } from './pending-call.js';
@@ -221,11 +220,6 @@ export class WriterClient implements WriterTarget {
     if (this.#state === 'starting') await this.#starting;
     if (this.#state !== 'ready') throw new StoreError('WORKER_CRASHED', 'writer thread is not running');
     return this.#thread;
-  }
-
-  /** Runs a checkpoint between batches. */
-  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    return this.#admin((remote) => remote.checkpoint(mode));
   }
 
   /** Verifies the database between batches. */

@@ -7,7 +7,6 @@ import { resolveOptions, type StoreOptions } from '../../src/options.js';
 import { appendCall, decodeOutcomes, type OperationCall, type Outcome, type ReadBatchRequest } from '../../src/protocol.js';
 import { createReadHandler } from '../../src/reader-service.js';
 import { Store } from '../../src/store.js';
-import type { CheckpointMode, CheckpointResult } from '../../src/wal-manager.js';
 import { WriterService } from '../../src/writer-service.js';
 import { cleanup, tempDbPath } from './temp.js';
 
@@ -79,10 +78,6 @@ class InProcessWriter extends InProcessTarget implements WriterTarget {
 
   check(): Promise<CheckReport> {
     return Promise.resolve(this.#service.check());
-  }
-
-  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
-    return Promise.resolve(this.#service.checkpoint(mode));
   }
 
   override async close(): Promise<void> {
