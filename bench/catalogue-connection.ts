@@ -1,7 +1,7 @@
-import { openWriterConnection, type Connection, type Synchronous } from '../src/connection.js';
+import { openWriterConnection, type Connection, type Synchronous } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
-import type { OperationCall } from '../src/protocol.js';
+import type { OperationCall } from '../src/sqlite/protocol.js';
 
 /**
  * A read-write connection with the whole catalogue prepared, and a function that runs

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
-import { openWriterConnection } from '../src/connection.js';
-import { applySchema } from '../src/schema.js';
+import { openWriterConnection } from '../src/sqlite/connection.js';
+import { applySchema } from '../src/sqlite/schema.js';
 
 export interface SeedOptions {
   /** Sessions (each with a user, an app and a project). */

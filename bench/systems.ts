@@ -1,11 +1,11 @@
 import { Piscina } from 'piscina';
 import type sqlite3 from 'sqlite3';
-import type { Synchronous } from '../src/connection.js';
+import type { Synchronous } from '../src/sqlite/connection.js';
 import { catalogueConnection } from './catalogue-connection.js';
 import { benchFile } from '../src/paths.js';
-import { openStore, type Store } from '../src/store.js';
-import type { OperationCall } from '../src/protocol.js';
-import type { JsonObject, JsonValue } from '../src/types.js';
+import { openStore, type Store } from '../src/api/store.js';
+import type { OperationCall } from '../src/sqlite/protocol.js';
+import type { JsonObject, JsonValue } from '../src/api/types.js';
 
 /** The operations a workload drives, the same for every system compared. */
 export interface System {

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, StoreError } from '../src/errors.js';
-import type { Store } from '../src/store.js';
-import type { JsonValue } from '../src/types.js';
+import { ERROR_CODES, StoreError } from '../src/api/errors.js';
+import type { Store } from '../src/api/store.js';
+import type { JsonValue } from '../src/api/types.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { cleanup } from './helpers/temp.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli.js';
+import { main } from '../src/cli/cli.js';
 
 // The benchmark is not part of the library's coverage, but its command must work: a tiny
 // run of two systems, in child processes, from the build.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkDatabase, checkIndexes, formatCheckReport } from '../src/check.js';
+import { checkDatabase, checkIndexes, formatCheckReport } from '../src/diagnostics/check.js';
 import { operations } from '../src/catalogue/index.js';
-import { INDEX_REQUIREMENTS } from '../src/index-requirements.js';
+import { INDEX_REQUIREMENTS } from '../src/diagnostics/index-requirements.js';
 import { freshDatabase } from './helpers/database.js';
 
 const SERVED_BY_OTHERS: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli.js';
-import { runDemo } from '../src/demo.js';
+import { main } from '../src/cli/cli.js';
+import { runDemo } from '../src/cli/demo.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('demo', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreError } from '../src/errors.js';
+import { StoreError } from '../src/api/errors.js';
 import { openTestStore, settleAll } from './helpers/store.js';
 
 describe('group commit through the store', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultReaders, resolveOptions } from '../src/options.js';
-import { openStore } from '../src/store.js';
+import { defaultReaders, resolveOptions } from '../src/api/options.js';
+import { openStore } from '../src/api/store.js';
 import { tempDbPath } from './helpers/temp.js';
 
 describe('openStore options', () => {

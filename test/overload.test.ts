@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../src/store.js';
+import type { Store } from '../src/api/store.js';
 import { openTestStore } from './helpers/store.js';
 
 const SURGE_MS = Number(process.env.ABATHUR_SURGE_MS ?? 3000);

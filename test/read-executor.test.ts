@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { openReaderConnection } from '../src/connection.js';
+import { openReaderConnection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
-import { ReadExecutor } from '../src/read-executor.js';
-import { appendCall, decodeOutcomes, type OperationCall, type ReadBatchRequest } from '../src/protocol.js';
-import { createReadHandler, type ReadHandler } from '../src/reader-service.js';
+import { ReadExecutor } from '../src/sqlite/read-executor.js';
+import { appendCall, decodeOutcomes, type OperationCall, type ReadBatchRequest } from '../src/sqlite/protocol.js';
+import { createReadHandler, type ReadHandler } from '../src/sqlite/reader-thread.js';
 import { freshDatabase } from './helpers/database.js';
 import { tempDbPath } from './helpers/temp.js';
 

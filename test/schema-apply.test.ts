@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openWriterConnection } from '../src/connection.js';
-import { applySchema, SCHEMA_VERSION, schemaFiles } from '../src/schema.js';
+import { openWriterConnection } from '../src/sqlite/connection.js';
+import { applySchema, SCHEMA_VERSION, schemaFiles } from '../src/sqlite/schema.js';
 import { freshDatabase } from './helpers/database.js';
 import { fileHash, siblings } from './helpers/files.js';
 import { tempDbPath } from './helpers/temp.js';

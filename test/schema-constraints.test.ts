@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Connection } from '../src/connection.js';
+import type { Connection } from '../src/sqlite/connection.js';
 import { freshDatabase } from './helpers/database.js';
 
 type Row = Record<string, unknown>;

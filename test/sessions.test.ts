@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionStatus } from '../src/types.js';
+import type { SessionStatus } from '../src/api/types.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 
 describe('sessions', () => {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { StoreOptions } from '../src/options.js';
+import type { StoreOptions } from '../src/api/options.js';
 import { openTestStore } from './helpers/store.js';
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openReaderConnection, type Connection } from '../src/connection.js';
-import { WalManager, type WalPolicy } from '../src/wal-manager.js';
+import { openReaderConnection, type Connection } from '../src/sqlite/connection.js';
+import { WalManager, type WalPolicy } from '../src/sqlite/wal-manager.js';
 import { freshDatabase } from './helpers/database.js';
 
 const policy = (overrides: Partial<WalPolicy> = {}): WalPolicy => ({

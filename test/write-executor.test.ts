@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Connection } from '../src/connection.js';
+import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
-import type { Outcome } from '../src/protocol.js';
-import { WriteExecutor } from '../src/write-executor.js';
+import type { Outcome } from '../src/sqlite/protocol.js';
+import { WriteExecutor } from '../src/sqlite/write-executor.js';
 import { freshDatabase } from './helpers/database.js';
 
 // Test-only operations, to drive the executor's failure paths directly.

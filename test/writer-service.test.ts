@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createWriterApi, WriterService, type WriterConfig } from '../src/writer-service.js';
+import { createWriterApi, WriterService, type WriterConfig } from '../src/sqlite/writer-thread.js';
 import { tempDbPath } from './helpers/temp.js';
 
 const config = (path: string): WriterConfig => ({

@@ -1,5 +1,5 @@
-import { StoreError } from '../errors.js';
-import type { Agent, AgentState, AuditContext, Page } from '../types.js';
+import { StoreError } from '../api/errors.js';
+import type { Agent, AgentState, AuditContext, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';

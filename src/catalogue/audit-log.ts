@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { AuditContext, JsonValue, MemoryOperationType } from '../types.js';
+import type { AuditContext, JsonValue, MemoryOperationType } from '../api/types.js';
 
 /** The one audit insert every write operation runs in its own savepoint. */
 export const AUDIT_INSERT =

@@ -1,4 +1,4 @@
-import type { AuditEntry, MemoryOperationType, Page } from '../types.js';
+import type { AuditEntry, MemoryOperationType, Page } from '../api/types.js';
 import { toPage } from './cursor.js';
 import { defineOperation, raw } from './operation.js';
 import { AUDIT_COLUMNS, auditFromRow, type RawRow } from './rows.js';

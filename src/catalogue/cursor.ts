@@ -1,5 +1,5 @@
-import { invalidArgument } from '../errors.js';
-import type { Page } from '../types.js';
+import { invalidArgument } from '../api/errors.js';
+import type { Page } from '../api/types.js';
 
 /** A position in a keyset-ordered list: the sort key values of the last row returned. */
 export type CursorValues = readonly (string | number)[];

@@ -1,4 +1,4 @@
-import type { AuditContext, Metric, Page } from '../types.js';
+import type { AuditContext, Metric, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, raw } from './operation.js';

@@ -1,4 +1,4 @@
-import type { Connection } from '../connection.js';
+import type { Connection } from '../sqlite/connection.js';
 import type { Statement } from 'better-sqlite3';
 
 export type OperationKind = 'read' | 'write';

@@ -10,7 +10,7 @@ import type {
   Session,
   StateEntry,
   Task,
-} from '../types.js';
+} from '../api/types.js';
 
 // Row decoders: SQLite rows to the public shapes (camelCase, JSON parsed). Statements
 // select each table's column list below in `raw` mode, and the decoder right under the

@@ -1,4 +1,4 @@
-import { StoreError } from '../errors.js';
+import { StoreError } from '../api/errors.js';
 
 /** The current time as the schema stores it: ISO-8601 UTC with milliseconds. */
 export const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";

@@ -1,4 +1,4 @@
-import type { AuditContext, JsonValue, StateEntry } from '../types.js';
+import type { AuditContext, JsonValue, StateEntry } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { STATE_COLUMNS, stateFromRow, type RawRow } from './rows.js';

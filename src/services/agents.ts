@@ -8,9 +8,9 @@ import {
   agentsSpawn,
   agentsTerminate,
 } from '../catalogue/agents.js';
-import type { Engine } from '../engine/engine.js';
-import type { Agent, AgentState, AuditContext, JsonValue, ListOptions, Page } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import type { Agent, AgentState, AuditContext, JsonValue, ListOptions, Page } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface SpawnAgentInput {
   /** A UUID v4 is generated when omitted. */

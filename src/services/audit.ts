@@ -1,10 +1,10 @@
 import type { AuditFilter } from '../catalogue/audit.js';
 import { auditList } from '../catalogue/audit.js';
 import { decodeCursor } from '../catalogue/cursor.js';
-import type { Engine } from '../engine/engine.js';
-import { invalidArgument } from '../errors.js';
-import type { AuditEntry, MemoryOperationType, Page } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import { invalidArgument } from '../api/errors.js';
+import type { AuditEntry, MemoryOperationType, Page } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface AuditQuery {
   taskId?: string;

@@ -1,8 +1,8 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { checkpointsGet, checkpointsLatest, checkpointsList, checkpointsSave } from '../catalogue/checkpoints.js';
-import type { Engine } from '../engine/engine.js';
-import type { AuditContext, Checkpoint, JsonValue, ListOptions, Page } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import type { AuditContext, Checkpoint, JsonValue, ListOptions, Page } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface SaveCheckpointInput {
   taskId: string;

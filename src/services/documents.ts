@@ -8,10 +8,10 @@ import {
   documentsPendingSync,
   documentsUpsert,
 } from '../catalogue/documents.js';
-import type { Engine } from '../engine/engine.js';
-import { invalidArgument } from '../errors.js';
-import type { AuditContext, DocumentEntry, DocumentType, JsonObject, ListOptions, Page } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import { invalidArgument } from '../api/errors.js';
+import type { AuditContext, DocumentEntry, DocumentType, JsonObject, ListOptions, Page } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface UpsertDocumentInput {
   filePath: string;

@@ -11,9 +11,9 @@ import {
   memoryUpdate,
   type MemoryContext,
 } from '../catalogue/memory.js';
-import type { Engine } from '../engine/engine.js';
-import type { AuditContext, JsonObject, JsonValue, ListOptions, MemoryEntry, MemoryType, Page } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import type { AuditContext, JsonObject, JsonValue, ListOptions, MemoryEntry, MemoryType, Page } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export type { MemoryContext };
 

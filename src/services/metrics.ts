@@ -1,8 +1,8 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { metricsQuery, metricsRecord } from '../catalogue/metrics.js';
-import type { Engine } from '../engine/engine.js';
-import type { AuditContext, JsonObject, Metric, Page } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import type { AuditContext, JsonObject, Metric, Page } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface MetricQuery {
   name: string;

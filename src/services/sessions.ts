@@ -11,9 +11,9 @@ import {
   sessionsSetState,
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
-import type { Engine } from '../engine/engine.js';
-import type { AuditContext, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import type { AuditContext, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface CreateSessionInput {
   /** A UUID v4 is generated when omitted. */

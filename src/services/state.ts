@@ -1,7 +1,7 @@
 import { stateGet, stateSet } from '../catalogue/state.js';
-import type { Engine } from '../engine/engine.js';
-import type { AuditContext, JsonValue, StateEntry } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import type { AuditContext, JsonValue, StateEntry } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 /** The legacy per-task key/value state of the seed's schema. */
 export class TaskState {

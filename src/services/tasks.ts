@@ -11,10 +11,10 @@ import {
   tasksListBySession,
   tasksListChildren,
 } from '../catalogue/tasks.js';
-import type { Engine } from '../engine/engine.js';
-import { invalidArgument } from '../errors.js';
-import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../types.js';
-import * as v from '../validate.js';
+import type { Engine } from '../sqlite/engine.js';
+import { invalidArgument } from '../api/errors.js';
+import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../api/types.js';
+import * as v from '../api/validate.js';
 
 export interface CreateTaskInput {
   /** A UUID v4 is generated when omitted. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openWriterConnection, type Synchronous } from '../../src/connection.js';
-import { applySchema } from '../../src/schema.js';
+import { openWriterConnection, type Synchronous } from '../../src/sqlite/connection.js';
+import { applySchema } from '../../src/sqlite/schema.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/crash-writer.mjs', import.meta.url));
 

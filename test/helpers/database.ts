@@ -1,5 +1,5 @@
-import { openWriterConnection, type Connection } from '../../src/connection.js';
-import { applySchema } from '../../src/schema.js';
+import { openWriterConnection, type Connection } from '../../src/sqlite/connection.js';
+import { applySchema } from '../../src/sqlite/schema.js';
 import { cleanup, tempDbPath } from './temp.js';
 
 /** A connection set up as the writer sets up its own, on a fresh database with the schema. */

@@ -1,13 +1,13 @@
-import type { CheckReport } from '../../src/check.js';
-import { Engine } from '../../src/engine/engine.js';
-import { EngineStats } from '../../src/engine/engine-stats.js';
-import { settle, type PendingCall } from '../../src/engine/pending-call.js';
-import type { OperationTarget, WriterTarget } from '../../src/engine/targets.js';
-import { resolveOptions, type StoreOptions } from '../../src/options.js';
-import { appendCall, decodeOutcomes, type OperationCall, type Outcome, type ReadBatchRequest } from '../../src/protocol.js';
-import { createReadHandler } from '../../src/reader-service.js';
-import { Store } from '../../src/store.js';
-import { WriterService } from '../../src/writer-service.js';
+import type { CheckReport } from '../../src/diagnostics/check.js';
+import { Engine } from '../../src/sqlite/engine.js';
+import { EngineStats } from '../../src/sqlite/engine-stats.js';
+import { settle, type PendingCall } from '../../src/sqlite/pending-call.js';
+import type { OperationTarget, WriterTarget } from '../../src/sqlite/targets.js';
+import { resolveOptions, type StoreOptions } from '../../src/api/options.js';
+import { appendCall, decodeOutcomes, type OperationCall, type Outcome, type ReadBatchRequest } from '../../src/sqlite/protocol.js';
+import { createReadHandler } from '../../src/sqlite/reader-thread.js';
+import { Store } from '../../src/api/store.js';
+import { WriterService } from '../../src/sqlite/writer-thread.js';
 import { cleanup, tempDbPath } from './temp.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Connection } from '../../src/connection.js';
+import type { Connection } from '../../src/sqlite/connection.js';
 
 /**
  * Fills a database with a realistic spread of rows (thousands per table, skewed the way

@@ -1,5 +1,5 @@
-import { explain, planProblems } from '../../src/query-plan.js';
-import type { Connection } from '../../src/connection.js';
+import { explain, planProblems } from '../../src/diagnostics/query-plan.js';
+import type { Connection } from '../../src/sqlite/connection.js';
 import { freshDatabase } from './database.js';
 import { populate } from './populate.js';
 

@@ -1,5 +1,5 @@
-import { openStore, type Store } from '../../src/store.js';
-import type { StoreOptions } from '../../src/options.js';
+import { openStore, type Store } from '../../src/api/store.js';
+import type { StoreOptions } from '../../src/api/options.js';
 import { cleanup, tempDbPath } from './temp.js';
 
 /** A store on a fresh database file, closed when the test finishes. */

@@ -1,4 +1,4 @@
-import type { CheckReport } from '../check.js';
+import type { CheckReport } from '../diagnostics/check.js';
 
 /** Where the engine sends the operations of one kind: the read pool or the writer. */
 export interface OperationTarget {

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { fromWireError, StoreError, type WireError } from '../errors.js';
+import { fromWireError, StoreError, type WireError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
-import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from '../protocol.js';
-import type { ReaderConfig } from '../reader-service.js';
+import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
+import type { ReaderConfig } from './reader-thread.js';
 import type { EngineStats } from './engine-stats.js';
 import { fail, succeed, type PendingCall } from './pending-call.js';
 import { Queue } from './queue.js';

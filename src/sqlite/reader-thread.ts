@@ -1,7 +1,7 @@
 import { openReaderConnection } from './connection.js';
-import { operations } from './catalogue/index.js';
-import { PreparedCatalogue } from './catalogue/prepared.js';
-import { toWireError } from './errors.js';
+import { operations } from '../catalogue/index.js';
+import { PreparedCatalogue } from '../catalogue/prepared.js';
+import { toWireError } from '../api/errors.js';
 import { decodeReadBatch, encodeOutcomes, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 import { ReadExecutor } from './read-executor.js';
 

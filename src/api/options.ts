@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { Synchronous } from './connection.js';
+import type { Synchronous } from '../sqlite/connection.js';
 import { invalidArgument } from './errors.js';
 import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 

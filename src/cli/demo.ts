@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatCheckReport } from './check.js';
-import type { LatencySummary } from './engine/engine-stats.js';
+import { formatCheckReport } from '../diagnostics/check.js';
+import type { LatencySummary } from '../sqlite/engine-stats.js';
 import { EventLoopDelay } from './event-loop-delay.js';
-import { openStore, kEngine, type Store } from './store.js';
+import { openStore, kEngine, type Store } from '../api/store.js';
 
 export interface DemoOptions {
   path: string;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { StoreError, toWireError } from './errors.js';
+import { StoreError, toWireError } from '../api/errors.js';
 
 export type Connection = Database.Database;
 export type Synchronous = 'normal' | 'full';

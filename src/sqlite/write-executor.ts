@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
-import { toWireError, type WireError } from './errors.js';
-import type { PreparedCatalogue } from './catalogue/prepared.js';
+import { toWireError, type WireError } from '../api/errors.js';
+import type { PreparedCatalogue } from '../catalogue/prepared.js';
 import type { OperationCall, Outcome } from './protocol.js';
 
 /**

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { enableWal, type Connection } from './connection.js';
-import { StoreError } from './errors.js';
-import { sqlDirectory } from './paths.js';
+import { StoreError } from '../api/errors.js';
+import { sqlDirectory } from '../paths.js';
 
 /** The `user_version` a database has once this library's schema is applied. */
 export const SCHEMA_VERSION = 1;

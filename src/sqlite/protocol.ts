@@ -1,4 +1,4 @@
-import type { WireError } from './errors.js';
+import type { WireError } from '../api/errors.js';
 
 // Messages between the caller's thread and the workers. They carry operation names and
 // plain arguments, never SQL text.

@@ -1,8 +1,8 @@
-import type { Connection } from './connection.js';
-import type { Operation } from './catalogue/operation.js';
+import type { Connection } from '../sqlite/connection.js';
+import type { Operation } from '../catalogue/operation.js';
 import { INDEX_REQUIREMENTS, type IndexColumn, type IndexRequirement } from './index-requirements.js';
 import { explainOperations, type StatementPlan } from './query-plan.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { SCHEMA_VERSION } from '../sqlite/schema.js';
 
 /** How one index requirement is met, or why it is not. */
 export interface IndexFinding {

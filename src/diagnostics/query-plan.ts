@@ -1,5 +1,5 @@
-import type { Connection } from './connection.js';
-import { specOf, type Operation } from './catalogue/operation.js';
+import type { Connection } from '../sqlite/connection.js';
+import { specOf, type Operation } from '../catalogue/operation.js';
 
 /**
  * The parameters a statement takes, found by scanning its SQL outside string literals,

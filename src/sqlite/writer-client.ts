@@ -1,13 +1,13 @@
 import { wrap, type Remote } from 'comlink';
-import { nodeEndpoint } from '../node-endpoint.js';
+import { nodeEndpoint } from './node-endpoint.js';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import type { CheckReport } from '../check.js';
-import { fromWireError, StoreError } from '../errors.js';
+import type { CheckReport } from '../diagnostics/check.js';
+import { fromWireError, StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
-import type { OperationCall, WriteBatchResponse } from '../protocol.js';
-import type { WriterApi, WriterConfig } from '../writer-service.js';
+import type { OperationCall, WriteBatchResponse } from './protocol.js';
+import type { WriterApi, WriterConfig } from './writer-thread.js';
 import type { EngineStats } from './engine-stats.js';
 import { fail, settle, type PendingCall } from './pending-call.js';
 import { Queue } from './queue.js';

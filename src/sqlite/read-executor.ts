@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
-import { toWireError } from './errors.js';
-import type { PreparedCatalogue } from './catalogue/prepared.js';
+import { toWireError } from '../api/errors.js';
+import type { PreparedCatalogue } from '../catalogue/prepared.js';
 import type { OperationCall, Outcome } from './protocol.js';
 
 /**

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkDatabase, formatCheckReport } from './check.js';
-import { openReaderConnection, openWriterConnection } from './connection.js';
-import { operations } from './catalogue/index.js';
-import { StoreError } from './errors.js';
+import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
+import { openReaderConnection, openWriterConnection } from '../sqlite/connection.js';
+import { operations } from '../catalogue/index.js';
+import { StoreError } from '../api/errors.js';
 import { runDemo } from './demo.js';
-import { applySchema } from './schema.js';
+import { applySchema } from '../sqlite/schema.js';
 import { UsageError } from './usage-error.js';
 
 export interface CliIo {
@@ -107,7 +107,7 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         return await demo(rest, io);
       case 'bench': {
         // The benchmark lives beside the library (bench/) and loads only when asked for.
-        const { runBench } = await import('../bench/run-bench.js');
+        const { runBench } = await import('../../bench/run-bench.js');
         return await runBench(rest, io);
       }
       case undefined:

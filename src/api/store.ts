@@ -1,19 +1,19 @@
-import type { CheckReport } from './check.js';
-import { Engine, type StoreStats } from './engine/engine.js';
+import type { CheckReport } from '../diagnostics/check.js';
+import { Engine, type StoreStats } from '../sqlite/engine.js';
 import { resolveOptions, type StoreOptions } from './options.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { adminBackup } from './catalogue/admin.js';
+import { adminBackup } from '../catalogue/admin.js';
 import { StoreError } from './errors.js';
-import { Agents } from './services/agents.js';
-import { Audit } from './services/audit.js';
-import { Checkpoints } from './services/checkpoints.js';
-import { Documents } from './services/documents.js';
-import { Memory } from './services/memory.js';
-import { Metrics } from './services/metrics.js';
-import { Sessions } from './services/sessions.js';
-import { TaskState } from './services/state.js';
-import { Tasks } from './services/tasks.js';
+import { Agents } from '../services/agents.js';
+import { Audit } from '../services/audit.js';
+import { Checkpoints } from '../services/checkpoints.js';
+import { Documents } from '../services/documents.js';
+import { Memory } from '../services/memory.js';
+import { Metrics } from '../services/metrics.js';
+import { Sessions } from '../services/sessions.js';
+import { TaskState } from '../services/state.js';
+import { Tasks } from '../services/tasks.js';
 import * as v from './validate.js';
 
 /** Gives tests the engine (to kill threads on purpose); not exported from the package. */

@@ -1,8 +1,8 @@
 import type { Worker } from 'node:worker_threads';
-import type { CheckReport } from '../check.js';
+import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import { StoreError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import { StoreError } from '../api/errors.js';
+import type { ResolvedOptions } from '../api/options.js';
 import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
 import { ReadPool } from './read-pool.js';
 import type { OperationTarget, WriterTarget } from './targets.js';

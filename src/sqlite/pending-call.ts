@@ -1,5 +1,5 @@
-import { fromWireError, StoreError } from '../errors.js';
-import type { Outcome } from '../protocol.js';
+import { fromWireError, StoreError } from '../api/errors.js';
+import type { Outcome } from './protocol.js';
 import type { EngineStats } from './engine-stats.js';
 
 /** An accepted call waiting for its worker's answer. */

@@ -1,8 +1,8 @@
-import { checkDatabase, type CheckReport } from './check.js';
+import { checkDatabase, type CheckReport } from '../diagnostics/check.js';
 import { openWriterConnection, type Connection, type Synchronous } from './connection.js';
-import { operations } from './catalogue/index.js';
-import { PreparedCatalogue } from './catalogue/prepared.js';
-import { toWireError, type WireError } from './errors.js';
+import { operations } from '../catalogue/index.js';
+import { PreparedCatalogue } from '../catalogue/prepared.js';
+import { toWireError, type WireError } from '../api/errors.js';
 import type { OperationCall, WriteBatchResponse } from './protocol.js';
 import { applySchema } from './schema.js';
 import { WalManager } from './wal-manager.js';
