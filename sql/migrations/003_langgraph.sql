@@ -28,9 +28,9 @@ CREATE TABLE lg_checkpoints (
 
 -- list() of one thread across its namespaces, newest first (LangGraph's runtime always
 -- names the namespace; tools and the validation suite do not).
-CREATE INDEX lg_checkpoints_thread_newest ON lg_checkpoints (thread_id, checkpoint_id);
+CREATE INDEX lg_checkpoints_thread_newest ON lg_checkpoints (thread_id, checkpoint_id, checkpoint_ns);
 -- list() across every thread, newest first (checkpoint ids are time-ordered uuid6).
-CREATE INDEX lg_checkpoints_newest ON lg_checkpoints (checkpoint_id);
+CREATE INDEX lg_checkpoints_newest ON lg_checkpoints (checkpoint_id, thread_id, checkpoint_ns);
 
 CREATE TABLE lg_checkpoint_blobs (
   thread_id     TEXT NOT NULL,

@@ -198,7 +198,7 @@ export const lgCheckpointList = defineOperation({
     nsNext: raw(listStatement('thread_id = @threadId AND checkpoint_ns = @ns AND checkpoint_id < @id', BY_NS_ORDER)),
     threadFirst: raw(listStatement('thread_id = @threadId', BY_THREAD_ORDER)),
     threadNext: raw(listStatement('thread_id = @threadId AND (checkpoint_id, checkpoint_ns) < (@id, @ns)', BY_THREAD_ORDER)),
-    allFirst: raw(listStatement('checkpoint_id >= @fromId', ALL_ORDER)),
+    allFirst: raw(`SELECT ${CHECKPOINT_COLUMNS} FROM lg_checkpoints ORDER BY ${ALL_ORDER}`),
     allNext: raw(listStatement('(checkpoint_id, thread_id, checkpoint_ns) < (@id, @threadId, @ns)', ALL_ORDER)),
   },
   run({ st }, [query]: readonly [CheckpointQuery]): CheckpointPage {
@@ -215,7 +215,7 @@ export const lgCheckpointList = defineOperation({
         : st.threadNext.iterate({ threadId, id: start[0], ns: start[2] })) as Iterable<CheckpointRow>;
     } else {
       rows = (start === null
-        ? st.allFirst.iterate({ fromId: '' })
+        ? st.allFirst.iterate()
         : st.allNext.iterate({ id: start[0], threadId: start[1], ns: start[2] })) as Iterable<CheckpointRow>;
     }
     const kept: CheckpointRow[] = [];

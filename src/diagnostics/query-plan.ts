@@ -91,6 +91,13 @@ const PREFIX_AUDIT =
 export const ACCEPTED_PLANS: Readonly<Record<string, string>> = {
   'audit.list.namespacePrefixFirst': PREFIX_AUDIT,
   'audit.list.namespacePrefixNext': PREFIX_AUDIT,
+  'langgraph.checkpoint.list.allFirst':
+    "LangGraph checkpointer list() across every thread: walks lg_checkpoints_newest from the newest end, in the list's " +
+    'order, and stops at the page; LangGraph itself never lists without a thread',
+  'langgraph.store.search.all':
+    'LangGraph store search([]) asks for every item: walks the primary key in (namespace, key) order and stops at the ' +
+    'page when there is no query (a ranked search scores every item by design)',
+  'langgraph.store.listNamespaces.first': 'the first namespace of the LangGraph store: one step into the primary key (LIMIT 1)',
 };
 
 /** The plan of every statement of every operation, on one connection. */
