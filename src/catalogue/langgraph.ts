@@ -95,24 +95,20 @@ type CheckpointRow = [
 /**
  * Compares strings by Unicode code point, the order LangGraph sorts task paths in
  * (`compareWritesSortKeys`) and SQLite's BINARY collation compares UTF-8 in. `<` on JS
- * strings compares UTF-16 code units, which puts astral characters before U+E000–U+FFFF.
+ * strings compares UTF-16 code units, which puts U+10000 and up before U+E000–U+FFFF.
  */
 export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Below the surrogates, or both surrogates: code units order as code points do.
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs === ys) return x < y ? -1 : 1;
-    // One surrogate (a code point of U+10000 or more, or a lone surrogate) against a
-    // code unit of U+E000 or more, which it follows.
-    if (xs) return y >= 0xe000 ? 1 : -1;
-    return x >= 0xe000 ? -1 : 1;
+  if (a === b) return 0;
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(j)!;
+    if (x !== y) return x < y ? -1 : 1;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
   }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+  return i < a.length ? 1 : -1;
 }
 
 type WriteRow = [taskId: string, channel: string, type: string, value: Uint8Array, taskPath: string];

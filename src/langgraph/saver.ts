@@ -131,7 +131,12 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const filter: [string, string][] = [];
     for (const [key, value] of Object.entries(options?.filter ?? {})) {
       if (value === undefined) continue;
-      const json = JSON.stringify(value) as string | undefined;
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(value) as string | undefined;
+      } catch {
+        json = undefined;
+      }
       if (json === undefined) throw invalidArgument(`list filter ${key} must be a JSON value, got ${describeValue(value)}`);
       filter.push([key, json]);
     }
