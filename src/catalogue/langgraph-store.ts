@@ -76,7 +76,9 @@ export interface StorePut {
 }
 
 const ITEM_COLUMNS = 'namespace, key, value, created_at, updated_at, ttl_minutes';
-type ItemRow = [namespace: string, key: string, value: string, createdAt: string, updatedAt: string, ttlMinutes: number | null];
+type ItemRow = readonly [namespace: string, key: string, value: string, createdAt: string, updatedAt: string, ttlMinutes: number | null, ...rest: unknown[]];
+const RANK_COLUMNS = 's.namespace, s.key, s.value, s.created_at, s.updated_at, s.ttl_minutes, v.embedding, v.norm';
+type RankRow = readonly [namespace: string, key: string, value: string, createdAt: string, updatedAt: string, ttlMinutes: number | null, embedding: Uint8Array | null, norm: number | null];
 
 function storedItem(row: ItemRow, value: JsonObject, score: number | null): StoredItem {
   return {
@@ -150,18 +152,14 @@ function embeddingOf(blob: Uint8Array): Float32Array {
   return new Float32Array(blob.slice().buffer);
 }
 
-/** The item's best cosine similarity to the query over its vectors, or null when it has none. */
-function bestScore(vectors: Statement, row: ItemRow, query: Float32Array, queryNorm: number): number | null {
-  let best: number | null = null;
-  for (const [blob, norm] of vectors.all(row[0], row[1]) as [Uint8Array, number][]) {
-    const v = embeddingOf(blob);
-    let dot = 0;
-    const n = Math.min(v.length, query.length);
-    for (let i = 0; i < n; i++) dot += v[i]! * query[i]!;
-    const score = norm === 0 || queryNorm === 0 ? 0 : dot / (norm * queryNorm);
-    if (best === null || score > best) best = score;
-  }
-  return best;
+/** Cosine similarity of a stored embedding to the query. */
+function cosine(blob: Uint8Array, norm: number, query: Float32Array, queryNorm: number): number {
+  if (norm === 0 || queryNorm === 0) return 0;
+  const v = embeddingOf(blob);
+  let dot = 0;
+  const n = Math.min(v.length, query.length);
+  for (let i = 0; i < n; i++) dot += v[i]! * query[i]!;
+  return dot / (norm * queryNorm);
 }
 
 export const vectorNorm = (v: Float32Array): number => {
@@ -204,15 +202,24 @@ export const lgStoreSearch = defineOperation({
   statements: {
     under: raw(`SELECT ${ITEM_COLUMNS} FROM lg_store WHERE namespace >= @lo AND namespace < @hi AND ${LIVE} ORDER BY namespace, key`),
     all: raw(`SELECT ${ITEM_COLUMNS} FROM lg_store WHERE ${LIVE} ORDER BY namespace, key`),
-    vectors: raw('SELECT embedding, norm FROM lg_store_vectors WHERE namespace = ? AND key = ?'),
+    // Ranked: each item with its vectors (one row per vector, the item's rows together).
+    rankUnder: raw(
+      `SELECT ${RANK_COLUMNS} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
+        `WHERE s.namespace >= @lo AND s.namespace < @hi AND ${LIVE} ORDER BY s.namespace, s.key`,
+    ),
+    rankAll: raw(
+      `SELECT ${RANK_COLUMNS} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
+        `WHERE ${LIVE} ORDER BY s.namespace, s.key`,
+    ),
   },
   run({ st }, [search]: readonly [StoreSearch]): StoredItem[] {
     const { prefix, filter, limit, offset, query } = search;
     if (limit === 0) return [];
-    const rows = (prefix === null ? st.all.iterate() : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END })) as Iterable<ItemRow>;
+    const range = prefix === null ? undefined : { lo: prefix, hi: prefix + SUBTREE_END };
     const wanted = offset + limit;
     const parse = (row: ItemRow): JsonObject => JSON.parse(row[2]) as JsonObject;
     if (query === null) {
+      const rows = (range === undefined ? st.all.iterate() : st.under.iterate(range)) as Iterable<ItemRow>;
       // In key order: the page is found as soon as it is full.
       const found: StoredItem[] = [];
       let skipped = 0;
@@ -233,20 +240,37 @@ export const lgStoreSearch = defineOperation({
     const queryNorm = vectorNorm(query);
     const top = new TopScores<StoredItem>(wanted);
     const unscored: StoredItem[] = [];
-    for (const row of rows) {
+    // An item's best score over its vectors; null when it has none.
+    let item: RankRow | undefined;
+    let best: number | null = null;
+    const settle = (): void => {
+      if (item === undefined) return;
+      const row = item;
       let value: JsonObject | undefined;
       if (filter !== null) {
         value = parse(row);
-        if (!filterMatches(value, filter)) continue;
+        if (!filterMatches(value, filter)) return;
       }
-      const score = bestScore(st.vectors, row, query, queryNorm);
-      if (score === null) {
+      if (best === null) {
         if (unscored.length < wanted) unscored.push(storedItem(row, value ?? parse(row), null));
       } else {
+        const score = best;
         top.offer(score, () => storedItem(row, value ?? parse(row), score));
       }
+    };
+    for (const row of (range === undefined ? st.rankAll.iterate() : st.rankUnder.iterate(range)) as Iterable<RankRow>) {
+      if (item === undefined || row[0] !== item[0] || row[1] !== item[1]) {
+        settle();
+        item = row;
+        best = null;
+      }
+      if (row[6] !== null) {
+        const score = cosine(row[6], row[7]!, query, queryNorm);
+        if (best === null || score > best) best = score;
+      }
     }
-    return [...top.entries.map(([, item]) => item), ...unscored].slice(offset, wanted);
+    settle();
+    return [...top.entries.map(([, entry]) => entry), ...unscored].slice(offset, wanted);
   },
 });
 
