@@ -196,21 +196,17 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
   const path = join(config.dir, `${config.system}.db`);
   let saver: BaseCheckpointSaver;
   let close: () => Promise<void>;
-  let size: () => number;
   if (config.system === 'abathur') {
     const store = await openStore({ path });
     saver = new AbathurSaver(store);
     close = () => store.close();
-    size = () => fileSize(path);
   } else if (config.system === 'sqlite') {
     const sqlite = SqliteSaver.fromConnString(path);
     saver = sqlite;
     close = () => Promise.resolve(void sqlite.db.close());
-    size = () => fileSize(path) + fileSize(`${path}-wal`);
   } else {
     saver = new MemorySaver();
     close = () => Promise.resolve();
-    size = () => 0;
   }
   const samples = instrument(saver);
   const lateness = new TimerLateness();
@@ -221,8 +217,9 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
   else await saverWork(saver, config, large);
   const seconds = (performance.now() - start) / 1000;
   const loop = lateness.stop();
-  const databaseBytes = size();
   await close();
+  // Closing checkpoints the WAL into the file (both stores), so the file is the whole database.
+  const databaseBytes = fileSize(path);
   return {
     system: config.system,
     workload: config.workload,
