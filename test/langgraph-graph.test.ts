@@ -148,5 +148,9 @@ describe('LangGraph end to end', () => {
     const again = await AbathurSaver.fromPath(path, { store: { readers: 1 } });
     expect((await again.getTuple(configOf(0)))?.checkpoint.channel_values).toMatchObject({ approved: true });
     await again.close();
+    // Bad options: refused, and the store opened for them is closed again.
+    await expect(AbathurStore.fromPath(path, { store: { readers: 1 }, index: { dims: 0, embed: () => Promise.resolve([]) } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });

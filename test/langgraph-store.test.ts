@@ -5,6 +5,7 @@ import type { Store } from '../src/api/store.js';
 import type { Item, Operation } from '@langchain/langgraph-checkpoint';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { settleAll } from './helpers/store.js';
+import { parseFieldPath, textsAt } from '../src/langgraph/field-paths.js';
 
 const WORDS = ['cat', 'dog', 'fish', 'bird', 'car', 'bike', 'tree', 'sea'];
 
@@ -362,5 +363,31 @@ describe('AbathurStore time to live', () => {
 describe('AbathurStore lifecycle', () => {
   it('needs a store; fromPath opens one that close() closes', async () => {
     expect(() => new AbathurStore({} as never)).toThrow(/needs a Store from openStore\(\)/);
+  });
+});
+
+describe('field paths', () => {
+  const value = { title: 'T', n: 0, ok: false, none: null, tags: ['a', 'b', 'c'], doc: { parts: [{ t: 'x' }, { t: 'y' }], meta: { k: 1 } } };
+
+  it('picks texts as LangGraph documents its paths', () => {
+    expect(textsAt(value, 'title')).toEqual(['T']);
+    expect(textsAt(value, 'n')).toEqual(['0']);
+    expect(textsAt(value, 'ok')).toEqual(['false']);
+    expect(textsAt(value, 'none')).toEqual([]);
+    expect(textsAt(value, 'missing.deeper')).toEqual([]);
+    expect(textsAt(value, 'tags[-1]')).toEqual(['c']);
+    expect(textsAt(value, 'tags[5]')).toEqual([]);
+    expect(textsAt(value, 'tags[*]')).toEqual(['a', 'b', 'c']);
+    expect(textsAt(value, 'doc.parts[*].t')).toEqual(['x', 'y']);
+    expect(textsAt(value, 'doc.meta.*')).toEqual(['1']);
+    expect(textsAt(value, 'doc.meta')).toEqual([JSON.stringify({ k: 1 }, null, 2)]);
+    expect(textsAt(value, 'doc.{meta.k, parts[0].t}')).toEqual(['1', 'x']);
+    expect(textsAt(value, 'title[0]')).toEqual([]);
+    expect(textsAt(value, 'tags.length')).toEqual([]);
+    expect(textsAt(value, '$')).toEqual([JSON.stringify(value, null, 2)]);
+  });
+
+  it('refuses malformed paths with INVALID_ARGUMENT', () => {
+    for (const path of ['a[', 'a[x]', 'a{b', 'a{b,}']) expect(() => parseFieldPath(path)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
