@@ -26,19 +26,26 @@ export interface ListOptions {
 
 export type SessionStatus = 'created' | 'active' | 'paused' | 'terminated' | 'archived';
 
-export interface Session {
+/** A session without its events: what a write that changes the session returns. */
+export interface SessionInfo {
   id: string;
   appName: string;
   userId: string;
   projectId: string | null;
   status: SessionStatus;
-  events: JsonValue[];
+  /** Events ever appended (trimming old ones does not lower it); the last event's seq. */
+  eventCount: number;
   state: JsonObject;
   metadata: JsonObject | null;
   createdAt: Timestamp;
   lastUpdateTime: Timestamp;
   terminatedAt: Timestamp | null;
   archivedAt: Timestamp | null;
+}
+
+/** A session and the events a read asked for, oldest first (all of them unless `lastEvents` says). */
+export interface Session extends SessionInfo {
+  events: JsonValue[];
 }
 
 export type MemoryType = 'semantic' | 'episodic' | 'procedural';

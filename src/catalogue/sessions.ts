@@ -1,9 +1,10 @@
+import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../api/errors.js';
-import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionStatus, Timestamp } from '../api/types.js';
+import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionInfo, SessionStatus, Timestamp } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { SESSION_COLUMNS, sessionFromRow, type RawRow } from './rows.js';
+import { SESSION_COLUMNS, sessionFromRow, sessionInfoFromRow, type RawRow } from './rows.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
@@ -17,9 +18,17 @@ const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus
 
 const STATUS = pluck('SELECT status FROM sessions WHERE id = ?');
 
-function withLastEvents(session: Session, lastEvents: number | null): Session {
-  if (lastEvents !== null) session.events = lastEvents === 0 ? [] : session.events.slice(-lastEvents);
-  return session;
+// A session's events, oldest first: all of them (the costly form: it reads the whole
+// log), or the newest n, read newest first by the primary key and put back in order.
+const ALL_EVENTS = pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq');
+const LAST_EVENTS = pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq DESC LIMIT ?');
+
+type EventStatements = { readonly all: Statement; readonly last: Statement };
+
+function eventsOf(st: EventStatements, id: string, lastEvents: number | null): string[] {
+  if (lastEvents === null) return st.all.all(id) as string[];
+  if (lastEvents === 0) return [];
+  return (st.last.all(id, lastEvents) as string[]).reverse();
 }
 
 /** Why a write to a session matched no row: it is missing, or its status forbids the write. */
@@ -55,17 +64,17 @@ export const sessionsCreate = defineOperation({
       st.insert.get(id, appName, userId, projectId, state, metadata),
     ) as RawRow;
     writeAudit(st.audit, ctx, { action: 'session_create', data: { sessionId: id } });
-    return sessionFromRow(row);
+    return sessionFromRow(row, []);
   },
 });
 
 export const sessionsGet = defineOperation({
   name: 'sessions.get',
   kind: 'read',
-  statements: { byId: raw(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`) },
+  statements: { byId: raw(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`), all: ALL_EVENTS, last: LAST_EVENTS },
   run({ st }, [id, lastEvents]: readonly [string, number | null]): Session | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
-    return row === undefined ? undefined : withLastEvents(sessionFromRow(row), lastEvents);
+    return row === undefined ? undefined : sessionFromRow(row, eventsOf(st, id, lastEvents));
   },
 });
 
@@ -73,13 +82,15 @@ export const sessionsAppendEvent = defineOperation({
   name: 'sessions.appendEvent',
   kind: 'write',
   statements: {
-    // Append and merge in SQL, in one statement: no read-modify-write round trip.
-    append:
-      `UPDATE sessions SET events = json_insert(events, '$[#]', json(@event)), ` +
+    // The count, the state merge and the time in one statement on the session row (no
+    // read-modify-write round trip), then the event's row: neither reads the history.
+    update:
+      `UPDATE sessions SET event_count = event_count + 1, ` +
       `state = CASE WHEN @delta IS NULL THEN state ELSE json_patch(state, @delta) END, ` +
       `last_update_time = ${NOW} ` +
       `WHERE id = @id AND status IN ('created', 'active', 'paused') ` +
-      'RETURNING json_array_length(events) AS eventCount, last_update_time AS lastUpdateTime',
+      'RETURNING event_count AS eventCount, last_update_time AS lastUpdateTime',
+    insert: 'INSERT INTO session_events (session_id, seq, event_id, event, created_at) VALUES (?, ?, ?, ?, ?)',
     status: STATUS,
     audit: AUDIT_INSERT,
   },
@@ -87,11 +98,12 @@ export const sessionsAppendEvent = defineOperation({
     { st },
     [id, event, stateDelta, ctx]: readonly [string, string, string | null, AuditContext | undefined],
   ): { eventCount: number; lastUpdateTime: Timestamp } {
-    const row = st.append.get({ event, delta: stateDelta, id }) as { eventCount: number; lastUpdateTime: string } | undefined;
+    const row = st.update.get({ delta: stateDelta, id }) as { eventCount: number; lastUpdateTime: string } | undefined;
     if (row === undefined) throw sessionMiss(st.status.get(id), id, 'append an event to');
+    st.insert.run(id, row.eventCount, null, event, row.lastUpdateTime);
     writeAudit(st.audit, ctx, {
       action: 'session_append_event',
-      data: { sessionId: id, eventCount: row.eventCount, stateDelta: stateDelta !== null },
+      data: { sessionId: id, seq: row.eventCount, stateDelta: stateDelta !== null },
     });
     return { eventCount: row.eventCount, lastUpdateTime: row.lastUpdateTime };
   },
@@ -110,7 +122,7 @@ export const sessionsSetStatus = defineOperation({
     ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [id, status, ctx]: readonly [string, SessionStatus, AuditContext | undefined]): Session {
+  run({ st }, [id, status, ctx]: readonly [string, SessionStatus, AuditContext | undefined]): SessionInfo {
     const current = st.status.get(id) as SessionStatus | undefined;
     if (current === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
     if (!SESSION_TRANSITIONS[current].includes(status)) {
@@ -121,7 +133,7 @@ export const sessionsSetStatus = defineOperation({
       action: 'session_set_status',
       data: { sessionId: id, from: current, to: status },
     });
-    return sessionFromRow(row);
+    return sessionInfoFromRow(row);
   },
 });
 
@@ -166,6 +178,8 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
     kind: 'read',
     statements: {
       first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
+      all: ALL_EVENTS,
+      last: LAST_EVENTS,
       next: raw(
         `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = @owner AND created_at <= @at ` +
           'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
@@ -178,7 +192,7 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
       return toPage(
         rows,
         limit,
-        (row) => withLastEvents(sessionFromRow(row), lastEvents),
+        (row) => sessionFromRow(row, eventsOf(st, row[0] as string, lastEvents)),
         (row) => [row[8] as string, row[12] as number],
       );
     },

@@ -12,7 +12,7 @@ import {
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
 import type { Engine } from '../sqlite/engine.js';
-import type { AuditContext, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp } from '../api/types.js';
+import type { AuditContext, JsonObject, JsonValue, ListOptions, Page, Session, SessionInfo, SessionStatus, Timestamp } from '../api/types.js';
 import * as v from '../api/validate.js';
 
 export interface CreateSessionInput {
@@ -108,7 +108,7 @@ export class Sessions {
    * Moves a session along its lifecycle: created → active ⇄ paused → terminated → archived
    * (created, active and paused may also terminate). Other moves reject INVALID_STATE.
    */
-  setStatus(id: string, status: SessionStatus, options?: { ctx?: AuditContext }): Promise<Session> {
+  setStatus(id: string, status: SessionStatus, options?: { ctx?: AuditContext }): Promise<SessionInfo> {
     return this.#engine.call(sessionsSetStatus, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.oneOf('status', status, STATUSES), v.auditContext(o.ctx)] as const;

@@ -13,7 +13,7 @@ import {
 } from '../catalogue/tasks.js';
 import type { Engine } from '../sqlite/engine.js';
 import { invalidArgument } from '../api/errors.js';
-import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../api/types.js';
+import type { AuditContext, JsonValue, ListOptions, Page, SessionInfo, Task } from '../api/types.js';
 import * as v from '../api/validate.js';
 
 export interface CreateTaskInput {
@@ -87,7 +87,7 @@ export class Tasks {
   }
 
   /** The task and its session (null when it has none), read together. */
-  getWithSession(id: string): Promise<{ task: Task; session: Session | null } | undefined> {
+  getWithSession(id: string): Promise<{ task: Task; session: SessionInfo | null } | undefined> {
     return this.#engine.call(tasksGetWithSession, () => [v.identifier('id', id)] as const);
   }
 

@@ -61,7 +61,8 @@ export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
     if (fk.length > 0) problems.push(`${fk.length} foreign-key violations`);
 
     // Every acknowledged write is there.
-    const session = db.prepare('SELECT events FROM sessions WHERE id = ?').pluck();
+    const session = db.prepare('SELECT 1 FROM sessions WHERE id = ?').pluck();
+    const eventRows = db.prepare("SELECT event ->> '$.w' || '/' || (event ->> '$.n') FROM session_events WHERE session_id = ?").pluck();
     const events = new Map<string, Set<string>>();
     const memory = db.prepare('SELECT value FROM memory_entries WHERE namespace = ? AND key = ? AND version = ?').pluck();
     const task = db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck();
@@ -71,8 +72,7 @@ export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
       if (ack.op === 'event') {
         let seen = events.get(ack.sid);
         if (seen === undefined) {
-          const list = JSON.parse((session.get(ack.sid) as string | undefined) ?? '[]') as { w: number; n: number }[];
-          seen = new Set(list.map((e) => `${e.w}/${e.n}`));
+          seen = new Set(eventRows.all(ack.sid) as string[]);
           events.set(ack.sid, seen);
         }
         if (!seen.has(`${ack.w}/${ack.n}`)) problems.push(`lost event ${ack.w}/${ack.n} of ${ack.sid}`);
@@ -93,8 +93,10 @@ export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
         .prepare("SELECT json_extract(action_data, '$.sessionId') AS sid, count(*) AS n FROM audit WHERE action_type = 'session_append_event' GROUP BY sid")
         .all() as { sid: string; n: number }[]).map((r) => [r.sid, r.n]),
     );
-    for (const { id, n } of db.prepare('SELECT id, json_array_length(events) AS n FROM sessions').all() as { id: string; n: number }[]) {
+    const counts = db.prepare('SELECT s.id, s.event_count AS n, (SELECT count(*) FROM session_events e WHERE e.session_id = s.id) AS rows FROM sessions s');
+    for (const { id, n, rows } of counts.all() as { id: string; n: number; rows: number }[]) {
       if ((appendAudits.get(id) ?? 0) !== n) problems.push(`session ${id} has ${n} events but ${appendAudits.get(id) ?? 0} append audits`);
+      if (rows !== n) problems.push(`session ${id} counts ${n} events but holds ${rows} rows`);
     }
     const orphanMemory = db
       .prepare('SELECT count(*) FROM memory_entries m WHERE (SELECT count(*) FROM audit a WHERE a.memory_entry_id = m.id) <> 1')
