@@ -17,8 +17,9 @@ const RUNS = Number(process.env.ABATHUR_FUZZ_RUNS ?? 25);
 function fingerprint(db: Database.Database): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all()));
-  for (const table of ['sessions', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints']) {
-    for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).raw().iterate()) hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
+  for (const table of ['sessions', 'session_events', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints']) {
+    const order = table === 'session_events' ? 'session_id, seq' : 'rowid'; // WITHOUT ROWID: ordered by its key
+    for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().iterate()) hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
   }
   return hash.digest('hex');
 }
@@ -99,7 +100,10 @@ type Call = (store: Store, args: unknown[]) => Promise<unknown>;
 const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
   'sessions.create': [fc.tuple(opts({ id, appName: key, userId: key, projectId: id, state: jsonObject, metadata: jsonObject, ctx })), (s, [a]) => s.sessions.create(a as never)],
   'sessions.get': [fc.tuple(id, opts({ lastEvents: limitish })), (s, [a, b]) => s.sessions.get(a as never, b as never)],
-  'sessions.appendEvent': [fc.tuple(id, jsonValue, opts({ stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvent(a as never, b as never, c as never)],
+  'sessions.appendEvent': [fc.tuple(id, jsonValue, opts({ eventId: id, stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvent(a as never, b as never, c as never)],
+  'sessions.appendEvents': [fc.tuple(id, fc.oneof(fc.array(opts({ event: jsonValue, eventId: id }), { maxLength: 4 }), anything), opts({ stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvents(a as never, b as never, c as never)],
+  'sessions.events': [fc.tuple(id, opts({ afterSeq: limitish, beforeSeq: limitish, limit: limitish, order: fc.oneof(fc.constantFrom('asc', 'desc'), anything), cursor: hostile })), (s, [a, b]) => s.sessions.events(a as never, b as never)],
+  'sessions.trimEvents': [fc.tuple(id, opts({ keepLast: limitish, ctx })), (s, [a, b]) => s.sessions.trimEvents(a as never, b as never)],
   'sessions.setStatus': [fc.tuple(id, fc.oneof(fc.constantFrom('active', 'paused', 'terminated', 'archived', 'created'), anything), opts({ ctx })), (s, [a, b, c]) => s.sessions.setStatus(a as never, b as never, c as never)],
   'sessions.getState': [fc.tuple(id, fc.oneof(hostile, anything)), (s, [a, b]) => s.sessions.getState(a as never, b as never)],
   'sessions.setState': [fc.tuple(id, jsonObject, opts({ ctx })), (s, [a, b, c]) => s.sessions.setState(a as never, b as never, c as never)],

@@ -1,10 +1,10 @@
-import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../api/errors.js';
-import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionInfo, SessionStatus, Timestamp } from '../api/types.js';
+import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionInfo, SessionStatus } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { SESSION_COLUMNS, sessionFromRow, sessionInfoFromRow, type RawRow } from './rows.js';
+import { ALL_EVENTS, eventsOf, LAST_EVENTS, SESSION_STATUS, sessionEventOperations } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
@@ -15,28 +15,6 @@ const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus
   terminated: ['archived'],
   archived: [],
 };
-
-const STATUS = pluck('SELECT status FROM sessions WHERE id = ?');
-
-// A session's events, oldest first: all of them (the costly form: it reads the whole
-// log), or the newest n, read newest first by the primary key and put back in order.
-const ALL_EVENTS = pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq');
-const LAST_EVENTS = pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq DESC LIMIT ?');
-
-type EventStatements = { readonly all: Statement; readonly last: Statement };
-
-function eventsOf(st: EventStatements, id: string, lastEvents: number | null): string[] {
-  if (lastEvents === null) return st.all.all(id) as string[];
-  if (lastEvents === 0) return [];
-  return (st.last.all(id, lastEvents) as string[]).reverse();
-}
-
-/** Why a write to a session matched no row: it is missing, or its status forbids the write. */
-function sessionMiss(status: unknown, id: string, action: string): StoreError {
-  return status === undefined
-    ? new StoreError('NOT_FOUND', `session ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} session ${id}: it is ${String(status)}`);
-}
 
 export const sessionsCreate = defineOperation({
   name: 'sessions.create',
@@ -78,42 +56,11 @@ export const sessionsGet = defineOperation({
   },
 });
 
-export const sessionsAppendEvent = defineOperation({
-  name: 'sessions.appendEvent',
-  kind: 'write',
-  statements: {
-    // The count, the state merge and the time in one statement on the session row (no
-    // read-modify-write round trip), then the event's row: neither reads the history.
-    update:
-      `UPDATE sessions SET event_count = event_count + 1, ` +
-      `state = CASE WHEN @delta IS NULL THEN state ELSE json_patch(state, @delta) END, ` +
-      `last_update_time = ${NOW} ` +
-      `WHERE id = @id AND status IN ('created', 'active', 'paused') ` +
-      'RETURNING event_count AS eventCount, last_update_time AS lastUpdateTime',
-    insert: 'INSERT INTO session_events (session_id, seq, event_id, event, created_at) VALUES (?, ?, ?, ?, ?)',
-    status: STATUS,
-    audit: AUDIT_INSERT,
-  },
-  run(
-    { st },
-    [id, event, stateDelta, ctx]: readonly [string, string, string | null, AuditContext | undefined],
-  ): { eventCount: number; lastUpdateTime: Timestamp } {
-    const row = st.update.get({ delta: stateDelta, id }) as { eventCount: number; lastUpdateTime: string } | undefined;
-    if (row === undefined) throw sessionMiss(st.status.get(id), id, 'append an event to');
-    st.insert.run(id, row.eventCount, null, event, row.lastUpdateTime);
-    writeAudit(st.audit, ctx, {
-      action: 'session_append_event',
-      data: { sessionId: id, seq: row.eventCount, stateDelta: stateDelta !== null },
-    });
-    return { eventCount: row.eventCount, lastUpdateTime: row.lastUpdateTime };
-  },
-});
-
 export const sessionsSetStatus = defineOperation({
   name: 'sessions.setStatus',
   kind: 'write',
   statements: {
-    status: STATUS,
+    status: SESSION_STATUS,
     update: raw(
       `UPDATE sessions SET status = @status, last_update_time = ${NOW}, ` +
         `terminated_at = CASE WHEN @status = 'terminated' THEN ${NOW} ELSE terminated_at END, ` +
@@ -218,7 +165,7 @@ export const sessionsDelete = defineOperation({
 export const sessionOperations = [
   sessionsCreate,
   sessionsGet,
-  sessionsAppendEvent,
+  ...sessionEventOperations,
   sessionsSetStatus,
   sessionsGetState,
   sessionsSetState,
