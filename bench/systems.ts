@@ -70,7 +70,7 @@ const calls = {
   ],
   appendEvent: (id: string, event: JsonValue, delta: JsonObject): OperationCall => [
     'sessions.appendEvent',
-    [id, JSON.stringify(event), JSON.stringify(delta), undefined],
+    [id, JSON.stringify(event), null, JSON.stringify(delta), 1 << 20, undefined],
   ],
   updateMemory: (namespace: string, key: string, value: JsonValue): OperationCall => [
     'memory.update',

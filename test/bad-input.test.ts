@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, StoreError } from '../src/api/errors.js';
 import type { Store } from '../src/api/store.js';
-import type { JsonValue } from '../src/api/types.js';
+import type { JsonObject, JsonValue } from '../src/api/types.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { cleanup } from './helpers/temp.js';
 
@@ -81,8 +81,18 @@ const nonJson = fc.constantFrom<unknown>(
 );
 
 const anything = fc.oneof(fc.anything(), nonJson, hostile, fc.integer(), fc.double(), fc.constant(null));
-const jsonValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), nonJson);
-const jsonObject = fc.oneof(fc.dictionary(hostile, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }), anything);
+// The stores below run with small payload limits, so values over them are cheap to draw.
+const LIMITS = { maxPayloadBytes: 4096, maxStateBytes: 4096 } as const;
+/** Strings near the limit: some fit, most do not, some only in characters (3-byte ones). */
+const sizable = fc.oneof(
+  fc.string({ minLength: 3000, maxLength: 5000 }),
+  fc.string({ unit: fc.constantFrom('é', '漢', '🙂'), minLength: 1000, maxLength: 2000 }),
+);
+const jsonValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), nonJson, sizable, fc.array(sizable, { maxLength: 2 }));
+const jsonObject = fc.oneof(
+  fc.dictionary(hostile, fc.oneof(fc.jsonValue({ maxDepth: 2 }), sizable), { maxKeys: 4 }),
+  anything,
+);
 const id = fc.oneof(fc.constantFrom('s1', 't1', 'a1', 'missing'), hostile, anything);
 const ns = fc.oneof(fc.constantFrom('user:alice', 'user:alice:prefs', 'session:s1'), hostile, anything);
 const key = fc.oneof(fc.constantFrom('theme', 'k'), hostile, anything);
@@ -165,7 +175,7 @@ describe('bad input, property-based', () => {
   });
 
   it.each(Object.keys(methods))('%s: rejects with a typed error and changes nothing, or succeeds', async (name) => {
-    const store = openInProcessStore();
+    const store = openInProcessStore(LIMITS);
     await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
     await store.tasks.create({ id: 't1', prompt: 'p', inputData: {}, sessionId: 's1' });
     await store.agents.spawn({ id: 'a1', name: 'n', specialization: 's', taskId: 't1', model: 'm' });
@@ -197,6 +207,44 @@ describe('bad input, property-based', () => {
     }
     expect(rejected + succeeded).toBe(RUNS);
     expect(rejected).toBeGreaterThan(0);
+  });
+
+  it('holds the payload limits for any value: accepted exactly when its JSON fits, a session state never past its limit', async () => {
+    const store = openInProcessStore(LIMITS);
+    const { id } = await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
+    await store.tasks.create({ id: 't1', prompt: 'p', inputData: {} });
+    const reader = new Database(store.path, { readonly: true });
+    const stateBytes = reader.prepare("SELECT octet_length(state) FROM sessions WHERE id = 's1'").pluck();
+    let accepted = 0;
+    let refused = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 2 }), sizable), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(sizable, fc.constant(null)), { maxKeys: 2 }), async (value, delta) => {
+          const fits = Buffer.byteLength(JSON.stringify(value), 'utf8') <= LIMITS.maxPayloadBytes;
+          const before = fingerprint(reader);
+          const set = await store.state.set('t1', 'k', value as JsonValue).then(
+            () => true,
+            (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
+          );
+          expect(set).toBe(fits);
+          if (!set) expect(fingerprint(reader)).toBe(before);
+          // Deltas grow or shrink the state; whatever is accepted, the stored state stays within its limit.
+          const merged = await store.sessions.appendEvent(id, 'turn', { stateDelta: delta as JsonObject }).then(
+            () => true,
+            (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
+          );
+          if (merged) accepted++;
+          else refused++;
+          expect(stateBytes.get() as number).toBeLessThanOrEqual(LIMITS.maxStateBytes);
+        }),
+        { numRuns: RUNS * 2 },
+      );
+    } finally {
+      reader.close();
+    }
+    // Both sides of each limit were reached.
+    expect(accepted).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
   });
 
   it('stores hostile strings as data: keys, namespaces and state keys round-trip exactly', async () => {

@@ -51,7 +51,8 @@ const APPEND_STATEMENTS = {
     'state = CASE WHEN @delta IS NULL THEN state ELSE json_patch(state, @delta) END, ' +
     `last_update_time = ${NOW} ` +
     "WHERE id = @id AND status IN ('created', 'active', 'paused') " +
-    'RETURNING event_count AS eventCount, last_update_time AS lastUpdateTime',
+    'RETURNING event_count AS eventCount, last_update_time AS lastUpdateTime, ' +
+    'CASE WHEN @delta IS NULL THEN 0 ELSE octet_length(state) END AS stateBytes',
   insert: 'INSERT INTO session_events (session_id, seq, event_id, event, created_at) VALUES (?, ?, ?, ?, ?)',
   current: 'SELECT event_count AS eventCount, last_update_time AS lastUpdateTime FROM sessions WHERE id = ?',
   status: SESSION_STATUS,
@@ -63,21 +64,45 @@ interface SessionCount {
   lastUpdateTime: Timestamp;
 }
 
+/**
+ * Refuses a state merged past `maxStateBytes`. Only the writer knows the merged size, so
+ * this runs inside the operation's savepoint: the throw rolls the merge (and all else the
+ * operation did) back, and nothing is written.
+ */
+export function checkStateBytes(id: string, bytes: number, maxStateBytes: number): void {
+  if (bytes > maxStateBytes) {
+    throw new StoreError(
+      'INVALID_ARGUMENT',
+      `the state delta would make session ${id}'s state ${bytes} bytes, over the ${maxStateBytes}-byte limit (maxStateBytes); nothing was written`,
+    );
+  }
+}
+
+type Appended = SessionCount & { stateBytes: number };
+
 export const sessionsAppendEvent = defineOperation({
   name: 'sessions.appendEvent',
   kind: 'write',
   statements: APPEND_STATEMENTS,
   run(
     { st },
-    [id, event, eventId, stateDelta, ctx]: readonly [string, string, string | null, string | null, AuditContext | undefined],
+    [id, event, eventId, stateDelta, maxStateBytes, ctx]: readonly [
+      string,
+      string,
+      string | null,
+      string | null,
+      number,
+      AuditContext | undefined,
+    ],
   ): AppendedEvent {
     if (eventId !== null) {
       const seq = st.byEventId.get(id, eventId) as number | undefined;
       // Already appended (a retry): the first append's seq, and nothing changes.
       if (seq !== undefined) return { seq, ...(st.current.get(id) as SessionCount) };
     }
-    const row = st.update.get({ n: 1, delta: stateDelta, id }) as SessionCount | undefined;
+    const row = st.update.get({ n: 1, delta: stateDelta, id }) as Appended | undefined;
     if (row === undefined) throw sessionMiss(st.status.get(id), id, 'append an event to');
+    checkStateBytes(id, row.stateBytes, maxStateBytes);
     st.insert.run(id, row.eventCount, eventId, event, row.lastUpdateTime);
     writeAudit(st.audit, ctx, {
       action: 'session_append_event',
@@ -96,7 +121,13 @@ export const sessionsAppendEvents = defineOperation({
   statements: APPEND_STATEMENTS,
   run(
     { st },
-    [id, events, stateDelta, ctx]: readonly [string, readonly EventArg[], string | null, AuditContext | undefined],
+    [id, events, stateDelta, maxStateBytes, ctx]: readonly [
+      string,
+      readonly EventArg[],
+      string | null,
+      number,
+      AuditContext | undefined,
+    ],
   ): AppendedEvents {
     const seqs = new Array<number>(events.length);
     // Events to append, by index; an id seen earlier in this batch takes that event's seq.
@@ -122,8 +153,9 @@ export const sessionsAppendEvents = defineOperation({
     }
     // Every event already appended (a retried batch): nothing changes, the state delta included.
     if (fresh.length === 0) return { seqs, ...(st.current.get(id) as SessionCount) };
-    const row = st.update.get({ n: fresh.length, delta: stateDelta, id }) as SessionCount | undefined;
+    const row = st.update.get({ n: fresh.length, delta: stateDelta, id }) as Appended | undefined;
     if (row === undefined) throw sessionMiss(st.status.get(id), id, 'append events to');
+    checkStateBytes(id, row.stateBytes, maxStateBytes);
     const first = row.eventCount - fresh.length + 1;
     fresh.forEach((i, k) => {
       const [event, eventId] = events[i]!;

@@ -4,7 +4,7 @@ import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { SESSION_COLUMNS, sessionFromRow, sessionInfoFromRow, type RawRow } from './rows.js';
-import { ALL_EVENTS, eventsOf, LAST_EVENTS, SESSION_STATUS, sessionEventOperations } from './session-events.js';
+import { ALL_EVENTS, checkStateBytes, eventsOf, LAST_EVENTS, SESSION_STATUS, sessionEventOperations } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
@@ -102,14 +102,17 @@ export const sessionsSetState = defineOperation({
   name: 'sessions.setState',
   kind: 'write',
   statements: {
-    merge: pluck(`UPDATE sessions SET state = json_patch(state, ?), last_update_time = ${NOW} WHERE id = ? RETURNING state`),
+    merge: raw(
+      `UPDATE sessions SET state = json_patch(state, ?), last_update_time = ${NOW} WHERE id = ? RETURNING state, octet_length(state)`,
+    ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [id, delta, ctx]: readonly [string, string, AuditContext | undefined]): JsonObject {
-    const text = st.merge.get(delta, id) as string | undefined;
-    if (text === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+  run({ st }, [id, delta, maxStateBytes, ctx]: readonly [string, string, number, AuditContext | undefined]): JsonObject {
+    const row = st.merge.get(delta, id) as [state: string, bytes: number] | undefined;
+    if (row === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+    checkStateBytes(id, row[1], maxStateBytes);
     writeAudit(st.audit, ctx, { action: 'session_set_state', data: { sessionId: id } });
-    return JSON.parse(text) as JsonObject;
+    return JSON.parse(row[0]) as JsonObject;
   },
 });
 

@@ -104,15 +104,22 @@ function eventsArgs(id: unknown, opts: unknown) {
   return [v.identifier('id', id), after, before, v.limit(o.limit), order] as const;
 }
 
-function eventArgs(value: unknown): EventArg[] {
+/** A batch of events: 1 to 1000, together within `maxBytes` (one call's payload). */
+function eventArgs(value: unknown, maxBytes: number): EventArg[] {
   if (!Array.isArray(value)) throw invalidArgument(`events must be an array of { event, eventId? }, got ${value === null ? 'null' : typeof value}`);
   if (value.length === 0 || value.length > MAX_BATCH) {
     throw invalidArgument(`events must hold 1 to ${MAX_BATCH} events, got ${value.length}`);
   }
+  let bytes = 0;
   return value.map((item: unknown, i): EventArg => {
     if (!v.isPlainObject(item)) throw invalidArgument(`events[${i}] must be an object like { event, eventId? }`);
     const o = v.options(`events[${i}]`, item, ['event', 'eventId'] as const);
-    return [v.json(`events[${i}].event`, o.event), v.optionalIdentifier(`events[${i}].eventId`, o.eventId)];
+    const event = v.json(`events[${i}].event`, o.event, maxBytes);
+    bytes += Buffer.byteLength(event, 'utf8');
+    if (bytes > maxBytes) {
+      throw invalidArgument(`events[0..${i}] are ${bytes} bytes of JSON together, over the ${maxBytes}-byte limit (maxPayloadBytes); nothing was written`);
+    }
+    return [event, v.optionalIdentifier(`events[${i}].eventId`, o.eventId)];
   });
 }
 
@@ -125,9 +132,14 @@ function listArgs(owner: string, value: unknown, opts: unknown) {
 /** Sessions: an event history and a state object per conversation, with a lifecycle. */
 export class Sessions {
   readonly #engine: Engine;
+  /** maxPayloadBytes and maxStateBytes, the store's limits. */
+  readonly #payload: number;
+  readonly #state: number;
 
   constructor(engine: Engine) {
     this.#engine = engine;
+    this.#payload = engine.options.maxPayloadBytes;
+    this.#state = engine.options.maxStateBytes;
   }
 
   /**
@@ -144,8 +156,8 @@ export class Sessions {
         v.identifier('appName', o.appName),
         v.identifier('userId', o.userId),
         v.optionalIdentifier('projectId', o.projectId),
-        o.state === undefined ? '{}' : v.jsonObject('state', o.state),
-        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata),
+        o.state === undefined ? '{}' : v.withinBytes('state', v.jsonObject('state', o.state, this.#payload), this.#state, 'maxStateBytes'),
+        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata, this.#payload),
         v.auditContext(o.ctx),
       ] as const;
     });
@@ -179,9 +191,10 @@ export class Sessions {
       const o = v.options('options', options, ['eventId', 'stateDelta', 'ctx'] as const);
       return [
         v.identifier('id', id),
-        v.json('event', event),
+        v.json('event', event, this.#payload),
         v.optionalIdentifier('eventId', o.eventId),
-        v.optionalJsonObject('stateDelta', o.stateDelta),
+        v.optionalJsonObject('stateDelta', o.stateDelta, this.#payload),
+        this.#state,
         v.auditContext(o.ctx),
       ] as const;
     });
@@ -206,7 +219,13 @@ export class Sessions {
   ): Promise<AppendedEvents> {
     return this.#engine.call(sessionsAppendEvents, () => {
       const o = v.options('options', options, ['stateDelta', 'ctx'] as const);
-      return [v.identifier('id', id), eventArgs(events), v.optionalJsonObject('stateDelta', o.stateDelta), v.auditContext(o.ctx)] as const;
+      return [
+        v.identifier('id', id),
+        eventArgs(events, this.#payload),
+        v.optionalJsonObject('stateDelta', o.stateDelta, this.#payload),
+        this.#state,
+        v.auditContext(o.ctx),
+      ] as const;
     });
   }
 
@@ -261,7 +280,7 @@ export class Sessions {
   setState(id: string, delta: JsonObject, options?: { ctx?: AuditContext }): Promise<JsonObject> {
     return this.#engine.call(sessionsSetState, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.jsonObject('delta', delta), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.jsonObject('delta', delta, this.#payload), this.#state, v.auditContext(o.ctx)] as const;
     });
   }
 

@@ -64,7 +64,7 @@ export class Tasks {
         {
           id: o.id === undefined ? randomUUID() : v.identifier('id', o.id),
           prompt: v.text('prompt', o.prompt),
-          inputData: v.json('inputData', o.inputData),
+          inputData: v.json('inputData', o.inputData, this.#engine.options.maxPayloadBytes),
           agentType: o.agentType === undefined ? 'general' : v.identifier('agentType', o.agentType),
           priority: o.priority === undefined ? 5 : v.integer('priority', o.priority, 1, 10),
           parentTaskId: v.optionalIdentifier('parentTaskId', o.parentTaskId),
@@ -134,7 +134,7 @@ export class Tasks {
   complete(id: string, result?: JsonValue, options?: { ctx?: AuditContext }): Promise<Task> {
     return this.#engine.call(tasksComplete, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.optionalJson('result', result), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.optionalJson('result', result, this.#engine.options.maxPayloadBytes), v.auditContext(o.ctx)] as const;
     });
   }
 
