@@ -123,6 +123,9 @@ describe('AbathurStore items', () => {
     expect(direct.errors[0]?.message).toMatch(/must not start with "langgraph"/);
     expect(rows(store, 'SELECT * FROM lg_store')).toEqual([]);
     expect((await store.audit.list()).items).toEqual([]);
+    const small = new AbathurStore(openInProcessStore({ maxPayloadBytes: 1024 }));
+    await expect(small.put(['a'], 'big', { text: 'x'.repeat(2000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/maxPayloadBytes/) });
+    expect(await small.get(['a'], 'big')).toBeNull();
     // batch() itself lets LangGraph's reserved root through, as LangGraph's own stores do.
     await memory.batch([{ namespace: ['langgraph', 'x'], key: 'k', value: { ok: true } }]);
     expect((await memory.get(['langgraph', 'x'], 'k'))?.value).toEqual({ ok: true });

@@ -116,13 +116,13 @@ function fieldPaths(name: string, value: unknown): string[] {
   return value as string[];
 }
 
-function filterOf(value: unknown): StoreFilter | null {
+function filterOf(value: unknown, maxBytes: number): StoreFilter | null {
   if (value === undefined || value === null) return null;
   if (!v.isPlainObject(value)) throw invalidArgument(`filter must be an object like { status: "active" }, got ${describeValue(value)}`);
   const filter: StoreFilter = {};
   for (const [key, condition] of Object.entries(value)) {
     if (condition === undefined) continue;
-    v.json(`filter.${key}`, condition);
+    v.json(`filter.${key}`, condition, maxBytes);
     const operators = v.isPlainObject(condition) ? Object.keys(condition).filter((k) => k.startsWith('$')) : [];
     if (operators.length === 0) {
       filter[key] = { kind: 'equals', value: condition as JsonValue };
@@ -391,7 +391,7 @@ export class AbathurStore extends BaseStore {
       return {
         kind: 'search',
         prefix: prefix.length === 0 ? null : encodeNamespace(prefix),
-        filter: filterOf(s.filter),
+        filter: filterOf(s.filter, this.#engine.options.maxPayloadBytes),
         limit: s.limit === undefined ? 10 : v.integer(`${name}.limit`, s.limit, 0, MAX_LIMIT),
         offset: s.offset === undefined ? 0 : v.integer(`${name}.offset`, s.offset, 0, MAX_OFFSET),
         query: s.query === undefined || s.query === null ? null : v.text(`${name}.query`, s.query),
@@ -403,7 +403,7 @@ export class AbathurStore extends BaseStore {
       const namespace = encodeNamespace(namespaceLabels(`${name}.namespace`, p.namespace, { allowReservedRoot: true }));
       const key = v.text(`${name}.key`, p.key, MAX_NAME);
       if (p.value === null) return { kind: 'put', namespace, key, value: null, json: null, ttl: null, fields: null };
-      const json = v.jsonObject(`${name}.value`, p.value);
+      const json = v.jsonObject(`${name}.value`, p.value, this.#engine.options.maxPayloadBytes);
       const ttl = p.ttl === undefined ? this.#defaultTtl : p.ttl === null ? null : positiveMinutes(`${name}.ttl`, p.ttl);
       let fields: string[] | null;
       if (p.index === false) fields = null;
