@@ -105,6 +105,7 @@ describe('AbathurStore items', () => {
       { matchConditions: [{ matchType: 'prefix', path: ['a.b'] }], limit: 1, offset: 0 },
       { matchConditions: 'a', limit: 1, offset: 0 },
       { matchConditions: [], maxDepth: 0, limit: 1, offset: 0 },
+      { namespace: ['a'] },
       null,
     ];
     const { values, errors } = await settleAll(bad.map((op) => memory.batch([good, op as never])));

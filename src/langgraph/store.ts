@@ -146,12 +146,13 @@ function mergePaths(paths: string[][], fromEnd: boolean): string[] | null {
   const length = Math.max(...paths.map((p) => p.length));
   const merged: string[] = new Array<string>(length).fill('*');
   for (const path of paths) {
-    path.forEach((label, i) => {
+    for (let i = 0; i < path.length; i++) {
+      const label = path[i]!;
       const at = fromEnd ? length - path.length + i : i;
-      if (label === '*') return;
-      if (merged[at] !== '*' && merged[at] !== label) throw new RangeError('disjoint');
+      if (label === '*') continue;
+      if (merged[at] !== '*' && merged[at] !== label) return null;
       merged[at] = label;
-    });
+    }
   }
   return merged;
 }
@@ -411,7 +412,8 @@ export class AbathurStore extends BaseStore {
       else fields = fieldPaths(`${name}.index`, p.index);
       return { kind: 'put', namespace, key, value: p.value as JsonObject, json, ttl, fields };
     }
-    if ('namespace' in op && 'key' in op) {
+    if ('namespace' in op || 'key' in op) {
+      if (!('namespace' in op && 'key' in op)) throw invalidArgument(`${name} must have both a namespace and a key (a get), or a value too (a put)`);
       const g = op as AbathurGetOperation;
       return {
         kind: 'get',
@@ -433,12 +435,9 @@ export class AbathurStore extends BaseStore {
       const path = namespaceLabels(`${where}.path`, condition.path, { allowEmpty: true, allowReservedRoot: true });
       if (path.length > 0) (condition.matchType === 'prefix' ? prefixes : suffixes).push(path);
     });
-    let prefix: string[] | null = null;
-    let suffix: string[] | null = null;
-    try {
-      prefix = prefixes.length === 0 ? null : mergePaths(prefixes, false);
-      suffix = suffixes.length === 0 ? null : mergePaths(suffixes, true);
-    } catch {
+    const prefix = prefixes.length === 0 ? null : mergePaths(prefixes, false);
+    const suffix = suffixes.length === 0 ? null : mergePaths(suffixes, true);
+    if ((prefixes.length > 0 && prefix === null) || (suffixes.length > 0 && suffix === null)) {
       // Conditions no namespace can meet at once: nothing to list.
       return { kind: 'list', query: { prefix: null, suffix: null, maxDepth: null, limit: 0, offset: 0 } };
     }
