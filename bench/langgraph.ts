@@ -154,9 +154,11 @@ async function graphWork(saver: BaseCheckpointSaver, config: LgTrialConfig, larg
 }
 
 /**
- * The calls LangGraph makes for one invoke of the graph above, made directly: the latest
- * checkpoint, then for the input step and each of three nodes the task's writes and the
- * new checkpoint, whose changed channels only are in newVersions.
+ * The calls LangGraph makes for one invoke of the graph above, made directly and as
+ * LangGraph makes them with its default durability ("async"): the latest checkpoint
+ * first; then per step (the input and each of three nodes) the task's writes, sent
+ * without waiting, and the new checkpoint, whose changed channels only are in
+ * newVersions, put after the previous put; the invoke ends when all of them are stored.
  */
 async function saverWork(saver: BaseCheckpointSaver, config: LgTrialConfig, large: boolean): Promise<void> {
   await Promise.all(
@@ -168,12 +170,15 @@ async function saverWork(saver: BaseCheckpointSaver, config: LgTrialConfig, larg
       for (let i = 0; i < config.invokes; i++) {
         const latest = await saver.getTuple(current);
         if (latest !== undefined) current = latest.config;
+        const pending: Promise<unknown>[] = [];
+        let chain = Promise.resolve(current);
         for (let step = -1; step < 3; step++) {
           const message: Message = { role: step === -1 ? 'user' : 'assistant', content: text(step === 1 ? 300 : 200, messages.length) };
           const changed: Record<string, number> = { messages: next('messages'), turn: next('turn') };
           if (large && i === 0 && step === -1) changed.documents = next('documents');
           const id = uuid6(-1);
-          await saver.putWrites({ configurable: { ...current.configurable, checkpoint_id: (current.configurable?.checkpoint_id as string | undefined) ?? id } }, [['messages', [message]], ['turn', i]], `task-${i}-${step}`, `~__pregel_pull, node${step}`);
+          const parentId = (step === -1 ? (current.configurable?.checkpoint_id as string | undefined) : undefined) ?? id;
+          pending.push(saver.putWrites({ configurable: { thread_id: `thread-${t}`, checkpoint_ns: '', checkpoint_id: parentId } }, [['messages', [message]], ['turn', i]], `task-${i}-${step}`, `~__pregel_pull, node${step}`));
           messages = messages.concat(message);
           versions = { ...versions, ...changed };
           const checkpoint: Checkpoint = {
@@ -184,8 +189,10 @@ async function saverWork(saver: BaseCheckpointSaver, config: LgTrialConfig, larg
             versions_seen: { agent: { messages: versions.messages! } },
           };
           const metadata: CheckpointMetadata = { source: step === -1 ? 'input' : 'loop', step: i * 4 + step, parents: {} };
-          current = await saver.put(current, checkpoint, metadata, changed);
+          chain = chain.then((previous) => saver.put(previous, checkpoint, metadata, changed));
         }
+        const [last] = await Promise.all([chain, ...pending]);
+        current = last;
       }
     }),
   );

@@ -177,16 +177,23 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     if (typeof newVersions !== 'object' || newVersions === null) throw invalidArgument(`put needs newVersions, got ${describeValue(newVersions)}`);
 
     const { channel_values: values = {}, ...rest } = checkpoint;
-    const blobs = await Promise.all(
-      Object.entries(newVersions).map(async ([channel, version]): Promise<CheckpointToPut['blobs'][number]> => {
-        if (!(typeof version === 'string' || (typeof version === 'number' && Number.isFinite(version)))) {
-          throw invalidArgument(`newVersions.${channel} must be a number or a string, got ${describeValue(version)}`);
-        }
-        if (!Object.hasOwn(values, channel)) return [channel, version, 'empty', null];
-        const [type, bytes] = await dump(this.serde, (values as Record<string, unknown>)[channel]);
-        return [channel, version, type, bytes];
-      }),
-    );
+    const changed = Object.entries(newVersions);
+    for (const [channel, version] of changed) {
+      if (!(typeof version === 'string' || (typeof version === 'number' && Number.isFinite(version)))) {
+        throw invalidArgument(`newVersions.${channel} must be a number or a string, got ${describeValue(version)}`);
+      }
+    }
+    // Everything is serialized in one step, so that a put reaches the writer's queue in
+    // the same turn as the other threads' puts and shares their commit.
+    const [checkpointBytes, metadataBytes, ...serialized] = await Promise.all([
+      dump(this.serde, rest),
+      dump(this.serde, metadata),
+      ...changed.map(([channel]) => (Object.hasOwn(values, channel) ? dump(this.serde, (values as Record<string, unknown>)[channel]) : undefined)),
+    ]);
+    const blobs = changed.map(([channel, version], i): CheckpointToPut['blobs'][number] => {
+      const typed = serialized[i];
+      return typed === undefined ? [channel, version, 'empty', null] : [channel, version, typed[0], typed[1]];
+    });
     let metadataJson: string | null;
     try {
       metadataJson = JSON.stringify(metadata) ?? null;
@@ -199,9 +206,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       id,
       parentId: parent,
       v,
-      checkpoint: await dump(this.serde, rest),
+      checkpoint: checkpointBytes!,
       channelVersions: JSON.stringify(checkpoint.channel_versions ?? {}),
-      metadata: await dump(this.serde, metadata),
+      metadata: metadataBytes!,
       metadataJson,
       blobs,
     };
