@@ -199,8 +199,8 @@ export const lgCheckpointList = defineOperation({
   },
   run({ st }, [query]: readonly [CheckpointQuery]): CheckpointPage {
     const { threadId, ns, checkpointId, filter, limit, after } = query;
-    // `before` is an exclusive bound on the id alone: ('' , '') sort below every thread
-    // and namespace, so (before, '', '') excludes exactly the ids from `before` up.
+    // `before` is an exclusive bound on the id alone: ('', '') sorts below every thread
+    // and namespace, so the cursor (before, '', '') excludes exactly the ids from `before` up.
     const start: ListCursor | null = after ?? (query.before === null ? null : [query.before, '', '']);
     let rows: Iterable<CheckpointRow>;
     if (threadId !== null && ns !== null) {
@@ -231,7 +231,7 @@ export const lgCheckpointList = defineOperation({
       kept.push(row);
     }
     return {
-      // Decoded after the walk: a statement cannot run while another iterates the same rows.
+      // Values and writes are read once the page is chosen, for the rows kept only.
       checkpoints: kept.map((row) => storedCheckpoint(st, row)),
       next: exhausted || last === undefined ? null : [last[2], last[0], last[1]],
     };

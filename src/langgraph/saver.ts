@@ -183,8 +183,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
         throw invalidArgument(`newVersions.${channel} must be a number or a string, got ${describeValue(version)}`);
       }
     }
-    // Everything is serialized in one step, so that a put reaches the writer's queue in
-    // the same turn as the other threads' puts and shares their commit.
+    // Only the channels in newVersions are serialized and stored: an unchanged channel's
+    // value is already stored under its version.
     const [checkpointBytes, metadataBytes, ...serialized] = await Promise.all([
       dump(this.serde, rest),
       dump(this.serde, metadata),
