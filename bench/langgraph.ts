@@ -345,8 +345,12 @@ export function writeLangGraphJson(path: string, report: LgBenchReport): void {
 export interface SearchBenchRow {
   items: number;
   dims: number;
-  /** Milliseconds per ranked search(query) over every item, on the store's reader. */
+  /** Reader threads of the store (each scores a share of the items). */
+  readers: number;
+  /** Milliseconds per ranked search(query) over every item, on the store's readers. */
   search: Percentiles;
+  /** The same with one reader scoring every item. */
+  oneReader: Percentiles;
   /** The same ranking over a Float32Array in this process: the arithmetic alone, no SQLite. */
   inMemory: Percentiles;
   /** Milliseconds per search without a query (first page in key order), for contrast. */
@@ -371,7 +375,12 @@ function random(seed: number): () => number {
  * Exhaustive semantic search: `items` items with one `dims`-float vector each (from a
  * deterministic fake embedding), ranked by cosine similarity against 10 queries.
  */
-export async function runSearchBench(sizes: readonly number[], dimsList: readonly number[], progress?: (line: string) => void): Promise<SearchBenchRow[]> {
+export async function runSearchBench(
+  sizes: readonly number[],
+  dimsList: readonly number[],
+  readers: number,
+  progress?: (line: string) => void,
+): Promise<SearchBenchRow[]> {
   const { AbathurStore } = await import('../src/langgraph/index.js');
   const rows: SearchBenchRow[] = [];
   for (const dims of dimsList) {
@@ -380,9 +389,8 @@ export async function runSearchBench(sizes: readonly number[], dimsList: readonl
       try {
         const rand = random(items * 31 + dims);
         const vector = () => Array.from({ length: dims }, rand);
-        const memory = await AbathurStore.fromPath(join(dir, 'search.db'), {
-          index: { dims, embed: (texts) => Promise.resolve(texts.map(vector)), fields: ['text'] },
-        });
+        const index = { dims, embed: (texts: string[]) => Promise.resolve(texts.map(vector)), fields: ['text'] };
+        const memory = await AbathurStore.fromPath(join(dir, 'search.db'), { index, store: { readers } });
         const loadStart = performance.now();
         const chunk = 500;
         for (let i = 0; i < items; i += chunk) {
@@ -431,11 +439,30 @@ export async function runSearchBench(sizes: readonly number[], dimsList: readonl
           await memory.search(['docs'], { limit: 10 });
           unranked.push(performance.now() - start);
         }
-        const databaseBytes = statSync(join(dir, 'search.db')).size + fileSize(join(dir, 'search.db-wal'));
         await memory.close();
-        const row = { items, dims, search: percentiles(times), inMemory: percentiles(local), unranked: percentiles(unranked), loadSeconds, databaseBytes };
+        const databaseBytes = statSync(join(dir, 'search.db')).size;
+        // The same searches on the same file with one reader.
+        const single = await AbathurStore.fromPath(join(dir, 'search.db'), { index, store: { readers: 1 } });
+        const oneReader: number[] = [];
+        for (let q = 0; q < 12; q++) {
+          const start = performance.now();
+          await single.search(['docs'], { query: `query ${q}`, limit: 10 });
+          if (q >= 2) oneReader.push(performance.now() - start);
+        }
+        await single.close();
+        const row = {
+          items,
+          dims,
+          readers,
+          search: percentiles(times),
+          oneReader: percentiles(oneReader),
+          inMemory: percentiles(local),
+          unranked: percentiles(unranked),
+          loadSeconds,
+          databaseBytes,
+        };
         rows.push(row);
-        progress?.(`  search ${items} items x ${dims} dims: p50 ${row.search.p50} ms (in-memory ${row.inMemory.p50} ms)`);
+        progress?.(`  search ${items} items x ${dims} dims: p50 ${row.search.p50} ms on ${readers} readers, ${row.oneReader.p50} ms on one (in-memory ${row.inMemory.p50} ms)`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -445,12 +472,14 @@ export async function runSearchBench(sizes: readonly number[], dimsList: readonl
 }
 
 export function formatSearchBench(rows: readonly SearchBenchRow[]): string {
-  const out = [['items', 'dims', 'ranked search p50 / max', 'same math in memory p50', 'unranked page p50', 'load', 'db']];
+  const out = [['items', 'dims', 'ranked p50 / max', 'readers', 'ranked on 1 reader p50', 'same math in memory p50', 'unranked page p50', 'load', 'db']];
   for (const r of rows) {
     out.push([
       int(r.items),
       String(r.dims),
       `${ms(r.search.p50)} / ${ms(r.search.max)}`,
+      String(r.readers),
+      ms(r.oneReader.p50),
       ms(r.inMemory.p50),
       ms(r.unranked.p50),
       `${r.loadSeconds.toFixed(1)} s`,

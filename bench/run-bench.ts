@@ -38,7 +38,8 @@ export const BENCH_USAGE = `usage: abathur-store bench [options]
                       --invokes N per thread (20), --workloads of graph, graph-large, saver,
                       saver-large (all), --lg-systems of abathur, sqlite, memory (all), --trials, --json
   --langgraph-search  exhaustive semantic search of the LangGraph store: --items N,N (1000,10000,100000)
-                      items of --dims N,N (384,1536) floats, ranked against 10 queries`;
+                      items of --dims N,N (384,1536) floats, ranked against 10 queries on --readers
+                      readers (each scores a share) and on one`;
 
 export interface CompareResult {
   machine: MachineInfo;
@@ -261,7 +262,7 @@ async function runLangGraph(
 }
 
 /** `bench --langgraph-search`: ranked search cost by collection size and vector width. */
-async function runLangGraphSearch(values: { items: string; dims: string; json?: string }, io: BenchIo): Promise<number> {
+async function runLangGraphSearch(values: { items: string; dims: string; readers: string; json?: string }, io: BenchIo): Promise<number> {
   const lg = await import('./langgraph.js');
   const list = (name: string, text: string): number[] =>
     text.split(',').map((part) => {
@@ -269,7 +270,8 @@ async function runLangGraphSearch(values: { items: string; dims: string; json?: 
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes positive integers separated by commas, got "${text}"`);
       return n;
     });
-  const rows = await lg.runSearchBench(list('items', values.items), list('dims', values.dims), io.out);
+  const [readers] = list('readers', values.readers);
+  const rows = await lg.runSearchBench(list('items', values.items), list('dims', values.dims), readers!, io.out);
   io.out(lg.formatSearchBench(rows));
   if (values.json !== undefined) {
     writeFileSync(values.json, JSON.stringify({ machine: machineInfo(), rows }, null, 2));

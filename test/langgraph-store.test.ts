@@ -250,6 +250,23 @@ describe('AbathurStore semantic search', () => {
     expect((await memory.search(['docs'])).map((i) => i.score)).toEqual(Array(6).fill(undefined));
   });
 
+  it('ranks the same whether one reader or several score shares of the items (ties in key order)', async () => {
+    const ranked = async (readers: number) => {
+      const { embed } = wordEmbedding();
+      const memory = new AbathurStore(openInProcessStore({ readers }), { index: { dims: WORDS.length, embed, fields: ['t'] } });
+      const words = ['cat', 'dog', 'cat dog', 'sea', 'cat cat', 'tree', 'dog dog cat'];
+      await memory.batch(Array.from({ length: 40 }, (_, i) => ({ namespace: ['n', `s${i % 3}`], key: `k${String(i).padStart(2, '0')}`, value: i % 9 === 0 ? { other: i } : { t: words[i % words.length]! } })));
+      const pages = [];
+      for (const [offset, limit] of [[0, 10], [5, 10], [30, 10], [0, 40]] as const) {
+        pages.push((await memory.search(['n'], { query: 'cat', offset, limit })).map((i) => `${i.namespace.join('/')}/${i.key}:${i.score?.toFixed(4)}`));
+      }
+      return pages;
+    };
+    const one = await ranked(1);
+    expect(one[3]).toHaveLength(40);
+    expect(await ranked(3)).toEqual(one);
+  });
+
   it('embeds the fields an item names, every text of a path, and the whole value by default', async () => {
     const { embed, texts } = wordEmbedding();
     const store = openInProcessStore();

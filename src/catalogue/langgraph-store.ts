@@ -49,8 +49,25 @@ export interface StoreSearch {
   filter: StoreFilter | null;
   limit: number;
   offset: number;
-  /** The query's embedding: rank by cosine similarity. Null: (namespace, key) order. */
-  query: Float32Array | null;
+}
+
+export interface StoreRank {
+  prefix: string | null;
+  filter: StoreFilter | null;
+  /** How many of the best to return (the page's offset + limit). */
+  wanted: number;
+  /** The query's embedding. */
+  query: Float32Array;
+  /** Score the items whose rowid % parts = part: readers rank shares of one search at once. */
+  part: number;
+  parts: number;
+}
+
+export interface RankedShare {
+  /** The share's best `wanted` items, best first (ties in key order). */
+  scored: StoredItem[];
+  /** Its first `wanted` items without vectors, in key order. */
+  unscored: StoredItem[];
 }
 
 export interface NamespaceQuery {
@@ -202,45 +219,52 @@ export const lgStoreSearch = defineOperation({
   statements: {
     under: raw(`SELECT ${ITEM_COLUMNS} FROM lg_store WHERE namespace >= @lo AND namespace < @hi AND ${LIVE} ORDER BY namespace, key`),
     all: raw(`SELECT ${ITEM_COLUMNS} FROM lg_store WHERE ${LIVE} ORDER BY namespace, key`),
-    // Ranked: each item with its vectors (one row per vector, the item's rows together).
-    rankUnder: raw(
-      `SELECT ${RANK_COLUMNS} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
-        `WHERE s.namespace >= @lo AND s.namespace < @hi AND ${LIVE} ORDER BY s.namespace, s.key`,
-    ),
-    rankAll: raw(
-      `SELECT ${RANK_COLUMNS} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
-        `WHERE ${LIVE} ORDER BY s.namespace, s.key`,
-    ),
   },
   run({ st }, [search]: readonly [StoreSearch]): StoredItem[] {
-    const { prefix, filter, limit, offset, query } = search;
+    const { prefix, filter, limit, offset } = search;
     if (limit === 0) return [];
-    const range = prefix === null ? undefined : { lo: prefix, hi: prefix + SUBTREE_END };
-    const wanted = offset + limit;
-    const parse = (row: ItemRow): JsonObject => JSON.parse(row[2]) as JsonObject;
-    if (query === null) {
-      const rows = (range === undefined ? st.all.iterate() : st.under.iterate(range)) as Iterable<ItemRow>;
-      // In key order: the page is found as soon as it is full.
-      const found: StoredItem[] = [];
-      let skipped = 0;
-      for (const row of rows) {
-        const value = parse(row);
-        if (filter !== null && !filterMatches(value, filter)) continue;
-        if (skipped < offset) {
-          skipped++;
-          continue;
-        }
-        found.push(storedItem(row, value, null));
-        if (found.length >= limit) break;
+    const rows = (prefix === null ? st.all.iterate() : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END })) as Iterable<ItemRow>;
+    // In key order: the page is found as soon as it is full.
+    const found: StoredItem[] = [];
+    let skipped = 0;
+    for (const row of rows) {
+      const value = JSON.parse(row[2]) as JsonObject;
+      if (filter !== null && !filterMatches(value, filter)) continue;
+      if (skipped < offset) {
+        skipped++;
+        continue;
       }
-      return found;
+      found.push(storedItem(row, value, null));
+      if (found.length >= limit) break;
     }
-    // Ranked: every candidate is scored (exhaustive); items without vectors follow the
-    // scored ones, in key order, as in LangGraph's in-memory store.
+    return found;
+  },
+});
+
+// Each item with its vectors, one row per vector, an item's rows together; only the
+// items of one share (rowid % parts), so that several readers can rank one search.
+const rankStatement = (where: string): string =>
+  `SELECT ${RANK_COLUMNS} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
+  `WHERE ${where}s.rowid % @parts = @part AND ${LIVE} ORDER BY s.namespace, s.key`;
+
+export const lgStoreRank = defineOperation({
+  name: 'langgraph.store.rank',
+  kind: 'read',
+  statements: {
+    under: raw(rankStatement('s.namespace >= @lo AND s.namespace < @hi AND ')),
+    all: raw(rankStatement('')),
+  },
+  run({ st }, [rank]: readonly [StoreRank]): RankedShare {
+    const { prefix, filter, wanted, query, part, parts } = rank;
+    const rows = (prefix === null
+      ? st.all.iterate({ part, parts })
+      : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END, part, parts })) as Iterable<RankRow>;
+    // Exhaustive: every candidate is scored, and only the best `wanted` are kept.
     const queryNorm = vectorNorm(query);
     const top = new TopScores<StoredItem>(wanted);
     const unscored: StoredItem[] = [];
-    // An item's best score over its vectors; null when it has none.
+    const parse = (row: RankRow): JsonObject => JSON.parse(row[2]) as JsonObject;
+    // The item being read, and its best score over its vectors (null: it has none).
     let item: RankRow | undefined;
     let best: number | null = null;
     const settle = (): void => {
@@ -258,7 +282,7 @@ export const lgStoreSearch = defineOperation({
         top.offer(score, () => storedItem(row, value ?? parse(row), score));
       }
     };
-    for (const row of (range === undefined ? st.rankAll.iterate() : st.rankUnder.iterate(range)) as Iterable<RankRow>) {
+    for (const row of rows) {
       if (item === undefined || row[0] !== item[0] || row[1] !== item[1]) {
         settle();
         item = row;
@@ -270,7 +294,7 @@ export const lgStoreSearch = defineOperation({
       }
     }
     settle();
-    return [...top.entries.map(([, entry]) => entry), ...unscored].slice(offset, wanted);
+    return { scored: top.entries.map(([, entry]) => entry), unscored };
   },
 });
 
@@ -409,4 +433,4 @@ export const lgStoreSweep = defineOperation({
   },
 });
 
-export const storeOperations = [lgStoreGet, lgStoreSearch, lgStoreListNamespaces, lgStorePut, lgStoreRefresh, lgStoreSweep];
+export const storeOperations = [lgStoreGet, lgStoreSearch, lgStoreRank, lgStoreListNamespaces, lgStorePut, lgStoreRefresh, lgStoreSweep];

@@ -99,7 +99,7 @@ export const ACCEPTED_PLANS: Readonly<Record<string, string>> = {
     "LangGraph checkpointer list() across every thread: walks lg_checkpoints_newest from the newest end, in the list's " +
     'order, and stops at the page; LangGraph itself never lists without a thread',
   'langgraph.store.search.all': LANGGRAPH_SEARCH_ALL,
-  'langgraph.store.search.rankAll': LANGGRAPH_SEARCH_ALL,
+  'langgraph.store.rank.all': LANGGRAPH_SEARCH_ALL,
   'langgraph.store.listNamespaces.first': 'the first namespace of the LangGraph store: one step into the primary key (LIMIT 1)',
 };
 

@@ -21,6 +21,7 @@ import {
   lgStoreGet,
   lgStoreListNamespaces,
   lgStorePut,
+  lgStoreRank,
   lgStoreRefresh,
   lgStoreSearch,
   lgStoreSweep,
@@ -31,6 +32,7 @@ import {
   type StoreFilter,
   type StorePut,
 } from '../catalogue/langgraph-store.js';
+import { compareCodePoints } from '../catalogue/langgraph.js';
 import type { Engine } from '../sqlite/engine.js';
 import { parseFieldPath, textsAt } from './field-paths.js';
 import { describeValue, MAX_NAME, namespaceLabels, storeOf } from './validate.js';
@@ -472,10 +474,10 @@ export class AbathurStore extends BaseStore {
             return this.#engine.call(lgStoreGet, () => [plan.namespace, plan.key] as const);
           case 'search': {
             const query = plan.query === null ? undefined : queries.get(plan.query);
-            const vector = query === undefined ? null : await query;
-            return this.#engine.call(lgStoreSearch, () => [
-              { prefix: plan.prefix, filter: plan.filter, limit: plan.limit, offset: plan.offset, query: vector },
-            ] as const);
+            if (query === undefined) {
+              return this.#engine.call(lgStoreSearch, () => [{ prefix: plan.prefix, filter: plan.filter, limit: plan.limit, offset: plan.offset }] as const);
+            }
+            return plan.limit === 0 ? [] : this.#rank(plan, await query);
           }
           case 'list':
             return plan.query.limit === 0 ? [] : this.#engine.call(lgStoreListNamespaces, () => [plan.query] as const);
@@ -484,6 +486,26 @@ export class AbathurStore extends BaseStore {
         }
       }),
     );
+  }
+
+  /**
+   * A ranked search: each reader scores a share of the items (exhaustive cosine), and
+   * the shares' best are merged here: scored best first (ties in key order), then the
+   * items without vectors in key order.
+   */
+  async #rank(plan: Extract<Plan, { kind: 'search' }>, query: Float32Array): Promise<StoredItem[]> {
+    const parts = this.#engine.options.readers;
+    const wanted = plan.offset + plan.limit;
+    const shares = await Promise.all(
+      Array.from({ length: parts }, (_, part) =>
+        this.#engine.call(lgStoreRank, () => [{ prefix: plan.prefix, filter: plan.filter, wanted, query, part, parts }] as const),
+      ),
+    );
+    const byKey = (a: StoredItem, b: StoredItem): number =>
+      compareCodePoints(encodeNamespace(a.namespace), encodeNamespace(b.namespace)) || compareCodePoints(a.key, b.key);
+    const scored = shares.flatMap((s) => s.scored).sort((a, b) => b.score! - a.score! || byKey(a, b));
+    const unscored = shares.flatMap((s) => s.unscored).sort(byKey);
+    return [...scored, ...unscored].slice(plan.offset, wanted);
   }
 
   /** The puts as the writer takes them, with their embeddings (each distinct text embedded once). */
