@@ -264,7 +264,7 @@ describe('AbathurStore semantic search', () => {
     };
     const one = await ranked(1);
     expect(one[3]).toHaveLength(40);
-    expect(await ranked(3)).toEqual(one);
+    expect(await ranked(3)).toEqual(one); // two shares
   });
 
   it('embeds the fields an item names, every text of a path, and the whole value by default', async () => {

@@ -489,12 +489,13 @@ export class AbathurStore extends BaseStore {
   }
 
   /**
-   * A ranked search: each reader scores a share of the items (exhaustive cosine), and
+   * A ranked search: readers score shares of the items (exhaustive cosine) at once, and
    * the shares' best are merged here: scored best first (ties in key order), then the
-   * items without vectors in key order.
+   * items without vectors in key order. One reader fewer than the store has takes part,
+   * so that a long ranking leaves a reader to the other reads.
    */
   async #rank(plan: Extract<Plan, { kind: 'search' }>, query: Float32Array): Promise<StoredItem[]> {
-    const parts = this.#engine.options.readers;
+    const parts = Math.max(1, this.#engine.options.readers - 1);
     const wanted = plan.offset + plan.limit;
     const shares = await Promise.all(
       Array.from({ length: parts }, (_, part) =>
