@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { StoreOptions } from './types.js';
-import { invalidArgument } from './errors.js';
 import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
+import { invalidArgument } from './errors.js';
+import type { StoreOptions } from './types.js';
+import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 
 export type { StoreOptions };
-import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 
 export type ResolvedOptions = Required<StoreOptions>;
 

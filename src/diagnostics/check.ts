@@ -3,9 +3,9 @@ import type { Operation } from '../catalogue/operation.js';
 import { INDEX_REQUIREMENTS, type IndexColumn, type IndexRequirement } from './index-requirements.js';
 import { explainOperations } from './query-plan.js';
 import type { CheckReport, ForeignKeyViolation, IndexFinding } from '../api/types.js';
+import { SCHEMA_VERSION } from '../sqlite/schema.js';
 
 export type { CheckReport, ForeignKeyViolation, IndexFinding };
-import { SCHEMA_VERSION } from '../sqlite/schema.js';
 
 interface ExistingIndex {
   name: string;

@@ -110,7 +110,7 @@ export class Memory {
     return this.#engine.call(memoryDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.namespace('namespace', namespace), v.identifier('key', key), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
   /** Marks the current version deleted so the previous live one is current again; returns it. */
@@ -170,6 +170,6 @@ export class Memory {
     return this.#engine.call(memoryExpireEpisodic, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.timestamp('olderThan', olderThan), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

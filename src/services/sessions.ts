@@ -106,7 +106,7 @@ export class Sessions {
         v.optionalJsonObject('stateDelta', o.stateDelta),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /**

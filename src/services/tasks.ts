@@ -90,7 +90,7 @@ export class Tasks {
 
   /** The task and its session (null when it has none), read together. */
   getWithSession(id: string, options?: CallOptions): Promise<{ task: Task; session: Session | null } | undefined> {
-    return this.#engine.call(tasksGetWithSession, () => idOnly(id, options));
+    return this.#engine.call(tasksGetWithSession, () => idOnly(id, options), options?.signal);
   }
 
   /** A session's tasks, newest first. */

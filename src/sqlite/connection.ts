@@ -2,9 +2,8 @@ import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StoreError, toWireError } from '../api/errors.js';
-import { createFileWithMode, DEFAULT_FILE_MODE } from './files.js';
-
 import type { Synchronous } from '../api/types.js';
+import { createFileWithMode, DEFAULT_FILE_MODE } from './files.js';
 
 export type Connection = Database.Database;
 export type { Synchronous };
