@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { publint } from 'publint';
@@ -25,6 +25,7 @@ interface Manifest {
   bin: Record<string, string>;
   exports: Record<string, unknown>;
   dependencies: Record<string, string>;
+  peerDependencies?: Record<string, string>;
 }
 
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
@@ -61,14 +62,22 @@ beforeAll(() => {
   consumer = join(work, 'consumer');
   mkdirSync(join(consumer, 'node_modules', '@types'), { recursive: true });
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
-  const link = (dependency: string): void =>
+  const link = (dependency: string): void => {
+    mkdirSync(dirname(join(consumer, 'node_modules', dependency)), { recursive: true });
     symlinkSync(join(root, 'node_modules', dependency), join(consumer, 'node_modules', dependency), 'dir');
+  };
   // The package's runtime dependencies, where npm will find them installed already.
   for (const dependency of Object.keys(manifest.dependencies)) link(dependency);
   const install = run('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], consumer);
   if (install.status !== 0) throw new Error(`npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
-  // Node's types for the TypeScript consumer (after the install, which would prune them).
+  // After the install, which would prune them: Node's types for the TypeScript consumer,
+  // and the optional peers (and their types) the subpath exports need, where we have them.
   link('@types/node');
+  for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
+    for (const name of [peer, `@types/${peer.replace(/^@/, '').replace('/', '__')}`]) {
+      if (existsSync(join(root, 'node_modules', name)) && !existsSync(join(consumer, 'node_modules', name))) link(name);
+    }
+  }
   installed = join(consumer, 'node_modules', manifest.name);
 }, 180_000);
 
@@ -129,25 +138,39 @@ describe('the tarball', () => {
     expect(attw.status, attw.stderr).toBe(0);
   }, 60_000);
 
-  it('its declarations reach only the public modules and import nothing from outside the package', () => {
-    const entries = [manifest.types, ...exportTargets(manifest.exports).filter((t) => t.endsWith('.d.ts'))].map((t) => join(installed, strip(t)));
-    const seen = new Set<string>();
-    const external: string[] = [];
-    const queue = [...entries];
-    while (queue.length > 0) {
-      const file = queue.pop()!;
-      if (seen.has(file)) continue;
-      seen.add(file);
-      const text = readFileSync(file, 'utf8');
-      for (const [, specifier] of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
-        if (specifier!.startsWith('.')) queue.push(resolve(dirname(file), specifier!.replace(/\.js$/, '.d.ts')));
-        else external.push(`${relative(installed, file)} imports ${specifier}`);
+  it('its declarations reach only the public modules; only subpath adapters import their optional peers', () => {
+    const peers = new Set(Object.keys(manifest.peerDependencies ?? {}));
+    const typesOf = (value: unknown): string[] => exportTargets(value).filter((target) => target.endsWith('.d.ts'));
+    const entries = Object.entries(manifest.exports).filter(([subpath]) => subpath !== './package.json');
+    expect(typesOf(manifest.exports['.'])).toEqual([manifest.types]);
+    for (const [subpath, value] of entries) {
+      const seen = new Set<string>();
+      const external: string[] = [];
+      const queue = typesOf(value).map((target) => join(installed, strip(target)));
+      expect(queue.length, `${subpath} has types`).toBeGreaterThan(0);
+      while (queue.length > 0) {
+        const file = queue.pop()!;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        const text = readFileSync(file, 'utf8');
+        for (const [, specifier] of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+          if (specifier!.startsWith('.')) queue.push(resolve(dirname(file), specifier!.replace(/\.js$/, '.d.ts')));
+          else external.push(specifier!);
+        }
+      }
+      const reached = [...seen].map((file) => relative(join(installed, 'dist', 'src'), file)).sort();
+      // No engine, catalogue, diagnostics or CLI module: their declarations name better-sqlite3.
+      expect(reached.filter((file) => /^(sqlite|catalogue|diagnostics|cli)\//.test(file)), subpath).toEqual([]);
+      if (subpath === '.') {
+        expect(external, subpath).toEqual([]);
+        expect(reached.filter((file) => !/^(index|api\/(types|errors|store)|services\/[a-z-]+)\.d\.ts$/.test(file))).toEqual([]);
+        expect(reached).toContain('api/types.d.ts');
+      } else {
+        // An adapter may name its framework's types: an optional peer dependency, never another package.
+        const root = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+        expect(external.filter((specifier) => !peers.has(root(specifier))), subpath).toEqual([]);
       }
     }
-    const reached = [...seen].map((file) => relative(join(installed, 'dist', 'src'), file)).sort();
-    expect(external).toEqual([]);
-    expect(reached.filter((file) => !/^(index|api\/(types|errors|store)|services\/[a-z-]+)\.d\.ts$/.test(file))).toEqual([]);
-    expect(reached).toContain('api/types.d.ts');
   });
 });
 
@@ -189,10 +212,13 @@ try {
   const aborted = await store.memory
     .get('user:alice:prefs', 'ui', { signal: AbortSignal.abort() })
     .then(() => 'ran', (error: unknown) => (error instanceof StoreError ? error.code : 'other'));
+  // Every subpath export loads (the adapters, once they are in the exports map).
+  const subpaths: Record<string, string[]> = {};
+  for (const subpath of SUBPATHS) subpaths[subpath] = Object.keys((await import(subpath)) as object);
   // Nothing internal is reachable from outside the package.
   const internal = await import('abathur-store/dist/src/api/internal.js' as string).then(() => 'imported', (error: { code?: string }) => error.code);
 
-  console.log(JSON.stringify({ step, theme, untyped, pending: pending.items.length, conflict, aborted, internal, readers: store.stats().readers }));
+  console.log(JSON.stringify({ step, theme, untyped, pending: pending.items.length, conflict, aborted, internal, readers: store.stats().readers, subpaths }));
 } finally {
   await store.close();
 }
@@ -223,7 +249,12 @@ describe('from TypeScript', () => {
   beforeAll(() => {
     const project = join(consumer, 'ts');
     mkdirSync(project);
-    writeFileSync(join(project, 'consumer.mts'), CONSUMER);
+    // The subpath exports, as specifiers: the consumer imports each (types and module).
+    const subpaths = Object.keys(manifest.exports)
+      .filter((subpath) => subpath !== '.' && subpath !== './package.json')
+      .map((subpath) => `${manifest.name}/${subpath.slice(2)}`);
+    const typeImports = subpaths.map((specifier, i) => `import type * as Subpath${i} from '${specifier}';\nexport type { Subpath${i} };\n`).join('');
+    writeFileSync(join(project, 'consumer.mts'), `${typeImports}const SUBPATHS: string[] = ${JSON.stringify(subpaths)};\n${CONSUMER}`);
     writeFileSync(join(project, 'readme-context.d.ts'), README_CONTEXT);
     // Every ```ts block of the README the package ships, as its own module.
     const readme = readFileSync(join(installed, 'README.md'), 'utf8');
@@ -281,7 +312,10 @@ describe('from TypeScript', () => {
       aborted: 'ABORTED',
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
       readers: 1,
+      subpaths: expect.any(Object),
     });
+    const loaded = (JSON.parse(result.stdout) as { subpaths: Record<string, string[]> }).subpaths;
+    for (const [subpath, names] of Object.entries(loaded)) expect(names.length, `${subpath} exports something`).toBeGreaterThan(0);
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 });
