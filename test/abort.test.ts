@@ -208,6 +208,9 @@ describe('AbortSignal on calls', () => {
       code: 'INVALID_ARGUMENT',
       message: 'signal must be an AbortSignal',
     });
-    await expect(store.tasks.get('t', { sginal: 1 } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.tasks.get('t', { sginal: 1 } as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'options has an unknown option "sginal" (known: signal)',
+    });
   });
 });

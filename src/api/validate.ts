@@ -173,7 +173,7 @@ export function options<K extends string>(
       const close = known.find((k) => k.toLowerCase() === key.toLowerCase());
       throw invalidArgument(
         close === undefined
-          ? `${name} has an unknown option "${key}" (known: ${known.join(', ') || 'none'})`
+          ? `${name} has an unknown option "${key}" (known: ${[...known, ...(call ? ['signal'] : [])].join(', ') || 'none'})`
           : `${name}: misspelled option "${key}" should be "${close}"`,
       );
     }
