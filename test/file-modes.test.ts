@@ -5,6 +5,7 @@ import { main } from '../src/cli/cli.js';
 import { openTestStore } from './helpers/store.js';
 import { tempDir, tempDbPath } from './helpers/temp.js';
 import { openStore } from '../src/api/store.js';
+import { createFileWithMode } from '../src/sqlite/files.js';
 
 // The store holds agents' memory and users' data: what it creates is private unless asked.
 
@@ -45,6 +46,17 @@ describe('file modes', () => {
     const code = await main(['init', path], { out: () => {}, err: () => {} });
     expect(code).toBe(0);
     expect(octal(modeOf(path))).toBe('0o600');
+  });
+
+  it('createFileWithMode: exactly the mode asked for; an existing file is CONFLICT, a missing directory IO_ERROR', () => {
+    const dir = tempDir();
+    createFileWithMode(join(dir, 'a'), 0o660);
+    expect(octal(modeOf(join(dir, 'a')))).toBe('0o660');
+    expect(() => createFileWithMode(join(dir, 'a'), 0o600)).toThrow(expect.objectContaining({ code: 'CONFLICT' }));
+    expect(octal(modeOf(join(dir, 'a')))).toBe('0o660');
+    expect(() => createFileWithMode(join(dir, 'missing', 'b'), 0o600)).toThrow(
+      expect.objectContaining({ code: 'IO_ERROR', cause: expect.objectContaining({ code: 'ENOENT' }) }),
+    );
   });
 
   it('refuses a fileMode that would lock the store out of its own files, or is not a mode', async () => {
