@@ -23,6 +23,8 @@ const KNOWN = [
   'manageWal',
   'readerNice',
   'fileMode',
+  'maxPayloadBytes',
+  'maxStateBytes',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -71,6 +73,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
     readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
     fileMode: opt(o.fileMode, DEFAULT_FILE_MODE, fileMode),
+    // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
+    maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
+    maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
   };
   return resolved;
 }
