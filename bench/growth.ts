@@ -118,12 +118,19 @@ function sizesFor(scale: number): Sizes {
 
 const appendSession = (size: number): string => `growth-append-${size}`;
 const readSession = (size: number): string => `growth-read-${size}`;
-const memoryKey = (versions: number): string => `v${versions}`;
+// A key with that many versions, alone with ten one-version keys in a user's scope, so
+// memory.context reads it as an orchestrator's turn does.
+const memoryUser = (versions: number): string => `growth-v${versions}`;
+const memoryNamespace = (versions: number): string => `user:${memoryUser(versions)}`;
+const MEMORY_KEY = 'k';
 const checkpointTask = (n: number): string => `growth-checkpoints-${n}`;
-const AUDIT_TASKS = 1000;
-const auditTask = (i: number): string => `growth-audit-${i % AUDIT_TASKS}`;
-const auditNamespace = (i: number): string => `growth:ns${i % AUDIT_TASKS}`;
-const MEMORY_NAMESPACE = 'growth:memory';
+// Audit rows are spread over 100 tasks and 100 namespaces, half of each namespace's rows
+// in its child namespaces (`growth:ns7:sub3`), so a prefix query reads both of its ranges
+// and every point's first page is a full page of 50.
+const AUDIT_KEYS = 100;
+const auditTask = (i: number): string => `growth-audit-${i % AUDIT_KEYS}`;
+const auditNamespace = (i: number): string => `growth:ns${i % AUDIT_KEYS}${i % 2 === 0 ? '' : `:sub${(i >> 1) % 5}`}`;
+const AUDIT_PREFIX = 'growth:ns7';
 
 /**
  * The sessions, memory keys and checkpoints of every size, written directly in one
@@ -144,7 +151,8 @@ function populate(db: Connection, sizes: Sizes): void {
       "INSERT INTO memory_entries (namespace, key, value, memory_type, version, created_by) VALUES (?, ?, ?, 'semantic', ?, 'bench')",
     );
     for (const versions of sizes.versions) {
-      for (let v = 1; v <= versions; v++) memory.run(MEMORY_NAMESPACE, memoryKey(versions), JSON.stringify({ fact: 'a fact of about a hundred bytes, revised', v }), v);
+      for (let v = 1; v <= versions; v++) memory.run(memoryNamespace(versions), MEMORY_KEY, JSON.stringify({ fact: 'a fact of about a hundred bytes, revised', v }), v);
+      for (let k = 0; k < 10; k++) memory.run(memoryNamespace(versions), `other${k}`, JSON.stringify({ fact: `fact ${k}` }), 1);
     }
     const task = db.prepare("INSERT INTO tasks (id, prompt, input_data, status) VALUES (?, 'growth', '{}', 'completed')");
     const checkpoint = db.prepare('INSERT INTO checkpoints (task_id, iteration, state) VALUES (?, ?, ?)');
@@ -152,14 +160,14 @@ function populate(db: Connection, sizes: Sizes): void {
       task.run(checkpointTask(n));
       for (let i = 0; i < n; i++) checkpoint.run(checkpointTask(n), i, JSON.stringify({ step: i, cursor: i * 10 }));
     }
-    for (let i = 0; i < AUDIT_TASKS; i++) task.run(auditTask(i));
+    for (let i = 0; i < AUDIT_KEYS; i++) task.run(auditTask(i));
   })();
   db.exec('ANALYZE');
 }
 
 /**
- * Grows the audit table to `rows`, spread over 1000 tasks and 1000 namespaces, one
- * millisecond apart (as real rows are; rows sharing a timestamp would be sorted by id).
+ * Grows the audit table to `rows` (see AUDIT_KEYS), one millisecond apart, as real rows
+ * are (rows sharing a timestamp would be sorted by id).
  */
 function growAudit(db: Connection, rows: number): void {
   const have = db.prepare('SELECT count(*) FROM audit').pluck().get() as number;
@@ -238,18 +246,26 @@ async function memoryAndCheckpointCurves(path: string, options: GrowthOptions, s
     await onBothPaths(path, options.synchronous, options.readers, async (store, direct) => {
       const p = store === undefined ? 'direct' : 'facade';
       for (const versions of sizes.versions) {
-        const key = memoryKey(versions);
+        const ns = memoryNamespace(versions);
         curves.add('memory.get (current)', p, versions, await time(sizes.calls * 2, () =>
-          store === undefined ? direct!(['memory.get', [MEMORY_NAMESPACE, key, null]]) : store.memory.get(MEMORY_NAMESPACE, key),
+          store === undefined ? direct!(['memory.get', [ns, MEMORY_KEY, null]]) : store.memory.get(ns, MEMORY_KEY),
         ));
         curves.add('memory.update', p, versions, await time(sizes.calls, () => {
           const value = { fact: 'revised again', n: ++updates };
           return store === undefined
-            ? direct!(['memory.update', [MEMORY_NAMESPACE, key, JSON.stringify(value), null, null, null, undefined]])
-            : store.memory.update(MEMORY_NAMESPACE, key, value);
+            ? direct!(['memory.update', [ns, MEMORY_KEY, JSON.stringify(value), null, null, null, undefined]])
+            : store.memory.update(ns, MEMORY_KEY, value);
         }));
         curves.add('memory.history (first page)', p, versions, await time(sizes.calls * 2, () =>
-          store === undefined ? direct!(['memory.history', [MEMORY_NAMESPACE, key, 50, null]]) : store.memory.history(MEMORY_NAMESPACE, key),
+          store === undefined ? direct!(['memory.history', [ns, MEMORY_KEY, 50, null]]) : store.memory.history(ns, MEMORY_KEY),
+        ));
+        // Not in the issue's list, measured because it is every turn's read: the newest live
+        // version of each key of four scopes.
+        const user = memoryUser(versions);
+        curves.add('memory.context', p, versions, await time(sizes.calls, () =>
+          store === undefined
+            ? direct!(['memory.context', ['growth-none', user, 'growth', null, 1000]])
+            : store.memory.context({ sessionId: 'growth-none', userId: user, appName: 'growth' }),
         ));
       }
       for (const n of sizes.checkpoints) {
@@ -272,7 +288,7 @@ async function auditCurves(path: string, options: GrowthOptions, sizes: Sizes, c
       await onBothPaths(path, options.synchronous, options.readers, async (store, direct) => {
         const p = store === undefined ? 'direct' : 'facade';
         const task = auditTask(7);
-        const prefix = auditNamespace(7);
+        const prefix = AUDIT_PREFIX;
         curves.add('audit.list by task', p, rows, await time(sizes.calls * 2, () =>
           store === undefined ? direct!(['audit.list', [{ by: 'task', value: task }, null, 50, null]]) : store.audit.list({ taskId: task }),
         ));
@@ -320,7 +336,8 @@ async function besideLongSession(options: GrowthOptions, longEvents: number): Pr
   const results: { long: LoadResult[]; short: LoadResult[] } = { long: [], short: [] };
   let runId = 1_000;
   for (let trial = 0; trial < options.trials; trial++) {
-    for (const which of ['long', 'short'] as const) {
+    // ABBA: neither variant always runs first.
+    for (const which of trial % 2 === 0 ? (['long', 'short'] as const) : (['short', 'long'] as const)) {
       const result = await runTrial({
         system: 'facade',
         template,
@@ -373,7 +390,41 @@ function chart(out: string, file: string, title: string, xLabel: string, curves:
     { name: `${c.name}, ${c.path}, p50`, color: i, points: c.points.map((p) => [p.x, p.p50] as const) },
     { name: `${c.name}, ${c.path}, p99`, color: i, dashed: true, points: c.points.map((p) => [p.x, p.p99] as const) },
   ]);
-  writeFileSync(join(out, file), lineChart({ title, xLabel, yLabel: 'latency (µs)', series, categoricalX: true }));
+  // Logarithmic: p50s of tens of microseconds and p99s of milliseconds on one chart.
+  writeFileSync(join(out, file), lineChart({ title, xLabel, yLabel: 'latency (µs, log scale)', series, categoricalX: true, logY: true }));
+}
+
+/** What the sweep measured, as written to JSON. */
+export interface GrowthResults {
+  sizes: Sizes;
+  curves: { events: Curve[]; memory: Curve[]; checkpoints: Curve[]; audit: Curve[] };
+  besideLong: BesideLong;
+}
+
+/** The sweep's charts, from its results (so they can be redrawn from a run's JSON). */
+export function writeGrowthCharts(out: string, results: GrowthResults): void {
+  const { events, memory, checkpoints, audit } = results.curves;
+  const named = (name: string): Curve[] => events.filter((c) => c.name === name);
+  chart(out, 'growth-append.svg', 'Append cost vs events already in the session (1 KB events)', 'events in the session', named('append'));
+  chart(out, 'growth-session-reads.svg', 'lastEvents(20) and one events() page vs session length', 'events in the session', [
+    ...named('lastEvents(20)'),
+    ...named('events() page of 50'),
+  ]);
+  chart(out, 'growth-memory.svg', 'Memory operations vs versions of the key', 'versions of the key', memory);
+  chart(out, 'growth-checkpoints.svg', 'checkpoints.latest vs checkpoints of the task', 'checkpoints of the task', checkpoints);
+  chart(out, 'growth-audit.svg', 'audit.list (first page) vs rows in the audit table', 'audit rows', audit);
+  const longest = results.sizes.events[results.sizes.events.length - 1]!;
+  writeFileSync(
+    join(out, 'growth-beside-long.svg'),
+    barChart({
+      title: "63 sessions' writes per second beside a 64th appending",
+      yLabel: 'writes / s (median of trials)',
+      bars: [
+        { name: 'beside a new session', value: results.besideLong.withShort },
+        { name: `beside ${label(longest)} events`, value: results.besideLong.withLong },
+      ],
+    }),
+  );
 }
 
 export async function growthSweep(options: GrowthOptions): Promise<{ json: unknown; text: string }> {
@@ -402,22 +453,12 @@ export async function growthSweep(options: GrowthOptions): Promise<{ json: unkno
   const auditCurveList = audit.list();
   const one = (name: string): Curve[] => eventCurveList.filter((c) => c.name === name);
   const baselineEvents = sizes.events[1]!;
-  chart(options.out, 'growth-append.svg', 'Append cost vs events already in the session (1 KB events)', 'events in the session', one('append'));
-  chart(options.out, 'growth-session-reads.svg', 'lastEvents(20) and one events() page vs session length', 'events in the session', [...one('lastEvents(20)'), ...one('events() page of 50')]);
-  chart(options.out, 'growth-memory.svg', 'Memory operations vs versions of the key', 'versions of the key', memoryCurves);
-  chart(options.out, 'growth-checkpoints.svg', 'checkpoints.latest vs checkpoints of the task', 'checkpoints of the task', checkpointCurves);
-  chart(options.out, 'growth-audit.svg', 'audit.list (first page) vs rows in the audit table', 'audit rows', auditCurveList);
-  writeFileSync(
-    join(options.out, 'growth-beside-long.svg'),
-    barChart({
-      title: "63 sessions' writes per second beside a 64th appending",
-      yLabel: 'writes / s (median of trials)',
-      bars: [
-        { name: 'beside a new session', value: beside.withShort },
-        { name: `beside ${label(sizes.events[sizes.events.length - 1]!)} events`, value: beside.withLong },
-      ],
-    }),
-  );
+  const results: GrowthResults = {
+    sizes,
+    curves: { events: eventCurveList, memory: memoryCurves, checkpoints: checkpointCurves, audit: auditCurveList },
+    besideLong: beside,
+  };
+  writeGrowthCharts(options.out, results);
 
   const targetOf = (curve: Curve | undefined, x: number): Point | undefined => curve?.points.find((p) => p.x === x);
   const longest = sizes.events[sizes.events.length - 1]!;
@@ -445,13 +486,13 @@ export async function growthSweep(options: GrowthOptions): Promise<{ json: unkno
     `event log, 1 KB events (append carries an eventId and a state delta); ratios to ${label(baselineEvents)}:`,
     curveTable(eventCurveList, baselineEvents, 'events'),
     '',
-    'memory versions of one key; ratios to 1 version:',
+    'memory versions of one key (and memory.context of the scope holding it); ratios to 1 version:',
     curveTable(memoryCurves, sizes.versions[0]!, 'versions'),
     '',
     'checkpoints of one task; ratios to 1 checkpoint:',
     curveTable(checkpointCurves, sizes.checkpoints[0]!, 'checkpoints'),
     '',
-    `audit rows (1,000 tasks and 1,000 namespaces share them); ratios to ${label(sizes.audit[0]!)}:`,
+    `audit rows (${AUDIT_KEYS} tasks and ${AUDIT_KEYS} namespace prefixes share them: the queried task and prefix hold 1% each); ratios to ${label(sizes.audit[0]!)}:`,
     curveTable(auditCurveList, sizes.audit[0]!, 'audit rows'),
     '',
     `63 sessions on the mixed load (${options.durationMs / 1000} s per trial) beside a 64th appending 1 KB events without pause:`,
@@ -461,9 +502,6 @@ export async function growthSweep(options: GrowthOptions): Promise<{ json: unkno
     '',
     'charts: growth-append.svg, growth-session-reads.svg, growth-memory.svg, growth-checkpoints.svg, growth-audit.svg, growth-beside-long.svg',
   ].join('\n');
-  return {
-    json: { sizes, curves: { events: eventCurveList, memory: memoryCurves, checkpoints: checkpointCurves, audit: auditCurveList }, besideLong: beside },
-    text,
-  };
+  return { json: results, text };
 }
 

@@ -16,7 +16,8 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { invalidArgument } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { kEngine, openStore, Store } from '../api/store.js';
+import { engineOf } from '../api/internal.js';
+import { openStore, type Store } from '../api/store.js';
 import {
   lgCheckpointGet,
   lgCheckpointList,
@@ -74,7 +75,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   constructor(store: Store, options?: AbathurSaverOptions) {
     super(options?.serde);
     this.#store = storeOf('AbathurSaver', store);
-    this.#engine = this.#store[kEngine];
+    this.#engine = engineOf(this.#store);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */
