@@ -108,7 +108,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
 
   override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const c = config.configurable;
-    // LangGraph asks for the tuple of a thread that has none yet with no thread id.
+    // Without a thread id there is nothing to find: undefined, not an error (the suite checks it).
     if (c?.thread_id === undefined) return undefined;
     const threadId = configText('thread_id', c.thread_id);
     const ns = c.checkpoint_ns === undefined ? '' : configText('checkpoint_ns', c.checkpoint_ns, true);
