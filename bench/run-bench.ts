@@ -32,7 +32,14 @@ export const BENCH_USAGE = `usage: abathur-store bench [options]
                       (growth: how each operation's cost grows with the history it works on)
   --growth-scale F    scale the growth sweep's sizes, up to 100k events and 1M audit rows at 1 (default 1)
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
-  --json FILE         also write the results as JSON`;
+  --json FILE         also write the results as JSON
+  --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
+                      SqliteSaver and MemorySaver; --threads N concurrent graph threads (64),
+                      --invokes N per thread (20), --workloads of graph, graph-large, saver,
+                      saver-large (all), --lg-systems of abathur, sqlite, memory (all), --trials, --json
+  --langgraph-search  exhaustive semantic search of the LangGraph store: --items N,N (1000,10000,100000)
+                      items of --dims N,N (384,1536) floats, ranked against 10 queries on --readers
+                      readers (each scores a share) and on one`;
 
 export interface CompareResult {
   machine: MachineInfo;
@@ -164,12 +171,22 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
+      langgraph: { type: 'boolean', default: false },
+      threads: { type: 'string', default: '64' },
+      invokes: { type: 'string', default: '20' },
+      workloads: { type: 'string' },
+      'lg-systems': { type: 'string' },
+      'langgraph-search': { type: 'boolean', default: false },
+      items: { type: 'string', default: '1000,10000,100000' },
+      dims: { type: 'string', default: '384,1536' },
     },
   });
   if (values.help) {
     io.out(BENCH_USAGE);
     return 0;
   }
+  if (values.langgraph) return runLangGraph(values, io);
+  if (values['langgraph-search']) return runLangGraphSearch(values, io);
   const positive = (name: string, text: string): number => {
     const n = Number(text);
     if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number, got "${text}"`);
@@ -206,6 +223,58 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   io.out(formatCompare(result));
   if (values.json !== undefined) {
     writeFileSync(values.json, JSON.stringify(result, null, 2));
+    io.out(`\nJSON written to ${values.json}`);
+  }
+  return 0;
+}
+
+/** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */
+async function runLangGraph(
+  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string },
+  io: BenchIo,
+): Promise<number> {
+  const lg = await import('./langgraph.js');
+  const count = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
+    return n;
+  };
+  const pick = <T extends string>(name: string, text: string | undefined, all: readonly T[]): T[] => {
+    if (text === undefined) return [...all];
+    const chosen = text.split(',');
+    for (const c of chosen) if (!(all as readonly string[]).includes(c)) throw new UsageError(`--${name} takes ${all.join(', ')}; got "${c}"`);
+    return chosen as T[];
+  };
+  const report = await lg.runLangGraphBench({
+    threads: count('threads', values.threads),
+    invokes: count('invokes', values.invokes),
+    trials: count('trials', values.trials),
+    workloads: pick('workloads', values.workloads, lg.LG_WORKLOADS),
+    systems: pick('lg-systems', values['lg-systems'], lg.LG_SYSTEMS),
+    progress: io.out,
+  });
+  io.out(lg.formatLangGraphBench(report));
+  if (values.json !== undefined) {
+    lg.writeLangGraphJson(values.json, report);
+    io.out(`\nJSON written to ${values.json}`);
+  }
+  return 0;
+}
+
+/** `bench --langgraph-search`: ranked search cost by collection size and vector width. */
+async function runLangGraphSearch(values: { items: string; dims: string; readers: string; json?: string }, io: BenchIo): Promise<number> {
+  const lg = await import('./langgraph.js');
+  const list = (name: string, text: string): number[] =>
+    text.split(',').map((part) => {
+      const n = Number(part);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} takes positive integers separated by commas, got "${text}"`);
+      return n;
+    });
+  const [readers] = list('readers', values.readers);
+  const rows = await lg.runSearchBench(list('items', values.items), list('dims', values.dims), readers!, io.out);
+  io.out(lg.formatSearchBench(rows));
+  if (values.json !== undefined) {
+    writeFileSync(values.json, JSON.stringify({ machine: machineInfo(), rows }, null, 2));
     io.out(`\nJSON written to ${values.json}`);
   }
   return 0;

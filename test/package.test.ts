@@ -228,12 +228,20 @@ try {
 /** Names a README block may use without declaring them: the state the README's prose sets up. */
 const README_CONTEXT = `
 import type { DocumentEntry, Session, Store, Task } from 'abathur-store';
+import type { BaseCheckpointSaver, BaseStore } from '@langchain/langgraph-checkpoint';
 declare global {
   const store: Store;
   const s: Session;
   const task: Task;
   const contentHash: string;
   function embed(document: DocumentEntry): Promise<Float32Array>;
+  // The LangGraph.js section's StateGraph builder and graph input, as far as the example uses them.
+  const builder: {
+    compile(options: { checkpointer?: BaseCheckpointSaver<number>; store?: BaseStore }): {
+      invoke(input: unknown, config?: { configurable?: Record<string, unknown> }): Promise<unknown>;
+    };
+  };
+  const input: Record<string, unknown>;
 }
 export {};
 `;

@@ -42,6 +42,14 @@ const valid: Record<string, () => Row> = {
   audit: () => ({ action_type: 'test', action_data: '{}', memory_operation_type: 'create' }),
   metrics: () => ({ metric_name: 'latency', metric_value: 0, labels: '{}' }),
   checkpoints: () => ({ task_id: 't1', iteration: 0, state: '{}' }),
+  lg_checkpoints: () => ({
+    thread_id: 'thread', checkpoint_ns: '', checkpoint_id: 'c1', v: 4, checkpoint_type: 'json', checkpoint: Buffer.from('{}'),
+    channel_versions: '{"messages":1.25}', metadata_type: 'json', metadata: Buffer.from('{}'), metadata_json: '{}',
+  }),
+  lg_checkpoint_blobs: () => ({ thread_id: 'thread', checkpoint_ns: '', channel: 'messages', version: 1.25, type: 'json', value: Buffer.from('[]') }),
+  lg_checkpoint_writes: () => ({ thread_id: 'thread', checkpoint_ns: '', checkpoint_id: 'c1', task_id: 'task', idx: -3, channel: '__interrupt__', type: 'json', value: Buffer.from('1') }),
+  lg_store: () => ({ namespace: 'users\u001falice', key: 'prefs', value: '{"theme":"dark"}', ttl_minutes: 5, expires_at: '2030-01-01T00:00:00.000Z' }),
+  lg_store_vectors: () => ({ namespace: 'users\u001falice', key: 'prefs', field: '$', embedding: Buffer.alloc(8), norm: 0 }),
 };
 
 const checkCases: [table: string, column: string, bad: unknown][] = [
@@ -92,6 +100,11 @@ const checkCases: [table: string, column: string, bad: unknown][] = [
   ['metrics', 'metric_value', -0.5],
   ['metrics', 'labels', 'x'],
   ['metrics', 'metric_name', ''],
+  ['lg_checkpoints', 'channel_versions', '{'],
+  ['lg_checkpoints', 'metadata_json', 'nope'],
+  ['lg_store', 'value', '[]'],
+  ['lg_store', 'value', '{'],
+  ['lg_store', 'ttl_minutes', 0],
   ['checkpoints', 'state', 'x'],
   ['checkpoints', 'iteration', -1],
 ];
@@ -122,6 +135,9 @@ describe('CHECK constraints', () => {
       'audit.action_data',
       'checkpoints.state',
       'document_index.metadata',
+      'lg_checkpoints.channel_versions',
+      'lg_checkpoints.metadata_json',
+      'lg_store.value',
       'memory_entries.metadata',
       'memory_entries.value',
       'metrics.labels',

@@ -3,6 +3,7 @@ import { agentOperations } from './agents.js';
 import { auditOperations } from './audit.js';
 import { checkpointOperations } from './checkpoints.js';
 import { documentOperations } from './documents.js';
+import { langgraphOperations } from './langgraph.js';
 import { memoryOperations } from './memory.js';
 import { metricOperations } from './metrics.js';
 import type { Operation } from './operation.js';
@@ -22,4 +23,5 @@ export const operations: readonly Operation[] = [
   ...auditOperations,
   ...metricOperations,
   ...adminOperations,
+  ...langgraphOperations,
 ] as readonly Operation[];

@@ -72,9 +72,19 @@ const PREFIX_AUDIT =
   'audit by namespace prefix reads two index ranges (the namespace, and everything under it) and sorts the ' +
   'matching rows by time; it reads only the audit rows of that prefix, and it is an occasional query, not a hot path';
 
+const LANGGRAPH_SEARCH_ALL =
+  'LangGraph store search([]) asks for every item: walks the primary key in (namespace, key) order, stopping at the ' +
+  'page when there is no query; a ranked search scores every item by design (exhaustive cosine)';
+
 export const ACCEPTED_PLANS: Readonly<Record<string, string>> = {
   'audit.list.namespacePrefixFirst': PREFIX_AUDIT,
   'audit.list.namespacePrefixNext': PREFIX_AUDIT,
+  'langgraph.checkpoint.list.allFirst':
+    "LangGraph checkpointer list() across every thread: walks lg_checkpoints_newest from the newest end, in the list's " +
+    'order, and stops at the page; LangGraph itself never lists without a thread',
+  'langgraph.store.search.all': LANGGRAPH_SEARCH_ALL,
+  'langgraph.store.rank.all': LANGGRAPH_SEARCH_ALL,
+  'langgraph.store.listNamespaces.first': 'the first namespace of the LangGraph store: one step into the primary key (LIMIT 1)',
 };
 
 /** The plan of every statement of every operation, on one connection. */

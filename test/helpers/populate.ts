@@ -1,4 +1,5 @@
 import type { Connection } from '../../src/sqlite/connection.js';
+import { populateLangGraph } from './populate-langgraph.js';
 
 /**
  * Fills a database with a realistic spread of rows (thousands per table, skewed the way
@@ -71,6 +72,7 @@ export function populate(db: Connection, scale = 1): void {
     for (let i = 0; i < n(5000); i++) checkpoint.run(`t${i % n(1000)}`, Math.floor(i / n(1000)), '{}', i % 3 === 0 ? null : `s${i % n(2000)}`);
     const state = db.prepare('INSERT INTO state (task_id, key, value) VALUES (?, ?, ?)');
     for (let i = 0; i < n(3000); i++) state.run(`t${i % n(1000)}`, `key${Math.floor(i / n(1000))}`, '1');
+    populateLangGraph(db, n);
   })();
   db.exec('ANALYZE');
 }

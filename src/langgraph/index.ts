@@ -1,0 +1,16 @@
+// abathur-store/langgraph: a LangGraph.js checkpointer and long-term memory store on an
+// abathur-store database. This entry loads @langchain/langgraph-checkpoint (an optional
+// peer dependency); the package's main entry never does.
+export { AbathurSaver, type AbathurSaverOptions, type AbathurSaverFromPathOptions } from './saver.js';
+export {
+  AbathurStore,
+  type AbathurStoreOptions,
+  type AbathurStoreFromPathOptions,
+  type AbathurStoreIndexConfig,
+  type AbathurStoreTtlConfig,
+  type AbathurGetOperation,
+  type AbathurSearchOperation,
+  type AbathurPutOperation,
+  type EmbeddingsLike,
+  type EmbedFunction,
+} from './store.js';
