@@ -1,3 +1,4 @@
+import { adkOperations } from './adk.js';
 import { adminOperations } from './admin.js';
 import { agentOperations } from './agents.js';
 import { auditOperations } from './audit.js';
@@ -22,4 +23,5 @@ export const operations: readonly Operation[] = [
   ...auditOperations,
   ...metricOperations,
   ...adminOperations,
+  ...adkOperations,
 ] as readonly Operation[];
