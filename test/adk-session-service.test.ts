@@ -122,6 +122,11 @@ describe('AbathurSessionService: appendEvent', () => {
     expect(stored?.lastUpdateTime).toBe(1234);
     expect(json(stored?.events)).toEqual(json([e]));
     expect(stored?.events[0]?.actions.stateDelta).not.toHaveProperty('temp:t');
+    // Stored events come back marked as createEvent marks events (ADK's isEvent checks it).
+    const made = createEvent({}) as unknown as Record<symbol, unknown>;
+    const marks = Object.getOwnPropertySymbols(made);
+    expect(marks.length).toBeGreaterThan(0);
+    for (const mark of marks) expect((stored?.events[0] as unknown as Record<symbol, unknown>)[mark]).toBe(made[mark]);
     // The app: and user: keys reach the other sessions of the user; the session's own do not.
     expect((await service.getSession(key(sibling)))?.state).toEqual({ 'app:calls': 1, 'user:home': 'Paris' });
   });

@@ -65,10 +65,21 @@ function parseObject(text: string | null): StateRecord {
   return text === null ? {} : (JSON.parse(text) as StateRecord);
 }
 
-/** A stored event as ADK's own services return one: createEvent's marker, every stored field as stored. */
+/**
+ * What createEvent adds to an event beyond its fields: the marker ADK's isEvent checks (a
+ * symbol-keyed property, which JSON drops). Taken from a probe once, so stored events get
+ * it without a createEvent call each (getSession rebuilds every event of a session).
+ */
+const EVENT_MARKS: readonly [symbol, unknown][] = (() => {
+  const probe = createEvent({ id: 'probe', timestamp: 1 }) as unknown as Record<symbol, unknown>;
+  return Object.getOwnPropertySymbols(probe).map((mark) => [mark, probe[mark]] as [symbol, unknown]);
+})();
+
+/** A stored event as ADK's own services return one: every stored field as stored, and createEvent's marker. */
 function eventFromJson(text: string): Event {
-  const stored = JSON.parse(text) as Partial<Event>;
-  return Object.assign(createEvent(stored), stored);
+  const event = JSON.parse(text) as Record<symbol, unknown>;
+  for (const [mark, value] of EVENT_MARKS) event[mark] = value;
+  return event as unknown as Event;
 }
 
 function sessionFromRecord(key: AdkKey, record: AdkSessionRecord): Session {
