@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import type { Synchronous } from '../src/sqlite/connection.js';
 import { defaultReaders } from '../src/api/options.js';
 import { UsageError } from '../src/cli/usage-error.js';
+import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
@@ -29,6 +31,10 @@ export const BENCH_USAGE = `usage: abathur-store bench [options]
                       time in ms between calls (a paced load below saturation) (default immediate)
   --seed-sessions N   sessions in the seeded database (default 10000)
   --sweep NAME        run a sweep instead: ${SWEEPS.join(', ')}, or all
+  --adk               ADK session services instead: appends/s and getSession latency of
+                      AbathurSessionService against ADK's DatabaseSessionService (SQLite
+                      file) and InMemorySessionService; --systems picks among
+                      ${ADK_SYSTEMS.join(', ')}
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
   --json FILE         also write the results as JSON`;
 
@@ -153,11 +159,12 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       duration: { type: 'string', default: '10' },
       mix: { type: 'string', default: 'mixed' },
       synchronous: { type: 'string', default: 'normal' },
-      systems: { type: 'string', default: SYSTEMS.join(',') },
+      systems: { type: 'string' },
       trials: { type: 'string', default: '3' },
       think: { type: 'string', default: 'immediate' },
       'seed-sessions': { type: 'string', default: '10000' },
       sweep: { type: 'string' },
+      adk: { type: 'boolean', default: false },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -175,8 +182,28 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const synchronous = values.synchronous === 'full' ? 'full' : values.synchronous === 'normal' ? 'normal' : undefined;
   if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
   const think = parseThink(values.think);
-  const systems = values.systems.split(',') as SystemName[];
-  for (const system of systems) if (!SYSTEMS.includes(system)) throw new UsageError(`unknown system "${system}"`);
+  const listed = (known: readonly string[]): string[] => {
+    const names = values.systems === undefined ? [...known] : values.systems.split(',');
+    for (const name of names) if (!known.includes(name)) throw new UsageError(`unknown system "${name}"`);
+    return names;
+  };
+  if (values.adk) {
+    const adk = listed(ADK_SYSTEMS) as AdkSystemName[];
+    io.out(`running ${adk.join(', ')}...`);
+    const result = await runAdkBench({
+      systems: adk,
+      sessions: Math.round(positive('sessions', values.sessions)),
+      readers: Math.round(positive('readers', values.readers)),
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      synchronous,
+      progress: io.out,
+    });
+    io.out(formatAdkBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  const systems = listed(SYSTEMS) as SystemName[];
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),

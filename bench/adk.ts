@@ -1,0 +1,114 @@
+// bench --adk: ADK session services under 64 concurrent sessions, each doing what a
+// Runner turn does to its session service (getSession, then appendEvent per event), on
+// AbathurSessionService and on ADK's own DatabaseSessionService over a SQLite file (its
+// sqlite:// driver: MikroORM on node-sqlite3), with InMemorySessionService as a reference.
+// Each trial runs in its own process; systems are interleaved, medians reported.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Synchronous } from '../src/sqlite/connection.js';
+import { benchFile } from '../src/paths.js';
+import type { AdkSystemName, AdkTrialConfig, AdkTrialResult } from './adk-trial.js';
+import { int, machineInfo, median, ratio, table, us, type MachineInfo } from './report.js';
+
+export const ADK_SYSTEMS: readonly AdkSystemName[] = ['abathur', 'adk-database', 'adk-memory'];
+
+export interface AdkBenchOptions {
+  systems: readonly AdkSystemName[];
+  sessions: number;
+  readers: number;
+  durationMs: number;
+  trials: number;
+  synchronous: Synchronous;
+  progress?: (line: string) => void;
+}
+
+export interface AdkBenchResult {
+  machine: MachineInfo;
+  config: Omit<AdkBenchOptions, 'progress' | 'systems'> & { users: number; appendsPerRead: number };
+  trials: Record<string, AdkTrialResult[]>;
+  /** Per system: the median trial (by appends/s) and its ratio to DatabaseSessionService's. */
+  summary: Record<string, { median: AdkTrialResult; vsDatabase: number | null }>;
+}
+
+function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [benchFile('adk-trial'), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout) as AdkTrialResult);
+    });
+  });
+}
+
+export async function runAdkBench(options: AdkBenchOptions): Promise<AdkBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'abathur-adk-bench-'));
+  const config = {
+    sessions: options.sessions,
+    users: Math.max(1, Math.round(options.sessions / 8)),
+    readers: options.readers,
+    durationMs: options.durationMs,
+    trials: options.trials,
+    synchronous: options.synchronous,
+    appendsPerRead: 4,
+  };
+  try {
+    const trials: Record<string, AdkTrialResult[]> = {};
+    for (let t = 0; t < options.trials; t++) {
+      for (const system of options.systems) {
+        const result = await runAdkTrial({ ...config, system, path: join(dir, `${system}.db`) });
+        (trials[system] ??= []).push(result);
+        options.progress?.(
+          `  trial ${t + 1}/${options.trials} ${system}: ${int(result.appendsPerSecond)} appends/s, ` +
+            `getSession p99 ${us(result.latency.getSession.p99)}, event-loop p99 ${result.eventLoopDelay.p99} ms`,
+        );
+      }
+    }
+    const medians = Object.fromEntries(
+      Object.entries(trials).map(([system, results]) => {
+        const sorted = [...results].sort((a, b) => a.appendsPerSecond - b.appendsPerSecond);
+        return [system, sorted[(sorted.length - 1) >> 1]!];
+      }),
+    );
+    const database = trials['adk-database'] === undefined ? undefined : median(trials['adk-database'].map((r) => r.appendsPerSecond));
+    const summary: AdkBenchResult['summary'] = {};
+    for (const [system, m] of Object.entries(medians)) {
+      summary[system] = { median: m, vsDatabase: database === undefined || database === 0 ? null : m.appendsPerSecond / database };
+    }
+    return { machine: machineInfo(), config, trials, summary };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatAdkBench(result: AdkBenchResult): string {
+  const { machine, config, summary } = result;
+  const database = summary['adk-database']?.median;
+  const rows = [['system', 'appends/s', 'vs database', 'getSession p50', 'getSession p99', 'p99 vs database', 'append p50', 'append p99', 'event-loop p99', 'events/session', 'errors']];
+  for (const [system, { median: m }] of Object.entries(summary)) {
+    rows.push([
+      system,
+      int(m.appendsPerSecond),
+      database === undefined ? '-' : ratio(m.appendsPerSecond, database.appendsPerSecond),
+      us(m.latency.getSession.p50),
+      us(m.latency.getSession.p99),
+      // Lower is better: how many times shorter than DatabaseSessionService's p99.
+      database === undefined ? '-' : ratio(database.latency.getSession.p99, m.latency.getSession.p99),
+      us(m.latency.appendEvent.p50),
+      us(m.latency.appendEvent.p99),
+      `${m.eventLoopDelay.p99} ms`,
+      String(m.eventsPerSession),
+      String(m.errors),
+    ]);
+  }
+  const errors = Object.entries(summary).flatMap(([system, s]) => s.median.errorSamples.map((e) => `  ${system}: ${e}`));
+  return [
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; SQLite ${machine.sqlite}`,
+    `workload: ${config.sessions} sessions of ${config.users} users, each a loop of getSession + ${config.appendsPerRead} appendEvent ` +
+      `(a Runner turn), ${config.durationMs / 1000} s x ${config.trials} trials (median), ${config.readers} readers, synchronous ${config.synchronous}`,
+    "  'p99 vs database' is DatabaseSessionService's getSession p99 over this system's (higher is better)",
+    '',
+    table(rows),
+    ...(errors.length > 0 ? ['', 'errors:', ...errors] : []),
+  ].join('\n');
+}
