@@ -6,7 +6,14 @@ export type { CheckReport, IndexFinding, ForeignKeyViolation } from './diagnosti
 export type { StatementPlan } from './diagnostics/query-plan.js';
 export { StoreError, type ErrorCode } from './api/errors.js';
 export type * from './api/types.js';
-export type { CreateSessionInput, GetSessionOptions, SessionListOptions } from './services/sessions.js';
+export type {
+  AppendEventOptions,
+  CreateSessionInput,
+  GetSessionOptions,
+  NewEvent,
+  SessionEventsOptions,
+  SessionListOptions,
+} from './services/sessions.js';
 export type { UpsertDocumentInput, MarkSyncedOptions } from './services/documents.js';
 export type { CreateTaskInput } from './services/tasks.js';
 export type { SpawnAgentInput } from './services/agents.js';

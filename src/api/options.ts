@@ -33,6 +33,18 @@ export interface StoreOptions {
    * wins, which keeps its delay low. Default 5.
    */
   readerNice?: number;
+  /**
+   * Largest JSON payload one argument may carry, in bytes of UTF-8: an event (or a batch
+   * of them), a state delta, a memory value, task input or result, checkpoint state,
+   * metadata, labels. Larger ones are refused INVALID_ARGUMENT before they are queued, so
+   * no call holds the one writer for long. Default 1 MiB.
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Largest a session's state may grow, in bytes. A state delta that would grow it past
+   * this is refused INVALID_ARGUMENT and nothing is written. Default 1 MiB.
+   */
+  maxStateBytes?: number;
 }
 
 export type ResolvedOptions = Required<StoreOptions>;
@@ -50,6 +62,8 @@ const KNOWN = [
   'checkpointIntervalMs',
   'manageWal',
   'readerNice',
+  'maxPayloadBytes',
+  'maxStateBytes',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -86,6 +100,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ),
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
     readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
+    // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
+    maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
+    maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
   };
   return resolved;
 }

@@ -26,19 +26,66 @@ export interface ListOptions {
 
 export type SessionStatus = 'created' | 'active' | 'paused' | 'terminated' | 'archived';
 
-export interface Session {
+/** A session without its events: what a write that changes the session returns. */
+export interface SessionInfo {
   id: string;
   appName: string;
   userId: string;
   projectId: string | null;
   status: SessionStatus;
-  events: JsonValue[];
+  /** Events ever appended (trimming old ones does not lower it); the last event's seq. */
+  eventCount: number;
   state: JsonObject;
   metadata: JsonObject | null;
   createdAt: Timestamp;
   lastUpdateTime: Timestamp;
   terminatedAt: Timestamp | null;
   archivedAt: Timestamp | null;
+}
+
+/** A session and the events a read asked for, oldest first (all of them unless `lastEvents` says). */
+export interface Session extends SessionInfo {
+  events: JsonValue[];
+}
+
+/** One event of a session's log, as `sessions.events` pages through it. */
+export interface SessionEvent {
+  /** 1, 2, 3, … per session, in append order. */
+  seq: number;
+  /** The caller's id for the event, if it gave one. */
+  eventId: string | null;
+  event: JsonValue;
+  createdAt: Timestamp;
+}
+
+/** The order `sessions.events` pages in: `'asc'`, oldest first, or `'desc'`, newest first. */
+export type EventOrder = 'asc' | 'desc';
+
+/** What `sessions.appendEvent` returns. */
+export interface AppendedEvent {
+  /** The event's seq; for an `eventId` already in the session, the first append's seq. */
+  seq: number;
+  /** Events ever appended to the session, this one included. */
+  eventCount: number;
+  lastUpdateTime: Timestamp;
+}
+
+/** What `sessions.appendEvents` returns. */
+export interface AppendedEvents {
+  /** One seq per event given, in the order given. */
+  seqs: number[];
+  eventCount: number;
+  lastUpdateTime: Timestamp;
+}
+
+/** What `sessions.trimEvents` returns. */
+export interface TrimmedEvents {
+  /** Events deleted by this call. */
+  deleted: number;
+  /** The seq of the oldest event kept; `null` when none is kept. */
+  firstSeq: number | null;
+  /** Unchanged by trimming: events ever appended. */
+  eventCount: number;
 }
 
 export type MemoryType = 'semantic' | 'episodic' | 'procedural';

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
@@ -28,6 +28,8 @@ commands:
   init <path>            create the database (and its directory) and apply the schema
   check <path> [--json]  verify integrity, foreign keys, WAL, the 33 index requirements
                          and every statement's plan; exit 1 if anything fails
+  migrate <path>         bring a database made by an earlier release to this schema
+                         version (opening a store does the same) and say what was done
   demo [options]         a simulated orchestrator on ./data/abathur.db, then a report:
                          --sessions N (64), --duration S (20), --think MS (100), --path FILE
   bench [options]        load benchmark: the store against direct better-sqlite3, a naive
@@ -42,6 +44,40 @@ function init(args: string[], io: CliIo): number {
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
+  } finally {
+    db.close();
+  }
+  return 0;
+}
+
+const thousands = (n: number): string => n.toLocaleString('en-US');
+
+function migrate(args: string[], io: CliIo): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('migrate takes one database path');
+  const path = resolve(positionals[0]!);
+  if (!existsSync(path)) {
+    throw new StoreError('IO_ERROR', `cannot migrate ${path}: file does not exist (abathur-store init creates one)`);
+  }
+  const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck();
+    const before = new Set(tables.all() as string[]);
+    const started = performance.now();
+    const result = applySchema(db);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    if (result.applied) {
+      io.out(`initialised ${path} (schema version ${result.version}): it held no schema to migrate`);
+    } else if (result.migrated.length === 0) {
+      io.out(`${path} is already at schema version ${result.version}; nothing to do`);
+    } else {
+      io.out(`migrated ${path} from schema version ${result.from} to ${result.version} in ${seconds} s, one transaction per step:`);
+      for (const step of result.migrated) io.out(`  ${step.name} (version ${step.version}): ${thousands(Math.round(step.ms))} ms`);
+      for (const table of (tables.all() as string[]).filter((name) => !before.has(name))) {
+        const rows = db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
+        io.out(`  new table ${table}: ${thousands(rows)} rows`);
+      }
+    }
   } finally {
     db.close();
   }
@@ -103,6 +139,8 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         return init(rest, io);
       case 'check':
         return check(rest, io);
+      case 'migrate':
+        return migrate(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'bench': {

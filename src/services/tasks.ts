@@ -13,7 +13,7 @@ import {
 } from '../catalogue/tasks.js';
 import type { Engine } from '../sqlite/engine.js';
 import { invalidArgument } from '../api/errors.js';
-import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../api/types.js';
+import type { AuditContext, JsonValue, ListOptions, Page, SessionInfo, Task } from '../api/types.js';
 import * as v from '../api/validate.js';
 
 export interface CreateTaskInput {
@@ -64,7 +64,7 @@ export class Tasks {
         {
           id: o.id === undefined ? randomUUID() : v.identifier('id', o.id),
           prompt: v.text('prompt', o.prompt),
-          inputData: v.json('inputData', o.inputData),
+          inputData: v.json('inputData', o.inputData, this.#engine.options.maxPayloadBytes),
           agentType: o.agentType === undefined ? 'general' : v.identifier('agentType', o.agentType),
           priority: o.priority === undefined ? 5 : v.integer('priority', o.priority, 1, 10),
           parentTaskId: v.optionalIdentifier('parentTaskId', o.parentTaskId),
@@ -87,7 +87,7 @@ export class Tasks {
   }
 
   /** The task and its session (null when it has none), read together. */
-  getWithSession(id: string): Promise<{ task: Task; session: Session | null } | undefined> {
+  getWithSession(id: string): Promise<{ task: Task; session: SessionInfo | null } | undefined> {
     return this.#engine.call(tasksGetWithSession, () => [v.identifier('id', id)] as const);
   }
 
@@ -134,7 +134,7 @@ export class Tasks {
   complete(id: string, result?: JsonValue, options?: { ctx?: AuditContext }): Promise<Task> {
     return this.#engine.call(tasksComplete, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.optionalJson('result', result), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.optionalJson('result', result, this.#engine.options.maxPayloadBytes), v.auditContext(o.ctx)] as const;
     });
   }
 

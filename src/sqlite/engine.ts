@@ -20,6 +20,8 @@ export interface StoreStats {
   /** Threads started to replace ones that died. */
   restarts: { readers: number; writer: number };
   readers: number;
+  /** The payload limits calls are checked against before they are queued (bytes). */
+  limits: { maxPayloadBytes: number; maxStateBytes: number };
 }
 
 /**
@@ -112,6 +114,7 @@ export class Engine {
       wal: { bytes: this.#writer.walBytes, peakBytes: this.#writer.peakWalBytes },
       restarts: { readers: this.#readers.restarts, writer: this.#writer.restarts },
       readers: this.options.readers,
+      limits: { maxPayloadBytes: this.options.maxPayloadBytes, maxStateBytes: this.options.maxStateBytes },
     };
   }
 
