@@ -106,6 +106,17 @@ describe('AbathurMemoryService', () => {
     await expect(memory.addSessionToMemory({ ...session('s', []), events: 'none' } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('refuses a session whose text together is over maxPayloadBytes, and keeps what it had', async () => {
+    const memory = new AbathurMemoryService(openInProcessStore({ maxPayloadBytes: 4096 }));
+    await memory.addSessionToMemory(session('s', [said('e0', 'kept words')]));
+    const long = Array.from({ length: 4 }, (_, i) => said(`e${i}`, `words ${'y'.repeat(1500)}`));
+    await expect(memory.addSessionToMemory(session('s', long))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('maxPayloadBytes'),
+    });
+    expect(texts((await memory.searchMemory({ appName: 'notes', userId: 'alice', query: 'words' })).memories)).toEqual(['kept words']);
+  });
+
   it('finds the same memories as ADK’s InMemoryMemoryService for words of ASCII letters (order aside)', async () => {
     // InMemoryMemoryService matches a query word to an event's [A-Za-z]+ words, unranked,
     // in session order; here FTS5 ranks by BM25. On words of letters the sets must agree.

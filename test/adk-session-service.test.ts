@@ -191,7 +191,9 @@ describe('AbathurSessionService: appendEvent', () => {
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's', state: { k: 1 } });
     await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 1, delta: { k: 2, 'app:x': 1 } }) });
     const row = await storeSession(store, session);
-    expect(row).toMatchObject({ appName: 'a', userId: 'u', status: 'created', state: { k: 2 } });
+    expect(row).toMatchObject({ appName: 'a', userId: 'u', status: 'created', state: { k: 2 }, eventCount: 1 });
+    // Its events are the store's event log: store.sessions reads them too.
+    expect((await store.sessions.get(row.id))?.events).toMatchObject([{ id: 'e1', timestamp: 1, actions: { stateDelta: { k: 2, 'app:x': 1 } } }]);
     const { items } = await store.audit.list({ limit: 10 });
     expect(items.map((a) => a.actionType)).toEqual(['adk_append_event', 'adk_session_create']);
     expect(items[0]?.actionData).toMatchObject({ sessionId: row.id, eventId: 'e1', seq: 1, replaced: false });
@@ -203,6 +205,33 @@ describe('AbathurSessionService: appendEvent', () => {
     const stored = await service.getSession(key(session));
     expect(stored?.events.map((e) => e.id)).toEqual(['e1']);
     expect(stored?.state['app:x']).toBe(1);
+  });
+});
+
+describe('AbathurSessionService: the store’s payload limits', () => {
+  it('refuses an event over maxPayloadBytes, and a delta that would grow a scope past maxStateBytes, writing nothing', async () => {
+    const store = openInProcessStore({ maxPayloadBytes: 8192, maxStateBytes: 4096 });
+    const service = new AbathurSessionService(store);
+    const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
+    const [large, medium] = ['x'.repeat(2500), 'y'.repeat(2000)];
+    await expect(
+      service.appendEvent({ session, event: event({ id: 'e1', timestamp: 1, content: { parts: [{ text: large.repeat(4) }] } }) }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('maxPayloadBytes') });
+    await service.appendEvent({ session, event: event({ id: 'e2', timestamp: 2, delta: { a: large } }) });
+    for (const delta of [{ b: medium }, { 'app:b': large, 'app:c': medium }, { 'user:b': large, 'user:c': medium }]) {
+      await expect(service.appendEvent({ session, event: event({ id: 'e3', timestamp: 3, delta }) })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('maxStateBytes'),
+      });
+    }
+    await expect(service.createSession({ appName: 'a', userId: 'u', state: { a: large, b: medium } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('maxStateBytes'),
+    });
+    const stored = await service.getSession(key(session));
+    expect(stored?.events.map((e) => e.id)).toEqual(['e2']);
+    expect(Object.keys(stored?.state ?? {})).toEqual(['a']);
+    expect((await service.listSessions({ appName: 'a' })).totalItems).toBe(1);
   });
 });
 

@@ -56,6 +56,7 @@ export function ftsQuery(scope: string, query: string): string | undefined {
 export class AbathurMemoryService implements BaseMemoryService {
   readonly #engine: Engine;
   readonly #limit: number;
+  readonly #payload: number;
 
   constructor(store: Store, options?: AbathurMemoryServiceOptions) {
     const engine = (store as Partial<Store> | undefined)?.[kEngine];
@@ -63,6 +64,7 @@ export class AbathurMemoryService implements BaseMemoryService {
     const o = v.options('options', options, ['limit'] as const);
     this.#engine = engine;
     this.#limit = v.limit(o.limit);
+    this.#payload = engine.options.maxPayloadBytes;
   }
 
   /**
@@ -77,13 +79,22 @@ export class AbathurMemoryService implements BaseMemoryService {
       const prefix = `${encodeURIComponent(v.identifier('session.id', session.id))}/`;
       if (!Array.isArray(session.events)) throw invalidArgument('session.events must be an array');
       const items = new Map<string, AdkMemoryItem>();
+      let bytes = 0;
       session.events.forEach((event, i) => {
         const text = eventText(event);
         // An event without text can never match a keyword: it is not kept.
         if (text.length === 0) return;
         const key = prefix + encodeURIComponent(typeof event.id === 'string' && event.id.length > 0 ? event.id : `#${i}`);
         const value = { content: event.content, author: event.author, timestamp: new Date(event.timestamp).toISOString() };
-        items.set(key, [key, v.json(`session.events[${i}]`, value), text]);
+        const json = v.json(`session.events[${i}]`, value, this.#payload);
+        // One call's payload, as a batch of appended events is bounded: the whole of it.
+        bytes += Buffer.byteLength(json) + Buffer.byteLength(text);
+        if (bytes > this.#payload) {
+          throw invalidArgument(
+            `session.events[0..${i}] are ${bytes} bytes to keep in memory together, over the ${this.#payload}-byte limit (maxPayloadBytes); nothing was written`,
+          );
+        }
+        items.set(key, [key, json, text]);
       });
       return [
         // Keys of this session are those starting with `prefix`: '0' follows '/'.

@@ -57,8 +57,8 @@ function plainState(name: string, value: unknown): StateRecord {
 }
 
 /** JSON text of a scope's part, or null when it has no keys (nothing to merge). */
-function scopeJson(name: string, part: StateRecord): string | null {
-  return Object.keys(part).length === 0 ? null : v.jsonObject(name, part);
+function scopeJson(name: string, part: StateRecord, maxBytes: number): string | null {
+  return Object.keys(part).length === 0 ? null : v.jsonObject(name, part, maxBytes);
 }
 
 function parseObject(text: string | null): StateRecord {
@@ -122,6 +122,9 @@ function trimTempDelta(event: Event): void {
 export class AbathurSessionService extends BaseSessionService {
   readonly #engine: Engine;
   readonly #onStale: StalePolicy;
+  /** The store's maxPayloadBytes and maxStateBytes. */
+  readonly #payload: number;
+  readonly #state: number;
   /** The store version each session object this service handed out was read at. */
   readonly #versions = new WeakMap<Session, KnownVersion>();
 
@@ -132,6 +135,8 @@ export class AbathurSessionService extends BaseSessionService {
     const o = v.options('options', options, ['onStale'] as const);
     this.#engine = engine;
     this.#onStale = o.onStale === undefined ? 'reload' : v.oneOf('options.onStale', o.onStale, POLICIES);
+    this.#payload = engine.options.maxPayloadBytes;
+    this.#state = engine.options.maxStateBytes;
   }
 
   /**
@@ -152,10 +157,11 @@ export class AbathurSessionService extends BaseSessionService {
       return [
         key,
         storeId,
-        v.jsonObject('state', scoped.session),
-        scopeJson('state (app: keys)', scoped.app),
-        scopeJson('state (user: keys)', scoped.user),
+        v.withinBytes('state', v.jsonObject('state', scoped.session, this.#payload), this.#state, 'maxStateBytes'),
+        scopeJson('state (app: keys)', scoped.app, this.#payload),
+        scopeJson('state (user: keys)', scoped.user, this.#payload),
         lastUpdateTime,
+        this.#state,
         undefined,
       ] as const;
     });
@@ -270,14 +276,15 @@ export class AbathurSessionService extends BaseSessionService {
         {
           key,
           eventId,
-          event: v.json('event', stored),
+          event: v.json('event', stored, this.#payload),
           timestamp,
-          sessionDelta: scopeJson('event.actions.stateDelta', scoped.session),
-          appDelta: scopeJson('event.actions.stateDelta (app: keys)', scoped.app),
-          userDelta: scopeJson('event.actions.stateDelta (user: keys)', scoped.user),
+          sessionDelta: scopeJson('event.actions.stateDelta', scoped.session, this.#payload),
+          appDelta: scopeJson('event.actions.stateDelta (app: keys)', scoped.app, this.#payload),
+          userDelta: scopeJson('event.actions.stateDelta (user: keys)', scoped.user, this.#payload),
           known: this.#versions.get(session) ?? null,
           knownLastUpdateTime: typeof session.lastUpdateTime === 'number' ? session.lastUpdateTime : 0,
           onStale: this.#onStale,
+          maxStateBytes: this.#state,
         },
         undefined,
       ] as const;

@@ -1,7 +1,9 @@
 import { StoreError } from '../api/errors.js';
+import type { Statement } from 'better-sqlite3';
 import type { AuditContext } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
+import { ALL_EVENTS, checkStateBytes, LAST_EVENTS } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 // Operations of the Google ADK adapter (src/adk/). An ADK session is a store session (a
@@ -24,15 +26,30 @@ export const assignKeys = (target: string, delta: string): string =>
   `SELECT key, value, type FROM json_each(${target}) WHERE key NOT IN (SELECT key FROM json_each(${delta})) ` +
   `UNION ALL SELECT key, value, type FROM json_each(${delta})))`;
 
-const MERGE_APP_STATE = pluck(
+// Each returns the merged state and its size, which maxStateBytes bounds as it bounds a
+// session's own state.
+const MERGE_APP_STATE = raw(
   'INSERT INTO adk_app_states (app_name, state) VALUES (@app, @delta) ON CONFLICT (app_name) DO UPDATE SET ' +
-    `state = ${assignKeys('adk_app_states.state', '@delta')}, updated_at = ${NOW} RETURNING state`,
+    `state = ${assignKeys('adk_app_states.state', '@delta')}, updated_at = ${NOW} RETURNING state, octet_length(state)`,
 );
-const MERGE_USER_STATE = pluck(
+const MERGE_USER_STATE = raw(
   'INSERT INTO adk_user_states (app_name, user_id, state) VALUES (@app, @user, @delta) ' +
     `ON CONFLICT (app_name, user_id) DO UPDATE SET state = ${assignKeys('adk_user_states.state', '@delta')}, ` +
-    `updated_at = ${NOW} RETURNING state`,
+    `updated_at = ${NOW} RETURNING state, octet_length(state)`,
 );
+
+/** Merges app: or user: keys into their scope, refusing a state grown past maxStateBytes. */
+function mergeScope(merge: Statement, params: Record<string, string>, scope: string, maxStateBytes: number): string {
+  const [state, bytes] = merge.get(params) as [string, number];
+  if (bytes > maxStateBytes) {
+    // Thrown inside the operation's savepoint: the merge and all else it did roll back.
+    throw new StoreError(
+      'INVALID_ARGUMENT',
+      `the state delta would make the ${scope} state ${bytes} bytes, over the ${maxStateBytes}-byte limit (maxStateBytes); nothing was written`,
+    );
+  }
+  return state;
+}
 const APP_STATE = pluck('SELECT state FROM adk_app_states WHERE app_name = ?');
 const USER_STATE = pluck('SELECT state FROM adk_user_states WHERE app_name = ? AND user_id = ?');
 
@@ -61,12 +78,13 @@ export const adkSessionsCreate = defineOperation({
   },
   run(
     { st },
-    [key, storeId, state, appDelta, userDelta, lastUpdateTime, ctx]: readonly [
+    [key, storeId, state, appDelta, userDelta, lastUpdateTime, maxStateBytes, ctx]: readonly [
       AdkKey,
       string,
       string,
       string | null,
       string | null,
+      number,
       number,
       AuditContext | undefined,
     ],
@@ -75,10 +93,12 @@ export const adkSessionsCreate = defineOperation({
     st.session.run(storeId, app, user, state, JSON.stringify({ adk: { sessionId: id } }));
     // The same message DatabaseSessionService gives, on a StoreError with code CONFLICT.
     conflictOnDuplicate(`Session with id ${id} already exists.`, () => st.adk.run(app, user, id, storeId, lastUpdateTime));
-    const appState = (appDelta === null ? st.app.get(app) : st.mergeApp.get({ app, delta: appDelta })) as string | undefined;
-    const userState = (userDelta === null ? st.user.get(app, user) : st.mergeUser.get({ app, user, delta: userDelta })) as
-      | string
-      | undefined;
+    const appState =
+      appDelta === null ? (st.app.get(app) as string | undefined) : mergeScope(st.mergeApp, { app, delta: appDelta }, `app: state of app ${app}`, maxStateBytes);
+    const userState =
+      userDelta === null
+        ? (st.user.get(app, user) as string | undefined)
+        : mergeScope(st.mergeUser, { app, user, delta: userDelta }, `user: state of user ${user} in app ${app}`, maxStateBytes);
     writeAudit(st.audit, ctx, { action: 'adk_session_create', data: { sessionId: storeId, adkSessionId: id } });
     return { appState: appState ?? null, userState: userState ?? null };
   },
@@ -106,8 +126,8 @@ export const adkSessionsGet = defineOperation({
         '(SELECT state FROM adk_user_states WHERE app_name = a.app_name AND user_id = a.user_id) ' +
         'FROM adk_sessions a JOIN sessions s ON s.id = a.session_id WHERE a.app_name = ? AND a.user_id = ? AND a.id = ?',
     ),
-    all: pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq'),
-    newest: pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq DESC LIMIT ?'),
+    all: ALL_EVENTS,
+    newest: LAST_EVENTS,
     newestTimed: raw("SELECT event, json_extract(event, '$.timestamp') FROM session_events WHERE session_id = ? ORDER BY seq DESC"),
   },
   /**
@@ -274,6 +294,7 @@ export interface AdkAppendInput {
   /** The appending object's lastUpdateTime: the staleness test when its version is unknown. */
   knownLastUpdateTime: number;
   onStale: StalePolicy;
+  maxStateBytes: number;
 }
 
 export interface AdkAppendResult {
@@ -290,19 +311,18 @@ export const adkSessionsAppendEvent = defineOperation({
   name: 'adk.sessions.appendEvent',
   kind: 'write',
   statements: {
-    session: raw('SELECT session_id, version, last_update_time FROM adk_sessions WHERE app_name = ? AND user_id = ? AND id = ?'),
+    adk: raw('SELECT session_id, version, last_update_time FROM adk_sessions WHERE app_name = ? AND user_id = ? AND id = ?'),
     existing: pluck('SELECT seq FROM session_events WHERE session_id = ? AND event_id = ?'),
-    insertEvent: pluck(
-      'INSERT INTO session_events (session_id, seq, event_id, event) ' +
-        'VALUES (@sid, (SELECT coalesce(max(seq), 0) + 1 FROM session_events WHERE session_id = @sid), @eventId, @event) ' +
-        'RETURNING seq',
-    ),
-    replaceEvent: 'UPDATE session_events SET event = ? WHERE session_id = ? AND seq = ?',
-    sessionState: pluck(
+    // As the event log numbers events (sessions.appendEvent): the session row first, its
+    // event_count the new event's seq, its last_update_time the event's created_at.
+    session: raw(
       `UPDATE sessions SET state = CASE WHEN @delta IS NULL THEN state ELSE ${assignKeys('sessions.state', '@delta')} END, ` +
         `event_count = event_count + @added, last_update_time = ${NOW} ` +
-        "WHERE id = @sid AND status IN ('created', 'active', 'paused') RETURNING id",
+        "WHERE id = @sid AND status IN ('created', 'active', 'paused') " +
+        'RETURNING event_count, last_update_time, CASE WHEN @delta IS NULL THEN 0 ELSE octet_length(state) END',
     ),
+    insertEvent: 'INSERT INTO session_events (session_id, seq, event_id, event, created_at) VALUES (?, ?, ?, ?, ?)',
+    replaceEvent: 'UPDATE session_events SET event = ? WHERE session_id = ? AND seq = ?',
     status: pluck('SELECT status FROM sessions WHERE id = ?'),
     mergeApp: MERGE_APP_STATE,
     mergeUser: MERGE_USER_STATE,
@@ -320,7 +340,7 @@ export const adkSessionsAppendEvent = defineOperation({
   run({ st }, [input, ctx]: readonly [AdkAppendInput, AuditContext | undefined]): AdkAppendResult {
     const { key, eventId, event } = input;
     const [app, user, id] = key;
-    const row = st.session.get(...key) as [string, number, number] | undefined;
+    const row = st.adk.get(...key) as [string, number, number] | undefined;
     if (row === undefined) throw new StoreError('NOT_FOUND', `${describeKey(key)} does not exist; cannot append event ${eventId}`);
     const [storeId, version, lastUpdateTime] = row;
     const stale =
@@ -335,19 +355,21 @@ export const adkSessionsAppendEvent = defineOperation({
       );
     }
     const existing = st.existing.get(storeId, eventId) as number | undefined;
-    let seq: number;
-    if (existing === undefined) {
-      seq = st.insertEvent.get({ sid: storeId, eventId, event }) as number;
-    } else {
-      seq = existing;
-      st.replaceEvent.run(event, storeId, seq);
-    }
-    const updated = st.sessionState.get({ sid: storeId, delta: input.sessionDelta, added: existing === undefined ? 1 : 0 });
+    const updated = st.session.get({ sid: storeId, delta: input.sessionDelta, added: existing === undefined ? 1 : 0 }) as
+      | [number, string, number]
+      | undefined;
     if (updated === undefined) {
       throw new StoreError('INVALID_STATE', `cannot append an event to ${describeKey(key)}: it is ${String(st.status.get(storeId))}`);
     }
-    if (input.appDelta !== null) st.mergeApp.get({ app, delta: input.appDelta });
-    if (input.userDelta !== null) st.mergeUser.get({ app, user, delta: input.userDelta });
+    const [eventCount, now, stateBytes] = updated;
+    checkStateBytes(storeId, stateBytes, input.maxStateBytes);
+    const seq = existing ?? eventCount;
+    if (existing === undefined) st.insertEvent.run(storeId, seq, eventId, event, now);
+    else st.replaceEvent.run(event, storeId, seq);
+    if (input.appDelta !== null) mergeScope(st.mergeApp, { app, delta: input.appDelta }, `app: state of app ${app}`, input.maxStateBytes);
+    if (input.userDelta !== null) {
+      mergeScope(st.mergeUser, { app, user, delta: input.userDelta }, `user: state of user ${user} in app ${app}`, input.maxStateBytes);
+    }
     const next = st.bump.get({ app, user, id, time: input.timestamp }) as { version: number };
     writeAudit(st.audit, ctx, {
       action: 'adk_append_event',

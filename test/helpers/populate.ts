@@ -78,7 +78,7 @@ export function populate(db: Connection, scale = 1): void {
 
 /** ADK adapter rows: sessions of a few apps and many users, their events, scopes, memory. */
 function populateAdk(db: Connection, n: (count: number) => number): void {
-  const session = db.prepare('INSERT INTO sessions (id, app_name, user_id, state) VALUES (?, ?, ?, ?)');
+  const session = db.prepare('INSERT INTO sessions (id, app_name, user_id, state, event_count) VALUES (?, ?, ?, ?, 3)');
   const adk = db.prepare('INSERT INTO adk_sessions (app_name, user_id, id, session_id, last_update_time, version) VALUES (?, ?, ?, ?, ?, ?)');
   const event = db.prepare('INSERT INTO session_events (session_id, seq, event_id, event) VALUES (?, ?, ?, ?)');
   const user = db.prepare('INSERT OR IGNORE INTO adk_user_states (app_name, user_id, state) VALUES (?, ?, ?)');
