@@ -20,6 +20,8 @@ export interface AdkTrialConfig {
   durationMs: number;
   /** Appends per getSession: a Runner turn reads the session once, then appends its events. */
   appendsPerRead: number;
+  /** Events in each session of the reads phase (appended before it, untimed). */
+  eventsPerRead: number;
   readers: number;
   synchronous: Synchronous;
 }
@@ -34,15 +36,22 @@ export interface AdkLatency {
 export interface AdkTrialResult {
   system: AdkSystemName;
   sessions: number;
+  /** Appends phase: sessions looping as Runner turns (getSession, then appendEvent per event). */
   durationMs: number;
   appends: number;
   appendsPerSecond: number;
-  /** Microseconds, as the caller sees them. */
-  latency: { getSession: AdkLatency; appendEvent: AdkLatency };
-  /** Events in the sessions when the trial ended, on average. */
+  /** Events in a session when the appends phase ended, on average over the sessions. */
   eventsPerSession: number;
+  /** Reads phase: getSession only, on sessions of `eventsPerRead` events each (the fewest any read returned). */
+  readMs: number;
+  reads: number;
+  readsPerSecond: number;
+  eventsPerRead: number;
+  /** Microseconds, as the caller sees them: appendEvent in the appends phase, getSession in the reads phase. */
+  latency: { getSession: AdkLatency; appendEvent: AdkLatency };
   errors: number;
   errorSamples: string[];
+  /** Over both phases. */
   eventLoopDelay: { p50: number; p99: number; max: number };
 }
 
@@ -73,51 +82,66 @@ function summary(h: Histogram): AdkLatency {
   return { count: h.totalCount, p50: Math.min(h.getValueAtPercentile(50), h.maxValue), p99: Math.min(h.getValueAtPercentile(99), h.maxValue), max: h.maxValue };
 }
 
+const event = (i: number, turn: number, k: number, last: boolean) =>
+  createEvent({
+    author: k === 0 ? 'user' : 'bench_agent',
+    invocationId: `inv-${i}-${turn}`,
+    content: { role: k === 0 ? 'user' : 'model', parts: [{ text: TEXT }] },
+    actions: { stateDelta: { turn, [`step${k}`]: k, ...(last ? { 'user:last_turn': turn } : {}) } },
+  });
+
 export async function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResult> {
   const { service, close } = await open(config);
-  const keys = Array.from({ length: config.sessions }, (_, i) => ({ appName: APP, userId: `user${i % config.users}`, sessionId: `session-${i}` }));
-  for (const key of keys) await service.createSession({ ...key, state: { turn: 0 } });
+  const keysOf = (kind: string) =>
+    Array.from({ length: config.sessions }, (_, i) => ({ appName: APP, userId: `user${i % config.users}`, sessionId: `${kind}-${i}` }));
+  const turnKeys = keysOf('turns');
+  const readKeys = keysOf('reads');
+  for (const key of [...turnKeys, ...readKeys]) await service.createSession({ ...key, state: { turn: 0 } });
+  // The reads phase's sessions get their events first, one append at a time (untimed), so
+  // every system reads the same history whatever its append rate.
+  for (const [i, key] of readKeys.entries()) {
+    const session = (await service.getSession(key))!;
+    for (let n = 0; n < config.eventsPerRead; n++) {
+      await service.appendEvent({ session, event: event(i, n >> 2, n % 4, n % 4 === 3) });
+    }
+  }
   const histograms = { getSession: build(), appendEvent: build() };
   const eld = new EventLoopDelay();
   let appends = 0;
+  let reads = 0;
   let errors = 0;
   const errorSamples: string[] = [];
   const fail = (error: unknown): void => {
     errors++;
     if (errorSamples.length < 5) errorSamples.push((error as Error).message);
   };
-  const timed = async <T>(h: Histogram, call: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(h: Histogram | undefined, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     const value = await call();
-    h.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+    h?.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
     return value;
   };
 
   eld.start();
+  // Appends phase: Runner turns.
   const startedAt = performance.now();
   const deadline = startedAt + config.durationMs;
   await Promise.all(
-    keys.map(async (key, i) => {
+    turnKeys.map(async (key, i) => {
       let turn = 0;
       while (performance.now() < deadline) {
         turn++;
         let session: Session | undefined;
         try {
-          session = await timed(histograms.getSession, () => service.getSession(key));
+          session = await service.getSession(key);
         } catch (error) {
           fail(error);
         }
         if (session === undefined) continue;
         const current = session;
         for (let k = 0; k < config.appendsPerRead && performance.now() < deadline; k++) {
-          const event = createEvent({
-            author: k === 0 ? 'user' : 'bench_agent',
-            invocationId: `inv-${i}-${turn}`,
-            content: { role: k === 0 ? 'user' : 'model', parts: [{ text: TEXT }] },
-            actions: { stateDelta: { turn, [`step${k}`]: k, ...(k === config.appendsPerRead - 1 ? { 'user:last_turn': turn } : {}) } },
-          });
           try {
-            await timed(histograms.appendEvent, () => service.appendEvent({ session: current, event }));
+            await timed(histograms.appendEvent, () => service.appendEvent({ session: current, event: event(i, turn, k, k === config.appendsPerRead - 1) }));
             appends++;
           } catch (error) {
             fail(error);
@@ -127,8 +151,27 @@ export async function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResul
     }),
   );
   const elapsed = performance.now() - startedAt;
+  // Reads phase: getSession of sessions of equal length.
+  const readStart = performance.now();
+  const readDeadline = readStart + config.durationMs / 2;
+  let eventsRead = Number.POSITIVE_INFINITY;
+  await Promise.all(
+    readKeys.map(async (key) => {
+      while (performance.now() < readDeadline) {
+        try {
+          const session = await timed(histograms.getSession, () => service.getSession(key));
+          eventsRead = Math.min(eventsRead, session?.events.length ?? 0);
+          reads++;
+        } catch (error) {
+          fail(error);
+        }
+      }
+    }),
+  );
+  const readElapsed = performance.now() - readStart;
   eld.stop();
-  const sample = await service.getSession(keys[0]!);
+  let events = 0;
+  for (const key of turnKeys) events += (await service.getSession(key))?.events.length ?? 0;
   await close();
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${config.path}${suffix}`, { force: true });
   return {
@@ -137,8 +180,12 @@ export async function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResul
     durationMs: Math.round(elapsed),
     appends,
     appendsPerSecond: Math.round(appends / (elapsed / 1000)),
+    eventsPerSession: Math.round(events / turnKeys.length),
+    readMs: Math.round(readElapsed),
+    reads,
+    readsPerSecond: Math.round(reads / (readElapsed / 1000)),
+    eventsPerRead: reads === 0 ? 0 : eventsRead,
     latency: { getSession: summary(histograms.getSession), appendEvent: summary(histograms.appendEvent) },
-    eventsPerSession: sample?.events.length ?? 0,
     errors,
     errorSamples,
     eventLoopDelay: eld.summary(),
