@@ -42,6 +42,9 @@ const valid: Record<string, () => Row> = {
   audit: () => ({ action_type: 'test', action_data: '{}', memory_operation_type: 'create' }),
   metrics: () => ({ metric_name: 'latency', metric_value: 0, labels: '{}' }),
   checkpoints: () => ({ task_id: 't1', iteration: 0, state: '{}' }),
+  adk_sessions: () => ({ app_name: 'app', user_id: 'alice', id: 'adk1', session_id: 's1', last_update_time: 1.5, version: 0 }),
+  adk_app_states: () => ({ app_name: 'app', state: '{"calls":1}' }),
+  adk_user_states: () => ({ app_name: 'app', user_id: 'alice', state: '{"home":"Paris"}' }),
 };
 
 const checkCases: [table: string, column: string, bad: unknown][] = [
@@ -94,6 +97,11 @@ const checkCases: [table: string, column: string, bad: unknown][] = [
   ['metrics', 'metric_name', ''],
   ['checkpoints', 'state', 'x'],
   ['checkpoints', 'iteration', -1],
+  ['adk_sessions', 'version', -1],
+  ['adk_sessions', 'id', ''],
+  ['adk_app_states', 'state', '[]'],
+  ['adk_user_states', 'state', '{'],
+  ['adk_user_states', 'user_id', ''],
 ];
 
 describe('CHECK constraints', () => {
@@ -118,6 +126,8 @@ describe('CHECK constraints', () => {
       )
       .all() as { tbl: string; col: string }[];
     const expected = [
+      'adk_app_states.state',
+      'adk_user_states.state',
       'agents.resource_usage',
       'audit.action_data',
       'checkpoints.state',
