@@ -13,6 +13,8 @@ export interface LineChart {
   series: readonly Series[];
   /** Space the x values evenly (for 1, 8, 32, 64, 128) rather than to scale. */
   categoricalX?: boolean;
+  /** A logarithmic y axis, decades from the smallest value to the largest. */
+  logY?: boolean;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -85,9 +87,13 @@ export function barChart(chart: BarChart): string {
 /** A line chart as a standalone SVG document: axes, grid, one line per series, a legend. */
 export function lineChart(chart: LineChart): string {
   const xs = [...new Set(chart.series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
-  const yMax = Math.max(1, ...chart.series.flatMap((s) => s.points.map(([, y]) => y)));
+  const ys = chart.series.flatMap((s) => s.points.map(([, y]) => y));
+  const yMax = Math.max(1, ...ys);
   const step = niceStep(yMax);
   const top = Math.ceil(yMax / step) * step;
+  // Log scale: whole decades, from the one holding the smallest value to the one above the largest.
+  const lowDecade = Math.floor(Math.log10(Math.max(1, Math.min(...ys))));
+  const highDecade = Math.max(lowDecade + 1, Math.ceil(Math.log10(yMax)));
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const xMin = xs[0] ?? 0;
@@ -96,13 +102,20 @@ export function lineChart(chart: LineChart): string {
     M.left +
     (chart.categoricalX ? (xs.length === 1 ? 0.5 : xs.indexOf(x) / (xs.length - 1)) : xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) *
       plotW;
-  const yAt = (y: number): number => M.top + plotH - (y / top) * plotH;
+  const yAt = (y: number): number =>
+    chart.logY === true
+      ? M.top + plotH - ((Math.log10(Math.max(y, 10 ** lowDecade)) - lowDecade) / (highDecade - lowDecade)) * plotH
+      : M.top + plotH - (y / top) * plotH;
   // The legend sits right of the plot; long names get a wider margin, the plot keeps its size.
   const right = Math.max(...chart.series.map((series) => series.name.length)) > 24 ? WIDE_RIGHT : M.right;
   const width = W - M.right + right;
   const height = Math.max(H, M.top + chart.series.length * 22 + 16);
   const parts = svgStart(width, height, chart.title);
-  for (let y = 0; y <= top + step / 2; y += step) {
+  const ticks =
+    chart.logY === true
+      ? Array.from({ length: highDecade - lowDecade + 1 }, (_, i) => 10 ** (lowDecade + i))
+      : Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
+  for (const y of ticks) {
     parts.push(
       `<line x1="${M.left}" x2="${M.left + plotW}" y1="${yAt(y)}" y2="${yAt(y)}" stroke="#ddd"/>`,
       `<text x="${M.left - 8}" y="${yAt(y) + 4}" text-anchor="end">${label(y)}</text>`,

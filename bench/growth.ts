@@ -390,7 +390,41 @@ function chart(out: string, file: string, title: string, xLabel: string, curves:
     { name: `${c.name}, ${c.path}, p50`, color: i, points: c.points.map((p) => [p.x, p.p50] as const) },
     { name: `${c.name}, ${c.path}, p99`, color: i, dashed: true, points: c.points.map((p) => [p.x, p.p99] as const) },
   ]);
-  writeFileSync(join(out, file), lineChart({ title, xLabel, yLabel: 'latency (µs)', series, categoricalX: true }));
+  // Logarithmic: p50s of tens of microseconds and p99s of milliseconds on one chart.
+  writeFileSync(join(out, file), lineChart({ title, xLabel, yLabel: 'latency (µs, log scale)', series, categoricalX: true, logY: true }));
+}
+
+/** What the sweep measured, as written to JSON. */
+export interface GrowthResults {
+  sizes: Sizes;
+  curves: { events: Curve[]; memory: Curve[]; checkpoints: Curve[]; audit: Curve[] };
+  besideLong: BesideLong;
+}
+
+/** The sweep's charts, from its results (so they can be redrawn from a run's JSON). */
+export function writeGrowthCharts(out: string, results: GrowthResults): void {
+  const { events, memory, checkpoints, audit } = results.curves;
+  const named = (name: string): Curve[] => events.filter((c) => c.name === name);
+  chart(out, 'growth-append.svg', 'Append cost vs events already in the session (1 KB events)', 'events in the session', named('append'));
+  chart(out, 'growth-session-reads.svg', 'lastEvents(20) and one events() page vs session length', 'events in the session', [
+    ...named('lastEvents(20)'),
+    ...named('events() page of 50'),
+  ]);
+  chart(out, 'growth-memory.svg', 'Memory operations vs versions of the key', 'versions of the key', memory);
+  chart(out, 'growth-checkpoints.svg', 'checkpoints.latest vs checkpoints of the task', 'checkpoints of the task', checkpoints);
+  chart(out, 'growth-audit.svg', 'audit.list (first page) vs rows in the audit table', 'audit rows', audit);
+  const longest = results.sizes.events[results.sizes.events.length - 1]!;
+  writeFileSync(
+    join(out, 'growth-beside-long.svg'),
+    barChart({
+      title: "63 sessions' writes per second beside a 64th appending",
+      yLabel: 'writes / s (median of trials)',
+      bars: [
+        { name: 'beside a new session', value: results.besideLong.withShort },
+        { name: `beside ${label(longest)} events`, value: results.besideLong.withLong },
+      ],
+    }),
+  );
 }
 
 export async function growthSweep(options: GrowthOptions): Promise<{ json: unknown; text: string }> {
@@ -419,22 +453,12 @@ export async function growthSweep(options: GrowthOptions): Promise<{ json: unkno
   const auditCurveList = audit.list();
   const one = (name: string): Curve[] => eventCurveList.filter((c) => c.name === name);
   const baselineEvents = sizes.events[1]!;
-  chart(options.out, 'growth-append.svg', 'Append cost vs events already in the session (1 KB events)', 'events in the session', one('append'));
-  chart(options.out, 'growth-session-reads.svg', 'lastEvents(20) and one events() page vs session length', 'events in the session', [...one('lastEvents(20)'), ...one('events() page of 50')]);
-  chart(options.out, 'growth-memory.svg', 'Memory operations vs versions of the key', 'versions of the key', memoryCurves);
-  chart(options.out, 'growth-checkpoints.svg', 'checkpoints.latest vs checkpoints of the task', 'checkpoints of the task', checkpointCurves);
-  chart(options.out, 'growth-audit.svg', 'audit.list (first page) vs rows in the audit table', 'audit rows', auditCurveList);
-  writeFileSync(
-    join(options.out, 'growth-beside-long.svg'),
-    barChart({
-      title: "63 sessions' writes per second beside a 64th appending",
-      yLabel: 'writes / s (median of trials)',
-      bars: [
-        { name: 'beside a new session', value: beside.withShort },
-        { name: `beside ${label(sizes.events[sizes.events.length - 1]!)} events`, value: beside.withLong },
-      ],
-    }),
-  );
+  const results: GrowthResults = {
+    sizes,
+    curves: { events: eventCurveList, memory: memoryCurves, checkpoints: checkpointCurves, audit: auditCurveList },
+    besideLong: beside,
+  };
+  writeGrowthCharts(options.out, results);
 
   const targetOf = (curve: Curve | undefined, x: number): Point | undefined => curve?.points.find((p) => p.x === x);
   const longest = sizes.events[sizes.events.length - 1]!;
@@ -478,9 +502,6 @@ export async function growthSweep(options: GrowthOptions): Promise<{ json: unkno
     '',
     'charts: growth-append.svg, growth-session-reads.svg, growth-memory.svg, growth-checkpoints.svg, growth-audit.svg, growth-beside-long.svg',
   ].join('\n');
-  return {
-    json: { sizes, curves: { events: eventCurveList, memory: memoryCurves, checkpoints: checkpointCurves, audit: auditCurveList }, besideLong: beside },
-    text,
-  };
+  return { json: results, text };
 }
 

@@ -22,7 +22,7 @@ function sessionsHash(db: Database.Database): string {
 /**
  * Runs `abathur-store migrate` on `path` and SIGKILLs it once the WAL passes `killAtBytes`.
  * The migration is one transaction: pages it writes before COMMIT spill into the WAL
- * uncommitted, so a WAL of a few MiB on the way to the ~80 MiB the whole step writes is
+ * uncommitted, so a WAL of a few MiB on the way to the ~50 MiB the whole step writes is
  * proof the kill landed inside it.
  */
 function migrateAndKill(path: string, killAtBytes: number): Promise<{ signal: NodeJS.Signals | null; walAtKill: number; stderr: string }> {

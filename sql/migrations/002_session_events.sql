@@ -9,6 +9,14 @@
 --
 -- Run by the migration runner in one transaction with `PRAGMA user_version = 2`: a crash
 -- anywhere in it leaves the version-1 file as it was, and the next open runs it again.
+--
+-- A rowid table, not WITHOUT ROWID as first planned. A WITHOUT ROWID row lives in an index
+-- b-tree cell, whose local payload is about 1,000 bytes on 4 KiB pages: every event of
+-- 1 KB or more spilled into an overflow page of its own. Measured with 100k events of
+-- 1 KB: a file of 455 MiB against 136 MiB, and the newest 20 read at 38 µs p50 and
+-- 1.3-4.1 ms p99 (SQLite reads overflow pages past its cache, one pread each) against
+-- 18 µs and 57-68 µs. A rowid table keeps events up to about 4 KB in its leaf pages; the
+-- primary key (session_id, seq) is then an index of small entries beside it.
 
 CREATE TABLE session_events (
   session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
@@ -20,7 +28,7 @@ CREATE TABLE session_events (
   event      TEXT NOT NULL CHECK (json_valid(event)),
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   PRIMARY KEY (session_id, seq)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- Beyond the 33 index requirements. An append with an eventId looks its id up in its
 -- session before inserting (sessions.appendEvent / appendEvents); without this index that

@@ -1,7 +1,8 @@
 import type { BaseMemoryService, Event, MemoryEntry, SearchMemoryRequest, SearchMemoryResponse, Session } from '@google/adk';
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../api/errors.js';
-import { kEngine, type Store } from '../api/store.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
 import * as v from '../api/validate.js';
 import { adkMemoryAddSession, adkMemorySearch, type AdkMemoryItem } from '../catalogue/adk.js';
 import type { Engine } from '../sqlite/engine.js';
@@ -59,8 +60,12 @@ export class AbathurMemoryService implements BaseMemoryService {
   readonly #payload: number;
 
   constructor(store: Store, options?: AbathurMemoryServiceOptions) {
-    const engine = (store as Partial<Store> | undefined)?.[kEngine];
-    if (engine === undefined) throw invalidArgument('AbathurMemoryService expects a store from openStore()');
+    let engine: Engine;
+    try {
+      engine = engineOf(store);
+    } catch {
+      throw invalidArgument('AbathurMemoryService expects a store from openStore()');
+    }
     const o = v.options('options', options, ['limit'] as const);
     this.#engine = engine;
     this.#limit = v.limit(o.limit);

@@ -13,7 +13,8 @@ import {
 } from '@google/adk';
 import { randomUUID } from 'node:crypto';
 import { invalidArgument } from '../api/errors.js';
-import { kEngine, type Store } from '../api/store.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
 import * as v from '../api/validate.js';
 import {
   adkSessionsAppendEvent,
@@ -24,10 +25,12 @@ import {
   type AdkKey,
   type AdkSessionRecord,
   type KnownVersion,
-  type StalePolicy,
 } from '../catalogue/adk.js';
 import type { Engine } from '../sqlite/engine.js';
 import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
+
+/** What `appendEvent` does with a session object older than the stored session. */
+export type StalePolicy = 'reload' | 'reject';
 
 export interface AbathurSessionServiceOptions {
   /**
@@ -111,10 +114,7 @@ function trimTempDelta(event: Event): void {
  * write operation: one savepoint in the writer's group commit. Reads run on the reader pool.
  *
  * @example
- * import { openStore } from 'abathur-store';
- * import { AbathurSessionService } from 'abathur-store/adk';
- * import { LlmAgent, Runner } from '@google/adk';
- *
+ * // openStore from abathur-store, this class from abathur-store/adk, Runner from @google/adk
  * const store = await openStore({ path: './data/agents.db' });
  * const sessionService = new AbathurSessionService(store, { onStale: 'reject' });
  * const runner = new Runner({ appName: 'planner', agent, sessionService });
@@ -130,8 +130,12 @@ export class AbathurSessionService extends BaseSessionService {
 
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
     super();
-    const engine = (store as Partial<Store> | undefined)?.[kEngine];
-    if (engine === undefined) throw invalidArgument('AbathurSessionService expects a store from openStore()');
+    let engine: Engine;
+    try {
+      engine = engineOf(store);
+    } catch {
+      throw invalidArgument('AbathurSessionService expects a store from openStore()');
+    }
     const o = v.options('options', options, ['onStale'] as const);
     this.#engine = engine;
     this.#onStale = o.onStale === undefined ? 'reload' : v.oneOf('options.onStale', o.onStale, POLICIES);

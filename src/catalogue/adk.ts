@@ -273,8 +273,6 @@ export const adkSessionsDelete = defineOperation({
   },
 });
 
-/** What to do with an append made from a session object older than the stored session. */
-export type StalePolicy = 'reload' | 'reject';
 
 /** The version of the session an appending object was read at, when the adapter knows it. */
 export type KnownVersion = readonly [storeId: string, version: number];
@@ -293,7 +291,8 @@ export interface AdkAppendInput {
   known: KnownVersion | null;
   /** The appending object's lastUpdateTime: the staleness test when its version is unknown. */
   knownLastUpdateTime: number;
-  onStale: StalePolicy;
+  /** What to do when the appending object is older than the stored session. */
+  onStale: 'reload' | 'reject';
   maxStateBytes: number;
 }
 

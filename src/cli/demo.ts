@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCheckReport } from '../diagnostics/check.js';
 import type { LatencySummary } from '../sqlite/engine-stats.js';
 import { EventLoopDelay } from './event-loop-delay.js';
-import { openStore, kEngine, type Store } from '../api/store.js';
+import { openStore, type Store } from '../api/store.js';
+import { engineOf } from '../api/internal.js';
 
 export interface DemoOptions {
   path: string;
@@ -165,7 +166,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       if (errorSamples.length < 5) errorSamples.push(error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : String(error));
     },
   };
-  options.out(`abathur-store demo: ${options.sessions} agent sessions for ${options.durationMs / 1000} s on ${path} (${store[kEngine].options.readers} readers)`);
+  options.out(`abathur-store demo: ${options.sessions} agent sessions for ${options.durationMs / 1000} s on ${path} (${store.stats().readers} readers)`);
   const eld = new EventLoopDelay();
   const started = performance.now();
   const deadline = started + options.durationMs;
@@ -181,7 +182,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
   }, 200);
   eld.start();
-  store[kEngine].resetStats();
+  engineOf(store).resetStats();
   let turns = 0;
   let sessions: { sessionId: string; turns: number }[] = [];
   try {

@@ -18,10 +18,12 @@ import {
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
 import type { Engine } from '../sqlite/engine.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
 import type {
   AppendedEvent,
   AppendedEvents,
-  AuditContext,
+  CallOptions,
   EventOrder,
   JsonObject,
   JsonValue,
@@ -32,11 +34,12 @@ import type {
   SessionInfo,
   SessionStatus,
   TrimmedEvents,
+  WriteOptions,
 } from '../api/types.js';
 import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
 
-export interface CreateSessionInput {
+export interface CreateSessionInput extends WriteOptions {
   /** A UUID v4 is generated when omitted. */
   id?: string;
   appName: string;
@@ -44,17 +47,16 @@ export interface CreateSessionInput {
   projectId?: string | null;
   state?: JsonObject;
   metadata?: JsonObject;
-  ctx?: AuditContext;
 }
 
-export interface GetSessionOptions {
+export interface GetSessionOptions extends CallOptions {
   /** Return only the newest n events. */
   lastEvents?: number;
 }
 
 export interface SessionListOptions extends ListOptions, GetSessionOptions {}
 
-export interface AppendEventOptions {
+export interface AppendEventOptions extends WriteOptions {
   /**
    * The caller's id for this event, unique in the session. Appending an id the session
    * already holds appends nothing and returns the first append's seq, so a retry (after
@@ -63,7 +65,6 @@ export interface AppendEventOptions {
   eventId?: string;
   /** Merged into the state (JSON merge patch) in the same transaction. */
   stateDelta?: JsonObject;
-  ctx?: AuditContext;
 }
 
 /** One event of {@link Sessions.appendEvents}. */
@@ -136,10 +137,11 @@ export class Sessions {
   readonly #payload: number;
   readonly #state: number;
 
-  constructor(engine: Engine) {
-    this.#engine = engine;
-    this.#payload = engine.options.maxPayloadBytes;
-    this.#state = engine.options.maxStateBytes;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
+    this.#payload = this.#engine.options.maxPayloadBytes;
+    this.#state = this.#engine.options.maxStateBytes;
   }
 
   /**
@@ -148,7 +150,7 @@ export class Sessions {
    * @example
    * const session = await store.sessions.create({ appName: 'planner', userId: 'alice' });
    */
-  create(input: CreateSessionInput): Promise<Session> {
+  create<State = JsonObject>(input: CreateSessionInput): Promise<Session<State>> {
     return this.#engine.call(sessionsCreate, () => {
       const o = v.options('input', input, ['id', 'appName', 'userId', 'projectId', 'state', 'metadata', 'ctx'] as const);
       return [
@@ -160,19 +162,20 @@ export class Sessions {
         o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata, this.#payload),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal) as Promise<Session<State>>;
   }
 
   /**
    * The session, or `undefined` when there is none, with its events oldest first. Without
    * `lastEvents` that is every event: a read of the whole log, the costly form for a long
    * session. `lastEvents: n` reads only the newest n, one index range at any length.
+   * `State` types its state for the caller (not checked: it is the JSON stored).
    */
-  get(id: string, options?: GetSessionOptions): Promise<Session | undefined> {
+  get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
     return this.#engine.call(sessionsGet, () => {
       const o = v.options('options', options, ['lastEvents'] as const);
       return [v.identifier('id', id), lastEvents(o.lastEvents)] as const;
-    });
+    }, options?.signal) as Promise<Session<State> | undefined>;
   }
 
   /**
@@ -197,7 +200,7 @@ export class Sessions {
         this.#state,
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /**
@@ -215,7 +218,7 @@ export class Sessions {
   appendEvents(
     id: string,
     events: readonly NewEvent[],
-    options?: { stateDelta?: JsonObject; ctx?: AuditContext },
+    options?: { stateDelta?: JsonObject } & WriteOptions,
   ): Promise<AppendedEvents> {
     return this.#engine.call(sessionsAppendEvents, () => {
       const o = v.options('options', options, ['stateDelta', 'ctx'] as const);
@@ -226,7 +229,7 @@ export class Sessions {
         this.#state,
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /**
@@ -239,7 +242,7 @@ export class Sessions {
    * while (page.nextCursor) page = await store.sessions.events(id, { cursor: page.nextCursor, limit: 100 });
    */
   events(id: string, options?: SessionEventsOptions): Promise<Page<SessionEvent>> {
-    return this.#engine.call(sessionsEvents, () => eventsArgs(id, options));
+    return this.#engine.call(sessionsEvents, () => eventsArgs(id, options), options?.signal);
   }
 
   /**
@@ -250,55 +253,55 @@ export class Sessions {
    * @example
    * const { deleted, firstSeq } = await store.sessions.trimEvents(id, { keepLast: 10_000 });
    */
-  trimEvents(id: string, options: { keepLast: number; ctx?: AuditContext }): Promise<TrimmedEvents> {
+  trimEvents(id: string, options: { keepLast: number } & WriteOptions): Promise<TrimmedEvents> {
     return this.#engine.call(sessionsTrimEvents, () => {
       const o = v.options('options', options, ['keepLast', 'ctx'] as const);
       return [v.identifier('id', id), v.integer('keepLast', o.keepLast, 0, MAX_SEQ), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
   /**
    * Moves a session along its lifecycle: created → active ⇄ paused → terminated → archived
    * (created, active and paused may also terminate). Other moves reject INVALID_STATE.
    */
-  setStatus(id: string, status: SessionStatus, options?: { ctx?: AuditContext }): Promise<SessionInfo> {
+  setStatus(id: string, status: SessionStatus, options?: WriteOptions): Promise<SessionInfo> {
     return this.#engine.call(sessionsSetStatus, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.oneOf('status', status, STATUSES), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
   /** The whole state object, or one key of it (keys may contain colons: `user:alice:theme`). */
-  getState(id: string, key?: string): Promise<JsonValue | undefined> {
-    return this.#engine.call(
-      sessionsGetState,
-      () => [v.identifier('id', id), key === undefined ? null : v.text('key', key, 1024)] as const,
-    );
+  getState<Value = JsonValue>(id: string, key?: string, options?: CallOptions): Promise<Value | undefined> {
+    return this.#engine.call(sessionsGetState, () => {
+      v.options('options', options, []);
+      return [v.identifier('id', id), key === undefined ? null : v.text('key', key, 1024)] as const;
+    }, options?.signal) as Promise<Value | undefined>;
   }
 
   /** Merges `delta` into the state (JSON merge patch) and returns the new state. */
-  setState(id: string, delta: JsonObject, options?: { ctx?: AuditContext }): Promise<JsonObject> {
+  setState<State = JsonObject>(id: string, delta: JsonObject, options?: WriteOptions): Promise<State> {
     return this.#engine.call(sessionsSetState, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.jsonObject('delta', delta, this.#payload), this.#state, v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal) as Promise<State>;
   }
 
   /** A user's sessions, newest first. */
-  listByUser(userId: string, options?: SessionListOptions): Promise<Page<Session>> {
-    return this.#engine.call(sessionsListByUser, () => listArgs('userId', userId, options));
+  listByUser<State = JsonObject>(userId: string, options?: SessionListOptions): Promise<Page<Session<State>>> {
+    return this.#engine.call(sessionsListByUser, () => listArgs('userId', userId, options), options?.signal) as Promise<Page<Session<State>>>;
   }
 
   /** A project's sessions, newest first. */
-  listByProject(projectId: string, options?: SessionListOptions): Promise<Page<Session>> {
-    return this.#engine.call(sessionsListByProject, () => listArgs('projectId', projectId, options));
+  listByProject<State = JsonObject>(projectId: string, options?: SessionListOptions): Promise<Page<Session<State>>> {
+    return this.#engine.call(sessionsListByProject, () => listArgs('projectId', projectId, options), options?.signal) as Promise<Page<Session<State>>>;
   }
 
   /** Deletes a session; its tasks, agents and checkpoints stay, with their session cleared. */
-  delete(id: string, options?: { ctx?: AuditContext }): Promise<void> {
+  delete(id: string, options?: WriteOptions): Promise<void> {
     return this.#engine.call(sessionsDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

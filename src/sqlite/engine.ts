@@ -1,28 +1,15 @@
 import type { Worker } from 'node:worker_threads';
 import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import { StoreError } from '../api/errors.js';
+import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
-import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
+import { EngineStats } from './engine-stats.js';
+import type { StoreStats } from '../api/types.js';
 import { ReadPool } from './read-pool.js';
 import type { OperationTarget, WriterTarget } from './targets.js';
 import { WriterClient } from './writer-client.js';
 
-export interface StoreStats {
-  /** Calls accepted and waiting for a worker. */
-  queues: { read: number; write: number };
-  /** Reads per reader message and writes per commit since the last reset. */
-  batches: { read: BatchSummary; write: BatchSummary };
-  /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
-  latency: Record<string, LatencySummary>;
-  /** The WAL file after the last commit, and the largest it has been. */
-  wal: { bytes: number; peakBytes: number };
-  /** Threads started to replace ones that died. */
-  restarts: { readers: number; writer: number };
-  readers: number;
-  /** The payload limits calls are checked against before they are queued (bytes). */
-  limits: { maxPayloadBytes: number; maxStateBytes: number };
-}
+export type { StoreStats };
 
 /**
  * An OVERLOADED error without a stack trace: capturing one costs several times what the
@@ -69,6 +56,7 @@ export class Engine {
         walLimitBytes: options.walLimitBytes,
         checkpointIntervalMs: options.checkpointIntervalMs,
         manageWal: options.manageWal,
+        fileMode: options.fileMode,
       },
       { maxBatch: options.maxWriteBatch },
       stats,
@@ -84,11 +72,18 @@ export class Engine {
 
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
-   * throws, the promise rejects and nothing is queued.
+   * throws, the promise rejects and nothing is queued. A `signal` that aborts while the
+   * call still waits in its queue withdraws it (ABORTED); once sent, it runs to the end.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>): Promise<ResultOf<O>> {
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
+    }
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) {
+        return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
+      }
+      if (signal.aborted) return Promise.reject(aborted(operation.name, signal));
     }
     const target = operation.kind === 'read' ? this.#readers : this.#writer;
     // Refused before any work is done on it: under overload, refusing must stay cheap.
@@ -101,9 +96,9 @@ export class Engine {
     try {
       args = build();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(toStoreError(error));
     }
-    return target.submit(operation.name, args) as Promise<ResultOf<O>>;
+    return target.submit(operation.name, args, signal) as Promise<ResultOf<O>>;
   }
 
   stats(): StoreStats {
