@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import type { Synchronous } from '../src/sqlite/connection.js';
 import { defaultReaders } from '../src/api/options.js';
 import { UsageError } from '../src/cli/usage-error.js';
+import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
@@ -31,6 +33,10 @@ export const BENCH_USAGE = `usage: abathur-store bench [options]
   --sweep NAME        run a sweep instead: ${SWEEPS.join(', ')}, or all
                       (growth: how each operation's cost grows with the history it works on)
   --growth-scale F    scale the growth sweep's sizes, up to 100k events and 1M audit rows at 1 (default 1)
+  --adk               ADK session services instead: appends/s and getSession latency of
+                      AbathurSessionService against ADK's DatabaseSessionService (SQLite
+                      file) and InMemorySessionService; --systems picks among
+                      ${ADK_SYSTEMS.join(', ')}
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
   --json FILE         also write the results as JSON
   --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
@@ -162,12 +168,13 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       duration: { type: 'string', default: '10' },
       mix: { type: 'string', default: 'mixed' },
       synchronous: { type: 'string', default: 'normal' },
-      systems: { type: 'string', default: SYSTEMS.join(',') },
+      systems: { type: 'string' },
       trials: { type: 'string', default: '3' },
       think: { type: 'string', default: 'immediate' },
       'seed-sessions': { type: 'string', default: '10000' },
       sweep: { type: 'string' },
       'growth-scale': { type: 'string', default: '1' },
+      adk: { type: 'boolean', default: false },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -195,8 +202,28 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const synchronous = values.synchronous === 'full' ? 'full' : values.synchronous === 'normal' ? 'normal' : undefined;
   if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
   const think = parseThink(values.think);
-  const systems = values.systems.split(',') as SystemName[];
-  for (const system of systems) if (!SYSTEMS.includes(system)) throw new UsageError(`unknown system "${system}"`);
+  const listed = (known: readonly string[]): string[] => {
+    const names = values.systems === undefined ? [...known] : values.systems.split(',');
+    for (const name of names) if (!known.includes(name)) throw new UsageError(`unknown system "${name}"`);
+    return names;
+  };
+  if (values.adk) {
+    const adk = listed(ADK_SYSTEMS) as AdkSystemName[];
+    io.out(`running ${adk.join(', ')}...`);
+    const result = await runAdkBench({
+      systems: adk,
+      sessions: Math.round(positive('sessions', values.sessions)),
+      readers: Math.round(positive('readers', values.readers)),
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      synchronous,
+      progress: io.out,
+    });
+    io.out(formatAdkBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  const systems = listed(SYSTEMS) as SystemName[];
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),

@@ -21,4 +21,4 @@ export const workerFile = (name: 'reader' | 'writer'): string =>
   join(packageRoot, 'dist', 'workers', `${name}.js`);
 
 /** Compiled benchmark files that run in their own thread or process. */
-export const benchFile = (name: 'trial' | 'naive-worker' | 'langgraph-trial'): string => join(packageRoot, 'dist', 'bench', `${name}.js`);
+export const benchFile = (name: 'trial' | 'naive-worker' | 'langgraph-trial' | 'adk-trial'): string => join(packageRoot, 'dist', 'bench', `${name}.js`);

@@ -33,6 +33,8 @@ describe('check', () => {
     );
     expect(servedByOthers).toEqual(SERVED_BY_OTHERS);
     expect(report.extraIndexes).toEqual([
+      'idx_adk_sessions_app_updated',
+      'idx_adk_sessions_user_updated',
       'idx_checkpoints_session',
       'idx_session_events_event_id',
       'lg_checkpoints_newest',

@@ -27,6 +27,14 @@ describe('schema apply', () => {
       .pluck()
       .all();
     expect(tables).toEqual([
+      'adk_app_states',
+      'adk_memory_fts',
+      'adk_memory_fts_config',
+      'adk_memory_fts_data',
+      'adk_memory_fts_docsize',
+      'adk_memory_fts_idx',
+      'adk_sessions',
+      'adk_user_states',
       'agents',
       'audit',
       'checkpoints',

@@ -50,6 +50,9 @@ const valid: Record<string, () => Row> = {
   lg_checkpoint_writes: () => ({ thread_id: 'thread', checkpoint_ns: '', checkpoint_id: 'c1', task_id: 'task', idx: -3, channel: '__interrupt__', type: 'json', value: Buffer.from('1') }),
   lg_store: () => ({ namespace: 'users\u001falice', key: 'prefs', value: '{"theme":"dark"}', ttl_minutes: 5, expires_at: '2030-01-01T00:00:00.000Z' }),
   lg_store_vectors: () => ({ namespace: 'users\u001falice', key: 'prefs', field: '$', embedding: Buffer.alloc(8), norm: 0 }),
+  adk_sessions: () => ({ app_name: 'app', user_id: 'alice', id: 'adk1', session_id: 's1', last_update_time: 1.5, version: 0 }),
+  adk_app_states: () => ({ app_name: 'app', state: '{"calls":1}' }),
+  adk_user_states: () => ({ app_name: 'app', user_id: 'alice', state: '{"home":"Paris"}' }),
 };
 
 const checkCases: [table: string, column: string, bad: unknown][] = [
@@ -107,6 +110,11 @@ const checkCases: [table: string, column: string, bad: unknown][] = [
   ['lg_store', 'ttl_minutes', 0],
   ['checkpoints', 'state', 'x'],
   ['checkpoints', 'iteration', -1],
+  ['adk_sessions', 'version', -1],
+  ['adk_sessions', 'id', ''],
+  ['adk_app_states', 'state', '[]'],
+  ['adk_user_states', 'state', '{'],
+  ['adk_user_states', 'user_id', ''],
 ];
 
 describe('CHECK constraints', () => {
@@ -131,6 +139,8 @@ describe('CHECK constraints', () => {
       )
       .all() as { tbl: string; col: string }[];
     const expected = [
+      'adk_app_states.state',
+      'adk_user_states.state',
       'agents.resource_usage',
       'audit.action_data',
       'checkpoints.state',

@@ -1,3 +1,4 @@
+import { adkOperations } from './adk.js';
 import { adminOperations } from './admin.js';
 import { agentOperations } from './agents.js';
 import { auditOperations } from './audit.js';
@@ -24,4 +25,5 @@ export const operations: readonly Operation[] = [
   ...metricOperations,
   ...adminOperations,
   ...langgraphOperations,
+  ...adkOperations,
 ] as readonly Operation[];

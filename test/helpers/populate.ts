@@ -73,6 +73,33 @@ export function populate(db: Connection, scale = 1): void {
     const state = db.prepare('INSERT INTO state (task_id, key, value) VALUES (?, ?, ?)');
     for (let i = 0; i < n(3000); i++) state.run(`t${i % n(1000)}`, `key${Math.floor(i / n(1000))}`, '1');
     populateLangGraph(db, n);
+    populateAdk(db, n);
   })();
   db.exec('ANALYZE');
+}
+
+/** ADK adapter rows: sessions of a few apps and many users, their events, scopes, memory. */
+function populateAdk(db: Connection, n: (count: number) => number): void {
+  const session = db.prepare('INSERT INTO sessions (id, app_name, user_id, state, event_count) VALUES (?, ?, ?, ?, 3)');
+  const adk = db.prepare('INSERT INTO adk_sessions (app_name, user_id, id, session_id, last_update_time, version) VALUES (?, ?, ?, ?, ?, ?)');
+  const event = db.prepare('INSERT INTO session_events (session_id, seq, event_id, event) VALUES (?, ?, ?, ?)');
+  const user = db.prepare('INSERT OR IGNORE INTO adk_user_states (app_name, user_id, state) VALUES (?, ?, ?)');
+  const apps = ['planner', 'coder', 'reviewer'];
+  for (let i = 0; i < n(2000); i++) {
+    const app = apps[i % apps.length]!;
+    const userId = `user${i % 300}`;
+    session.run(`adk-${i}`, app, userId, '{"turn":1}');
+    adk.run(app, userId, `s${i}`, `adk-${i}`, 1_700_000_000_000 + (i % 500) * 1000, 3);
+    for (let seq = 1; seq <= 3; seq++) event.run(`adk-${i}`, seq, `e${seq}`, JSON.stringify({ id: `e${seq}`, timestamp: 1_700_000_000_000 + seq }));
+    user.run(app, userId, '{"home":"Paris"}');
+  }
+  for (const app of apps) db.prepare('INSERT INTO adk_app_states (app_name, state) VALUES (?, ?)').run(app, '{"calls":1}');
+  const memory = db.prepare(
+    "INSERT INTO memory_entries (namespace, key, value, memory_type) VALUES (?, ?, ?, 'episodic') RETURNING id",
+  );
+  const fts = db.prepare('INSERT INTO adk_memory_fts (rowid, scope, text) VALUES (?, ?, ?)');
+  for (let i = 0; i < n(3000); i++) {
+    const id = memory.pluck().get(`adk:planner:user${i % 300}`, `s${i % 2000}/e${i}`, '{}') as number;
+    fts.run(id, `s${i % 300}`, `the weather in Paris is ${i % 2 === 0 ? 'sunny' : 'rainy'} today`);
+  }
 }

@@ -1,0 +1,4 @@
+// abathur-store/adk: Google ADK (@google/adk) session and memory services on the store.
+// Only this entry loads @google/adk; the package's main entry never does.
+export { AbathurSessionService, type AbathurSessionServiceOptions, type StalePolicy } from './session-service.js';
+export { AbathurMemoryService, type AbathurMemoryServiceOptions } from './memory-service.js';

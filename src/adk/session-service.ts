@@ -1,0 +1,320 @@
+import {
+  BaseSessionService,
+  createEvent,
+  createSession,
+  type AppendEventRequest,
+  type CreateSessionRequest,
+  type DeleteSessionRequest,
+  type Event,
+  type GetSessionRequest,
+  type ListSessionsRequest,
+  type ListSessionsResponse,
+  type Session,
+} from '@google/adk';
+import { randomUUID } from 'node:crypto';
+import { invalidArgument } from '../api/errors.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import * as v from '../api/validate.js';
+import {
+  adkSessionsAppendEvent,
+  adkSessionsCreate,
+  adkSessionsDelete,
+  adkSessionsGet,
+  adkSessionsList,
+  type AdkKey,
+  type AdkSessionRecord,
+  type KnownVersion,
+} from '../catalogue/adk.js';
+import type { Engine } from '../sqlite/engine.js';
+import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
+
+/** What `appendEvent` does with a session object older than the stored session. */
+export type StalePolicy = 'reload' | 'reject';
+
+export interface AbathurSessionServiceOptions {
+  /**
+   * What `appendEvent` does with a session object older than the stored session (another
+   * caller appended to that session since this object was read):
+   * - `'reload'` (default), as ADK's DatabaseSessionService: the event is appended, then the
+   *   object is brought up to date from the store (events and state; its temp: keys stay).
+   * - `'reject'`: the append is refused with a `StoreError` of code `CONFLICT` and nothing
+   *   changes: optimistic concurrency. Read the session again and retry.
+   */
+  onStale?: StalePolicy;
+}
+
+const POLICIES: readonly StalePolicy[] = ['reload', 'reject'];
+
+/** Checks a key the way every call does: non-empty ids without control characters. */
+function keyOf(request: unknown, sessionId?: unknown): AdkKey {
+  if (typeof request !== 'object' || request === null) throw invalidArgument(`expected a request object, got ${String(request)}`);
+  const r = request as { appName?: unknown; userId?: unknown; sessionId?: unknown };
+  return [v.identifier('appName', r.appName), v.identifier('userId', r.userId), v.identifier('sessionId', sessionId ?? r.sessionId)];
+}
+
+function plainState(name: string, value: unknown): StateRecord {
+  if (value === undefined || value === null) return {};
+  if (!v.isPlainObject(value)) throw invalidArgument(`${name} must be a plain object, got ${typeof value}`);
+  return value;
+}
+
+/** JSON text of a scope's part, or null when it has no keys (nothing to merge). */
+function scopeJson(name: string, part: StateRecord, maxBytes: number): string | null {
+  return Object.keys(part).length === 0 ? null : v.jsonObject(name, part, maxBytes);
+}
+
+function parseObject(text: string | null): StateRecord {
+  return text === null ? {} : (JSON.parse(text) as StateRecord);
+}
+
+/**
+ * What createEvent adds to an event beyond its fields: the marker ADK's isEvent checks (a
+ * symbol-keyed property, which JSON drops). Taken from a probe once, so stored events get
+ * it without a createEvent call each (getSession rebuilds every event of a session).
+ */
+const EVENT_MARKS: readonly [symbol, unknown][] = (() => {
+  const probe = createEvent({ id: 'probe', timestamp: 1 }) as unknown as Record<symbol, unknown>;
+  return Object.getOwnPropertySymbols(probe).map((mark) => [mark, probe[mark]] as [symbol, unknown]);
+})();
+
+/** A stored event as ADK's own services return one: every stored field as stored, and createEvent's marker. */
+function eventFromJson(text: string): Event {
+  const event = JSON.parse(text) as Record<symbol, unknown>;
+  for (const [mark, value] of EVENT_MARKS) event[mark] = value;
+  return event as unknown as Event;
+}
+
+function sessionFromRecord(key: AdkKey, record: AdkSessionRecord): Session {
+  return createSession({
+    id: key[2],
+    appName: key[0],
+    userId: key[1],
+    state: mergeScopes(parseObject(record.state), parseObject(record.appState), parseObject(record.userState)),
+    events: record.events.map(eventFromJson),
+    lastUpdateTime: record.lastUpdateTime,
+  });
+}
+
+/**
+ * ADK's event delta semantics, as its BaseSessionService applies them: the caller's event
+ * loses its temp: keys (its stateDelta becomes a null-prototype copy without them).
+ */
+function trimTempDelta(event: Event): void {
+  const delta = event.actions?.stateDelta as StateRecord | undefined;
+  if (delta === undefined) return;
+  event.actions.stateDelta = Object.assign(Object.create(null) as StateRecord, withoutTemp(delta));
+}
+
+/**
+ * An ADK session service on abathur-store: sessions, their events and the three state
+ * scopes in the store's database, served by its writer and readers.
+ *
+ * Every append (the event row, the session, app and user state, the audit row) is one
+ * write operation: one savepoint in the writer's group commit. Reads run on the reader pool.
+ *
+ * @example
+ * // openStore from abathur-store, this class from abathur-store/adk, Runner from @google/adk
+ * const store = await openStore({ path: './data/agents.db' });
+ * const sessionService = new AbathurSessionService(store, { onStale: 'reject' });
+ * const runner = new Runner({ appName: 'planner', agent, sessionService });
+ */
+export class AbathurSessionService extends BaseSessionService {
+  readonly #engine: Engine;
+  readonly #onStale: StalePolicy;
+  /** The store's maxPayloadBytes and maxStateBytes. */
+  readonly #payload: number;
+  readonly #state: number;
+  /** The store version each session object this service handed out was read at. */
+  readonly #versions = new WeakMap<Session, KnownVersion>();
+
+  constructor(store: Store, options?: AbathurSessionServiceOptions) {
+    super();
+    let engine: Engine;
+    try {
+      engine = engineOf(store);
+    } catch {
+      throw invalidArgument('AbathurSessionService expects a store from openStore()');
+    }
+    const o = v.options('options', options, ['onStale'] as const);
+    this.#engine = engine;
+    this.#onStale = o.onStale === undefined ? 'reload' : v.oneOf('options.onStale', o.onStale, POLICIES);
+    this.#payload = engine.options.maxPayloadBytes;
+    this.#state = engine.options.maxStateBytes;
+  }
+
+  /**
+   * Creates a session. app: and user: keys of `state` go to their scopes (as ADK's
+   * DatabaseSessionService does), temp: keys are dropped. An id already used by this app
+   * and user rejects with a `StoreError` of code `CONFLICT`, message
+   * `Session with id <id> already exists.` (DatabaseSessionService's message).
+   */
+  override async createSession(request: CreateSessionRequest): Promise<Session> {
+    let state: StateRecord = {};
+    const storeId = randomUUID();
+    const lastUpdateTime = Date.now();
+    const created = await this.#engine.call(adkSessionsCreate, () => {
+      // As ADK: an empty or missing id gets a generated one (a UUID v4).
+      const key = keyOf(request, (request as { sessionId?: unknown } | undefined)?.sessionId || storeId);
+      const scoped = splitScopes(plainState('state', request.state));
+      state = scoped.session;
+      return [
+        key,
+        storeId,
+        v.withinBytes('state', v.jsonObject('state', scoped.session, this.#payload), this.#state, 'maxStateBytes'),
+        scopeJson('state (app: keys)', scoped.app, this.#payload),
+        scopeJson('state (user: keys)', scoped.user, this.#payload),
+        lastUpdateTime,
+        this.#state,
+        undefined,
+      ] as const;
+    });
+    const session = createSession({
+      id: request.sessionId || storeId,
+      appName: request.appName,
+      userId: request.userId,
+      state: mergeScopes(state, parseObject(created.appState), parseObject(created.userState)),
+      events: [],
+      lastUpdateTime,
+    });
+    this.#versions.set(session, [storeId, 0]);
+    return session;
+  }
+
+  /**
+   * The session with its merged state and events in append order, or `undefined`.
+   * `config.numRecentEvents` keeps the newest n events (0 or absent: all); then
+   * `config.afterTimestamp` keeps the newest events whose timestamp is at or after it, up
+   * to the first older one (as InMemorySessionService; 0 or absent: no filter).
+   */
+  override async getSession(request: GetSessionRequest): Promise<Session | undefined> {
+    const found = await this.#read(request);
+    return found === undefined ? undefined : found.session;
+  }
+
+  async #read(request: GetSessionRequest): Promise<{ session: Session; record: AdkSessionRecord } | undefined> {
+    let key: AdkKey | undefined;
+    const record = await this.#engine.call(adkSessionsGet, () => {
+      key = keyOf(request);
+      const config = request.config;
+      if (config !== undefined && (typeof config !== 'object' || config === null)) throw invalidArgument('config must be an object');
+      const recent = config?.numRecentEvents;
+      const after = config?.afterTimestamp;
+      return [
+        key,
+        // ADK treats 0 as "no limit"; a negative count is refused (ADK's two services disagree on it).
+        recent ? v.integer('config.numRecentEvents', recent, 1, Number.MAX_SAFE_INTEGER) : null,
+        after ? v.finiteNumber('config.afterTimestamp', after) : null,
+      ] as const;
+    });
+    if (record === undefined) return undefined;
+    const session = sessionFromRecord(key!, record);
+    this.#versions.set(session, [record.storeId, record.version]);
+    return { session, record };
+  }
+
+  /**
+   * Lists sessions of an app (one user's, or every user's when `userId` is absent), with
+   * ADK's pagination: `limit`, then `page` (1-based) or `offset`; `order` by lastUpdateTime,
+   * ties by id (`localeCompare`) in both directions. Items carry no events and an empty
+   * state, as InMemorySessionService's do. Without `order`, sessions come by user, then id.
+   */
+  override async listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
+    let paging = { limit: undefined as number | undefined, offset: 0, page: undefined as number | undefined };
+    const listed = await this.#engine.call(adkSessionsList, () => {
+      const r = request as Partial<ListSessionsRequest> | undefined;
+      const appName = v.identifier('appName', r?.appName);
+      const userId = r?.userId === undefined ? null : v.identifier('userId', r.userId);
+      const order = r?.order === undefined ? null : v.oneOf('order', r.order, ['asc', 'desc'] as const);
+      const limit = r?.limit === undefined ? undefined : v.integer('limit', r.limit, 0, Number.MAX_SAFE_INTEGER);
+      const offset = r?.offset === undefined || r.offset === null ? undefined : v.integer('offset', r.offset, 0, Number.MAX_SAFE_INTEGER);
+      const page = r?.page === undefined ? undefined : v.integer('page', r.page, 1, Number.MAX_SAFE_INTEGER);
+      // InMemorySessionService's arithmetic: without a limit, `offset` slices and `page` is ignored.
+      const start = limit === undefined ? (offset ?? 0) : page !== undefined ? (page - 1) * limit : (offset ?? 0);
+      paging = { limit, offset: start, page };
+      return [appName, userId, order, start, limit ?? -1] as const;
+    });
+    const sessions = listed.sessions.map(([id, userId, lastUpdateTime]) =>
+      createSession({ id, appName: request.appName, userId, state: {}, events: [], lastUpdateTime }),
+    );
+    const totalItems = listed.total;
+    const { limit, offset, page } = paging;
+    if (limit === undefined) {
+      return { sessions, page: 1, limit: totalItems, totalItems, totalPages: totalItems === 0 ? 0 : 1 };
+    }
+    return {
+      sessions,
+      page: page ?? (limit === 0 ? 1 : Math.floor(offset / limit) + 1),
+      limit,
+      totalItems,
+      totalPages: limit === 0 ? 0 : Math.ceil(totalItems / limit),
+    };
+  }
+
+  /** Deletes a session and its events; a missing session is no error. app: and user: state stay. */
+  override async deleteSession(request: DeleteSessionRequest): Promise<void> {
+    await this.#engine.call(adkSessionsDelete, () => [keyOf(request), undefined] as const);
+  }
+
+  /**
+   * Appends an event (a partial event is not stored) and applies its state delta to the
+   * three scopes, then to `session` in place, as ADK's Runner expects. An event whose id
+   * the session already has replaces that event where it stands and its delta applies
+   * again (ADK's rule), so an event is stored once however often it is sent: a retry after
+   * `OUTCOME_UNKNOWN` never duplicates it. A missing session rejects `NOT_FOUND`; an
+   * append from a stale `session` object is handled as `onStale` says.
+   */
+  override async appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
+    if (event?.partial) return event;
+    let key: AdkKey | undefined;
+    const result = await this.#engine.call(adkSessionsAppendEvent, () => {
+      if (typeof session !== 'object' || session === null) throw invalidArgument('session must be a Session object');
+      if (typeof event !== 'object' || event === null) throw invalidArgument('event must be an Event object');
+      key = keyOf({ appName: session.appName, userId: session.userId }, session.id);
+      const eventId = v.identifier('event.id', event.id);
+      const timestamp = v.finiteNumber('event.timestamp', event.timestamp);
+      const delta = plainState('event.actions.stateDelta', event.actions?.stateDelta);
+      const scoped = splitScopes(delta);
+      const stored = event.actions === undefined ? event : { ...event, actions: { ...event.actions, stateDelta: withoutTemp(delta) } };
+      return [
+        {
+          key,
+          eventId,
+          event: v.json('event', stored, this.#payload),
+          timestamp,
+          sessionDelta: scopeJson('event.actions.stateDelta', scoped.session, this.#payload),
+          appDelta: scopeJson('event.actions.stateDelta (app: keys)', scoped.app, this.#payload),
+          userDelta: scopeJson('event.actions.stateDelta (user: keys)', scoped.user, this.#payload),
+          known: this.#versions.get(session) ?? null,
+          knownLastUpdateTime: typeof session.lastUpdateTime === 'number' ? session.lastUpdateTime : 0,
+          onStale: this.#onStale,
+          maxStateBytes: this.#state,
+        },
+        undefined,
+      ] as const;
+    });
+    if (!result.stale) {
+      await super.appendEvent({ session, event });
+      session.lastUpdateTime = event.timestamp;
+      this.#versions.set(session, [result.storeId, result.version]);
+      return event;
+    }
+    // Stale and reloading: the stored session already holds this event and, after it,
+    // whatever others appended. Applying the delta again here could undo their later
+    // writes, so the object takes the stored events and state instead.
+    trimTempDelta(event);
+    const fresh = await this.#read({ appName: key![0], userId: key![1], sessionId: key![2] });
+    if (fresh === undefined) {
+      // Deleted in between: the object keeps what it was, plus this event.
+      await super.appendEvent({ session, event });
+      session.lastUpdateTime = event.timestamp;
+      return event;
+    }
+    const events = fresh.session.events.map((stored) => (stored.id === event.id ? event : stored));
+    session.events.splice(0, session.events.length, ...events);
+    refreshState(session.state, fresh.session.state);
+    session.lastUpdateTime = fresh.session.lastUpdateTime;
+    this.#versions.set(session, [fresh.record.storeId, fresh.record.version]);
+    return event;
+  }
+}

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { AdkBenchResult } from '../bench/adk.js';
+import { main } from '../src/cli/cli.js';
+import { tempDbPath } from './helpers/temp.js';
+
+// bench --adk must work: a tiny run of our session service and ADK's DatabaseSessionService
+// (on a SQLite file), each trial in its own process, from the build.
+describe('abathur-store bench --adk', () => {
+  it('measures AbathurSessionService against ADK’s DatabaseSessionService side by side', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    const json = tempDbPath('adk.json');
+    const code = await main(
+      ['bench', '--adk', '--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'abathur,adk-database', '--json', json],
+      io,
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^abathur\s+[\d,]+\s+[\d.]+x\s/m);
+    expect(output).toMatch(/^adk-database\s+[\d,]+\s+1\.00x\s/m);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as AdkBenchResult;
+    for (const system of ['abathur', 'adk-database']) {
+      const m = result.summary[system]!.median;
+      // Each did work, without errors, and read sessions of the length asked for.
+      expect(m.errors, m.errorSamples.join('; ')).toBe(0);
+      expect(m.appends).toBeGreaterThan(0);
+      expect(m.reads).toBeGreaterThan(0);
+      expect(m.eventsPerRead).toBe(16);
+      expect(m.latency.getSession.count).toBe(m.reads);
+    }
+    expect(result.summary['adk-database']!.vsDatabase).toBe(1);
+  });
+
+  it('refuses systems it does not know', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    expect(await main(['bench', '--adk', '--systems', 'facade'], io)).toBe(2);
+    expect(output).toContain('unknown system "facade"');
+  });
+});
