@@ -43,14 +43,6 @@ export function encodeOutcomes(outcomes: readonly Outcome[]): ReadBatchResponse 
   return response;
 }
 
-export function decodeOutcomes(response: ReadBatchResponse): Outcome[] {
-  const outcomes: Outcome[] = [];
-  for (let i = 0; i < response.length; i += 2) {
-    outcomes.push(response[i] === 1 ? { ok: true, value: response[i + 1] } : { ok: false, error: response[i + 1] as WireError });
-  }
-  return outcomes;
-}
-
 /** Writer → main: one outcome per call, in order, after the shared COMMIT. */
 export interface WriteBatchResponse {
   outcomes: Outcome[];

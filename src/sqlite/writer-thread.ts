@@ -19,97 +19,87 @@ export interface WriterConfig {
   manageWal: boolean;
 }
 
-/**
- * The writer's logic: the one read-write connection, the schema, group commit and WAL
- * checkpoints. The worker entry (workers/writer.ts) only exposes it; tests drive it
- * in-process.
- */
-export class WriterService {
+export type WriterOpenResult = { ok: true } | { ok: false; error: WireError };
+
+/** What an open writer holds. */
+interface OpenWriter {
   readonly db: Connection;
   readonly wal: WalManager;
-  readonly #executor: WriteExecutor;
-  #timer: NodeJS.Timeout | undefined;
+  readonly executor: WriteExecutor;
+  readonly timer: NodeJS.Timeout | undefined;
+}
 
-  private constructor(db: Connection, config: WriterConfig) {
-    this.db = db;
-    this.wal = new WalManager(db, {
+/**
+ * The writer thread's logic: the one read-write connection, the schema, group commit and
+ * WAL checkpoints. The worker entry (workers/writer.ts) exposes one with comlink, whose
+ * calls reach these methods; tests drive one in-process.
+ *
+ * `open` answers a failure as data, so the caller learns why the database would not
+ * open with its code intact; the other methods throw, which only a defect makes them do.
+ */
+export class Writer {
+  #open: OpenWriter | undefined;
+
+  /** Opens the file, applies the schema (a no-op when present) and prepares the catalogue. */
+  open(config: WriterConfig): WriterOpenResult {
+    try {
+      this.#open = openWriter(config);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: toWireError(error) };
+    }
+  }
+
+  execute(calls: readonly OperationCall[]): WriteBatchResponse {
+    const { executor, wal } = this.#opened();
+    const outcomes = executor.execute(calls);
+    return { outcomes, walBytes: wal.afterCommit() };
+  }
+
+  /** Verifies the database between batches, with the plan of every catalogue statement. */
+  check(): CheckReport {
+    return checkDatabase(this.#opened().db, { operations });
+  }
+
+  /** Truncates the WAL and closes the connection; a writer that is not open has nothing to close. */
+  close(): void {
+    const open = this.#open;
+    if (open === undefined) return;
+    this.#open = undefined;
+    clearInterval(open.timer);
+    try {
+      open.wal.checkpoint('TRUNCATE');
+    } finally {
+      open.db.close();
+    }
+  }
+
+  #opened(): OpenWriter {
+    if (this.#open === undefined) throw new Error('writer is not open');
+    return this.#open;
+  }
+}
+
+function openWriter(config: WriterConfig): OpenWriter {
+  const db = openWriterConnection(config.path, config);
+  try {
+    applySchema(db);
+    const wal = new WalManager(db, {
       manage: config.manageWal,
       limitBytes: config.walLimitBytes,
       intervalMs: config.checkpointIntervalMs,
       forcedWaitMs: Math.min(250, config.busyTimeoutMs),
       busyTimeoutMs: config.busyTimeoutMs,
     });
-    this.#executor = new WriteExecutor(new PreparedCatalogue(db, operations, ['write']));
+    const executor = new WriteExecutor(new PreparedCatalogue(db, operations, ['write']));
+    let timer: NodeJS.Timeout | undefined;
     if (config.manageWal) {
-      this.#timer = setInterval(() => this.wal.idle(), config.checkpointIntervalMs);
-      this.#timer.unref();
+      timer = setInterval(() => wal.idle(), config.checkpointIntervalMs);
+      timer.unref();
     }
+    return { db, wal, executor, timer };
+  } catch (error) {
+    db.close();
+    throw error;
   }
-
-  /** Opens the file, applies the schema (a no-op when present) and prepares the catalogue. */
-  static open(config: WriterConfig): WriterService {
-    const db = openWriterConnection(config.path, config);
-    try {
-      applySchema(db);
-      return new WriterService(db, config);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-  }
-
-  execute(calls: readonly OperationCall[]): WriteBatchResponse {
-    const outcomes = this.#executor.execute(calls);
-    return { outcomes, walBytes: this.wal.afterCommit() };
-  }
-
-  /** Verifies the database between batches, with the plan of every catalogue statement. */
-  check(): CheckReport {
-    return checkDatabase(this.db, { operations });
-  }
-
-  /** Truncates the WAL and closes the connection. */
-  close(): void {
-    clearInterval(this.#timer);
-    if (!this.db.open) return;
-    try {
-      this.wal.checkpoint('TRUNCATE');
-    } finally {
-      this.db.close();
-    }
-  }
-}
-
-export type WriterOpenResult = { ok: true; walPath: string } | { ok: false; error: WireError };
-
-/** The API the writer thread exposes with comlink. Failures come back as data. */
-export interface WriterApi {
-  open(config: WriterConfig): WriterOpenResult;
-  execute(calls: readonly OperationCall[]): WriteBatchResponse;
-  check(): CheckReport;
-  close(): void;
-}
-
-export function createWriterApi(): WriterApi {
-  let service: WriterService | undefined;
-  const opened = (): WriterService => {
-    if (service === undefined) throw new Error('writer is not open');
-    return service;
-  };
-  return {
-    open(config) {
-      try {
-        service = WriterService.open(config);
-        return { ok: true, walPath: `${service.db.name}-wal` };
-      } catch (error) {
-        return { ok: false, error: toWireError(error) };
-      }
-    },
-    execute: (calls) => opened().execute(calls),
-    check: () => opened().check(),
-    close() {
-      service?.close();
-      service = undefined;
-    },
-  };
 }

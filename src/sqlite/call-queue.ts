@@ -1,0 +1,139 @@
+import { performance } from 'node:perf_hooks';
+import { fromWireError, type StoreError } from '../api/errors.js';
+import type { EngineStats } from './engine-stats.js';
+import type { Outcome } from './protocol.js';
+
+/** An accepted call waiting for its worker's answer. */
+export interface PendingCall {
+  readonly name: string;
+  readonly args: readonly unknown[];
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: StoreError) => void;
+  /** performance.now() when accepted, for the latency histogram. */
+  readonly start: number;
+}
+
+/**
+ * A thread as the engine lets tests see it: they end one on purpose, and check it is
+ * gone (`threadId` -1). A Node `Worker` is one.
+ */
+export interface ThreadHandle {
+  readonly threadId: number;
+  terminate(): Promise<number>;
+}
+
+/**
+ * What the read pool and the writer client share: a FIFO of accepted calls, one
+ * deferred flush however many calls arrive in the meantime, settling each call with
+ * its latency recorded, and `drain()` for close. Subclasses decide when a flush runs
+ * and what it sends: the read pool spreads batches over its readers, the writer client
+ * sends one group-commit batch at a time.
+ */
+export abstract class CallQueue {
+  protected readonly stats: EngineStats;
+  // The FIFO: taking from the front moves `head` (Array#shift is O(n)).
+  #items: PendingCall[] = [];
+  #head = 0;
+  #scheduled = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(stats: EngineStats) {
+    this.stats = stats;
+  }
+
+  /** Calls accepted and not yet sent to a worker. */
+  get queueDepth(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Queues one call; the promise settles with the worker's answer. */
+  submit(name: string, args: readonly unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#items.push({ name, args, resolve, reject, start: performance.now() });
+      this.accepted();
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        this.schedule(this.#scheduledFlush);
+      }
+    });
+  }
+
+  readonly #scheduledFlush = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  /** Runs after each call joins the queue, before its flush is scheduled. */
+  protected accepted(): void {}
+
+  /** Defers a flush: to a microtask, or to the end of this turn of the event loop. */
+  protected abstract schedule(flush: () => void): void;
+
+  /** Sends what may go now; wakes `drain()` once nothing is queued or in flight. */
+  protected abstract flush(): void;
+
+  /** True while a batch is with a worker. */
+  protected abstract get busy(): boolean;
+
+  /** Removes and returns up to `count` calls from the front. */
+  protected take(count: number): PendingCall[] {
+    const end = Math.min(this.#head + count, this.#items.length);
+    const taken = this.#items.slice(this.#head, end);
+    this.#head = end;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return taken;
+  }
+
+  /** Settles a batch with its worker's outcomes, in order. */
+  protected settle(batch: readonly PendingCall[], outcomes: readonly Outcome[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) this.succeed(batch[i]!, outcome.value);
+      else this.fail(batch[i]!, fromWireError(outcome.error));
+    }
+  }
+
+  protected succeed(call: PendingCall, value: unknown): void {
+    this.stats.recordLatency(call.name, call.start);
+    call.resolve(value);
+  }
+
+  protected fail(call: PendingCall, error: StoreError): void {
+    this.stats.recordLatency(call.name, call.start);
+    call.reject(error);
+  }
+
+  /** Fails every call of a batch. */
+  protected failBatch(batch: readonly PendingCall[], error: StoreError): void {
+    for (const call of batch) this.fail(call, error);
+  }
+
+  /** Fails every call still waiting in the queue. */
+  protected failQueued(error: StoreError): void {
+    this.failBatch(this.take(this.queueDepth), error);
+  }
+
+  /** True when nothing is queued or in flight. */
+  protected get idle(): boolean {
+    return !this.busy && this.queueDepth === 0;
+  }
+
+  /** Resolves whoever waits in `drain()`, if the queue has gone idle. */
+  protected wakeDrainers(): void {
+    if (this.#idleWaiters.length > 0 && this.idle) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Resolves once every accepted call has settled. */
+  drain(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+}
