@@ -2,20 +2,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Synchronous } from '../src/sqlite/connection.js';
-import { defaultReaders } from '../src/api/options.js';
-import { UsageError } from '../src/cli/usage-error.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
 import { SYSTEMS, type SystemName } from './systems.js';
 import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
+import { UsageError, defaultReaders, type Synchronous } from '../src/internal.js';
 
 export interface BenchIo {
   out(text: string): void;
+  err(text: string): void;
 }
 
-export const BENCH_USAGE = `usage: abathur-store bench [options]
+export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/bench/main.js [options])
 
   --sessions N        concurrent callers (default 64)
   --readers N         reader threads for the facade and the naive pool (default: cores, 1-4)
@@ -143,7 +142,20 @@ export function formatCompare(result: CompareResult): string {
   ].join('\n');
 }
 
-/** `abathur-store bench`: parses the options and runs the comparison or a sweep. */
+/** The benchmark's command line: runs it, and resolves to the exit code (2 for a usage mistake). */
+export async function benchMain(argv: readonly string[], io: BenchIo): Promise<number> {
+  try {
+    return await runBench(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      io.err(`bench: ${error.message}\n\n${BENCH_USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** Parses the options and runs the comparison or a sweep. */
 export async function runBench(argv: readonly string[], io: BenchIo): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],

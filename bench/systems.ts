@@ -1,11 +1,9 @@
 import { Piscina } from 'piscina';
 import type sqlite3 from 'sqlite3';
-import type { Synchronous } from '../src/sqlite/connection.js';
 import { catalogueConnection } from './catalogue-connection.js';
-import { benchFile } from '../src/paths.js';
-import { openStore, type Store } from '../src/api/store.js';
-import type { OperationCall } from '../src/sqlite/protocol.js';
-import type { JsonObject, JsonValue } from '../src/api/types.js';
+import { openStore, type JsonObject, type JsonValue, type Store } from '../src/index.js';
+import type { OperationCall, Synchronous } from '../src/internal.js';
+import { benchFile } from './paths.js';
 
 /** The operations a workload drives, the same for every system compared. */
 export interface System {

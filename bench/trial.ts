@@ -2,10 +2,10 @@
 // not colour another's figures. Reads its configuration as JSON from argv[2] and writes
 // its result as JSON on stdout.
 import { copyFileSync, rmSync } from 'node:fs';
-import type { Synchronous } from '../src/sqlite/connection.js';
 import type { SeedInfo } from './seed.js';
 import { openSystem, type SystemName } from './systems.js';
 import { runLoad, type Mix, type Think } from './workload.js';
+import type { Synchronous } from '../src/internal.js';
 
 export interface TrialConfig {
   system: SystemName;

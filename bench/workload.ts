@@ -1,11 +1,10 @@
 import { build, type Histogram } from 'hdr-histogram-js';
 import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { UsageError } from '../src/cli/usage-error.js';
-import { EventLoopDelay } from '../src/cli/event-loop-delay.js';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { appOf, projectOf, sessionIdOf, userOf, type SeedInfo } from './seed.js';
 import type { System } from './systems.js';
+import { EventLoopDelay, UsageError } from '../src/internal.js';
 
 export const OPERATIONS = [
   'getSession',

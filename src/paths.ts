@@ -16,6 +16,3 @@ export const sqlDirectory = join(packageRoot, 'sql');
 /** Compiled worker entry files. */
 export const workerFile = (name: 'reader' | 'writer'): string =>
   join(packageRoot, 'dist', 'workers', `${name}.js`);
-
-/** Compiled benchmark files that run in their own thread or process. */
-export const benchFile = (name: 'trial' | 'naive-worker'): string => join(packageRoot, 'dist', 'bench', `${name}.js`);

@@ -1,25 +1,36 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
+import { benchMain } from '../bench/run-bench.js';
 
 // The benchmark is not part of the library's coverage, but its command must work: a tiny
 // run of two systems, in child processes, from the build.
-describe('abathur-store bench', () => {
+describe('the benchmark command', () => {
+  const capture = () => {
+    const io = { text: '', out: (t: string) => (io.text += `${t}\n`), err: (t: string) => (io.text += `${t}\n`) };
+    return io;
+  };
+
   it('runs the systems side by side and prints the tables', async () => {
-    let output = '';
-    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    const code = await main(['bench', '--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct', '--seed-sessions', '100', '--mix', 'mixed'], io);
+    const io = capture();
+    const code = await benchMain(['--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct', '--seed-sessions', '100', '--mix', 'mixed'], io);
     expect(code).toBe(0);
-    expect(output).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
-    expect(output).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
-    expect(output).toContain('getSession');
+    expect(io.text).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
+    expect(io.text).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
+    expect(io.text).toContain('getSession');
   });
 
   it('explains its options and refuses bad ones', async () => {
-    let output = '';
-    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    expect(await main(['bench', '--help'], io)).toBe(0);
-    expect(output).toContain('--sessions N');
-    expect(await main(['bench', '--systems', 'mystery'], io)).toBe(2);
-    expect(await main(['bench', '--think', 'sometimes'], io)).toBe(2);
+    const io = capture();
+    expect(await benchMain(['--help'], io)).toBe(0);
+    expect(io.text).toContain('--sessions N');
+    expect(await benchMain(['--systems', 'mystery'], io)).toBe(2);
+    expect(io.text).toContain('unknown system "mystery"');
+    expect(await benchMain(['--think', 'sometimes'], io)).toBe(2);
+  });
+
+  it('is not a command of the installed package: abathur-store bench says where it is', async () => {
+    const io = capture();
+    expect(await main(['bench', '--help'], io)).toBe(2);
+    expect(io.text).toContain('npm run bench');
   });
 });

@@ -7,6 +7,8 @@ import { operations } from '../catalogue/index.js';
 import { StoreError } from '../api/errors.js';
 import { runDemo } from './demo.js';
 import { applySchema } from '../sqlite/schema.js';
+import { engineConfig } from '../sqlite/engine.js';
+import { resolveOptions } from '../api/options.js';
 import { UsageError } from './usage-error.js';
 
 export interface CliIo {
@@ -30,15 +32,16 @@ commands:
                          and every statement's plan; exit 1 if anything fails
   demo [options]         a simulated orchestrator on ./data/abathur.db, then a report:
                          --sessions N (64), --duration S (20), --think MS (100), --path FILE
-  bench [options]        load benchmark: the store against direct better-sqlite3, a naive
-                         Piscina pool and node-sqlite3 (bench --help for the options)`;
+  bench                  the load benchmark is not part of the package: in a source
+                         checkout, npm run bench -- --help`;
 
 function init(args: string[], io: CliIo): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('init takes one database path');
   const path = resolve(positionals[0]!);
   mkdirSync(dirname(path), { recursive: true });
-  const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
+  // The connection the store's writer would open with its default options.
+  const db = openWriterConnection(path, engineConfig(resolveOptions({ path })).writer);
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
@@ -57,7 +60,8 @@ function check(args: string[], io: CliIo): number {
   if (positionals.length !== 1) throw new UsageError('check takes one database path');
   // Read-only: checking never changes the file. foreign_keys is set on this connection
   // as the store sets it on its own, to show this SQLite enforces them.
-  const db = openReaderConnection(resolve(positionals[0]!), 5000);
+  const { reader } = engineConfig(resolveOptions({ path: resolve(positionals[0]!) }));
+  const db = openReaderConnection(reader.path, reader.busyTimeoutMs);
   try {
     db.pragma('foreign_keys = ON');
     const report = checkDatabase(db, { operations });
@@ -105,11 +109,10 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         return check(rest, io);
       case 'demo':
         return await demo(rest, io);
-      case 'bench': {
-        // The benchmark lives beside the library (bench/) and loads only when asked for.
-        const { runBench } = await import('../../bench/run-bench.js');
-        return await runBench(rest, io);
-      }
+      case 'bench':
+        // The library never loads the benchmark: it is a program of its own (bench/main.ts).
+        io.err('abathur-store: the benchmark is not part of the installed package; in a source checkout run: npm run bench -- [options]');
+        return 2;
       case undefined:
       case 'help':
       case '--help':
