@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
-import { SYSTEMS, type SystemName } from './systems.js';
+import { ALL_SYSTEMS, SYSTEMS, type SystemName } from './systems.js';
 import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
 import { UsageError, defaultReaders, type Synchronous } from '../src/internal.js';
 
@@ -21,7 +21,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --duration S        seconds per trial (default 10)
   --mix NAME|op=w,..  read, mixed, heavy, write, or weights (default mixed)
   --synchronous M     normal or full (default normal)
-  --systems A,B       of ${SYSTEMS.join(', ')} (default all)
+  --systems A,B       of ${ALL_SYSTEMS.join(', ')} (default ${SYSTEMS.join(',')});
+                      writer-limit is the single-connection write ceiling, for write-only mixes
   --trials N          trials per system, interleaved; the median is reported (default 3)
   --think MODE        how callers pace themselves: immediate (yield to the event loop before each
                       call, no waiting: saturates), none (a tight await loop), or a mean think
@@ -35,7 +36,7 @@ export interface CompareResult {
   machine: MachineInfo;
   config: { sessions: number; readers: number; durationMs: number; mix: Mix; synchronous: Synchronous; think: Think; trials: number };
   trials: Record<string, LoadResult[]>;
-  summary: Record<string, { throughput: number; vsDirect: number | null; median: LoadResult }>;
+  summary: Record<string, { throughput: number; vsDirect: number | null; vsWriterLimit: number | null; median: LoadResult }>;
 }
 
 /** Seeds a template database once; every trial runs on a fresh copy of it. */
@@ -81,12 +82,14 @@ export async function compare(options: {
       }
     }
     const directThroughput = trials.direct === undefined ? undefined : median(trials.direct.map((r) => r.throughput));
+    const limitThroughput = trials['writer-limit'] === undefined ? undefined : median(trials['writer-limit'].map((r) => r.throughput));
     const summary: CompareResult['summary'] = {};
     for (const [system, results] of Object.entries(trials)) {
       const throughput = median(results.map((r) => r.throughput));
       summary[system] = {
         throughput,
         vsDirect: directThroughput === undefined ? null : throughput / directThroughput,
+        vsWriterLimit: limitThroughput === undefined ? null : throughput / limitThroughput,
         median: medianTrial(results),
       };
     }
@@ -112,12 +115,30 @@ export async function compare(options: {
 export function formatCompare(result: CompareResult): string {
   const { summary, machine, config } = result;
   const direct = summary.direct?.throughput ?? 0;
-  const rows = [['system', 'ops/s', 'vs direct', 'event-loop p50', 'event-loop p99', 'errors', 'WAL peak']];
+  const limit = summary['writer-limit']?.throughput;
+  const rows = [
+    [
+      'system',
+      'ops/s',
+      'vs direct',
+      ...(limit === undefined ? [] : ['vs writer-limit']),
+      'caller CPU/op',
+      'process CPU/op',
+      'event-loop p50',
+      'event-loop p99',
+      'errors',
+      'WAL peak',
+    ],
+  ];
+  const cpu = (value: number | null): string => (value === null ? '-' : `${value.toFixed(1)} us`);
   for (const [system, s] of Object.entries(summary)) {
     rows.push([
       system,
       int(s.throughput),
       ratio(s.throughput, direct),
+      ...(limit === undefined ? [] : [ratio(s.throughput, limit)]),
+      cpu(s.median.cpu.callerUs),
+      cpu(s.median.cpu.processUs),
       `${s.median.eventLoopDelay.p50} ms`,
       `${s.median.eventLoopDelay.p99} ms`,
       String(s.median.errors),
@@ -188,7 +209,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
   const think = parseThink(values.think);
   const systems = values.systems.split(',') as SystemName[];
-  for (const system of systems) if (!SYSTEMS.includes(system)) throw new UsageError(`unknown system "${system}"`);
+  for (const system of systems) if (!ALL_SYSTEMS.includes(system)) throw new UsageError(`unknown system "${system}"`);
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),

@@ -21,8 +21,14 @@ export interface System {
   close(): Promise<void>;
 }
 
-export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3';
+export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit';
+/** The systems compared by default. */
 export const SYSTEMS: readonly SystemName[] = ['facade', 'direct', 'naive-pool', 'node-sqlite3'];
+/**
+ * Every system `--systems` accepts: the four, and `writer-limit`, the single-connection
+ * write ceiling (bench/writer-limit.ts), a baseline for write-only mixes.
+ */
+export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'writer-limit'];
 
 export interface SystemOptions {
   path: string;
@@ -59,7 +65,7 @@ export async function facadeSystem(options: SystemOptions): Promise<System & { s
 // The catalogue calls each System method maps to, with arguments as the facade would
 // send them (JSON already stringified). The direct and naive baselines run exactly the
 // store's statements, so the comparison is of the architecture, not of the SQL.
-const calls = {
+export const catalogueCalls = {
   getSession: (id: string): OperationCall => ['sessions.get', [id, null]],
   getMemory: (namespace: string, key: string): OperationCall => ['memory.get', [namespace, key, null]],
   context: (q: { sessionId: string; userId: string; appName: string; projectId: string }): OperationCall => [
@@ -90,15 +96,15 @@ const calls = {
 function catalogueSystem(name: string, send: (call: OperationCall) => Promise<unknown>, close: () => Promise<void>): System {
   return {
     name,
-    getSession: (id) => send(calls.getSession(id)),
-    getMemory: (namespace, key) => send(calls.getMemory(namespace, key)),
-    context: (q) => send(calls.context(q)),
-    appendEvent: (id, event, delta) => send(calls.appendEvent(id, event, delta)),
-    updateMemory: (namespace, key, value) => send(calls.updateMemory(namespace, key, value)),
-    claimNext: () => send(calls.claimNext()) as Promise<{ id: string } | undefined>,
-    completeTask: (id, result) => send(calls.completeTask(id, result)),
-    saveCheckpoint: (taskId, iteration, state) => send(calls.saveCheckpoint(taskId, iteration, state)),
-    recordMetric: (name_, value, labels) => send(calls.recordMetric(name_, value, labels)),
+    getSession: (id) => send(catalogueCalls.getSession(id)),
+    getMemory: (namespace, key) => send(catalogueCalls.getMemory(namespace, key)),
+    context: (q) => send(catalogueCalls.context(q)),
+    appendEvent: (id, event, delta) => send(catalogueCalls.appendEvent(id, event, delta)),
+    updateMemory: (namespace, key, value) => send(catalogueCalls.updateMemory(namespace, key, value)),
+    claimNext: () => send(catalogueCalls.claimNext()) as Promise<{ id: string } | undefined>,
+    completeTask: (id, result) => send(catalogueCalls.completeTask(id, result)),
+    saveCheckpoint: (taskId, iteration, state) => send(catalogueCalls.saveCheckpoint(taskId, iteration, state)),
+    recordMetric: (name_, value, labels) => send(catalogueCalls.recordMetric(name_, value, labels)),
     close,
   };
 }
@@ -268,7 +274,7 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
   };
 }
 
-export async function openSystem(name: SystemName, options: SystemOptions): Promise<System> {
+export async function openSystem(name: Exclude<SystemName, 'writer-limit'>, options: SystemOptions): Promise<System> {
   switch (name) {
     case 'facade':
       return facadeSystem(options);

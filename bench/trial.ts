@@ -4,7 +4,8 @@
 import { copyFileSync, rmSync } from 'node:fs';
 import type { SeedInfo } from './seed.js';
 import { openSystem, type SystemName } from './systems.js';
-import { runLoad, type Mix, type Think } from './workload.js';
+import { runLoad, type LoadResult, type Mix, type Think } from './workload.js';
+import { runWriterLimit } from './writer-limit.js';
 import type { Synchronous } from '../src/internal.js';
 
 export interface TrialConfig {
@@ -25,20 +26,32 @@ export interface TrialConfig {
 const config = JSON.parse(process.argv[2]!) as TrialConfig;
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
 copyFileSync(config.template, config.path);
-const system = await openSystem(config.system, {
-  path: config.path,
-  readers: config.readers,
-  synchronous: config.synchronous,
-  ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
-});
-const result = await runLoad(system, {
-  sessions: config.sessions,
-  durationMs: config.durationMs,
-  mix: config.mix,
-  seed: { ...config.seed, path: config.path },
-  think: config.think,
-  runId: config.runId,
-});
-await system.close();
+let result: LoadResult;
+if (config.system === 'writer-limit') {
+  result = runWriterLimit({
+    path: config.path,
+    seed: { ...config.seed, path: config.path },
+    synchronous: config.synchronous,
+    durationMs: config.durationMs,
+    mix: config.mix,
+    runId: config.runId,
+  });
+} else {
+  const system = await openSystem(config.system, {
+    path: config.path,
+    readers: config.readers,
+    synchronous: config.synchronous,
+    ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
+  });
+  result = await runLoad(system, {
+    sessions: config.sessions,
+    durationMs: config.durationMs,
+    mix: config.mix,
+    seed: { ...config.seed, path: config.path },
+    think: config.think,
+    runId: config.runId,
+  });
+  await system.close();
+}
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
 process.stdout.write(JSON.stringify(result));

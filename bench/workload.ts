@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { appOf, projectOf, sessionIdOf, userOf, type SeedInfo } from './seed.js';
 import type { System } from './systems.js';
+import { cpuMeter, type CpuPerOp } from './cpu.js';
 import { EventLoopDelay, UsageError } from '../src/internal.js';
 
 export const OPERATIONS = [
@@ -102,6 +103,8 @@ export interface LoadResult {
   /** How late the caller's event loop ran a 1 ms timer, milliseconds. */
   eventLoopDelay: { p50: number; p99: number; max: number };
   walPeakBytes: number;
+  /** CPU per operation: the caller's thread, and the whole process (see bench/cpu.ts). */
+  cpu: CpuPerOp;
 }
 
 /** A small seeded PRNG (mulberry32): each session's choices are the same in every system. */
@@ -216,10 +219,12 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
   };
 
   eld.start();
+  const cpu = cpuMeter();
   const startedAt = performance.now();
   const deadline = startedAt + options.durationMs;
   await Promise.all(Array.from({ length: options.sessions }, (_, index) => session(index)));
   const elapsed = performance.now() - startedAt;
+  const cpuPerOp = cpu(ops);
   // Let the loop turn once more, so a stretch it spent blocked is recorded too.
   await sleep(5);
   eld.stop();
@@ -246,5 +251,6 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     latency,
     eventLoopDelay: eld.summary(),
     walPeakBytes,
+    cpu: cpuPerOp,
   };
 }

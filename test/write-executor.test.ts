@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
@@ -54,7 +55,43 @@ const danglingAtCommit = defineOperation({
   },
 });
 
-const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit] as Operation[];
+/** Runs of each operation below, by name: a replay runs an operation again. */
+const runs = new Map<string, number>();
+const counted = (name: string): number => {
+  const n = (runs.get(name) ?? 0) + 1;
+  runs.set(name, n);
+  return n;
+};
+
+/**
+ * Makes its row's id in JavaScript, as services do for sessions and tasks: a run that was
+ * rolled back and run again returns a different id, so a caller handed the first run's
+ * value would hold an id that was never committed.
+ */
+const insertWithJsId = defineOperation({
+  name: 'test.insertWithJsId',
+  kind: 'write',
+  statements: { insert: 'INSERT INTO metrics (metric_name, metric_value) VALUES (?, 1)' },
+  run({ st }) {
+    counted('test.insertWithJsId');
+    const id = randomUUID();
+    st.insert.run(id);
+    return id;
+  },
+});
+
+/** Succeeds the first time it runs, fails every time after: a replay finds a new failure. */
+const failsWhenRunAgain = defineOperation({
+  name: 'test.failsWhenRunAgain',
+  kind: 'write',
+  statements: { insert: "INSERT INTO metrics (metric_name, metric_value) VALUES ('again', 1)" },
+  run({ st }) {
+    st.insert.run();
+    if (counted('test.failsWhenRunAgain') > 1) throw new Error('failed on its second run');
+  },
+});
+
+const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit, insertWithJsId, failsWhenRunAgain] as Operation[];
 
 function executor(db: Connection): WriteExecutor {
   return new WriteExecutor(new PreparedCatalogue(db, [...operations, ...testOps], ['write']));
@@ -143,5 +180,74 @@ describe('group commit', () => {
     expect(db.inTransaction).toBe(false);
     // The connection is fine afterwards.
     expect(codes(executor(db).execute([['test.insertMetric', ['d', 4]]]))).toEqual([true]);
+  });
+});
+
+describe('group commit without savepoints, replayed on failure', () => {
+  it('replays a batch whose optimistic run failed: the others commit once, with the values of the run that committed', () => {
+    const db = freshDatabase();
+    const writer = executor(db);
+    runs.clear();
+    const outcomes = writer.execute([
+      ['test.insertWithJsId', []],
+      ['test.insertWithJsId', []],
+      ['test.insertThenThrow', []],
+      ['test.insertWithJsId', []],
+      ['test.insertWithJsId', []],
+    ]);
+    expect(codes(outcomes)).toEqual([true, true, 'INVALID_STATE', true, true]);
+    // The batch ran twice: the two operations before the failure ran in both runs.
+    expect(writer.replays).toBe(1);
+    expect(runs.get('test.insertWithJsId')).toBe(6);
+    // Each committed exactly once, and each caller holds the id that was committed.
+    const committed = db.prepare('SELECT metric_name FROM metrics ORDER BY id').pluck().all();
+    expect(committed).toEqual(outcomes.filter((o) => o.ok).map((o) => (o as { value: unknown }).value));
+    expect(count(db, "metric_name = 'half-done'")).toBe(0);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it('guards every operation when the replay finds another failure, and starts the next batch guarded', () => {
+    const db = freshDatabase();
+    const writer = executor(db);
+    runs.clear();
+    const outcomes = writer.execute([
+      ['test.failsWhenRunAgain', []],
+      ['test.insertThenThrow', []],
+      ['test.insertMetric', ['kept', 1]],
+    ]);
+    // First run: 1 fails. Replay with 1 guarded: 0 fails now. Third run: all guarded.
+    expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE', true]);
+    expect(writer.replays).toBe(2);
+    expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['kept']);
+    // Two failures in one batch: the next batch starts with every operation guarded, so its
+    // one failure needs no replay; having seen only one, the batch after is optimistic again.
+    const guarded = writer.execute([
+      ['test.insertThenThrow', []],
+      ['test.insertMetric', ['second', 2]],
+    ]);
+    expect(codes(guarded)).toEqual(['INVALID_STATE', true]);
+    expect(writer.replays).toBe(2);
+    const optimistic = writer.execute([
+      ['test.insertThenThrow', []],
+      ['test.insertMetric', ['third', 3]],
+    ]);
+    expect(codes(optimistic)).toEqual(['INVALID_STATE', true]);
+    expect(writer.replays).toBe(3);
+    expect(db.prepare('SELECT metric_name FROM metrics ORDER BY id').pluck().all()).toEqual(['kept', 'second', 'third']);
+  });
+
+  it('runs a batch without failures once', () => {
+    const db = freshDatabase();
+    const writer = executor(db);
+    runs.clear();
+    const outcomes = writer.execute([
+      ['test.insertWithJsId', []],
+      ['metrics.record', ['m', 1, null, undefined]],
+      ['test.insertWithJsId', []],
+    ]);
+    expect(codes(outcomes)).toEqual([true, true, true]);
+    expect(writer.replays).toBe(0);
+    expect(runs.get('test.insertWithJsId')).toBe(2);
+    expect(count(db)).toBe(3);
   });
 });
