@@ -14,5 +14,5 @@ export const packageRoot = builtRun ? resolve(here, '..', '..') : resolve(here, 
 export const sqlDirectory = join(packageRoot, 'sql');
 
 /** Compiled worker entry files. */
-export const workerFile = (name: 'reader' | 'writer'): string =>
+export const workerFile = (name: 'reader' | 'writer' | 'checkpointer'): string =>
   join(packageRoot, 'dist', 'workers', `${name}.js`);

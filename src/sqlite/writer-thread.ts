@@ -5,6 +5,7 @@ import { PreparedCatalogue } from '../catalogue/prepared.js';
 import { toWireError, type WireError } from '../api/errors.js';
 import type { OperationCall, WriteBatchResponse } from './protocol.js';
 import { applySchema } from './schema.js';
+import { checkpointerOnThisThread, type CheckpointerHandle, type StartCheckpointer } from './checkpointer.js';
 import { WalManager } from './wal-manager.js';
 import { WriteExecutor } from './write-executor.js';
 
@@ -21,29 +22,58 @@ export interface WriterConfig {
 
 export type WriterOpenResult = { ok: true } | { ok: false; error: WireError };
 
+/**
+ * How often the checkpointer copies the WAL back. Frequent passes keep each one small and
+ * let the WAL start over sooner; a pass with nothing to copy costs a lock and a header read.
+ */
+const PASSIVE_PERIOD_MS = 25;
+
+/**
+ * How long a forced checkpoint first waits for readers, holding up the writer meanwhile:
+ * about one full batch of audited writes (512) on the development machine. Readers that
+ * hold their snapshots longer defeat it; each defeat doubles the next try's wait, up to
+ * MAX_FORCED_WAIT_MS, until one outlasts them.
+ */
+const FORCED_WAIT_MS = 20;
+const MAX_FORCED_WAIT_MS = 250;
+
 /** What an open writer holds. */
 interface OpenWriter {
   readonly db: Connection;
   readonly wal: WalManager;
   readonly executor: WriteExecutor;
   readonly timer: NodeJS.Timeout | undefined;
+  readonly checkpointer: CheckpointerHandle | undefined;
+  /** A WAL check is due after the answer to the current batch has gone. */
+  walCheckDue: boolean;
 }
 
 /**
  * The writer thread's logic: the one read-write connection, the schema, group commit and
- * WAL checkpoints. The worker entry (workers/writer.ts) exposes one with comlink, whose
+ * the WAL's bound. The worker entry (workers/writer.ts) exposes one with comlink, whose
  * calls reach these methods; tests drive one in-process.
+ *
+ * Checkpoints stay off the commit path: SQLite's auto-checkpoint is off on this
+ * connection, a {@link Checkpointer} on a connection of its own copies the WAL back, and
+ * the forced checkpoint that keeps the WAL bounded past readers that never pause runs
+ * only after a batch's answer has gone.
  *
  * `open` answers a failure as data, so the caller learns why the database would not
  * open with its code intact; the other methods throw, which only a defect makes them do.
  */
 export class Writer {
   #open: OpenWriter | undefined;
+  readonly #startCheckpointer: StartCheckpointer;
+
+  /** `startCheckpointer`: a helper thread in the worker entry; this thread by default. */
+  constructor(startCheckpointer: StartCheckpointer = checkpointerOnThisThread) {
+    this.#startCheckpointer = startCheckpointer;
+  }
 
   /** Opens the file, applies the schema (a no-op when present) and prepares the catalogue. */
   open(config: WriterConfig): WriterOpenResult {
     try {
-      this.#open = openWriter(config);
+      this.#open = openWriter(config, this.#startCheckpointer);
       return { ok: true };
     } catch (error) {
       return { ok: false, error: toWireError(error) };
@@ -51,9 +81,19 @@ export class Writer {
   }
 
   execute(calls: readonly OperationCall[]): WriteBatchResponse {
-    const { executor, wal } = this.#opened();
-    const outcomes = executor.execute(calls);
-    return { outcomes, walBytes: wal.afterCommit() };
+    const open = this.#opened();
+    const outcomes = open.executor.execute(calls);
+    const walBytes = open.wal.walBytes();
+    if (!open.walCheckDue) {
+      open.walCheckDue = true;
+      // After this answer has been posted: a forced checkpoint never delays the batch
+      // that found the WAL too large, only (by at most FORCED_WAIT_MS) the next one.
+      setImmediate(() => {
+        open.walCheckDue = false;
+        if (this.#open === open) open.wal.afterCommit();
+      });
+    }
+    return { outcomes, walBytes };
   }
 
   /** Verifies the database between batches, with the plan of every catalogue statement. */
@@ -67,6 +107,7 @@ export class Writer {
     if (open === undefined) return;
     this.#open = undefined;
     clearInterval(open.timer);
+    open.checkpointer?.stop();
     try {
       open.wal.checkpoint('TRUNCATE');
     } finally {
@@ -80,7 +121,7 @@ export class Writer {
   }
 }
 
-function openWriter(config: WriterConfig): OpenWriter {
+function openWriter(config: WriterConfig, startCheckpointer: StartCheckpointer): OpenWriter {
   const db = openWriterConnection(config.path, config);
   try {
     applySchema(db);
@@ -88,16 +129,25 @@ function openWriter(config: WriterConfig): OpenWriter {
       manage: config.manageWal,
       limitBytes: config.walLimitBytes,
       intervalMs: config.checkpointIntervalMs,
-      forcedWaitMs: Math.min(250, config.busyTimeoutMs),
+      forcedWaitMs: Math.min(FORCED_WAIT_MS, config.busyTimeoutMs),
+      maxForcedWaitMs: Math.min(MAX_FORCED_WAIT_MS, config.busyTimeoutMs),
       busyTimeoutMs: config.busyTimeoutMs,
     });
     const executor = new WriteExecutor(new PreparedCatalogue(db, operations, ['write']));
     let timer: NodeJS.Timeout | undefined;
+    let checkpointer: CheckpointerHandle | undefined;
     if (config.manageWal) {
       timer = setInterval(() => wal.idle(), config.checkpointIntervalMs);
       timer.unref();
+      // Last: nothing after it can fail and leave it running.
+      checkpointer = startCheckpointer({
+        path: config.path,
+        synchronous: config.synchronous,
+        busyTimeoutMs: config.busyTimeoutMs,
+        periodMs: Math.min(PASSIVE_PERIOD_MS, config.checkpointIntervalMs),
+      });
     }
-    return { db, wal, executor, timer };
+    return { db, wal, executor, timer, checkpointer, walCheckDue: false };
   } catch (error) {
     db.close();
     throw error;

@@ -1,0 +1,121 @@
+import { existsSync, statSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { Checkpointer, runCheckpointer, type CheckpointerConfig, type StartCheckpointer } from '../src/sqlite/checkpointer.js';
+import { openWriterConnection, type Connection } from '../src/sqlite/connection.js';
+import { WalManager } from '../src/sqlite/wal-manager.js';
+import { Writer, type WriterConfig } from '../src/sqlite/writer-thread.js';
+import { freshDatabase } from './helpers/database.js';
+import { cleanup, tempDbPath } from './helpers/temp.js';
+
+const walSize = (db: Connection): number => (existsSync(`${db.name}-wal`) ? statSync(`${db.name}-wal`).size : 0);
+
+/** The writer's connection as the writer leaves it: its WAL managed, SQLite's auto-checkpoint off. */
+function managedWriter(): Connection {
+  const db = freshDatabase();
+  new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, busyTimeoutMs: 5000 });
+  return db;
+}
+
+/** Writes about `kib` KiB in transactions of 16 KiB. */
+function write(db: Connection, kib: number): void {
+  const insert = db.prepare("INSERT INTO metrics (metric_name, metric_value, labels) VALUES ('m', 1, ?)");
+  const blob = JSON.stringify({ pad: 'x'.repeat(1000) });
+  for (let i = 0; i < kib; i += 16) db.transaction(() => { for (let j = 0; j < 16; j++) insert.run(blob); })();
+}
+
+function helperConnection(db: Connection): Connection {
+  const helper = openWriterConnection(db.name, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: -1 });
+  cleanup(() => {
+    if (helper.open) helper.close();
+  });
+  return helper;
+}
+
+describe('checkpointer', () => {
+  it('copies the WAL back on its own connection, after which the writer starts the WAL over instead of growing it', () => {
+    const db = managedWriter();
+    const checkpointer = new Checkpointer(helperConnection(db));
+    write(db, 512);
+    const first = walSize(db);
+    expect(first).toBeGreaterThan(256 * 1024);
+    const result = checkpointer.run();
+    expect(result.busy).toBe(0);
+    expect(result.log).toBeGreaterThan(0);
+    expect(result.checkpointed).toBe(result.log);
+    expect(checkpointer.passes).toBe(1);
+    expect(checkpointer.framesCopied).toBe(result.log);
+    // Nothing new: a pass that copies nothing is not counted.
+    checkpointer.run();
+    expect(checkpointer.passes).toBe(1);
+    // The next writes go to the start of the file: it does not grow.
+    write(db, 256);
+    expect(walSize(db)).toBe(first);
+    const again = checkpointer.run();
+    expect(again.checkpointed).toBe(again.log);
+    expect(again.log).toBeLessThan(result.log);
+    expect(checkpointer.passes).toBe(2);
+    expect(checkpointer.framesCopied).toBe(result.log + again.log);
+  });
+
+  it('is what keeps the WAL from growing: without it, the same writes double the file (negative control)', () => {
+    const db = managedWriter();
+    write(db, 512);
+    const first = walSize(db);
+    write(db, 512);
+    expect(walSize(db)).toBeGreaterThan(1.5 * first);
+  });
+
+  it('runs every period on a timer until stopped', async () => {
+    const db = managedWriter();
+    const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 10 });
+    cleanup(() => running.stop());
+    write(db, 256);
+    await vi.waitFor(() => expect(running.checkpointer.passes).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
+    running.stop();
+    const passes = running.checkpointer.passes;
+    write(db, 256);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(running.checkpointer.passes).toBe(passes);
+  });
+});
+
+describe('the writer and its checkpointer', () => {
+  const config = (path: string, manageWal: boolean): WriterConfig => ({
+    path,
+    synchronous: 'full',
+    busyTimeoutMs: 5000,
+    journalSizeLimit: 1 << 20,
+    walLimitBytes: 32 << 20,
+    checkpointIntervalMs: 1000,
+    manageWal,
+  });
+  const recording = (): StartCheckpointer & { started: CheckpointerConfig[]; stopped: number } => {
+    const record = Object.assign(
+      (started: CheckpointerConfig) => {
+        record.started.push(started);
+        return { stop: () => void record.stopped++ };
+      },
+      { started: [] as CheckpointerConfig[], stopped: 0 },
+    );
+    return record;
+  };
+
+  it('starts one when it opens a managed WAL, with its own synchronous setting, and stops it when it closes', () => {
+    const path = tempDbPath();
+    const start = recording();
+    const writer = new Writer(start);
+    expect(writer.open(config(path, true)).ok).toBe(true);
+    expect(start.started).toEqual([{ path, synchronous: 'full', busyTimeoutMs: 5000, periodMs: 25 }]);
+    expect(start.stopped).toBe(0);
+    writer.close();
+    expect(start.stopped).toBe(1);
+  });
+
+  it('starts none when the WAL is left to SQLite', () => {
+    const start = recording();
+    const writer = new Writer(start);
+    expect(writer.open(config(tempDbPath(), false)).ok).toBe(true);
+    writer.close();
+    expect(start.started).toEqual([]);
+  });
+});
