@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { fromWireError, type StoreError } from '../api/errors.js';
 import type { EngineStats } from './engine-stats.js';
 import type { Outcome } from './protocol.js';
+import { Queue } from './queue.js';
 
 /** An accepted call waiting for its worker's answer. */
 export interface PendingCall {
@@ -31,9 +32,7 @@ export interface ThreadHandle {
  */
 export abstract class CallQueue {
   protected readonly stats: EngineStats;
-  // The FIFO: taking from the front moves `head` (Array#shift is O(n)).
-  #items: PendingCall[] = [];
-  #head = 0;
+  readonly #queue = new Queue<PendingCall>();
   #scheduled = false;
   #idleWaiters: (() => void)[] = [];
 
@@ -43,13 +42,13 @@ export abstract class CallQueue {
 
   /** Calls accepted and not yet sent to a worker. */
   get queueDepth(): number {
-    return this.#items.length - this.#head;
+    return this.#queue.length;
   }
 
   /** Queues one call; the promise settles with the worker's answer. */
   submit(name: string, args: readonly unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#items.push({ name, args, resolve, reject, start: performance.now() });
+      this.#queue.push({ name, args, resolve, reject, start: performance.now() });
       this.accepted();
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -77,17 +76,7 @@ export abstract class CallQueue {
 
   /** Removes and returns up to `count` calls from the front. */
   protected take(count: number): PendingCall[] {
-    const end = Math.min(this.#head + count, this.#items.length);
-    const taken = this.#items.slice(this.#head, end);
-    this.#head = end;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return taken;
+    return this.#queue.take(count);
   }
 
   /** Settles a batch with its worker's outcomes, in order. */
@@ -116,7 +105,7 @@ export abstract class CallQueue {
 
   /** Fails every call still waiting in the queue. */
   protected failQueued(error: StoreError): void {
-    this.failBatch(this.take(this.queueDepth), error);
+    this.failBatch(this.#queue.drain(), error);
   }
 
   /** True when nothing is queued or in flight. */

@@ -4,7 +4,8 @@ import { StoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
 import type { ThreadHandle } from './call-queue.js';
 import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
-import { piscinaReaders, ReadPool, type ReadPoolLimits } from './read-pool.js';
+import { ReadPool, type ReadPoolLimits } from './read-pool.js';
+import { piscinaReaders, spawnWriterThread } from './threads.js';
 import type { ReaderConfig } from './reader-thread.js';
 import { WriterClient, type WriterLimits } from './writer-client.js';
 import type { WriterConfig } from './writer-thread.js';
@@ -88,7 +89,7 @@ export class Engine {
   static async start(options: ResolvedOptions): Promise<Engine> {
     const config = engineConfig(options);
     const stats = new EngineStats();
-    const writer = await WriterClient.start(config.writer, config.writeQueue, stats);
+    const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawnWriterThread);
     const readers = new ReadPool(piscinaReaders(config.reader, config.readPool), config.readPool, stats);
     await readers.warmUp();
     return new Engine(options, stats, writer, readers);

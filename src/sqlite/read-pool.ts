@@ -1,17 +1,14 @@
-import { Piscina } from 'piscina';
 import { fromWireError, StoreError, type WireError } from '../api/errors.js';
-import { workerFile } from '../paths.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
 import type { EngineStats } from './engine-stats.js';
 import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
-import type { ReaderConfig } from './reader-thread.js';
 
 /**
- * Batches in flight per reader. With two, a reader starts its next batch while the
+ * Batches in flight per reader (Piscina's concurrentTasksPerWorker). With two, a reader starts its next batch while the
  * caller's thread is still settling the last one, instead of waiting for it to wake up
  * and send more (measured: 9-27% more reads per second at 64 callers in A/B runs).
  */
-const DEPTH = 2;
+export const DEPTH = 2;
 
 export interface ReadPoolLimits {
   readers: number;
@@ -31,39 +28,6 @@ export interface ReadWorkers {
   readonly threads: readonly ThreadHandle[];
   /** Ends every reader, holding the process open until they have exited. */
   destroy(): Promise<void>;
-}
-
-/** The reader threads: a Piscina pool of `workers/reader`, each with its own read-only connection. */
-export function piscinaReaders(config: ReaderConfig, limits: ReadPoolLimits): ReadWorkers {
-  const pool = new Piscina<ReadBatchRequest, ReadBatchResponse>({
-    filename: workerFile('reader'),
-    minThreads: limits.readers,
-    maxThreads: limits.readers,
-    idleTimeout: Number.MAX_SAFE_INTEGER,
-    concurrentTasksPerWorker: DEPTH,
-    recordTiming: false,
-    niceIncrement: limits.nice,
-    workerData: config,
-  });
-  let started = 0;
-  pool.on('workerCreate', () => started++);
-  // A reader that dies is reported through its task's rejection; an 'error' event
-  // without a listener would throw on the caller's thread.
-  pool.on('error', () => {});
-  return {
-    run: (request) => pool.run(request),
-    get started() {
-      return started;
-    },
-    get threads() {
-      return pool.threads;
-    },
-    async destroy() {
-      // Piscina unrefs idle threads; hold the process open until they have exited.
-      for (const thread of pool.threads) thread.ref();
-      await pool.destroy();
-    },
-  };
 }
 
 /**

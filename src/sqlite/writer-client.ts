@@ -1,12 +1,8 @@
-import { wrap } from 'comlink';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import type { CheckReport } from '../diagnostics/check.js';
 import { fromWireError, StoreError } from '../api/errors.js';
-import { workerFile } from '../paths.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
 import type { EngineStats } from './engine-stats.js';
-import { nodeEndpoint } from './node-endpoint.js';
 import type { OperationCall, WriteBatchResponse } from './protocol.js';
 import type { Writer, WriterConfig } from './writer-thread.js';
 
@@ -31,30 +27,6 @@ export interface WriterThread extends ThreadHandle {
 
 /** Starts a writer thread; `onExit` runs when it exits, once `exited` has rejected. */
 export type SpawnWriter = (onExit: () => void) => WriterThread;
-
-/** The real writer thread: `workers/writer`, a {@link Writer} exposed with comlink. */
-export const spawnWriterThread: SpawnWriter = (onExit) => {
-  const worker = new Worker(workerFile('writer'));
-  // Failures surface through 'exit'; an 'error' event without a listener would throw here.
-  worker.on('error', () => {});
-  const exited = new Promise<never>((_, reject) => {
-    worker.once('exit', (code) => {
-      reject(new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}`));
-      onExit();
-    });
-  });
-  exited.catch(() => {});
-  return {
-    remote: wrap<Writer>(nodeEndpoint(worker)),
-    exited,
-    get threadId() {
-      return worker.threadId;
-    },
-    terminate: () => worker.terminate(),
-    ref: () => worker.ref(),
-    unref: () => worker.unref(),
-  };
-};
 
 /** Consecutive writer threads that may die while starting before queued writes are failed. */
 const RESTART_ATTEMPTS = 5;
@@ -94,12 +66,7 @@ export class WriterClient extends CallQueue {
   }
 
   /** Starts the writer thread and opens the database; rejects if it cannot. */
-  static async start(
-    config: WriterConfig,
-    limits: WriterLimits,
-    stats: EngineStats,
-    spawn: SpawnWriter = spawnWriterThread,
-  ): Promise<WriterClient> {
+  static async start(config: WriterConfig, limits: WriterLimits, stats: EngineStats, spawn: SpawnWriter): Promise<WriterClient> {
     const client = new WriterClient(config, limits, stats, spawn);
     await client.#spawn();
     return client;

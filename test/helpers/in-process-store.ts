@@ -136,8 +136,11 @@ export class InProcessReaders implements ReadWorkers {
     const sent = structuredClone(request);
     await turn();
     if (reader.threadId === -1) {
-      this.threads.splice(this.threads.indexOf(reader), 1);
-      this.#start();
+      const index = this.threads.indexOf(reader);
+      if (index >= 0) {
+        this.threads.splice(index, 1);
+        this.#start();
+      }
       throw new Error('Terminating worker thread');
     }
     return structuredClone(reader.run(sent));
