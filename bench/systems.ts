@@ -19,6 +19,16 @@ export interface System {
   saveCheckpoint(taskId: string, iteration: number, state: JsonValue): Promise<unknown>;
   recordMetric(name: string, value: number, labels: JsonObject): Promise<unknown>;
   close(): Promise<void>;
+  /** The facade's own batch counters since it opened. */
+  batches?(): { read: BatchCounts; write: BatchCounts };
+}
+
+/** Calls per reader message or per commit. */
+export interface BatchCounts {
+  batches: number;
+  calls: number;
+  mean: number;
+  max: number;
 }
 
 export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit';
@@ -59,6 +69,7 @@ export async function facadeSystem(options: SystemOptions): Promise<System & { s
     saveCheckpoint: (taskId, iteration, state) => store.checkpoints.save({ taskId, iteration, state }),
     recordMetric: (name, value, labels) => store.metrics.record(name, value, { labels }),
     close: () => store.close(),
+    batches: () => store.stats().batches,
   };
 }
 

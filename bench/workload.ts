@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { appOf, projectOf, sessionIdOf, userOf, type SeedInfo } from './seed.js';
-import type { System } from './systems.js';
+import type { BatchCounts, System } from './systems.js';
 import { cpuMeter, type CpuPerOp } from './cpu.js';
 import { EventLoopDelay, UsageError } from '../src/internal.js';
 
@@ -105,6 +105,8 @@ export interface LoadResult {
   walPeakBytes: number;
   /** CPU per operation: the caller's thread, and the whole process (see bench/cpu.ts). */
   cpu: CpuPerOp;
+  /** The facade's reads per reader message and writes per commit. */
+  batches?: { read: BatchCounts; write: BatchCounts };
 }
 
 /** A small seeded PRNG (mulberry32): each session's choices are the same in every system. */
@@ -218,6 +220,7 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     }
   };
 
+  const batchesBefore = system.batches?.();
   eld.start();
   const cpu = cpuMeter();
   const startedAt = performance.now();
@@ -225,6 +228,17 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
   await Promise.all(Array.from({ length: options.sessions }, (_, index) => session(index)));
   const elapsed = performance.now() - startedAt;
   const cpuPerOp = cpu(ops);
+  const batchesAfter = system.batches?.();
+  const since = (after: BatchCounts, before: BatchCounts): BatchCounts => {
+    const batches = after.batches - before.batches;
+    const calls = after.calls - before.calls;
+    // The largest is the store's since it opened: it has no counter to subtract.
+    return { batches, calls, mean: batches === 0 ? 0 : Math.round((calls / batches) * 10) / 10, max: after.max };
+  };
+  const batches =
+    batchesBefore === undefined || batchesAfter === undefined
+      ? undefined
+      : { read: since(batchesAfter.read, batchesBefore.read), write: since(batchesAfter.write, batchesBefore.write) };
   // Let the loop turn once more, so a stretch it spent blocked is recorded too.
   await sleep(5);
   eld.stop();
@@ -252,5 +266,6 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     eventLoopDelay: eld.summary(),
     walPeakBytes,
     cpu: cpuPerOp,
+    ...(batches === undefined ? {} : { batches }),
   };
 }

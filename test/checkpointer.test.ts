@@ -16,6 +16,8 @@ function managedWriter(): Connection {
   return db;
 }
 
+const flag = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
+
 /** Writes about `kib` KiB in transactions of 16 KiB. */
 function write(db: Connection, kib: number): void {
   const insert = db.prepare("INSERT INTO metrics (metric_name, metric_value, labels) VALUES ('m', 1, ?)");
@@ -34,7 +36,7 @@ function helperConnection(db: Connection): Connection {
 describe('checkpointer', () => {
   it('copies the WAL back on its own connection, after which the writer starts the WAL over instead of growing it', () => {
     const db = managedWriter();
-    const checkpointer = new Checkpointer(helperConnection(db));
+    const checkpointer = new Checkpointer(helperConnection(db), 1_000_000, flag());
     write(db, 512);
     const first = walSize(db);
     expect(first).toBeGreaterThan(256 * 1024);
@@ -57,6 +59,51 @@ describe('checkpointer', () => {
     expect(checkpointer.framesCopied).toBe(result.log + again.log);
   });
 
+  it('asks the writer to start a long WAL over, once until the writer has seen it, and the writer\'s restart keeps the file from growing', () => {
+    const db = managedWriter();
+    const wal = new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, busyTimeoutMs: 5000 });
+    const wanted = flag();
+    const checkpointer = new Checkpointer(helperConnection(db), 500, wanted);
+    write(db, 16);
+    const short = checkpointer.run();
+    expect(short.log).toBeLessThan(500);
+    expect(Atomics.load(wanted, 0)).toBe(0);
+    write(db, 1024);
+    expect(checkpointer.run().log).toBeGreaterThanOrEqual(500);
+    expect(Atomics.load(wanted, 0)).toBe(1);
+    expect(checkpointer.restartsAsked).toBe(1);
+    checkpointer.run();
+    expect(checkpointer.restartsAsked).toBe(1);
+    // The writer takes the request and restarts: the WAL starts over, the file stops growing.
+    expect(Atomics.exchange(wanted, 0, 0)).toBe(1);
+    write(db, 16);
+    const restarted = wal.restart();
+    expect(restarted.busy).toBe(0);
+    expect(wal.restarts).toBe(1);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    const size = walSize(db);
+    write(db, 256);
+    expect(walSize(db)).toBe(size);
+    expect(checkpointer.run().log).toBeLessThan(500);
+  });
+
+  it('a restart never waits for a reader of old frames: it says it could not', () => {
+    const db = managedWriter();
+    const wal = new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, busyTimeoutMs: 5000 });
+    write(db, 64);
+    const reader = openWriterConnection(db.name, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: -1 });
+    cleanup(() => {
+      reader.close();
+    });
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) FROM metrics').get();
+    write(db, 64);
+    expect(wal.restart().busy).toBe(1);
+    expect(wal.restartTries).toBe(1);
+    expect(wal.restarts).toBe(0);
+    reader.prepare('COMMIT').run();
+  });
+
   it('is what keeps the WAL from growing: without it, the same writes double the file (negative control)', () => {
     const db = managedWriter();
     write(db, 512);
@@ -67,7 +114,7 @@ describe('checkpointer', () => {
 
   it('runs every period on a timer until stopped', async () => {
     const db = managedWriter();
-    const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 10 });
+    const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 10, restartAtFrames: 1000, restartWanted: flag() });
     cleanup(() => running.stop());
     write(db, 256);
     await vi.waitFor(() => expect(running.checkpointer.passes).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
@@ -105,10 +152,32 @@ describe('the writer and its checkpointer', () => {
     const start = recording();
     const writer = new Writer(start);
     expect(writer.open(config(path, true)).ok).toBe(true);
-    expect(start.started).toEqual([{ path, synchronous: 'full', busyTimeoutMs: 5000, periodMs: 25 }]);
+    expect(start.started).toEqual([{ path, synchronous: 'full', busyTimeoutMs: 5000, periodMs: 25, restartAtFrames: 1000, restartWanted: expect.any(Int32Array) }]);
     expect(start.stopped).toBe(0);
     writer.close();
     expect(start.stopped).toBe(1);
+  });
+
+  it('restarts the WAL between batches when its checkpointer asks, after the batch has been answered', async () => {
+    const path = tempDbPath();
+    const start = recording();
+    const writer = new Writer(start);
+    expect(writer.open(config(path, true)).ok).toBe(true);
+    const wanted = start.started[0]!.restartWanted;
+    const blob = JSON.stringify({ pad: 'x'.repeat(1000) });
+    const batch = (n: number) => Array.from({ length: n }, (_, i) => ['metrics.record', [`m${i}`, 1, blob, undefined]] as const);
+    const first = writer.execute(batch(200)).walBytes;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.execute(batch(200)).walBytes).toBeGreaterThan(first);
+    Atomics.store(wanted, 0, 1);
+    const grown = writer.execute(batch(1)).walBytes;
+    // Taken only once the answer has gone.
+    expect(Atomics.load(wanted, 0)).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(Atomics.load(wanted, 0)).toBe(0);
+    // Started over: the next batches write over the file from its start.
+    expect(writer.execute(batch(200)).walBytes).toBe(grown);
+    writer.close();
   });
 
   it('starts none when the WAL is left to SQLite', () => {

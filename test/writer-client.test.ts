@@ -59,6 +59,22 @@ describe('writer client', () => {
     expect(client.peakWalBytes).toBeGreaterThanOrEqual(client.walBytes);
   });
 
+  it('gathers the writes of the callers an answer wakes into one batch, even when each writes from its own turn', async () => {
+    const { client, stats } = await start();
+    // Callers that, like I/O-driven sessions, each yield to the event loop before writing again.
+    const caller = async (c: number): Promise<void> => {
+      for (let round = 0; round < 4; round++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await record(client, c * 10 + round);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, c) => caller(c)));
+    // The first write to the idle writer goes at once, alone; after that one batch per
+    // round. Flushed in a microtask, the first write after each answer would go alone and
+    // the other seven after it, every round.
+    expect(stats.writeBatches.summary()).toEqual({ batches: 5, calls: 32, mean: 6.4, max: 8 });
+  });
+
   it('rejects a failing call alone, with its code rebuilt on this side', async () => {
     const { client } = await start();
     const calls = [record(client, 1), client.submit('metrics.record', ['bad', -1, null, undefined]), record(client, 2)];

@@ -9,6 +9,10 @@ export interface CheckpointerConfig {
   busyTimeoutMs: number;
   /** How often it copies what the WAL holds back into the database. */
   periodMs: number;
+  /** WAL frames past which it asks the writer to start the WAL over. */
+  restartAtFrames: number;
+  /** Shared with the writer: set to 1 to ask it for a restart between batches. */
+  restartWanted: Int32Array;
 }
 
 /** A running checkpointer, as the writer holds it. */
@@ -23,22 +27,30 @@ export type StartCheckpointer = (config: CheckpointerConfig) => CheckpointerHand
 /**
  * Copies committed frames from the WAL back into the database, off the writer's commit
  * path: PASSIVE checkpoints on a connection of its own, which take no lock a writer or a
- * reader waits for. Once every frame is copied, the writer's next transaction starts the
- * WAL over from its beginning (SQLite does that itself, as soon as no reader still reads
- * the old frames), so the file stops growing. The writer runs with SQLite's
- * auto-checkpoint off, so no commit ever copies pages or syncs the database file; when
- * readers that never pause keep the WAL from starting over, the writer's WalManager
- * forces a TRUNCATE between batches.
+ * reader waits for. The writer runs with SQLite's auto-checkpoint off, so no commit ever
+ * copies pages or syncs the database file.
+ *
+ * Copying alone does not keep the file small: SQLite starts the WAL over from its
+ * beginning only when a write transaction begins with every frame already copied, and
+ * under a steady write load the writer always has frames this has not copied yet. So once
+ * the WAL holds `restartAtFrames`, this asks the writer (a flag in shared memory) to finish
+ * the job between two batches: a RESTART checkpoint that copies the few frames left and
+ * starts the WAL over without waiting for anyone (see WalManager.restart).
  */
 export class Checkpointer {
   readonly #db: Connection;
-  /** Checkpoints that copied frames, and the frames they copied. */
+  readonly #restartAtFrames: number;
+  readonly #restartWanted: Int32Array;
+  /** Checkpoints that copied frames, the frames they copied, and restarts asked for. */
   passes = 0;
   framesCopied = 0;
+  restartsAsked = 0;
   #copiedUpTo = 0;
 
-  constructor(db: Connection) {
+  constructor(db: Connection, restartAtFrames: number, restartWanted: Int32Array) {
     this.#db = db;
+    this.#restartAtFrames = restartAtFrames;
+    this.#restartWanted = restartWanted;
   }
 
   /** One PASSIVE checkpoint: copies what it can without waiting for anyone. */
@@ -52,6 +64,7 @@ export class Checkpointer {
       this.framesCopied += copied;
     }
     this.#copiedUpTo = result.checkpointed;
+    if (result.log >= this.#restartAtFrames && Atomics.compareExchange(this.#restartWanted, 0, 0, 1) === 0) this.restartsAsked++;
     return result;
   }
 }
@@ -59,7 +72,7 @@ export class Checkpointer {
 /** Opens a checkpointer's connection and runs it every `periodMs` until stopped. */
 export function runCheckpointer(config: CheckpointerConfig): CheckpointerHandle & { readonly checkpointer: Checkpointer } {
   const db = openWriterConnection(config.path, { synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs, journalSizeLimit: -1 });
-  const checkpointer = new Checkpointer(db);
+  const checkpointer = new Checkpointer(db, config.restartAtFrames, config.restartWanted);
   const timer = setInterval(() => {
     try {
       checkpointer.run();

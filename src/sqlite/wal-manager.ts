@@ -31,8 +31,8 @@ export interface WalPolicy {
 /**
  * Keeps the WAL bounded, on the writer's connection. When managed, SQLite's
  * auto-checkpoint is off here (it would copy pages and sync inside the writer's commits):
- * the writer's {@link Checkpointer} copies frames back on its own connection, and SQLite
- * starts the WAL over from the top once no reader still uses it. Readers that never pause
+ * the writer's {@link Checkpointer} copies frames back on its own connection, and asks
+ * for a {@link restart} between batches once the WAL is long. Readers that never pause
  * starve that restart and the file grows without limit; past `limitBytes` this forces a
  * TRUNCATE checkpoint, which waits briefly for the readers of old frames to finish (new
  * readers read the database file) and shrinks the file to nothing; when the writer goes
@@ -50,6 +50,9 @@ export class WalManager {
   #walBytes = 0;
   peakBytes = 0;
   forcedCheckpoints = 0;
+  /** Restarts tried between batches, and those readers let through. */
+  restartTries = 0;
+  restarts = 0;
   /** How long the next forced checkpoint may wait for readers. */
   forcedWaitMs: number;
 
@@ -81,6 +84,22 @@ export class WalManager {
     this.forcedCheckpoints++;
     this.#forced('TRUNCATE', now);
     return this.walBytes();
+  }
+
+  /**
+   * Finishes what the checkpointer copied and starts the WAL over, if no reader still
+   * reads its frames; never waits. Called between batches when the checkpointer asks.
+   */
+  restart(): CheckpointResult {
+    this.restartTries++;
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      const result = this.checkpoint('RESTART');
+      if (result.busy === 0) this.restarts++;
+      return result;
+    } finally {
+      this.#db.pragma(`busy_timeout = ${this.#policy.busyTimeoutMs}`);
+    }
   }
 
   /** Called periodically: a writer that has gone quiet truncates the WAL. */

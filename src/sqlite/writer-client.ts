@@ -52,6 +52,8 @@ export class WriterClient extends CallQueue {
   #starting: Promise<void> | undefined;
   #restarting: Promise<void> | undefined;
   #inFlight: PendingCall[] | undefined;
+  /** The writer answered and no batch has gone since: the callers it answered are writing again. */
+  #answered = false;
   #refed = true;
   #adminCalls = 0;
   #restarts = 0;
@@ -91,8 +93,15 @@ export class WriterClient extends CallQueue {
     if (this.#state === 'down') void this.#restart();
   }
 
+  // A write to a writer that has been idle goes at once (after this tick's other writes
+  // join). Right after an answer, or while a batch is with the writer, it waits for the
+  // end of this turn of the event loop, so the writes of every caller the answer woke
+  // go as one batch: flushed in a microtask, the first of them would go alone and the
+  // rest wait a whole batch for it (measured: batches of 1 and 63 in turn, mean 31, at
+  // 64 writers).
   protected schedule(flush: () => void): void {
-    queueMicrotask(flush);
+    if (this.#inFlight === undefined && !this.#answered) queueMicrotask(flush);
+    else setImmediate(flush);
   }
 
   protected flush(): void {
@@ -115,12 +124,14 @@ export class WriterClient extends CallQueue {
 
   #send(batch: PendingCall[]): void {
     this.#inFlight = batch;
+    this.#answered = false;
     this.stats.writeBatches.add(batch.length);
     const { remote, exited } = this.#thread;
     const calls = batch.map((call): OperationCall => [call.name, call.args]);
     Promise.race([remote.execute(calls), exited]).then(
       (response: WriteBatchResponse) => {
         this.#inFlight = undefined;
+        this.#answered = true;
         this.walBytes = response.walBytes;
         if (response.walBytes > this.peakWalBytes) this.peakWalBytes = response.walBytes;
         this.settle(batch, response.outcomes);

@@ -28,6 +28,9 @@ export type WriterOpenResult = { ok: true } | { ok: false; error: WireError };
  */
 const PASSIVE_PERIOD_MS = 25;
 
+/** WAL frames (pages) past which the checkpointer asks for a restart: SQLite's own auto-checkpoint size. */
+const RESTART_AT_FRAMES = 1000;
+
 /**
  * How long a forced checkpoint first waits for readers, holding up the writer meanwhile:
  * about one full batch of audited writes (512) on the development machine. Readers that
@@ -44,6 +47,8 @@ interface OpenWriter {
   readonly executor: WriteExecutor;
   readonly timer: NodeJS.Timeout | undefined;
   readonly checkpointer: CheckpointerHandle | undefined;
+  /** Set by the checkpointer when the WAL is long enough to start over. */
+  readonly restartWanted: Int32Array;
   /** A WAL check is due after the answer to the current batch has gone. */
   walCheckDue: boolean;
 }
@@ -90,7 +95,12 @@ export class Writer {
       // that found the WAL too large, only (by at most FORCED_WAIT_MS) the next one.
       setImmediate(() => {
         open.walCheckDue = false;
-        if (this.#open === open) open.wal.afterCommit();
+        if (this.#open !== open) return;
+        open.wal.afterCommit();
+        if (Atomics.exchange(open.restartWanted, 0, 0) === 1 && open.wal.restart().log < 0) {
+          // The checkpointer was mid-pass (it holds the checkpoint lock): try again after the next batch.
+          Atomics.store(open.restartWanted, 0, 1);
+        }
       });
     }
     return { outcomes, walBytes };
@@ -136,6 +146,7 @@ function openWriter(config: WriterConfig, startCheckpointer: StartCheckpointer):
     const executor = new WriteExecutor(new PreparedCatalogue(db, operations, ['write']));
     let timer: NodeJS.Timeout | undefined;
     let checkpointer: CheckpointerHandle | undefined;
+    const restartWanted = new Int32Array(new SharedArrayBuffer(4));
     if (config.manageWal) {
       timer = setInterval(() => wal.idle(), config.checkpointIntervalMs);
       timer.unref();
@@ -145,9 +156,11 @@ function openWriter(config: WriterConfig, startCheckpointer: StartCheckpointer):
         synchronous: config.synchronous,
         busyTimeoutMs: config.busyTimeoutMs,
         periodMs: Math.min(PASSIVE_PERIOD_MS, config.checkpointIntervalMs),
+        restartAtFrames: RESTART_AT_FRAMES,
+        restartWanted,
       });
     }
-    return { db, wal, executor, timer, checkpointer, walCheckDue: false };
+    return { db, wal, executor, timer, checkpointer, restartWanted, walCheckDue: false };
   } catch (error) {
     db.close();
     throw error;
