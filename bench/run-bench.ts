@@ -22,7 +22,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --mix NAME|op=w,..  read, mixed, heavy, write, or weights (default mixed)
   --synchronous M     normal or full (default normal)
   --systems A,B       of ${ALL_SYSTEMS.join(', ')} (default ${SYSTEMS.join(',')});
-                      writer-limit is the single-connection write ceiling, for write-only mixes
+                      writer-limit is the single-connection write ceiling, for write-only mixes;
+                      before is the facade of the build given with --before
+  --before DIR        another build of this package (its root, built): the before system
   --trials N          trials per system, interleaved; the median is reported (default 3)
   --think MODE        how callers pace themselves: immediate (yield to the event loop before each
                       call, no waiting: saturates), none (a tight await loop), or a mean think
@@ -55,6 +57,7 @@ export async function compare(options: {
   think: Think;
   trials: number;
   seedSessions: number;
+  beforeApp?: string;
   progress?: (line: string) => void;
 }): Promise<CompareResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abathur-bench-'));
@@ -75,6 +78,7 @@ export async function compare(options: {
           mix: options.mix,
           think: options.think,
           synchronous: options.synchronous,
+          ...(options.beforeApp === undefined ? {} : { beforeApp: options.beforeApp }),
           runId: runId++,
         });
         (trials[system] ??= []).push(result);
@@ -123,6 +127,7 @@ export function formatCompare(result: CompareResult): string {
       'vs direct',
       ...(limit === undefined ? [] : ['vs writer-limit']),
       'caller CPU/op',
+      'busiest other thread CPU/op',
       'process CPU/op',
       'event-loop p50',
       'event-loop p99',
@@ -138,6 +143,7 @@ export function formatCompare(result: CompareResult): string {
       ratio(s.throughput, direct),
       ...(limit === undefined ? [] : [ratio(s.throughput, limit)]),
       cpu(s.median.cpu.callerUs),
+      cpu(s.median.cpu.threadsUs?.[0] ?? null),
       cpu(s.median.cpu.processUs),
       `${s.median.eventLoopDelay.p50} ms`,
       `${s.median.eventLoopDelay.p99} ms`,
@@ -193,6 +199,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       sweep: { type: 'string' },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
+      before: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -210,6 +217,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const think = parseThink(values.think);
   const systems = values.systems.split(',') as SystemName[];
   for (const system of systems) if (!ALL_SYSTEMS.includes(system)) throw new UsageError(`unknown system "${system}"`);
+  if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),
@@ -231,7 +239,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
 
   const mix = parseMix(values.mix);
   io.out(`running ${systems.join(', ')}...`);
-  const result = await compare({ ...common, systems, mix, progress: io.out });
+  const result = await compare({ ...common, systems, mix, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
   io.out(formatCompare(result));
   if (values.json !== undefined) {
     writeFileSync(values.json, JSON.stringify(result, null, 2));

@@ -2,8 +2,10 @@ import { Piscina } from 'piscina';
 import type sqlite3 from 'sqlite3';
 import { catalogueConnection } from './catalogue-connection.js';
 import { openStore, type JsonObject, type JsonValue, type Store } from '../src/index.js';
-import type { OperationCall, Synchronous } from '../src/internal.js';
+import { UsageError, type OperationCall, type Synchronous } from '../src/internal.js';
 import { benchFile } from './paths.js';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The operations a workload drives, the same for every system compared. */
 export interface System {
@@ -31,25 +33,29 @@ export interface BatchCounts {
   max: number;
 }
 
-export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit';
+export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit' | 'before';
 /** The systems compared by default. */
 export const SYSTEMS: readonly SystemName[] = ['facade', 'direct', 'naive-pool', 'node-sqlite3'];
 /**
- * Every system `--systems` accepts: the four, and `writer-limit`, the single-connection
- * write ceiling (bench/writer-limit.ts), a baseline for write-only mixes.
+ * Every system `--systems` accepts: the four; `writer-limit`, the single-connection write
+ * ceiling (bench/writer-limit.ts), a baseline for write-only mixes; and `before`, the
+ * facade of another build of this package (`--before DIR`), so that a change is measured
+ * against what it changes in one run, trials interleaved, on the same seeded data.
  */
-export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'writer-limit'];
+export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'writer-limit', 'before'];
 
 export interface SystemOptions {
   path: string;
   readers: number;
   synchronous: Synchronous;
   maxWriteBatch?: number;
+  /** For `before`: the root of the other build (its dist/src/index.js is loaded). */
+  beforeApp?: string;
 }
 
 /** The store's own facade: writer thread, reader pool, group commit, batching. */
-export async function facadeSystem(options: SystemOptions): Promise<System & { store: Store }> {
-  const store = await openStore({
+export async function facadeSystem(options: SystemOptions, open: typeof openStore = openStore, name = 'facade'): Promise<System & { store: Store }> {
+  const store = await open({
     path: options.path,
     readers: options.readers,
     synchronous: options.synchronous,
@@ -57,7 +63,7 @@ export async function facadeSystem(options: SystemOptions): Promise<System & { s
     ...(options.maxWriteBatch === undefined ? {} : { maxWriteBatch: options.maxWriteBatch }),
   });
   return {
-    name: 'facade',
+    name,
     store,
     getSession: (id) => store.sessions.get(id),
     getMemory: (namespace, key) => store.memory.get(namespace, key),
@@ -285,10 +291,20 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
   };
 }
 
+/** The facade of another build of this package, loaded from its root directory. */
+async function beforeSystem(options: SystemOptions): Promise<System> {
+  if (options.beforeApp === undefined) throw new UsageError('the before system needs --before DIR, the root of another build');
+  const entry = pathToFileURL(join(resolve(options.beforeApp), 'dist', 'src', 'index.js')).href;
+  const { openStore: open } = (await import(entry)) as { openStore: typeof openStore };
+  return facadeSystem(options, open, 'before');
+}
+
 export async function openSystem(name: Exclude<SystemName, 'writer-limit'>, options: SystemOptions): Promise<System> {
   switch (name) {
     case 'facade':
       return facadeSystem(options);
+    case 'before':
+      return beforeSystem(options);
     case 'direct':
       return directSystem(options);
     case 'naive-pool':

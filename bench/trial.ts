@@ -20,6 +20,8 @@ export interface TrialConfig {
   think: Think;
   synchronous: Synchronous;
   maxWriteBatch?: number;
+  /** The other build the `before` system loads. */
+  beforeApp?: string;
   runId: number;
 }
 
@@ -42,6 +44,7 @@ if (config.system === 'writer-limit') {
     readers: config.readers,
     synchronous: config.synchronous,
     ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
+    ...(config.beforeApp === undefined ? {} : { beforeApp: config.beforeApp }),
   });
   result = await runLoad(system, {
     sessions: config.sessions,

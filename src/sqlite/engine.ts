@@ -5,7 +5,7 @@ import type { ResolvedOptions } from '../api/options.js';
 import type { ThreadHandle } from './call-queue.js';
 import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
 import { ReadPool, type ReadPoolLimits } from './read-pool.js';
-import { piscinaReaders, spawnWriterThread } from './threads.js';
+import { threadReaders, spawnWriterThread } from './threads.js';
 import type { ReaderConfig } from './reader-thread.js';
 import { WriterClient, type WriterLimits } from './writer-client.js';
 import type { WriterConfig } from './writer-thread.js';
@@ -90,7 +90,7 @@ export class Engine {
     const config = engineConfig(options);
     const stats = new EngineStats();
     const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawnWriterThread);
-    const readers = new ReadPool(piscinaReaders(config.reader, config.readPool), config.readPool, stats);
+    const readers = new ReadPool(threadReaders(config.reader, config.readPool), config.readPool, stats);
     await readers.warmUp();
     return new Engine(options, stats, writer, readers);
   }

@@ -10,7 +10,7 @@ export type OperationCall = readonly [name: string, args: readonly unknown[]];
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: WireError };
 
 /**
- * Main → reader (one Piscina task): the reads coalesced from one tick, flat: a name, its
+ * Main → reader (one message): the reads coalesced from one tick, flat: a name, its
  * argument count, the arguments, the next name, … One flat array clones in about half
  * the time an array of [name, args] pairs does, and one crosses for every batch.
  */

@@ -4,7 +4,7 @@ import type { EngineStats } from './engine-stats.js';
 import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 
 /**
- * Batches in flight per reader (Piscina's concurrentTasksPerWorker). With two, a reader starts its next batch while the
+ * Batches in flight per reader. With two, a reader starts its next batch while the
  * caller's thread is still settling the last one, instead of waiting for it to wake up
  * and send more (measured: 9-27% more reads per second at 64 callers in A/B runs).
  */
@@ -18,7 +18,7 @@ export interface ReadPoolLimits {
 }
 
 /**
- * Where a read pool runs its batches: a Piscina pool of reader threads, or in tests
+ * Where a read pool runs its batches: the reader threads (a ReaderSet), or in tests
  * this thread. A batch whose reader died rejects.
  */
 export interface ReadWorkers {
@@ -99,7 +99,7 @@ export class ReadPool extends CallQueue {
         this.flush();
       },
       (error: unknown) => {
-        // The reader died with this batch; only its calls fail, and Piscina replaces it.
+        // The reader died with this batch; only its calls fail, and it is replaced.
         this.#inFlight--;
         this.failBatch(
           batch,

@@ -1,12 +1,12 @@
 import { wrap } from 'comlink';
-import { Piscina } from 'piscina';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
 import { nodeEndpoint } from './node-endpoint.js';
 import type { ReadBatchRequest, ReadBatchResponse } from './protocol.js';
-import { DEPTH, type ReadPoolLimits, type ReadWorkers } from './read-pool.js';
-import type { ReaderConfig } from './reader-thread.js';
+import type { ReadPoolLimits, ReadWorkers } from './read-pool.js';
+import { ReaderSet, type ReaderChannel, type ReaderEvents } from './reader-set.js';
+import { READER_READY, type ReaderConfig, type ReaderThreadData } from './reader-thread.js';
 import type { SpawnWriter } from './writer-client.js';
 import type { Writer } from './writer-thread.js';
 
@@ -14,36 +14,43 @@ import type { Writer } from './writer-thread.js';
 // ReadPool and WriterClient take them as arguments, so tests can give them threads that
 // run in-process instead; this file is all that only real threads exercise.
 
-/** The reader threads: a Piscina pool of `workers/reader`, each with its own read-only connection. */
-export function piscinaReaders(config: ReaderConfig, limits: ReadPoolLimits): ReadWorkers {
-  const pool = new Piscina<ReadBatchRequest, ReadBatchResponse>({
-    filename: workerFile('reader'),
-    minThreads: limits.readers,
-    maxThreads: limits.readers,
-    idleTimeout: Number.MAX_SAFE_INTEGER,
-    concurrentTasksPerWorker: DEPTH,
-    recordTiming: false,
-    niceIncrement: limits.nice,
-    workerData: config,
+/**
+ * The reader threads: `workers/reader`, each with its own read-only connection and its
+ * own message channel to this thread, fed by a {@link ReaderSet}.
+ */
+export function threadReaders(config: ReaderConfig, limits: ReadPoolLimits): ReadWorkers {
+  return new ReaderSet((events) => spawnReaderThread(config, limits.nice, events), limits.readers);
+}
+
+function spawnReaderThread(config: ReaderConfig, nice: number, events: ReaderEvents): ReaderChannel {
+  const { port1: port, port2 } = new MessageChannel();
+  const data: ReaderThreadData = { config, nice, port: port2 };
+  const worker = new Worker(workerFile('reader'), { workerData: data, transferList: [port2] });
+  // The thread never holds the process open; its port does, while it has batches.
+  worker.unref();
+  // Failures surface through 'exit'; an 'error' event without a listener would throw here.
+  worker.on('error', () => {});
+  worker.once('exit', (code) => {
+    port.close();
+    events.exit(`reader thread exited with code ${code}`);
   });
-  let started = 0;
-  pool.on('workerCreate', () => started++);
-  // A reader that dies is reported through its task's rejection; an 'error' event
-  // without a listener would throw on the caller's thread.
-  pool.on('error', () => {});
+  port.on('message', (first: ReadBatchResponse | typeof READER_READY) => {
+    // Answers already waiting are taken at once rather than each through an event.
+    let message: ReadBatchResponse | typeof READER_READY | undefined = first;
+    while (message !== undefined) {
+      if (message === READER_READY) events.ready();
+      else events.answer(message);
+      message = receiveMessageOnPort(port)?.message as ReadBatchResponse | undefined;
+    }
+  });
   return {
-    run: (request) => pool.run(request),
-    get started() {
-      return started;
+    post: (request) => port.postMessage(request),
+    ref: () => port.ref(),
+    unref: () => port.unref(),
+    get threadId() {
+      return worker.threadId;
     },
-    get threads() {
-      return pool.threads;
-    },
-    async destroy() {
-      // Piscina unrefs idle threads; hold the process open until they have exited.
-      for (const thread of pool.threads) thread.ref();
-      await pool.destroy();
-    },
+    terminate: () => worker.terminate(),
   };
 }
 

@@ -111,7 +111,7 @@ class InProcessReader implements ThreadHandle {
 
 /**
  * Reader threads on this thread. Batches go round-robin; a batch whose reader was
- * terminated before it answered rejects, and the reader is replaced, as Piscina does.
+ * terminated before it answered rejects, and the reader is replaced, as the real readers are.
  */
 export class InProcessReaders implements ReadWorkers {
   started = 0;
