@@ -6,6 +6,7 @@ import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us,
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
 import { ALL_SYSTEMS, SYSTEMS, type SystemName } from './systems.js';
+import { assertWriteMix } from './writer-limit.js';
 import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
 import { UsageError, defaultReaders, type Synchronous } from '../src/internal.js';
 
@@ -238,6 +239,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   }
 
   const mix = parseMix(values.mix);
+  if (systems.includes('writer-limit')) assertWriteMix(mix);
   io.out(`running ${systems.join(', ')}...`);
   const result = await compare({ ...common, systems, mix, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
   io.out(formatCompare(result));

@@ -1,4 +1,3 @@
-import { Piscina } from 'piscina';
 import type sqlite3 from 'sqlite3';
 import { catalogueConnection } from './catalogue-connection.js';
 import { openStore, type JsonObject, type JsonValue, type Store } from '../src/index.js';
@@ -139,7 +138,9 @@ export function directSystem(options: SystemOptions): System {
 }
 
 /** A Piscina pool with one task per call and a read-write connection per thread. */
-export function naivePoolSystem(options: SystemOptions): System {
+export async function naivePoolSystem(options: SystemOptions): Promise<System> {
+  // A development dependency: loaded only when this system is measured.
+  const { Piscina } = await import('piscina');
   const pool = new Piscina<{ call: OperationCall }, unknown>({
     filename: benchFile('naive-worker'),
     minThreads: options.readers,

@@ -26,11 +26,16 @@ export interface WriterLimitOptions {
  * no queue, no thread hop, no promise. What the writer thread could reach if group
  * commit cost nothing.
  */
-export function runWriterLimit(options: WriterLimitOptions): LoadResult {
-  const entries = Object.entries(options.mix) as [OpName, number][];
-  for (const [op] of entries) {
+/** Refuses a mix writer-limit cannot run: it has no reader. */
+export function assertWriteMix(mix: Mix): void {
+  for (const op of Object.keys(mix) as OpName[]) {
     if (!WRITES.includes(op)) throw new UsageError(`writer-limit runs write operations only (${WRITES.join(', ')}), not ${op}`);
   }
+}
+
+export function runWriterLimit(options: WriterLimitOptions): LoadResult {
+  assertWriteMix(options.mix);
+  const entries = Object.entries(options.mix) as [OpName, number][];
   const total = entries.reduce((sum, [, w]) => sum + w, 0);
   const db = openWriterConnection(options.path, { synchronous: options.synchronous, busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
   db.pragma('journal_mode = WAL');

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
 import { benchMain } from '../bench/run-bench.js';
@@ -17,6 +18,23 @@ describe('the benchmark command', () => {
     expect(io.text).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
     expect(io.text).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
     expect(io.text).toContain('getSession');
+  });
+
+  it('measures the writer against writer-limit, and another build of the facade as `before`', async () => {
+    const io = capture();
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const code = await benchMain(
+      ['--duration', '0.3', '--trials', '1', '--sessions', '4', '--systems', 'facade,before,writer-limit', '--before', root, '--seed-sessions', '100', '--mix', 'write'],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(io.text).toMatch(/^facade\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
+    expect(io.text).toMatch(/^before\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
+    expect(io.text).toMatch(/^writer-limit\s+[\d,]+\s+n\/a\s+1\.00x/m);
+    expect(await benchMain(['--systems', 'before'], io)).toBe(2);
+    expect(io.text).toContain('--systems before needs --before DIR');
+    expect(await benchMain(['--systems', 'writer-limit', '--mix', 'read'], io)).toBe(2);
+    expect(io.text).toContain('writer-limit runs write operations only');
   });
 
   it('explains its options and refuses bad ones', async () => {

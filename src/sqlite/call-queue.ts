@@ -81,26 +81,29 @@ export abstract class CallQueue {
 
   /** Settles a batch with its worker's outcomes, in order. */
   protected settle(batch: readonly PendingCall[], outcomes: readonly Outcome[]): void {
+    const now = performance.now();
     for (let i = 0; i < batch.length; i++) {
       const outcome = outcomes[i]!;
-      if (outcome.ok) this.succeed(batch[i]!, outcome.value);
-      else this.fail(batch[i]!, fromWireError(outcome.error));
+      if (outcome.ok) this.succeed(batch[i]!, outcome.value, now);
+      else this.fail(batch[i]!, fromWireError(outcome.error), now);
     }
   }
 
-  protected succeed(call: PendingCall, value: unknown): void {
-    this.stats.recordLatency(call.name, call.start);
+  /** `now`: when the answer came (a performance.now() reading), read once for a whole batch. */
+  protected succeed(call: PendingCall, value: unknown, now = performance.now()): void {
+    this.stats.recordLatency(call.name, call.start, now);
     call.resolve(value);
   }
 
-  protected fail(call: PendingCall, error: StoreError): void {
-    this.stats.recordLatency(call.name, call.start);
+  protected fail(call: PendingCall, error: StoreError, now = performance.now()): void {
+    this.stats.recordLatency(call.name, call.start, now);
     call.reject(error);
   }
 
   /** Fails every call of a batch. */
   protected failBatch(batch: readonly PendingCall[], error: StoreError): void {
-    for (const call of batch) this.fail(call, error);
+    const now = performance.now();
+    for (const call of batch) this.fail(call, error, now);
   }
 
   /** Fails every call still waiting in the queue. */

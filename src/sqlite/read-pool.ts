@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { fromWireError, StoreError, type WireError } from '../api/errors.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
 import type { EngineStats } from './engine-stats.js';
@@ -91,10 +92,11 @@ export class ReadPool extends CallQueue {
       (response) => {
         this.#inFlight--;
         // The response is flat: for each call, 1 and its value or 0 and its WireError.
+        const now = performance.now();
         for (let i = 0; i < batch.length; i++) {
           const value = response[2 * i + 1];
-          if (response[2 * i] === 1) this.succeed(batch[i]!, value);
-          else this.fail(batch[i]!, fromWireError(value as WireError));
+          if (response[2 * i] === 1) this.succeed(batch[i]!, value, now);
+          else this.fail(batch[i]!, fromWireError(value as WireError), now);
         }
         this.flush();
       },
