@@ -12,7 +12,7 @@ const walSize = (db: Connection): number => (existsSync(`${db.name}-wal`) ? stat
 /** The writer's connection as the writer leaves it: its WAL managed, SQLite's auto-checkpoint off. */
 function managedWriter(): Connection {
   const db = freshDatabase();
-  new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, busyTimeoutMs: 5000 });
+  new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, restartWaitMs: 0, busyTimeoutMs: 5000 });
   return db;
 }
 
@@ -61,7 +61,7 @@ describe('checkpointer', () => {
 
   it('asks the writer to start a long WAL over, once until the writer has seen it, and the writer\'s restart keeps the file from growing', () => {
     const db = managedWriter();
-    const wal = new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, busyTimeoutMs: 5000 });
+    const wal = new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, restartWaitMs: 0, busyTimeoutMs: 5000 });
     const wanted = flag();
     const checkpointer = new Checkpointer(helperConnection(db), 500, wanted);
     write(db, 16);
@@ -89,7 +89,7 @@ describe('checkpointer', () => {
 
   it('a restart never waits for a reader of old frames: it says it could not', () => {
     const db = managedWriter();
-    const wal = new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, busyTimeoutMs: 5000 });
+    const wal = new WalManager(db, { manage: true, limitBytes: 64 << 20, intervalMs: 1000, forcedWaitMs: 20, maxForcedWaitMs: 50, restartWaitMs: 0, busyTimeoutMs: 5000 });
     write(db, 64);
     const reader = openWriterConnection(db.name, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: -1 });
     cleanup(() => {
@@ -112,9 +112,28 @@ describe('checkpointer', () => {
     expect(walSize(db)).toBeGreaterThan(1.5 * first);
   });
 
+  it('spaces its passes out while writes only trickle, and comes back to every period when they pour', () => {
+    const db = managedWriter();
+    const checkpointer = new Checkpointer(helperConnection(db), 1000, flag(), 25, 1000);
+    write(db, 16);
+    expect(checkpointer.tick(0)?.checkpointed).toBeGreaterThan(0);
+    expect(checkpointer.gapMs).toBe(50);
+    expect(checkpointer.tick(49)).toBeUndefined();
+    expect(checkpointer.tick(50)).toBeDefined();
+    expect(checkpointer.gapMs).toBe(100);
+    for (let now = 150; now < 10_000; now += 25) checkpointer.tick(now);
+    expect(checkpointer.gapMs).toBe(1000);
+    // A pass that copies a sixteenth of the restart size or more: back to every period.
+    write(db, 1024);
+    let result = checkpointer.tick(10_000);
+    for (let now = 10_025; result === undefined; now += 25) result = checkpointer.tick(now);
+    expect(result.checkpointed).toBeGreaterThanOrEqual(1000 / 16);
+    expect(checkpointer.gapMs).toBe(25);
+  });
+
   it('runs every period on a timer until stopped', async () => {
     const db = managedWriter();
-    const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 10, restartAtFrames: 1000, restartWanted: flag() });
+    const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 10, maxPeriodMs: 10, restartAtFrames: 1000, restartWanted: flag() });
     cleanup(() => running.stop());
     write(db, 256);
     await vi.waitFor(() => expect(running.checkpointer.passes).toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
@@ -152,7 +171,7 @@ describe('the writer and its checkpointer', () => {
     const start = recording();
     const writer = new Writer(start);
     expect(writer.open(config(path, true)).ok).toBe(true);
-    expect(start.started).toEqual([{ path, synchronous: 'full', busyTimeoutMs: 5000, periodMs: 25, restartAtFrames: 1000, restartWanted: expect.any(Int32Array) }]);
+    expect(start.started).toEqual([{ path, synchronous: 'full', busyTimeoutMs: 5000, periodMs: 25, maxPeriodMs: 1000, restartAtFrames: 1000, restartWanted: expect.any(Int32Array) }]);
     expect(start.stopped).toBe(0);
     writer.close();
     expect(start.stopped).toBe(1);

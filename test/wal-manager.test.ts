@@ -10,6 +10,7 @@ const policy = (overrides: Partial<WalPolicy> = {}): WalPolicy => ({
   intervalMs: 1000,
   forcedWaitMs: 20,
   maxForcedWaitMs: 50,
+  restartWaitMs: 0,
   busyTimeoutMs: 5000,
   ...overrides,
 });

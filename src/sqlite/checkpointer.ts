@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { openWriterConnection, type Connection, type Synchronous } from './connection.js';
 import type { CheckpointResult } from './wal-manager.js';
 
@@ -7,8 +8,14 @@ export interface CheckpointerConfig {
   /** The writer's: a checkpoint syncs the WAL and the database as commits would. */
   synchronous: Synchronous;
   busyTimeoutMs: number;
-  /** How often it copies what the WAL holds back into the database. */
+  /** How often it looks at the WAL: the shortest gap between two passes. */
   periodMs: number;
+  /**
+   * The longest gap between two passes. After a pass that copied little the gap doubles,
+   * up to this; after one that copied a lot it goes back to `periodMs`. A trickle of
+   * writes then costs a pass (two file syncs) a second, not forty.
+   */
+  maxPeriodMs: number;
   /** WAL frames past which it asks the writer to start the WAL over. */
   restartAtFrames: number;
   /** Shared with the writer: set to 1 to ask it for a restart between batches. */
@@ -41,16 +48,39 @@ export class Checkpointer {
   readonly #db: Connection;
   readonly #restartAtFrames: number;
   readonly #restartWanted: Int32Array;
+  readonly #minGapMs: number;
+  readonly #maxGapMs: number;
+  /** The gap before the next pass, and when it is due. */
+  gapMs: number;
+  #dueAt = 0;
   /** Checkpoints that copied frames, the frames they copied, and restarts asked for. */
   passes = 0;
   framesCopied = 0;
   restartsAsked = 0;
   #copiedUpTo = 0;
 
-  constructor(db: Connection, restartAtFrames: number, restartWanted: Int32Array) {
+  constructor(db: Connection, restartAtFrames: number, restartWanted: Int32Array, minGapMs = 0, maxGapMs = 0) {
     this.#db = db;
     this.#restartAtFrames = restartAtFrames;
     this.#restartWanted = restartWanted;
+    this.#minGapMs = minGapMs;
+    this.#maxGapMs = Math.max(minGapMs, maxGapMs);
+    this.gapMs = minGapMs;
+  }
+
+  /**
+   * Called every period: runs a pass when one is due. A pass that copied at least a
+   * sixteenth of `restartAtFrames` brings the next one as close as it can be; one that
+   * copied less puts it twice as far off, up to the longest gap.
+   */
+  tick(now: number): CheckpointResult | undefined {
+    if (now < this.#dueAt) return undefined;
+    const before = this.framesCopied;
+    const result = this.run();
+    const copied = this.framesCopied - before;
+    this.gapMs = copied * 16 >= this.#restartAtFrames ? this.#minGapMs : Math.min(this.#maxGapMs, this.gapMs * 2);
+    this.#dueAt = now + this.gapMs;
+    return result;
   }
 
   /** One PASSIVE checkpoint: copies what it can without waiting for anyone. */
@@ -72,10 +102,10 @@ export class Checkpointer {
 /** Opens a checkpointer's connection and runs it every `periodMs` until stopped. */
 export function runCheckpointer(config: CheckpointerConfig): CheckpointerHandle & { readonly checkpointer: Checkpointer } {
   const db = openWriterConnection(config.path, { synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs, journalSizeLimit: -1 });
-  const checkpointer = new Checkpointer(db, config.restartAtFrames, config.restartWanted);
+  const checkpointer = new Checkpointer(db, config.restartAtFrames, config.restartWanted, config.periodMs, config.maxPeriodMs);
   const timer = setInterval(() => {
     try {
-      checkpointer.run();
+      checkpointer.tick(performance.now());
     } catch {
       // A checkpoint that fails (I/O error, disk full) is retried next period; the
       // writer's own WAL limit still bounds the file.

@@ -24,6 +24,8 @@ export interface WalPolicy {
   forcedWaitMs: number;
   /** Each try that readers defeat doubles the next one's wait, up to this; a success resets it. */
   maxForcedWaitMs: number;
+  /** How long a restart between batches waits for readers of old frames (see restart). */
+  restartWaitMs: number;
   /** The connection's busy timeout, restored after a forced checkpoint. */
   busyTimeoutMs: number;
 }
@@ -87,19 +89,16 @@ export class WalManager {
   }
 
   /**
-   * Finishes what the checkpointer copied and starts the WAL over, if no reader still
-   * reads its frames; never waits. Called between batches when the checkpointer asks.
+   * Finishes what the checkpointer copied and starts the WAL over, waiting at most
+   * `restartWaitMs` for readers of old frames to finish. Called between batches when the
+   * checkpointer asks; readers that outstay the wait make it say so (busy), and the
+   * checkpointer asks again.
    */
   restart(): CheckpointResult {
     this.restartTries++;
-    this.#db.pragma('busy_timeout = 0');
-    try {
-      const result = this.checkpoint('RESTART');
-      if (result.busy === 0) this.restarts++;
-      return result;
-    } finally {
-      this.#db.pragma(`busy_timeout = ${this.#policy.busyTimeoutMs}`);
-    }
+    const result = this.#poll('RESTART', this.#policy.restartWaitMs);
+    if (result.busy === 0) this.restarts++;
+    return result;
   }
 
   /** Called periodically: a writer that has gone quiet truncates the WAL. */
@@ -124,20 +123,26 @@ export class WalManager {
   // that finds readers in the way returns at once, keeping what it copied, and the next
   // try a fraction of a millisecond later goes on from there.
   #forced(mode: CheckpointMode, now: number): CheckpointResult {
-    const deadline = performance.now() + this.forcedWaitMs;
+    const result = this.#poll(mode, this.forcedWaitMs);
+    if (result.busy === 0) {
+      this.#retryAt = 0;
+      this.forcedWaitMs = this.#policy.forcedWaitMs;
+    } else {
+      this.#retryAt = now + Math.min(this.#policy.intervalMs, this.forcedWaitMs);
+      this.forcedWaitMs = Math.min(this.#policy.maxForcedWaitMs, this.forcedWaitMs * 2);
+    }
+    return result;
+  }
+
+  /** Tries a checkpoint until readers let it finish or `waitMs` has passed; busy_timeout 0 meanwhile. */
+  #poll(mode: CheckpointMode, waitMs: number): CheckpointResult {
+    const deadline = performance.now() + waitMs;
     this.#db.pragma('busy_timeout = 0');
     try {
       let result = this.checkpoint(mode);
       while (result.busy !== 0 && performance.now() < deadline) {
         Atomics.wait(pause, 0, 0, POLL_MS);
         result = this.checkpoint(mode);
-      }
-      if (result.busy === 0) {
-        this.#retryAt = 0;
-        this.forcedWaitMs = this.#policy.forcedWaitMs;
-      } else {
-        this.#retryAt = now + Math.min(this.#policy.intervalMs, this.forcedWaitMs);
-        this.forcedWaitMs = Math.min(this.#policy.maxForcedWaitMs, this.forcedWaitMs * 2);
       }
       return result;
     } finally {

@@ -23,8 +23,9 @@ export interface WriterConfig {
 export type WriterOpenResult = { ok: true } | { ok: false; error: WireError };
 
 /**
- * How often the checkpointer copies the WAL back. Frequent passes keep each one small and
- * let the WAL start over sooner; a pass with nothing to copy costs a lock and a header read.
+ * How often the checkpointer looks at the WAL, and under a steady write load copies it
+ * back. Frequent passes keep each one small and let the WAL start over sooner; when writes
+ * only trickle, its passes space out up to checkpointIntervalMs.
  */
 const PASSIVE_PERIOD_MS = 25;
 
@@ -39,6 +40,14 @@ const RESTART_AT_FRAMES = 1000;
  */
 const FORCED_WAIT_MS = 20;
 const MAX_FORCED_WAIT_MS = 250;
+
+/**
+ * How long a restart between batches waits for readers of old frames: a batch of point
+ * reads holds its snapshot for well under this. Without a wait, readers that are always
+ * busy (two batches in flight per reader) made nearly every restart fail, and the WAL grew
+ * to its forced limit under the saturating mix.
+ */
+const RESTART_WAIT_MS = 2;
 
 /** What an open writer holds. */
 interface OpenWriter {
@@ -141,6 +150,7 @@ function openWriter(config: WriterConfig, startCheckpointer: StartCheckpointer):
       intervalMs: config.checkpointIntervalMs,
       forcedWaitMs: Math.min(FORCED_WAIT_MS, config.busyTimeoutMs),
       maxForcedWaitMs: Math.min(MAX_FORCED_WAIT_MS, config.busyTimeoutMs),
+      restartWaitMs: RESTART_WAIT_MS,
       busyTimeoutMs: config.busyTimeoutMs,
     });
     const executor = new WriteExecutor(new PreparedCatalogue(db, operations, ['write']));
@@ -156,6 +166,7 @@ function openWriter(config: WriterConfig, startCheckpointer: StartCheckpointer):
         synchronous: config.synchronous,
         busyTimeoutMs: config.busyTimeoutMs,
         periodMs: Math.min(PASSIVE_PERIOD_MS, config.checkpointIntervalMs),
+        maxPeriodMs: config.checkpointIntervalMs,
         restartAtFrames: RESTART_AT_FRAMES,
         restartWanted,
       });
