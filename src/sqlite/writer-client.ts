@@ -93,12 +93,13 @@ export class WriterClient extends CallQueue {
     if (this.#state === 'down') void this.#restart();
   }
 
-  // A write to a writer that has been idle goes at once (after this tick's other writes
-  // join). Right after an answer, or while a batch is with the writer, it waits for the
-  // end of this turn of the event loop, so the writes of every caller the answer woke
-  // go as one batch: flushed in a microtask, the first of them would go alone and the
-  // rest wait a whole batch for it (measured: batches of 1 and 63 in turn, mean 31, at
-  // 64 writers).
+  // A write goes at once (after this tick's other writes join) unless a batch is with the
+  // writer or the writer has answered since the last batch went: then it waits for the
+  // end of this turn of the event loop, so the writes of every caller the answer woke go
+  // as one batch. Flushed in a microtask, the first of them would go alone and the rest
+  // wait a whole batch for it (measured: batches of 1 and 63 in turn, mean 31, at 64
+  // writers). A write after a quiet spell therefore waits one turn, microseconds on an
+  // idle loop.
   protected schedule(flush: () => void): void {
     if (this.#inFlight === undefined && !this.#answered) queueMicrotask(flush);
     else setImmediate(flush);
