@@ -42,7 +42,8 @@ export type StartCheckpointer = (config: CheckpointerConfig) => CheckpointerHand
  * under a steady write load the writer always has frames this has not copied yet. So once
  * the WAL holds `restartAtFrames`, this asks the writer (a flag in shared memory) to finish
  * the job between two batches: a RESTART checkpoint that copies the few frames left and
- * starts the WAL over without waiting for anyone (see WalManager.restart).
+ * starts the WAL over, waiting a couple of milliseconds at most for readers of old frames
+ * (see WalManager.restart).
  */
 export class Checkpointer {
   readonly #db: Connection;

@@ -118,10 +118,7 @@ export class WalManager {
   // briefly. If readers are still in the way it lets the writer run for as long as it
   // waited (at most a period) rather than stalling every commit, then waits twice as long:
   // readers whose transactions outlast the short wait starve the WAL only until the wait
-  // outlasts them, and the writer keeps at least half its time meanwhile. It polls without SQLite's busy handler, whose sleeps (1, 2, 5,
-  // 10 ms, ...) would overshoot a short wait by as much as the wait itself: a checkpoint
-  // that finds readers in the way returns at once, keeping what it copied, and the next
-  // try a fraction of a millisecond later goes on from there.
+  // outlasts them, and the writer keeps at least half its time meanwhile.
   #forced(mode: CheckpointMode, now: number): CheckpointResult {
     const result = this.#poll(mode, this.forcedWaitMs);
     if (result.busy === 0) {
@@ -134,7 +131,13 @@ export class WalManager {
     return result;
   }
 
-  /** Tries a checkpoint until readers let it finish or `waitMs` has passed; busy_timeout 0 meanwhile. */
+  /**
+   * Tries a checkpoint until readers let it finish or `waitMs` has passed. It polls
+   * without SQLite's busy handler (busy_timeout 0 meanwhile), whose sleeps (1, 2, 5, 10 ms,
+   * ...) would overshoot a short wait by as much as the wait itself: a checkpoint that
+   * finds readers in the way returns at once, keeping what it copied, and the next try a
+   * fraction of a millisecond later goes on from there.
+   */
   #poll(mode: CheckpointMode, waitMs: number): CheckpointResult {
     const deadline = performance.now() + waitMs;
     this.#db.pragma('busy_timeout = 0');
@@ -151,7 +154,7 @@ export class WalManager {
   }
 }
 
-/** How long a forced checkpoint sleeps between tries. */
+/** How long a forced checkpoint or a restart sleeps between tries. */
 const POLL_MS = 0.25;
 /** Something to sleep on: Atomics.wait with a timeout sleeps this thread, to the microsecond. */
 const pause = new Int32Array(new SharedArrayBuffer(4));
