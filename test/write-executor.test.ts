@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
@@ -54,7 +55,18 @@ const danglingAtCommit = defineOperation({
   },
 });
 
-const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit] as Operation[];
+/** Undoes its own savepoint, so the executor's ROLLBACK TO cannot: the batch goes down whole. */
+const releaseThenThrow = defineOperation({
+  name: 'test.releaseThenThrow',
+  kind: 'write',
+  statements: { release: 'RELEASE operation' },
+  run({ st }) {
+    st.release.run();
+    throw new Error('failed after its savepoint was gone');
+  },
+});
+
+const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit, releaseThenThrow] as Operation[];
 
 function executor(db: Connection): WriteExecutor {
   return new WriteExecutor(new PreparedCatalogue(db, [...operations, ...testOps], ['write']));
@@ -115,6 +127,7 @@ describe('group commit', () => {
       ['no.such.operation', []],
     ]);
     expect(codes(outcomes)).toEqual([true, 'INVALID_ARGUMENT']);
+    expect(outcomes[1]).toMatchObject({ error: { message: 'unknown operation "no.such.operation" for this connection' } });
     expect(count(db)).toBe(1);
   });
 
@@ -129,6 +142,39 @@ describe('group commit', () => {
     expect(codes(outcomes)).toEqual(['IO_ERROR', 'IO_ERROR', 'IO_ERROR', true]);
     expect(outcomes[0]).toMatchObject({ error: { message: expect.stringContaining('rolled back with its batch') } });
     expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['c']);
+  });
+
+  it('rolls the whole transaction back when a failed operation’s savepoint cannot be undone alone', () => {
+    const db = freshDatabase();
+    const outcomes = executor(db).execute([
+      ['test.insertMetric', ['a', 1]],
+      ['test.releaseThenThrow', []],
+      ['test.insertMetric', ['b', 2]],
+    ]);
+    expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE', true]);
+    expect(outcomes[0]).toMatchObject({ error: { message: 'rolled back with its batch: failed after its savepoint was gone' } });
+    expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['b']);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it('fails each call whose transaction cannot begin (another connection holds the write lock), and writes nothing', () => {
+    const db = freshDatabase();
+    db.pragma('busy_timeout = 0');
+    const other = new Database(db.name);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const outcomes = executor(db).execute([
+        ['test.insertMetric', ['a', 1]],
+        ['test.insertMetric', ['b', 2]],
+      ]);
+      expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE']);
+      expect(outcomes[0]).toMatchObject({ error: { sqliteCode: 'SQLITE_BUSY' } });
+      expect(db.inTransaction).toBe(false);
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(count(db)).toBe(0);
   });
 
   it('fails the whole batch when the COMMIT fails', () => {

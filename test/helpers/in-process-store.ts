@@ -33,6 +33,9 @@ export class InProcessWriterThread implements WriterThread {
   readonly exited: Promise<never>;
   readonly remote: WriterRemote;
   refed = true;
+  /** Batches this thread was executing at once, at most (the client sends one at a time). */
+  maxConcurrentBatches = 0;
+  #batches = 0;
   readonly #writer = new Writer();
   readonly #onExit: () => void;
   #die!: (error: StoreError) => void;
@@ -46,11 +49,17 @@ export class InProcessWriterThread implements WriterThread {
     const call =
       <K extends keyof WriterRemote>(method: K) =>
       async (...args: Parameters<WriterRemote[K]>): Promise<Awaited<ReturnType<WriterRemote[K]>>> => {
+        const batch = method === 'execute';
+        if (batch) this.maxConcurrentBatches = Math.max(this.maxConcurrentBatches, ++this.#batches);
         await turn();
         if (this.alive) hooks.beforeCall?.(method, this);
         if (!this.alive) return never;
         const run = this.#writer[method] as (...a: unknown[]) => unknown;
-        return structuredClone(run.apply(this.#writer, structuredClone(args))) as Awaited<ReturnType<WriterRemote[K]>>;
+        try {
+          return structuredClone(run.apply(this.#writer, structuredClone(args))) as Awaited<ReturnType<WriterRemote[K]>>;
+        } finally {
+          if (batch) this.#batches--;
+        }
       };
     this.remote = { open: call('open'), execute: call('execute'), check: call('check'), close: call('close') };
   }
