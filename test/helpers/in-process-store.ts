@@ -1,6 +1,8 @@
 import { StoreError } from '../../src/api/errors.js';
 import { resolveOptions, type StoreOptions } from '../../src/api/options.js';
-import { Store } from '../../src/api/store.js';
+import type { Store } from '../../src/api/store.js';
+import { createStore } from '../../src/api/internal.js';
+import '../../src/api/store.js';
 import type { ThreadHandle } from '../../src/sqlite/call-queue.js';
 import { Engine, engineConfig } from '../../src/sqlite/engine.js';
 import { EngineStats } from '../../src/sqlite/engine-stats.js';
@@ -181,7 +183,7 @@ export async function openInProcessEngine(options: Partial<StoreOptions> = {}, h
   const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawn);
   const readers = new InProcessReaders(config.reader, config.readPool.readers);
   const engine = new Engine(resolved, stats, writer, new ReadPool(readers, config.readPool, stats));
-  const store = new Store(engine);
+  const store = createStore(engine);
   cleanup(() => store.close());
   return { store, engine, writers: spawn.spawned, readers };
 }
