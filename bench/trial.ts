@@ -23,6 +23,7 @@ export interface TrialConfig {
   /** The other build the `before` system loads. */
   beforeApp?: string;
   runId: number;
+  appender?: { sessionId: string; eventBytes: number };
 }
 
 const config = JSON.parse(process.argv[2]!) as TrialConfig;
@@ -53,6 +54,7 @@ if (config.system === 'writer-limit') {
     seed: { ...config.seed, path: config.path },
     think: config.think,
     runId: config.runId,
+    ...(config.appender === undefined ? {} : { appender: config.appender }),
   });
   await system.close();
 }

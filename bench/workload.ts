@@ -81,6 +81,12 @@ export interface LoadOptions {
   think: Think;
   /** Unique per run, so checkpoint iterations never collide across runs on one file. */
   runId?: number;
+  /**
+   * One more caller, beside the `sessions`, that appends events of `eventBytes` to one
+   * session without pause (the growth sweep points it at a session of 100k events). Its
+   * calls are reported apart and not counted in `ops` or `throughput`.
+   */
+  appender?: { sessionId: string; eventBytes: number };
 }
 
 export interface LatencySummary {
@@ -107,7 +113,12 @@ export interface LoadResult {
   cpu: CpuPerOp;
   /** The facade's reads per reader message and writes per commit. */
   batches?: { read: BatchCounts; write: BatchCounts };
+  /** The extra appender's calls, when there was one. */
+  appender?: LatencySummary & { errors: number };
 }
+
+/** Operations that write: the mix's writes, counted by the growth sweep. */
+export const WRITE_OPERATIONS: readonly OpName[] = ['appendEvent', 'updateMemory', 'claimComplete', 'saveCheckpoint', 'recordMetric'];
 
 /** A small seeded PRNG (mulberry32): each session's choices are the same in every system. */
 function random(seed: number): () => number {
@@ -221,11 +232,31 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
   };
 
   const batchesBefore = system.batches?.();
+  const appended = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 2 });
+  let appenderErrors = 0;
+  const appender = async ({ sessionId, eventBytes }: { sessionId: string; eventBytes: number }): Promise<void> => {
+    const text = 'x'.repeat(Math.max(0, eventBytes - 40));
+    for (let n = 0; performance.now() < deadline; n++) {
+      if (options.think === 'immediate') await yieldToLoop();
+      const started = performance.now();
+      try {
+        await system.appendEvent(sessionId, { role: 'tool', n, text }, { n });
+        appended.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+      } catch (error) {
+        appenderErrors++;
+        if (errorSamples.length < 5) errorSamples.push(`appender: ${(error as Error).message}`);
+      }
+    }
+  };
+
   eld.start();
   const cpu = cpuMeter();
   const startedAt = performance.now();
   const deadline = startedAt + options.durationMs;
-  await Promise.all(Array.from({ length: options.sessions }, (_, index) => session(index)));
+  await Promise.all([
+    ...Array.from({ length: options.sessions }, (_, index) => session(index)),
+    ...(options.appender === undefined ? [] : [appender(options.appender)]),
+  ]);
   const elapsed = performance.now() - startedAt;
   const cpuPerOp = cpu(ops);
   const batchesAfter = system.batches?.();
@@ -267,5 +298,16 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     walPeakBytes,
     cpu: cpuPerOp,
     ...(batches === undefined ? {} : { batches }),
+    ...(options.appender === undefined
+      ? {}
+      : {
+          appender: {
+            count: appended.totalCount,
+            p50: Math.min(appended.getValueAtPercentile(50), appended.maxValue),
+            p99: Math.min(appended.getValueAtPercentile(99), appended.maxValue),
+            max: appended.maxValue,
+            errors: appenderErrors,
+          },
+        }),
   };
 }

@@ -1,54 +1,73 @@
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
 import { benchMain } from '../bench/run-bench.js';
+import { tempDir } from './helpers/temp.js';
 
 // The benchmark is not part of the library's coverage, but its command must work: a tiny
 // run of two systems, in child processes, from the build.
-describe('the benchmark command', () => {
-  const capture = () => {
-    const io = { text: '', out: (t: string) => (io.text += `${t}\n`), err: (t: string) => (io.text += `${t}\n`) };
-    return io;
-  };
-
+describe('the benchmark command (npm run bench)', () => {
   it('runs the systems side by side and prints the tables', async () => {
-    const io = capture();
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
     const code = await benchMain(['--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct', '--seed-sessions', '100', '--mix', 'mixed'], io);
     expect(code).toBe(0);
-    expect(io.text).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
-    expect(io.text).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
-    expect(io.text).toContain('getSession');
+    expect(output).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
+    expect(output).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
+    expect(output).toContain('getSession');
+  });
+
+  it('runs the growth sweep at a small scale: every curve, the beside-a-long-session ratio, the charts', { timeout: 180_000 }, async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    const out = tempDir();
+    const args = ['--sweep', 'growth', '--growth-scale', '0.002', '--duration', '0.3', '--trials', '1', '--seed-sessions', '100', '--out', out];
+    expect(await benchMain(args, io)).toBe(0);
+    for (const curve of ['append (facade)', 'append (direct)', 'lastEvents(20) (facade)', 'events() page of 50 (direct)', 'memory.update (facade)', 'memory.history (first page) (direct)', 'checkpoints.latest (facade)', 'audit.list by namespace prefix (facade)']) {
+      expect(output).toContain(curve);
+    }
+    expect(output).toMatch(/append at 200 within 1\.3x of 2 \(p50\)\s+facade [\d.]+x, direct [\d.]+x/);
+    expect(output).toMatch(/63 sessions' writes beside a 200-event session >= 0\.9x\s+[\d.]+x/);
+    for (const chart of ['growth-append', 'growth-session-reads', 'growth-memory', 'growth-checkpoints', 'growth-audit', 'growth-beside-long']) {
+      expect(existsSync(join(out, `${chart}.svg`)), chart).toBe(true);
+    }
   });
 
   it('measures the writer against writer-limit, and another build of the facade as `before`', async () => {
-    const io = capture();
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
     const root = fileURLToPath(new URL('..', import.meta.url));
     const code = await benchMain(
       ['--duration', '0.3', '--trials', '1', '--sessions', '4', '--systems', 'facade,before,writer-limit', '--before', root, '--seed-sessions', '100', '--mix', 'write'],
       io,
     );
     expect(code).toBe(0);
-    expect(io.text).toMatch(/^facade\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
-    expect(io.text).toMatch(/^before\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
-    expect(io.text).toMatch(/^writer-limit\s+[\d,]+\s+n\/a\s+1\.00x/m);
+    expect(output).toMatch(/^facade\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
+    expect(output).toMatch(/^before\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
+    expect(output).toMatch(/^writer-limit\s+[\d,]+\s+n\/a\s+1\.00x/m);
     expect(await benchMain(['--systems', 'before'], io)).toBe(2);
-    expect(io.text).toContain('--systems before needs --before DIR');
+    expect(output).toContain('--systems before needs --before DIR');
     expect(await benchMain(['--systems', 'writer-limit', '--mix', 'read'], io)).toBe(2);
-    expect(io.text).toContain('writer-limit runs write operations only');
+    expect(output).toContain('writer-limit runs write operations only');
   });
 
   it('explains its options and refuses bad ones', async () => {
-    const io = capture();
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
     expect(await benchMain(['--help'], io)).toBe(0);
-    expect(io.text).toContain('--sessions N');
+    expect(output).toContain('--sessions N');
     expect(await benchMain(['--systems', 'mystery'], io)).toBe(2);
-    expect(io.text).toContain('unknown system "mystery"');
+    expect(output).toContain('unknown system "mystery"');
     expect(await benchMain(['--think', 'sometimes'], io)).toBe(2);
+    expect(await benchMain(['--sweep', 'growth', '--growth-scale', '0'], io)).toBe(2);
   });
 
-  it('is not a command of the installed package: abathur-store bench says where it is', async () => {
-    const io = capture();
-    expect(await main(['bench', '--help'], io)).toBe(2);
-    expect(io.text).toContain('npm run bench');
+  it('is not a command of the library: abathur-store bench says where it is, and exits 2', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    expect(await main(['bench', '--sessions', '4'], io)).toBe(2);
+    expect(output).toContain('npm run bench');
   });
 });

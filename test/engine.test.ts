@@ -35,6 +35,8 @@ describe('engine', () => {
     expect(refused.code).toBe('OVERLOADED');
     expect(refused.message).toBe('read queue is full (2 waiting); tasks.get was not run, retry later');
     expect(refused.stack).not.toMatch(/\n\s+at /);
+    // Only that error goes without: the limit is restored for every other.
+    expect(new Error('later').stack).toMatch(/\n\s+at /);
     expect(built).toBe(2);
     await write;
     // Refusing cost nothing lasting: the queue takes calls again.
@@ -84,7 +86,7 @@ describe('engine', () => {
       code: 'CLOSED',
       message: 'store is closed; tasks.get was not run',
     });
-    await expect(engine.check()).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(engine.check()).rejects.toMatchObject({ code: 'CLOSED', message: 'store is closed' });
     await expect(Promise.all(accepted)).resolves.toHaveLength(2);
     await closing;
     expect(writers[0]!.alive).toBe(false);

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
-import { ACCEPTED_PLANS, explainOperations, statementParameters } from '../src/diagnostics/query-plan.js';
+import { specOf } from '../src/catalogue/operation.js';
+import { ACCEPTED_PLANS, explain, explainOperations, statementParameters } from '../src/diagnostics/query-plan.js';
 import { assertIndexedPlan, populatedDatabase } from './helpers/query-plan.js';
 
 describe('the EXPLAIN helper', () => {
@@ -58,5 +59,15 @@ describe('every catalogue statement', () => {
     expect(byTask?.scans.join(' ')).toMatch(/SCAN agents/);
     // Every statement that fails now reads the agents table end to end.
     for (const plan of failing) expect(plan.scans.join(' ')).toMatch(/agents/);
+  });
+});
+
+describe('statements whose plan must name its seek', () => {
+  // A SEARCH on a prefix of an index passes the scan check while it may read every row of
+  // that prefix: these must seek to the one row they want.
+  it('memory.add checks for a live version with one seek, not a read of every version', () => {
+    const db = populatedDatabase();
+    const add = operations.find((op) => op.name === 'memory.add')!;
+    expect(explain(db, specOf(add.statements.live!).sql).join(' ')).toMatch(/\(namespace=\? AND key=\? AND is_deleted=\?\)/);
   });
 });

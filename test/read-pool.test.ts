@@ -78,11 +78,26 @@ describe('read pool', () => {
     expect(workers.sizes).toEqual([1, 1, 6]);
   });
 
+  it('with a read in flight, waits for the end of the turn, so reads issued a microtask apart go out together', async () => {
+    const { workers, get } = setup({ readers: 1 });
+    const first = get('t1');
+    await Promise.resolve();
+    // One of the two slots is free, yet the first of these does not go alone: all three
+    // wait for the turn to end, and then spread over the two slots the answer freed.
+    const later: Promise<unknown>[] = [];
+    for (let i = 0; i < 3; i++) {
+      later.push(get('t1'));
+      await Promise.resolve();
+    }
+    await Promise.all([first, ...later]);
+    expect(workers.sizes).toEqual([1, 2, 1]);
+  });
+
   it('rejects a failing read alone, with its code', async () => {
     const { pool, get } = setup();
     const settled = await Promise.allSettled([get('t1'), pool.submit('no.such.read', []), get('missing')]);
     expect(settled[0]).toMatchObject({ status: 'fulfilled', value: { id: 't1' } });
-    expect(settled[1]).toMatchObject({ status: 'rejected', reason: { name: 'StoreError', code: 'INVALID_ARGUMENT' } });
+    expect(settled[1]).toMatchObject({ status: 'rejected', reason: { name: 'StoreError', code: 'INTERNAL' } });
     expect(settled[2]).toEqual({ status: 'fulfilled', value: undefined });
   });
 
@@ -110,7 +125,9 @@ describe('read pool', () => {
     let drained = false;
     const reads = Array.from({ length: 10 }, () => get('t1'));
     const drain = pool.drain().then(() => (drained = true));
-    await Promise.resolve();
+    // The reads went out in a microtask; they answer a turn later. Until then, not drained.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(pool.queueDepth).toBe(0);
     expect(drained).toBe(false);
     await Promise.all(reads);
     await drain;

@@ -14,6 +14,8 @@ function refusal(check: () => unknown): string {
   }
 }
 
+const MiB = 1 << 20;
+
 class Point {
   x = 1;
 }
@@ -104,39 +106,39 @@ describe('argument checks', () => {
   });
 
   it('json: returns the JSON text of what JSON holds unchanged, and names the path of what it cannot', () => {
-    expect(v.json('value', { a: [1, 'x', true, null, { b: -0.5 }] })).toBe('{"a":[1,"x",true,null,{"b":-0.5}]}');
-    expect(v.json('value', { a: 1, skipped: undefined })).toBe('{"a":1}');
-    expect(v.json('value', Object.assign(Object.create(null), { a: 1 }))).toBe('{"a":1}');
-    expect(refusal(() => v.json('value', { a: [1, Number.NaN] }))).toBe('value.a[1] is NaN, which JSON cannot hold');
-    expect(refusal(() => v.json('value', { a: Infinity }))).toBe('value.a is Infinity, which JSON cannot hold');
-    expect(refusal(() => v.json('value', [1, undefined]))).toBe('value[1] is undefined, which JSON cannot hold');
-    expect(refusal(() => v.json('value', { d: new Date(0) }))).toBe('value.d is a Date object, not a plain object or array; convert it first');
-    expect(refusal(() => v.json('value', { f: () => 1 }))).toBe('value.f is function, which JSON cannot hold');
-    expect(refusal(() => v.json('value', 1n))).toBe('value is bigint 1, which JSON cannot hold');
-    expect(refusal(() => v.json('value', undefined))).toBe('value is undefined, which JSON cannot hold');
+    expect(v.json('value', { a: [1, 'x', true, null, { b: -0.5 }] }, MiB)).toBe('{"a":[1,"x",true,null,{"b":-0.5}]}');
+    expect(v.json('value', { a: 1, skipped: undefined }, MiB)).toBe('{"a":1}');
+    expect(v.json('value', Object.assign(Object.create(null), { a: 1 }), MiB)).toBe('{"a":1}');
+    expect(refusal(() => v.json('value', { a: [1, Number.NaN] }, MiB))).toBe('value.a[1] is NaN, which JSON cannot hold');
+    expect(refusal(() => v.json('value', { a: Infinity }, MiB))).toBe('value.a is Infinity, which JSON cannot hold');
+    expect(refusal(() => v.json('value', [1, undefined], MiB))).toBe('value[1] is undefined, which JSON cannot hold');
+    expect(refusal(() => v.json('value', { d: new Date(0) }, MiB))).toBe('value.d is a Date object, not a plain object or array; convert it first');
+    expect(refusal(() => v.json('value', { f: () => 1 }, MiB))).toBe('value.f is function, which JSON cannot hold');
+    expect(refusal(() => v.json('value', 1n, MiB))).toBe('value is bigint 1, which JSON cannot hold');
+    expect(refusal(() => v.json('value', undefined, MiB))).toBe('value is undefined, which JSON cannot hold');
     const cycle: Record<string, unknown> = { a: {} };
     (cycle.a as Record<string, unknown>).back = cycle;
-    expect(refusal(() => v.json('value', cycle))).toBe('value.a.back refers back to itself (a cycle), which JSON cannot hold');
+    expect(refusal(() => v.json('value', cycle, MiB))).toBe('value.a.back refers back to itself (a cycle), which JSON cannot hold');
     // The same object twice, not nested in itself, is no cycle.
     const shared = { x: 1 };
-    expect(v.json('value', [shared, shared])).toBe('[{"x":1},{"x":1}]');
+    expect(v.json('value', [shared, shared], MiB)).toBe('[{"x":1},{"x":1}]');
     let deep: unknown = 1;
     for (let i = 0; i < 512; i++) deep = [deep];
-    expect(v.json('value', deep)).toHaveLength(1025);
-    expect(refusal(() => v.json('value', [deep]))).toMatch(/nests deeper than 512 levels$/);
-    expect(v.optionalJson('value', undefined)).toBeNull();
-    expect(v.optionalJson('value', null)).toBeNull();
-    expect(v.optionalJson('value', 0)).toBe('0');
+    expect(v.json('value', deep, MiB)).toHaveLength(1025);
+    expect(refusal(() => v.json('value', [deep], MiB))).toMatch(/nests deeper than 512 levels$/);
+    expect(v.optionalJson('value', undefined, MiB)).toBeNull();
+    expect(v.optionalJson('value', null, MiB)).toBeNull();
+    expect(v.optionalJson('value', 0, MiB)).toBe('0');
   });
 
   it('jsonObject: a plain object only', () => {
-    expect(v.jsonObject('state', { a: 1 })).toBe('{"a":1}');
-    expect(refusal(() => v.jsonObject('state', [1]))).toBe('state must be a plain object, got an array');
-    expect(refusal(() => v.jsonObject('state', null))).toBe('state must be a plain object, got null');
-    expect(refusal(() => v.jsonObject('state', new Point()))).toBe('state must be a plain object, got a Point object');
-    expect(v.optionalJsonObject('state', undefined)).toBeNull();
-    expect(v.optionalJsonObject('state', null)).toBeNull();
-    expect(v.optionalJsonObject('state', {})).toBe('{}');
+    expect(v.jsonObject('state', { a: 1 }, MiB)).toBe('{"a":1}');
+    expect(refusal(() => v.jsonObject('state', [1], MiB))).toBe('state must be a plain object, got an array');
+    expect(refusal(() => v.jsonObject('state', null, MiB))).toBe('state must be a plain object, got null');
+    expect(refusal(() => v.jsonObject('state', new Point(), MiB))).toBe('state must be a plain object, got a Point object');
+    expect(v.optionalJsonObject('state', undefined, MiB)).toBeNull();
+    expect(v.optionalJsonObject('state', null, MiB)).toBeNull();
+    expect(v.optionalJsonObject('state', {}, MiB)).toBe('{}');
     expect(v.isPlainObject({})).toBe(true);
     expect(v.isPlainObject(Object.create(null))).toBe(true);
     expect(v.isPlainObject([])).toBe(false);
@@ -154,9 +156,15 @@ describe('argument checks', () => {
     expect(v.options('options', given, ['limit', 'cursor'])).toBe(given);
     expect(refusal(() => v.options('options', { Limit: 5 }, ['limit']))).toBe('options: misspelled option "Limit" should be "limit"');
     expect(refusal(() => v.options('options', { size: 5 }, ['limit', 'cursor']))).toBe(
-      'options has an unknown option "size" (known: limit, cursor)',
+      'options has an unknown option "size" (known: limit, cursor, signal)',
     );
-    expect(refusal(() => v.options('options', { size: 5 }, []))).toBe('options has an unknown option "size" (known: none)');
+    // Every call's options may carry its AbortSignal; a nested object's may not.
+    const signal = new AbortController().signal;
+    expect(v.options('options', { signal }, ['limit'])).toEqual({ signal });
+    expect(refusal(() => v.options('input', { signal }, ['limit'], { call: false }))).toBe(
+      'input has an unknown option "signal" (known: limit)',
+    );
+    expect(refusal(() => v.options('options', { size: 5 }, [], { call: false }))).toBe('options has an unknown option "size" (known: none)');
     expect(refusal(() => v.options('options', 'x', ['limit']))).toBe('options must be an object, got "x"');
   });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
@@ -91,7 +92,18 @@ const failsWhenRunAgain = defineOperation({
   },
 });
 
-const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit, insertWithJsId, failsWhenRunAgain] as Operation[];
+/** Undoes its own savepoint, so the executor's ROLLBACK TO cannot: the batch goes down whole. */
+const releaseThenThrow = defineOperation({
+  name: 'test.releaseThenThrow',
+  kind: 'write',
+  statements: { release: 'RELEASE operation' },
+  run({ st }) {
+    st.release.run();
+    throw new Error('failed after its savepoint was gone');
+  },
+});
+
+const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit, releaseThenThrow, insertWithJsId, failsWhenRunAgain] as Operation[];
 
 function executor(db: Connection): WriteExecutor {
   return new WriteExecutor(new PreparedCatalogue(db, [...operations, ...testOps], ['write']));
@@ -127,7 +139,7 @@ describe('group commit', () => {
       ['test.insertThenThrow', []],
       ['test.insertMetric', ['b', 2]],
     ]);
-    expect(codes(outcomes)).toEqual([true, 'CONSTRAINT', 'INVALID_STATE', true]);
+    expect(codes(outcomes)).toEqual([true, 'CONSTRAINT', 'INTERNAL', true]);
     expect(outcomes[1]).toMatchObject({ ok: false, error: { sqliteCode: 'SQLITE_CONSTRAINT_CHECK' } });
     expect(count(db)).toBe(2);
     expect(count(db, "metric_name = 'half-done'")).toBe(0);
@@ -151,7 +163,8 @@ describe('group commit', () => {
       ['test.insertMetric', ['a', 1]],
       ['no.such.operation', []],
     ]);
-    expect(codes(outcomes)).toEqual([true, 'INVALID_ARGUMENT']);
+    expect(codes(outcomes)).toEqual([true, 'INTERNAL']);
+    expect(outcomes[1]).toMatchObject({ error: { message: 'unknown operation "no.such.operation" for this connection' } });
     expect(count(db)).toBe(1);
   });
 
@@ -166,6 +179,39 @@ describe('group commit', () => {
     expect(codes(outcomes)).toEqual(['IO_ERROR', 'IO_ERROR', 'IO_ERROR', true]);
     expect(outcomes[0]).toMatchObject({ error: { message: expect.stringContaining('rolled back with its batch') } });
     expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['c']);
+  });
+
+  it('rolls the whole transaction back when a failed operation’s savepoint cannot be undone alone', () => {
+    const db = freshDatabase();
+    const outcomes = executor(db).execute([
+      ['test.insertMetric', ['a', 1]],
+      ['test.releaseThenThrow', []],
+      ['test.insertMetric', ['b', 2]],
+    ]);
+    expect(codes(outcomes)).toEqual(['INTERNAL', 'INTERNAL', true]);
+    expect(outcomes[0]).toMatchObject({ error: { message: 'rolled back with its batch: failed after its savepoint was gone' } });
+    expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['b']);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it('fails each call whose transaction cannot begin (another connection holds the write lock), and writes nothing', () => {
+    const db = freshDatabase();
+    db.pragma('busy_timeout = 0');
+    const other = new Database(db.name);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const outcomes = executor(db).execute([
+        ['test.insertMetric', ['a', 1]],
+        ['test.insertMetric', ['b', 2]],
+      ]);
+      expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE']);
+      expect(outcomes[0]).toMatchObject({ error: { sqliteCode: 'SQLITE_BUSY' } });
+      expect(db.inTransaction).toBe(false);
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(count(db)).toBe(0);
   });
 
   it('fails the whole batch when the COMMIT fails', () => {
@@ -195,7 +241,7 @@ describe('group commit without savepoints, replayed on failure', () => {
       ['test.insertWithJsId', []],
       ['test.insertWithJsId', []],
     ]);
-    expect(codes(outcomes)).toEqual([true, true, 'INVALID_STATE', true, true]);
+    expect(codes(outcomes)).toEqual([true, true, 'INTERNAL', true, true]);
     // The batch ran twice: the two operations before the failure ran in both runs.
     expect(writer.replays).toBe(1);
     expect(runs.get('test.insertWithJsId')).toBe(6);
@@ -216,7 +262,7 @@ describe('group commit without savepoints, replayed on failure', () => {
       ['test.insertMetric', ['kept', 1]],
     ]);
     // First run: 1 fails. Replay with 1 guarded: 0 fails now. Third run: all guarded.
-    expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE', true]);
+    expect(codes(outcomes)).toEqual(['INTERNAL', 'INTERNAL', true]);
     expect(writer.replays).toBe(2);
     expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['kept']);
     // Two failures in one batch: the next batch starts with every operation guarded, so its
@@ -225,13 +271,13 @@ describe('group commit without savepoints, replayed on failure', () => {
       ['test.insertThenThrow', []],
       ['test.insertMetric', ['second', 2]],
     ]);
-    expect(codes(guarded)).toEqual(['INVALID_STATE', true]);
+    expect(codes(guarded)).toEqual(['INTERNAL', true]);
     expect(writer.replays).toBe(2);
     const optimistic = writer.execute([
       ['test.insertThenThrow', []],
       ['test.insertMetric', ['third', 3]],
     ]);
-    expect(codes(optimistic)).toEqual(['INVALID_STATE', true]);
+    expect(codes(optimistic)).toEqual(['INTERNAL', true]);
     expect(writer.replays).toBe(3);
     expect(db.prepare('SELECT metric_name FROM metrics ORDER BY id').pluck().all()).toEqual(['kept', 'second', 'third']);
   });

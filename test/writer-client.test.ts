@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +17,11 @@ import { cleanup, tempDbPath, tempDir } from './helpers/temp.js';
 
 const record = (client: WriterClient, n: number): Promise<unknown> => client.submit('metrics.record', [`m${n}`, n, null, undefined]);
 
-async function start(options: { maxBatch?: number; path?: string } = {}, hooks: WriterHooks = {}) {
-  const config: WriterConfig = engineConfig(resolveOptions({ path: options.path ?? tempDbPath() })).writer;
+async function start(options: { maxBatch?: number; path?: string; walLimitBytes?: number } = {}, hooks: WriterHooks = {}) {
+  const config: WriterConfig = {
+    ...engineConfig(resolveOptions({ path: options.path ?? tempDbPath() })).writer,
+    ...(options.walLimitBytes === undefined ? {} : { walLimitBytes: options.walLimitBytes }),
+  };
   const stats = new EngineStats();
   const spawn = inProcessWriters(hooks);
   const client = await WriterClient.start(config, { maxBatch: options.maxBatch ?? 512 }, stats, spawn);
@@ -34,6 +37,11 @@ function reopens(onReopen: (thread: InProcessWriterThread) => void): WriterHooks
       if (method === 'open' && ++opens > 1) onReopen(thread);
     },
   };
+}
+
+/** Lets every pending microtask run, but no timer and no I/O. */
+async function microtasks(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 function metricNames(path: string): string[] {
@@ -75,6 +83,35 @@ describe('writer client', () => {
     expect(stats.writeBatches.summary()).toEqual({ batches: 5, calls: 32, mean: 6.4, max: 8 });
   });
 
+  it('has one batch with the writer at a time; what arrives meanwhile goes next, together', async () => {
+    const { client, stats, threads } = await start();
+    const first = record(client, 0);
+    await microtasks();
+    const rest = [1, 2, 3, 4, 5].map((n) => record(client, n));
+    await Promise.all([first, ...rest]);
+    expect(stats.writeBatches.summary()).toMatchObject({ batches: 2, calls: 6, max: 5 });
+    expect(threads[0]!.maxConcurrentBatches).toBe(1);
+  });
+
+  it('keeps the highest WAL size it was told of', async () => {
+    const { client } = await start({ walLimitBytes: 512 * 1024 });
+    // Creating the schema left a few hundred KiB in the WAL, under the limit.
+    await record(client, 0);
+    const before = client.walBytes;
+    expect(before).toBeGreaterThan(0);
+    expect(client.peakWalBytes).toBe(before);
+    // Past walLimitBytes the writer truncates the WAL after that batch's answer has gone:
+    // the answer reports the grown WAL, the next one what is left after the truncation.
+    const pad = JSON.stringify({ pad: 'x'.repeat(4000) });
+    await Promise.all(Array.from({ length: 100 }, (_, n) => client.submit('metrics.record', [`m${n}`, n, pad, undefined])));
+    const grown = client.walBytes;
+    expect(grown).toBeGreaterThan(512 * 1024);
+    expect(client.peakWalBytes).toBe(grown);
+    await record(client, 1);
+    expect(client.walBytes).toBeLessThan(before);
+    expect(client.peakWalBytes).toBe(grown);
+  });
+
   it('rejects a failing call alone, with its code rebuilt on this side', async () => {
     const { client } = await start();
     const calls = [record(client, 1), client.submit('metrics.record', ['bad', -1, null, undefined]), record(client, 2)];
@@ -100,6 +137,39 @@ describe('writer client', () => {
     expect(threads[0]!.refed).toBe(true);
     expect((await check).ok).toBe(true);
     expect(threads[0]!.refed).toBe(false);
+  });
+
+  it('holds the thread while a check is pending, though the writes are done, and while writes are pending, though the check is done', async () => {
+    const { client, threads } = await start();
+    const write = record(client, 1);
+    const check = client.check();
+    await write;
+    expect(threads[0]!.refed).toBe(true);
+    await check;
+    await microtasks();
+    expect(threads[0]!.refed).toBe(false);
+
+    const check2 = client.check();
+    const write2 = record(client, 2);
+    await check2;
+    expect(threads[0]!.refed).toBe(true);
+    await write2;
+    await microtasks();
+    expect(threads[0]!.refed).toBe(false);
+  });
+
+  it('drain waits for the batch with the writer even when nothing is queued', async () => {
+    const { client } = await start();
+    const write = record(client, 1);
+    await microtasks();
+    expect(client.queueDepth).toBe(0);
+    let drained = false;
+    const drain = client.drain().then(() => (drained = true));
+    await microtasks();
+    expect(drained).toBe(false);
+    await write;
+    await drain;
+    expect(drained).toBe(true);
   });
 
   it('a writer that dies mid-batch: the batch is OUTCOME_UNKNOWN, what waited goes to a fresh writer', async () => {
@@ -202,6 +272,47 @@ describe('writer client', () => {
     expect((await client.check()).ok).toBe(true);
   });
 
+  it('a writer whose open call fails outright (not as an answer) fails the queued writes WORKER_CRASHED', async () => {
+    let broken = true;
+    const { client, threads } = await start(
+      {},
+      reopens(() => {
+        if (broken) throw new Error('the message channel closed');
+      }),
+    );
+    await threads[0]!.terminate();
+    await expect(record(client, 1)).rejects.toMatchObject({
+      code: 'WORKER_CRASHED',
+      message: 'writer thread could not restart: the message channel closed',
+    });
+    broken = false;
+    expect(await record(client, 2)).toMatchObject({ name: 'm2' });
+  });
+
+  it('check restarts a writer that is down, as a write does', async () => {
+    const dir = join(tempDir(), 'db');
+    mkdirSync(dir);
+    const { client, threads } = await start({ path: join(dir, 'store.db') });
+    renameSync(dir, `${dir}-moved`);
+    await threads[0]!.terminate();
+    await expect(record(client, 1)).rejects.toMatchObject({ code: 'IO_ERROR' });
+    renameSync(`${dir}-moved`, dir);
+    expect((await client.check()).ok).toBe(true);
+    expect(threads).toHaveLength(3);
+    expect(threads[2]!.alive).toBe(true);
+  });
+
+  it('start fails, and starts nothing else, when the first writer dies while opening', async () => {
+    const spawn = inProcessWriters({ beforeCall: (method, thread) => void (method === 'open' && thread.terminate()) });
+    const config = engineConfig(resolveOptions({ path: tempDbPath() })).writer;
+    await expect(WriterClient.start(config, { maxBatch: 10 }, new EngineStats(), spawn)).rejects.toMatchObject({
+      code: 'WORKER_CRASHED',
+      message: 'writer thread exited with code 1',
+    });
+    await sleep(50);
+    expect(spawn.spawned).toHaveLength(1);
+  });
+
   it('start rejects with the reason the database would not open, and ends the thread', async () => {
     const spawn = inProcessWriters();
     const config = engineConfig(resolveOptions({ path: tempDbPath('no/such/dir/store.db') })).writer;
@@ -246,12 +357,20 @@ describe('writer client', () => {
     await drain;
     await Promise.all(writes);
     await client.drain();
+    // A reader of its own keeps the WAL file from being removed when the writer's
+    // connection closes, so the test sees the size close() left it at.
+    const outside = new Database(config.path, { readonly: true });
+    outside.prepare('SELECT count(*) FROM metrics').get();
+    expect(statSync(`${config.path}-wal`).size).toBeGreaterThan(0);
     await client.close();
+    expect(statSync(`${config.path}-wal`).size).toBe(0);
+    outside.close();
+    expect(threads).toHaveLength(1);
     expect(threads[0]!.alive).toBe(false);
+    // Held referenced until the end: closing must not let the process exit early.
+    expect(threads[0]!.refed).toBe(true);
+    expect(client.restarts).toBe(0);
     expect(metricNames(config.path)).toEqual(['m1', 'm2', 'm3']);
-    const db = new Database(config.path, { readonly: true });
-    expect(db.pragma('wal_checkpoint(PASSIVE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
-    db.close();
   });
 
   it('close ends a writer that is down without calling it', async () => {

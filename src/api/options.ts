@@ -1,39 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { Synchronous } from '../sqlite/connection.js';
+import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
+import type { StoreOptions } from './types.js';
 import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 
-export interface StoreOptions {
-  /** The database file. Created (with its directory's WAL and SHM files) when missing. */
-  path: string;
-  /** Reader threads, each with its own read-only connection. Default: cores, 1 to 4. */
-  readers?: number;
-  /** `'normal'` (default) survives process crashes; `'full'` also power loss, slower. */
-  synchronous?: Synchronous;
-  /** Calls that may wait per queue (reads, writes) before new ones get OVERLOADED. Default 10000. */
-  maxQueue?: number;
-  /** How long SQLite waits on a lock before SQLITE_BUSY. Default 5000. */
-  busyTimeoutMs?: number;
-  /** Most reads sent to a reader in one message. Default 256. */
-  maxReadBatch?: number;
-  /** Most writes committed in one transaction. Default 512. */
-  maxWriteBatch?: number;
-  /** WAL size that forces a TRUNCATE checkpoint past starving readers. Default 32 MiB. */
-  walLimitBytes?: number;
-  /** Size the WAL file is cut back to when it restarts (`journal_size_limit`). Default 8 MiB. */
-  journalSizeLimit?: number;
-  /** Period of the writer's idle checkpoint, longest back-off between forced ones, and longest gap between the checkpointer's passes while writes trickle. Default 1000. */
-  checkpointIntervalMs?: number;
-  /** False leaves checkpoints to SQLite's own passive auto-checkpoint alone, in the writer's commits, with no checkpointer thread. Default true. */
-  manageWal?: boolean;
-  /**
-   * Added to the reader threads' nice value on Linux (0 to 19; elsewhere ignored). When
-   * readers and the caller's thread want more CPU than there is, the caller's event loop
-   * wins, which keeps its delay low. Default 5.
-   */
-  readerNice?: number;
-}
+export type { StoreOptions };
 
 export type ResolvedOptions = Required<StoreOptions>;
 
@@ -50,9 +22,23 @@ const KNOWN = [
   'checkpointIntervalMs',
   'manageWal',
   'readerNice',
+  'fileMode',
+  'maxPayloadBytes',
+  'maxStateBytes',
 ] as const;
 
 const MiB = 1024 * 1024;
+
+/** Permission bits for the files the store creates; the owner must keep read and write. */
+export function fileMode(value: unknown): number {
+  const mode = integer('options.fileMode', value, 0, 0o777);
+  if ((mode & 0o600) !== 0o600) {
+    throw invalidArgument(
+      `options.fileMode must keep the owner's read and write bits (0o600), got 0o${mode.toString(8)}: the store must read and write its own files`,
+    );
+  }
+  return mode;
+}
 
 export function defaultReaders(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
@@ -61,7 +47,7 @@ export function defaultReaders(): number {
 /** Checks `openStore`'s options once and fills in the defaults. */
 export function resolveOptions(input: unknown): ResolvedOptions {
   if (!isPlainObject(input)) throw invalidArgument('openStore expects an options object like { path: "./data/store.db" }');
-  const o = knownOptions('openStore options', input, KNOWN);
+  const o = knownOptions('openStore options', input, KNOWN, { call: false });
   if (typeof o.path !== 'string' || o.path.length === 0) {
     throw invalidArgument('options.path must be the database file path, a non-empty string');
   }
@@ -86,6 +72,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ),
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
     readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
+    fileMode: opt(o.fileMode, DEFAULT_FILE_MODE, fileMode),
+    // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
+    maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
+    maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
   };
   return resolved;
 }

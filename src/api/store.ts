@@ -1,10 +1,5 @@
-import type { CheckReport } from '../diagnostics/check.js';
-import { Engine, type StoreStats } from '../sqlite/engine.js';
-import { resolveOptions, type StoreOptions } from './options.js';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { Engine } from '../sqlite/engine.js';
 import { adminBackup } from '../catalogue/admin.js';
-import { StoreError } from './errors.js';
 import { Agents } from '../services/agents.js';
 import { Audit } from '../services/audit.js';
 import { Checkpoints } from '../services/checkpoints.js';
@@ -14,15 +9,19 @@ import { Metrics } from '../services/metrics.js';
 import { Sessions } from '../services/sessions.js';
 import { TaskState } from '../services/state.js';
 import { Tasks } from '../services/tasks.js';
+import { StoreError } from './errors.js';
+import { createStore, linkEngine, provideStoreConstructor } from './internal.js';
+import { resolveOptions } from './options.js';
+import type { BackupResult, CallOptions, CheckReport, StoreOptions, StoreStats } from './types.js';
 import * as v from './validate.js';
-
-/** Gives tests the engine (to kill threads on purpose); not exported from the package. */
-export const kEngine = Symbol('abathur-store.engine');
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /**
  * The store: one SQLite file, a writer thread that owns every write transaction, and a
- * pool of read-only reader threads. Every method returns a promise; nothing blocks the
- * caller's event loop on SQL.
+ * pool of read-only reader threads. Every method returns a promise except `stats()`,
+ * which reads counters the caller's thread already holds; nothing blocks the caller's
+ * event loop on SQL. Made by {@link openStore}.
  */
 export class Store {
   readonly sessions: Sessions;
@@ -34,25 +33,31 @@ export class Store {
   readonly state: TaskState;
   readonly audit: Audit;
   readonly metrics: Metrics;
-  readonly [kEngine]: Engine;
+  // A private field: the declarations show `#private`, never the engine's type, and
+  // nothing outside the package can reach it (internal.ts's engineOf is the package's way).
+  readonly #engine: Engine;
 
-  /** @internal Use {@link openStore}. */
-  constructor(engine: Engine) {
-    this[kEngine] = engine;
-    this.sessions = new Sessions(engine);
-    this.memory = new Memory(engine);
-    this.documents = new Documents(engine);
-    this.tasks = new Tasks(engine);
-    this.agents = new Agents(engine);
-    this.checkpoints = new Checkpoints(engine);
-    this.state = new TaskState(engine);
-    this.audit = new Audit(engine);
-    this.metrics = new Metrics(engine);
+  static {
+    provideStoreConstructor((engine) => new Store(engine));
+  }
+
+  private constructor(engine: Engine) {
+    this.#engine = engine;
+    linkEngine(this, engine);
+    this.sessions = new Sessions(this);
+    this.memory = new Memory(this);
+    this.documents = new Documents(this);
+    this.tasks = new Tasks(this);
+    this.agents = new Agents(this);
+    this.checkpoints = new Checkpoints(this);
+    this.state = new TaskState(this);
+    this.audit = new Audit(this);
+    this.metrics = new Metrics(this);
   }
 
   /** The database file's absolute path. */
   get path(): string {
-    return this[kEngine].options.path;
+    return this.#engine.options.path;
   }
 
   /**
@@ -60,27 +65,38 @@ export class Store {
    * the plan of every statement the store runs. Runs on the writer between batches.
    */
   check(): Promise<CheckReport> {
-    return this[kEngine].check();
+    return this.#engine.check();
   }
 
   /**
    * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
-   * writes go on meanwhile). The destination must not exist.
+   * writes go on meanwhile). The destination must not exist; it is created with the
+   * store's `fileMode` (owner-only by default).
    *
    * @example
    * await store.backup(`./backups/abathur-${Date.now()}.db`);
    */
-  backup(path: string): Promise<{ path: string; bytes: number }> {
-    return this[kEngine].call(adminBackup, () => {
-      const target = resolve(v.identifier('path', path));
-      if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
-      return [target] as const;
-    });
+  backup(path: string, options?: CallOptions): Promise<BackupResult> {
+    return this.#engine.call(
+      adminBackup,
+      () => {
+        v.options('options', options, []);
+        const target = resolve(v.identifier('path', path));
+        if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
+        return [target, this.#engine.options.fileMode] as const;
+      },
+      options?.signal,
+    );
   }
 
-  /** Queue depths, batch sizes, per-operation latency percentiles, WAL size, worker restarts. */
+  /**
+   * Queue depths, batch sizes, per-operation latency percentiles, WAL size, worker
+   * restarts. Synchronous, unlike every other method: it copies counters the caller's
+   * thread already keeps, asks no thread and touches no file, so a monitoring loop can
+   * sample it without awaiting.
+   */
   stats(): StoreStats {
-    return this[kEngine].stats();
+    return this.#engine.stats();
   }
 
   /**
@@ -88,12 +104,13 @@ export class Store {
    * checkpoints the WAL, closes the readers, then the writer.
    */
   close(): Promise<void> {
-    return this[kEngine].close();
+    return this.#engine.close();
   }
 }
 
 /**
- * Opens (creating if needed) a store on a database file.
+ * Opens (creating if needed) a store on a database file. A new file, its `-wal` and
+ * `-shm` files are created owner-only (`fileMode`, default 0o600).
  *
  * @example
  * const store = await openStore({ path: './data/abathur.db' });
@@ -102,5 +119,5 @@ export class Store {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const resolved = resolveOptions(options);
-  return new Store(await Engine.start(resolved));
+  return createStore(await Engine.start(resolved));
 }

@@ -1,5 +1,5 @@
 import { StoreError } from '../api/errors.js';
-import type { AuditContext, MemoryEntry, MemoryType, Page } from '../api/types.js';
+import type { AuditContext, MemoryContext, MemoryEntry, MemoryType, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
@@ -53,8 +53,10 @@ export const memoryAdd = defineOperation({
   name: 'memory.add',
   kind: 'write',
   statements: {
-    versions:
-      'SELECT max(version) AS maxVersion, max(is_deleted = 0) AS live FROM memory_entries WHERE namespace = ? AND key = ?',
+    // Two index seeks. (One aggregate, max(version) with max(is_deleted = 0), read every
+    // version of the key: 4 ms at 10k versions, 58 ms at 100k.)
+    maxVersion: MAX_VERSION,
+    live: pluck('SELECT 1 FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 LIMIT 1'),
     insert: INSERT,
     audit: AUDIT_INSERT,
   },
@@ -70,12 +72,11 @@ export const memoryAdd = defineOperation({
       AuditContext | undefined,
     ],
   ): MemoryEntry {
-    const { maxVersion, live } = st.versions.get(namespace, key) as { maxVersion: number | null; live: number | null };
-    if (live === 1) {
+    if (st.live.get(namespace, key) !== undefined) {
       throw new StoreError('CONFLICT', `${describe(namespace, key)} already exists; update it instead`);
     }
     // Version 1, or max+1 when only deleted versions are left.
-    const version = (maxVersion ?? 0) + 1;
+    const version = ((st.maxVersion.get(namespace, key) as number | null) ?? 0) + 1;
     const row = st.insert.get(namespace, key, value, type, version, metadata, createdBy, createdBy, null) as RawRow;
     writeAudit(st.audit, ctx, {
       action: 'memory_create',
@@ -239,15 +240,6 @@ export const memorySearch = defineOperation({
     return toPage(rows, limit, memoryFromRow, (row) => [row[NAMESPACE] as string, row[KEY] as string]);
   },
 });
-
-export interface MemoryContext {
-  session: MemoryEntry[];
-  user: MemoryEntry[];
-  app: MemoryEntry[];
-  project: MemoryEntry[];
-  /** True when a scope held more than `limit` entries and was cut short. */
-  truncated: boolean;
-}
 
 export const memoryContext = defineOperation({
   name: 'memory.context',

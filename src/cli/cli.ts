@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { packageRoot } from '../paths.js';
 import { parseArgs } from 'node:util';
 import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
 import { openReaderConnection, openWriterConnection } from '../sqlite/connection.js';
@@ -30,10 +31,63 @@ commands:
   init <path>            create the database (and its directory) and apply the schema
   check <path> [--json]  verify integrity, foreign keys, WAL, the 33 index requirements
                          and every statement's plan; exit 1 if anything fails
-  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report:
-                         --sessions N (64), --duration S (20), --think MS (100), --path FILE
-  bench                  the load benchmark is not part of the package: in a source
-                         checkout, npm run bench -- --help`;
+  migrate <path>         bring a database made by an earlier release to this schema
+                         version (opening a store does the same) and say what was done
+  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
+  bench                  where the load benchmark is: a program of its own in a source
+                         checkout (npm run bench), not part of the package
+
+options:
+  -h, --help             this text; \`abathur-store <command> --help\` for one command
+  -v, --version          the package version
+
+exit codes: 0 ok, 1 the command ran and failed (check found a problem, the database
+could not be opened or used), 2 usage error (unknown command or option, bad argument).`;
+
+/** Each command's own help, printed by `abathur-store <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  init: `usage: abathur-store init <path>
+
+Creates the database file (and its directory) owner-only (mode 0600) and applies the
+schema. A database already at the current schema version is left as it is.`,
+  check: `usage: abathur-store check <path> [--json]
+
+Verifies a database without changing it: integrity_check, foreign_key_check, the WAL
+journal mode, the 33 index requirements (and which index serves each), and the query
+plan of every statement the store runs.
+
+  --json   print the report as JSON
+
+Exit code 1 when anything fails.`,
+  migrate: `usage: abathur-store migrate <path>
+
+Brings a database made by an earlier release of abathur-store to this release's schema
+version, one numbered migration at a time, each in its own transaction (opening a store
+does the same). Says what it did: each step, its time, and the rows of new tables. A
+database already current is left as it is; one newer than this release is refused.`,
+  demo: `usage: abathur-store demo [options]
+
+A simulated orchestrator: agent sessions that read their session and memory context,
+append events, revise memory, claim and complete tasks, save checkpoints and record
+metrics, then a report per operation and the database's check.
+
+  --sessions N     concurrent agent sessions (64)
+  --duration S     seconds to run (20)
+  --think MS       think time between turns (100)
+  --path FILE      the database (./data/abathur.db)`,
+};
+
+/** What the command line says about the benchmark, which is not part of the library. */
+export const BENCH_FROM_SOURCE = `abathur-store: the benchmark is a program of its own beside the library, not part of this
+command line or of the published package (it needs development dependencies such as
+sqlite3 and tinybench). From a source checkout:
+  npm install && npm run bench -- --help`;
+
+/** The package's version, from its package.json. */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 function init(args: string[], io: CliIo): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
@@ -45,6 +99,40 @@ function init(args: string[], io: CliIo): number {
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
+  } finally {
+    db.close();
+  }
+  return 0;
+}
+
+const thousands = (n: number): string => n.toLocaleString('en-US');
+
+function migrate(args: string[], io: CliIo): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('migrate takes one database path');
+  const path = resolve(positionals[0]!);
+  if (!existsSync(path)) {
+    throw new StoreError('IO_ERROR', `cannot migrate ${path}: file does not exist (abathur-store init creates one)`);
+  }
+  const db = openWriterConnection(path, engineConfig(resolveOptions({ path })).writer);
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck();
+    const before = new Set(tables.all() as string[]);
+    const started = performance.now();
+    const result = applySchema(db);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    if (result.applied) {
+      io.out(`initialised ${path} (schema version ${result.version}): it held no schema to migrate`);
+    } else if (result.migrated.length === 0) {
+      io.out(`${path} is already at schema version ${result.version}; nothing to do`);
+    } else {
+      io.out(`migrated ${path} from schema version ${result.from} to ${result.version} in ${seconds} s, one transaction per step:`);
+      for (const step of result.migrated) io.out(`  ${step.name} (version ${step.version}): ${thousands(Math.round(step.ms))} ms`);
+      for (const table of (tables.all() as string[]).filter((name) => !before.has(name))) {
+        const rows = db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
+        io.out(`  new table ${table}: ${thousands(rows)} rows`);
+      }
+    }
   } finally {
     db.close();
   }
@@ -101,30 +189,43 @@ async function demo(args: string[], io: CliIo): Promise<number> {
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
+  const commandHelp = command === undefined ? undefined : COMMAND_HELP[command];
   try {
+    if (commandHelp !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      io.out(commandHelp);
+      return 0;
+    }
     switch (command) {
       case 'init':
         return init(rest, io);
       case 'check':
         return check(rest, io);
+      case 'migrate':
+        return migrate(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'bench':
         // The library never loads the benchmark: it is a program of its own (bench/main.ts).
-        io.err('abathur-store: the benchmark is not part of the installed package; in a source checkout run: npm run bench -- [options]');
+        io.err(BENCH_FROM_SOURCE);
         return 2;
-      case undefined:
+      case '--version':
+      case '-v':
+        io.out(packageVersion());
+        return 0;
       case 'help':
       case '--help':
       case '-h':
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
+        io.out((rest[0] === undefined ? undefined : COMMAND_HELP[rest[0]]) ?? USAGE);
+        return 0;
+      case undefined:
+        io.err(USAGE);
+        return 2;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-      io.err(`abathur-store: ${error.message}\n\n${USAGE}`);
+      io.err(`abathur-store: ${error.message}\n\n${commandHelp ?? USAGE}`);
       return 2;
     }
     if (error instanceof StoreError) {

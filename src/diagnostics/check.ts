@@ -1,46 +1,11 @@
 import type { Connection } from '../sqlite/connection.js';
 import type { Operation } from '../catalogue/operation.js';
 import { INDEX_REQUIREMENTS, type IndexColumn, type IndexRequirement } from './index-requirements.js';
-import { explainOperations, type StatementPlan } from './query-plan.js';
+import { explainOperations } from './query-plan.js';
+import type { CheckReport, ForeignKeyViolation, IndexFinding } from '../api/types.js';
 import { SCHEMA_VERSION } from '../sqlite/schema.js';
 
-/** How one index requirement is met, or why it is not. */
-export interface IndexFinding {
-  requirement: string;
-  table: string;
-  /** The required key, e.g. `status, last_update_time DESC`. */
-  columns: string;
-  where?: string;
-  satisfied: boolean;
-  /** The index that serves it: its own name, another index, or the table's rowid. */
-  servedBy?: string;
-  problem?: string;
-}
-
-export interface ForeignKeyViolation {
-  table: string;
-  rowid: number | null;
-  parent: string;
-  fkid: number;
-}
-
-export interface CheckReport {
-  path: string;
-  ok: boolean;
-  schemaVersion: number;
-  expectedSchemaVersion: number;
-  /** `['ok']` when the file is sound; otherwise what `integrity_check` found. */
-  integrity: string[];
-  foreignKeyViolations: ForeignKeyViolation[];
-  journalMode: string;
-  foreignKeys: boolean;
-  indexes: IndexFinding[];
-  indexesSatisfied: number;
-  /** Indexes beyond the 33 requirements (each added for a query the store runs). */
-  extraIndexes: string[];
-  /** The plan of every catalogue statement, when asked for. */
-  plans?: StatementPlan[];
-}
+export type { CheckReport, ForeignKeyViolation, IndexFinding };
 
 interface ExistingIndex {
   name: string;
@@ -159,7 +124,10 @@ export function checkDatabase(db: Connection, options: { operations?: readonly O
   const extraIndexes = (
     db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[]
   ).filter((name) => !required.has(name));
-  const plans = options.operations === undefined ? undefined : explainOperations(db, options.operations);
+  // The catalogue's statements name this version's tables: on another version they would
+  // not even prepare, and the version line already fails the check.
+  const plans =
+    options.operations === undefined || schemaVersion !== SCHEMA_VERSION ? undefined : explainOperations(db, options.operations);
   const indexesSatisfied = indexes.filter((finding) => finding.satisfied).length;
   const ok =
     integrity.length === 1 &&
@@ -202,8 +170,9 @@ export function formatCheckReport(report: CheckReport): string {
   }
   lines.push(`${mark(report.journalMode === 'wal')} journal mode: ${report.journalMode}`);
   lines.push(`${mark(report.foreignKeys)} foreign keys: ${report.foreignKeys ? 'on' : 'off'}`);
+  const older = report.schemaVersion < report.expectedSchemaVersion ? '; abathur-store migrate upgrades it' : '';
   lines.push(
-    `${mark(report.schemaVersion === report.expectedSchemaVersion)} schema version: ${report.schemaVersion} (expected ${report.expectedSchemaVersion})`,
+    `${mark(report.schemaVersion === report.expectedSchemaVersion)} schema version: ${report.schemaVersion} (expected ${report.expectedSchemaVersion}${older})`,
   );
   lines.push(
     `${mark(report.indexesSatisfied === report.indexes.length)} index requirements: ${report.indexesSatisfied} of ${report.indexes.length} satisfied`,

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { fromWireError, type StoreError } from '../api/errors.js';
+import { aborted, fromWireError, type StoreError } from '../api/errors.js';
 import type { EngineStats } from './engine-stats.js';
 import type { Outcome } from './protocol.js';
 import { Queue } from './queue.js';
@@ -45,10 +45,13 @@ export abstract class CallQueue {
     return this.#queue.length;
   }
 
-  /** Queues one call; the promise settles with the worker's answer. */
-  submit(name: string, args: readonly unknown[]): Promise<unknown> {
+  /**
+   * Queues one call; the promise settles with the worker's answer. A `signal` that
+   * aborts while the call still waits here withdraws it (ABORTED); once sent, it runs.
+   */
+  submit(name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ name, args, resolve, reject, start: performance.now() });
+      this.#queue.push({ name, args, resolve, reject, start: performance.now() }, signal, this.#withdrawn);
       this.accepted();
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -56,6 +59,13 @@ export abstract class CallQueue {
       }
     });
   }
+
+  /** A call whose signal aborted while it waited: it was never sent, so it never ran. */
+  readonly #withdrawn = (call: PendingCall, signal: AbortSignal): void => {
+    // No flush here: whatever the queue waits for (a batch in flight, a writer starting,
+    // the flush already scheduled) flushes it next, and settles drain() when it empties.
+    this.fail(call, aborted(call.name, signal));
+  };
 
   readonly #scheduledFlush = (): void => {
     this.#scheduled = false;

@@ -1,28 +1,17 @@
 import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import { StoreError } from '../api/errors.js';
+import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
+import type { StoreStats } from '../api/types.js';
 import type { ThreadHandle } from './call-queue.js';
-import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
+import { EngineStats } from './engine-stats.js';
 import { ReadPool, type ReadPoolLimits } from './read-pool.js';
-import { threadReaders, spawnWriterThread } from './threads.js';
 import type { ReaderConfig } from './reader-thread.js';
+import { spawnWriterThread, threadReaders } from './threads.js';
 import { WriterClient, type WriterLimits } from './writer-client.js';
 import type { WriterConfig } from './writer-thread.js';
 
-export interface StoreStats {
-  /** Calls accepted and waiting for a worker. */
-  queues: { read: number; write: number };
-  /** Reads per reader message and writes per commit since the last reset. */
-  batches: { read: BatchSummary; write: BatchSummary };
-  /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
-  latency: Record<string, LatencySummary>;
-  /** The WAL file after the last commit, and the largest it has been. */
-  wal: { bytes: number; peakBytes: number };
-  /** Threads started to replace ones that died. */
-  restarts: { readers: number; writer: number };
-  readers: number;
-}
+export type { StoreStats };
 
 /** What the engine's parts are built from: the store's options, split per part. */
 export interface EngineConfig {
@@ -45,6 +34,7 @@ export function engineConfig(options: ResolvedOptions): EngineConfig {
       walLimitBytes: options.walLimitBytes,
       checkpointIntervalMs: options.checkpointIntervalMs,
       manageWal: options.manageWal,
+      fileMode: options.fileMode,
     },
     reader: { path: options.path, busyTimeoutMs: options.busyTimeoutMs },
     writeQueue: { maxBatch: options.maxWriteBatch },
@@ -97,11 +87,18 @@ export class Engine {
 
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
-   * throws, the promise rejects and nothing is queued.
+   * throws, the promise rejects and nothing is queued. A `signal` that aborts while the
+   * call still waits in its queue withdraws it (ABORTED); once sent, it runs to the end.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>): Promise<ResultOf<O>> {
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
+    }
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) {
+        return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
+      }
+      if (signal.aborted) return Promise.reject(aborted(operation.name, signal));
     }
     const target = operation.kind === 'read' ? this.#readers : this.#writer;
     // Refused before any work is done on it: under overload, refusing must stay cheap.
@@ -114,9 +111,9 @@ export class Engine {
     try {
       args = build();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(toStoreError(error));
     }
-    return target.submit(operation.name, args) as Promise<ResultOf<O>>;
+    return target.submit(operation.name, args, signal) as Promise<ResultOf<O>>;
   }
 
   stats(): StoreStats {
@@ -127,6 +124,7 @@ export class Engine {
       wal: { bytes: this.#writer.walBytes, peakBytes: this.#writer.peakWalBytes },
       restarts: { readers: this.#readers.restarts, writer: this.#writer.restarts },
       readers: this.options.readers,
+      limits: { maxPayloadBytes: this.options.maxPayloadBytes, maxStateBytes: this.options.maxStateBytes },
     };
   }
 

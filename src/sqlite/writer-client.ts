@@ -195,7 +195,6 @@ export class WriterClient extends CallQueue {
   }
 
   async #restartLoop(): Promise<void> {
-    if (this.#state !== 'down') return;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#spawn();

@@ -18,6 +18,8 @@ export interface WriterConfig {
   walLimitBytes: number;
   checkpointIntervalMs: number;
   manageWal: boolean;
+  /** Mode of a database file the writer creates. Default 0o600. */
+  fileMode?: number;
 }
 
 export type WriterOpenResult = { ok: true } | { ok: false; error: WireError };

@@ -1,6 +1,8 @@
 import { StoreError } from '../../src/api/errors.js';
 import { resolveOptions, type StoreOptions } from '../../src/api/options.js';
-import { Store } from '../../src/api/store.js';
+import type { Store } from '../../src/api/store.js';
+import { createStore } from '../../src/api/internal.js';
+import '../../src/api/store.js';
 import type { ThreadHandle } from '../../src/sqlite/call-queue.js';
 import { Engine, engineConfig } from '../../src/sqlite/engine.js';
 import { EngineStats } from '../../src/sqlite/engine-stats.js';
@@ -33,6 +35,9 @@ export class InProcessWriterThread implements WriterThread {
   readonly exited: Promise<never>;
   readonly remote: WriterRemote;
   refed = true;
+  /** Batches this thread was executing at once, at most (the client sends one at a time). */
+  maxConcurrentBatches = 0;
+  #batches = 0;
   readonly #writer = new Writer();
   readonly #onExit: () => void;
   #die!: (error: StoreError) => void;
@@ -46,11 +51,17 @@ export class InProcessWriterThread implements WriterThread {
     const call =
       <K extends keyof WriterRemote>(method: K) =>
       async (...args: Parameters<WriterRemote[K]>): Promise<Awaited<ReturnType<WriterRemote[K]>>> => {
+        const batch = method === 'execute';
+        if (batch) this.maxConcurrentBatches = Math.max(this.maxConcurrentBatches, ++this.#batches);
         await turn();
         if (this.alive) hooks.beforeCall?.(method, this);
         if (!this.alive) return never;
         const run = this.#writer[method] as (...a: unknown[]) => unknown;
-        return structuredClone(run.apply(this.#writer, structuredClone(args))) as Awaited<ReturnType<WriterRemote[K]>>;
+        try {
+          return structuredClone(run.apply(this.#writer, structuredClone(args))) as Awaited<ReturnType<WriterRemote[K]>>;
+        } finally {
+          if (batch) this.#batches--;
+        }
       };
     this.remote = { open: call('open'), execute: call('execute'), check: call('check'), close: call('close') };
   }
@@ -172,7 +183,7 @@ export async function openInProcessEngine(options: Partial<StoreOptions> = {}, h
   const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawn);
   const readers = new InProcessReaders(config.reader, config.readPool.readers);
   const engine = new Engine(resolved, stats, writer, new ReadPool(readers, config.readPool, stats));
-  const store = new Store(engine);
+  const store = createStore(engine);
   cleanup(() => store.close());
   return { store, engine, writers: spawn.spawned, readers };
 }
