@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Synchronous } from '../src/sqlite/connection.js';
-import { benchFile } from '../src/paths.js';
+import { benchFile } from './paths.js';
 import type { AdkSystemName, AdkTrialConfig, AdkTrialResult } from './adk-trial.js';
 import { int, machineInfo, median, ratio, table, us, type MachineInfo } from './report.js';
 

@@ -1,7 +1,4 @@
-import { openWriterConnection, type Connection, type Synchronous } from '../src/sqlite/connection.js';
-import { operations } from '../src/catalogue/index.js';
-import { PreparedCatalogue } from '../src/catalogue/prepared.js';
-import type { OperationCall } from '../src/sqlite/protocol.js';
+import { operations, openWriterConnection, PreparedCatalogue, type Connection, type OperationCall, type Synchronous } from '../src/internal.js';
 
 /**
  * A read-write connection with the whole catalogue prepared, and a function that runs

@@ -10,9 +10,8 @@
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openWriterConnection, type Connection, type Synchronous } from '../src/sqlite/connection.js';
-import { openStore, type Store } from '../src/api/store.js';
-import type { OperationCall } from '../src/sqlite/protocol.js';
+import { openStore, type Store } from '../src/index.js';
+import { openWriterConnection, type Connection, type OperationCall, type Synchronous } from '../src/internal.js';
 import { barChart, lineChart, type Series } from './charts.js';
 import { catalogueConnection } from './catalogue-connection.js';
 import { int, median, ratio, runTrial, table } from './report.js';

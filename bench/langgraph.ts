@@ -1,4 +1,4 @@
-// `abathur-store bench --langgraph`: AbathurSaver against LangGraph's own SqliteSaver
+// `npm run bench -- --langgraph`: AbathurSaver against LangGraph's own SqliteSaver
 // (and MemorySaver, LangGraph's in-memory ceiling) at 64 concurrent threads, each system
 // in a process of its own, trials interleaved, medians reported.
 //
@@ -22,7 +22,7 @@ import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openStore } from '../src/api/store.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
-import { benchFile } from '../src/paths.js';
+import { benchFile } from './paths.js';
 import { int, machineInfo, median, table, type MachineInfo } from './report.js';
 
 export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory'] as const;

@@ -6,12 +6,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { operations } from '../src/catalogue/index.js';
-import type { OperationCall } from '../src/sqlite/protocol.js';
-import { openStore, type Store } from '../src/api/store.js';
 import { catalogueConnection } from './catalogue-connection.js';
 import { machineInfo, table } from './report.js';
 import { appOf, projectOf, seedDatabase, sessionIdOf, userOf } from './seed.js';
+import { openStore, type Store } from '../src/index.js';
+import { operations, type OperationCall } from '../src/internal.js';
 
 const SESSIONS = 2000;
 const POOL = 4000;

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { benchFile } from '../src/paths.js';
 import type { TrialConfig } from './trial.js';
 import type { LoadResult } from './workload.js';
+import { benchFile } from './paths.js';
 
 /** Runs one trial in a child process and returns its result. */
 export function runTrial(config: TrialConfig): Promise<LoadResult> {

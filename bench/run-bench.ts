@@ -2,29 +2,32 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Synchronous } from '../src/sqlite/connection.js';
-import { defaultReaders } from '../src/api/options.js';
-import { UsageError } from '../src/cli/usage-error.js';
 import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
 import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
-import { SYSTEMS, type SystemName } from './systems.js';
+import { ALL_SYSTEMS, SYSTEMS, type SystemName } from './systems.js';
+import { assertWriteMix } from './writer-limit.js';
 import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
+import { UsageError, defaultReaders, type Synchronous } from '../src/internal.js';
 
 export interface BenchIo {
   out(text: string): void;
+  err(text: string): void;
 }
 
-export const BENCH_USAGE = `usage: abathur-store bench [options]
+export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/bench/main.js [options])
 
   --sessions N        concurrent callers (default 64)
   --readers N         reader threads for the facade and the naive pool (default: cores, 1-4)
   --duration S        seconds per trial (default 10)
   --mix NAME|op=w,..  read, mixed, heavy, write, or weights (default mixed)
   --synchronous M     normal or full (default normal)
-  --systems A,B       of ${SYSTEMS.join(', ')} (default all)
+  --systems A,B       of ${ALL_SYSTEMS.join(', ')} (default ${SYSTEMS.join(',')});
+                      writer-limit is the single-connection write ceiling, for write-only mixes;
+                      before is the facade of the build given with --before
+  --before DIR        another build of this package (its root, built): the before system
   --trials N          trials per system, interleaved; the median is reported (default 3)
   --think MODE        how callers pace themselves: immediate (yield to the event loop before each
                       call, no waiting: saturates), none (a tight await loop), or a mean think
@@ -51,7 +54,7 @@ export interface CompareResult {
   machine: MachineInfo;
   config: { sessions: number; readers: number; durationMs: number; mix: Mix; synchronous: Synchronous; think: Think; trials: number };
   trials: Record<string, LoadResult[]>;
-  summary: Record<string, { throughput: number; vsDirect: number | null; median: LoadResult }>;
+  summary: Record<string, { throughput: number; vsDirect: number | null; vsWriterLimit: number | null; median: LoadResult }>;
 }
 
 /** Seeds a template database once; every trial runs on a fresh copy of it. */
@@ -70,6 +73,7 @@ export async function compare(options: {
   think: Think;
   trials: number;
   seedSessions: number;
+  beforeApp?: string;
   progress?: (line: string) => void;
 }): Promise<CompareResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abathur-bench-'));
@@ -90,6 +94,7 @@ export async function compare(options: {
           mix: options.mix,
           think: options.think,
           synchronous: options.synchronous,
+          ...(options.beforeApp === undefined ? {} : { beforeApp: options.beforeApp }),
           runId: runId++,
         });
         (trials[system] ??= []).push(result);
@@ -97,12 +102,14 @@ export async function compare(options: {
       }
     }
     const directThroughput = trials.direct === undefined ? undefined : median(trials.direct.map((r) => r.throughput));
+    const limitThroughput = trials['writer-limit'] === undefined ? undefined : median(trials['writer-limit'].map((r) => r.throughput));
     const summary: CompareResult['summary'] = {};
     for (const [system, results] of Object.entries(trials)) {
       const throughput = median(results.map((r) => r.throughput));
       summary[system] = {
         throughput,
         vsDirect: directThroughput === undefined ? null : throughput / directThroughput,
+        vsWriterLimit: limitThroughput === undefined ? null : throughput / limitThroughput,
         median: medianTrial(results),
       };
     }
@@ -128,12 +135,32 @@ export async function compare(options: {
 export function formatCompare(result: CompareResult): string {
   const { summary, machine, config } = result;
   const direct = summary.direct?.throughput ?? 0;
-  const rows = [['system', 'ops/s', 'vs direct', 'event-loop p50', 'event-loop p99', 'errors', 'WAL peak']];
+  const limit = summary['writer-limit']?.throughput;
+  const rows = [
+    [
+      'system',
+      'ops/s',
+      'vs direct',
+      ...(limit === undefined ? [] : ['vs writer-limit']),
+      'caller CPU/op',
+      'busiest other thread CPU/op',
+      'process CPU/op',
+      'event-loop p50',
+      'event-loop p99',
+      'errors',
+      'WAL peak',
+    ],
+  ];
+  const cpu = (value: number | null): string => (value === null ? '-' : `${value.toFixed(1)} us`);
   for (const [system, s] of Object.entries(summary)) {
     rows.push([
       system,
       int(s.throughput),
       ratio(s.throughput, direct),
+      ...(limit === undefined ? [] : [ratio(s.throughput, limit)]),
+      cpu(s.median.cpu.callerUs),
+      cpu(s.median.cpu.threadsUs?.[0] ?? null),
+      cpu(s.median.cpu.processUs),
       `${s.median.eventLoopDelay.p50} ms`,
       `${s.median.eventLoopDelay.p99} ms`,
       String(s.median.errors),
@@ -158,7 +185,20 @@ export function formatCompare(result: CompareResult): string {
   ].join('\n');
 }
 
-/** `abathur-store bench`: parses the options and runs the comparison or a sweep. */
+/** The benchmark's command line: runs it, and resolves to the exit code (2 for a usage mistake). */
+export async function benchMain(argv: readonly string[], io: BenchIo): Promise<number> {
+  try {
+    return await runBench(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      io.err(`bench: ${error.message}\n\n${BENCH_USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** Parses the options and runs the comparison or a sweep. */
 export async function runBench(argv: readonly string[], io: BenchIo): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -177,6 +217,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       adk: { type: 'boolean', default: false },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
+      before: { type: 'string' },
       help: { type: 'boolean', default: false },
       langgraph: { type: 'boolean', default: false },
       threads: { type: 'string', default: '64' },
@@ -202,9 +243,9 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const synchronous = values.synchronous === 'full' ? 'full' : values.synchronous === 'normal' ? 'normal' : undefined;
   if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
   const think = parseThink(values.think);
-  const listed = (known: readonly string[]): string[] => {
+  const listed = (known: readonly string[], allowed: readonly string[] = known): string[] => {
     const names = values.systems === undefined ? [...known] : values.systems.split(',');
-    for (const name of names) if (!known.includes(name)) throw new UsageError(`unknown system "${name}"`);
+    for (const name of names) if (!allowed.includes(name)) throw new UsageError(`unknown system "${name}"`);
     return names;
   };
   if (values.adk) {
@@ -223,7 +264,8 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
     return 0;
   }
-  const systems = listed(SYSTEMS) as SystemName[];
+  const systems = listed(SYSTEMS, ALL_SYSTEMS) as SystemName[];
+  if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),
@@ -245,8 +287,9 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   }
 
   const mix = parseMix(values.mix);
+  if (systems.includes('writer-limit')) assertWriteMix(mix);
   io.out(`running ${systems.join(', ')}...`);
-  const result = await compare({ ...common, systems, mix, progress: io.out });
+  const result = await compare({ ...common, systems, mix, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
   io.out(formatCompare(result));
   if (values.json !== undefined) {
     writeFileSync(values.json, JSON.stringify(result, null, 2));

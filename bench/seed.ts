@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
-import { openWriterConnection } from '../src/sqlite/connection.js';
-import { applySchema } from '../src/sqlite/schema.js';
+import { applySchema, openWriterConnection } from '../src/internal.js';
 
 export interface SeedOptions {
   /** Sessions (each with a user, an app and a project). */

@@ -2,17 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openWriterConnection, type Synchronous } from '../src/sqlite/connection.js';
-import { operations } from '../src/catalogue/index.js';
-import { PreparedCatalogue } from '../src/catalogue/prepared.js';
-import type { OperationCall } from '../src/sqlite/protocol.js';
-import { WriteExecutor } from '../src/sqlite/write-executor.js';
 import { lineChart } from './charts.js';
 import { growthSweep } from './growth.js';
 import { int, machineInfo, median, medianTrial, ratio, runTrial, table, us } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import type { SystemName } from './systems.js';
 import { MIXES, type LoadResult, type Mix, type Think } from './workload.js';
+import { PreparedCatalogue, WriteExecutor, openWriterConnection, operations, type OperationCall, type Synchronous } from '../src/internal.js';
 
 export const SWEEPS = ['sessions', 'readers', 'commit', 'indexes', 'growth'] as const;
 export type SweepName = (typeof SWEEPS)[number];

@@ -1,11 +1,10 @@
-import { Piscina } from 'piscina';
 import type sqlite3 from 'sqlite3';
-import type { Synchronous } from '../src/sqlite/connection.js';
 import { catalogueConnection } from './catalogue-connection.js';
-import { benchFile } from '../src/paths.js';
-import { openStore, type Store } from '../src/api/store.js';
-import type { OperationCall } from '../src/sqlite/protocol.js';
-import type { JsonObject, JsonValue } from '../src/api/types.js';
+import { openStore, type JsonObject, type JsonValue, type Store } from '../src/index.js';
+import { UsageError, type OperationCall, type Synchronous } from '../src/internal.js';
+import { benchFile } from './paths.js';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The operations a workload drives, the same for every system compared. */
 export interface System {
@@ -21,21 +20,41 @@ export interface System {
   saveCheckpoint(taskId: string, iteration: number, state: JsonValue): Promise<unknown>;
   recordMetric(name: string, value: number, labels: JsonObject): Promise<unknown>;
   close(): Promise<void>;
+  /** The facade's own batch counters since it opened. */
+  batches?(): { read: BatchCounts; write: BatchCounts };
 }
 
-export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3';
+/** Calls per reader message or per commit. */
+export interface BatchCounts {
+  batches: number;
+  calls: number;
+  mean: number;
+  max: number;
+}
+
+export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit' | 'before';
+/** The systems compared by default. */
 export const SYSTEMS: readonly SystemName[] = ['facade', 'direct', 'naive-pool', 'node-sqlite3'];
+/**
+ * Every system `--systems` accepts: the four; `writer-limit`, the single-connection write
+ * ceiling (bench/writer-limit.ts), a baseline for write-only mixes; and `before`, the
+ * facade of another build of this package (`--before DIR`), so that a change is measured
+ * against what it changes in one run, trials interleaved, on the same seeded data.
+ */
+export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'writer-limit', 'before'];
 
 export interface SystemOptions {
   path: string;
   readers: number;
   synchronous: Synchronous;
   maxWriteBatch?: number;
+  /** For `before`: the root of the other build (its dist/src/index.js is loaded). */
+  beforeApp?: string;
 }
 
 /** The store's own facade: writer thread, reader pool, group commit, batching. */
-export async function facadeSystem(options: SystemOptions): Promise<System & { store: Store }> {
-  const store = await openStore({
+export async function facadeSystem(options: SystemOptions, open: typeof openStore = openStore, name = 'facade'): Promise<System & { store: Store }> {
+  const store = await open({
     path: options.path,
     readers: options.readers,
     synchronous: options.synchronous,
@@ -43,7 +62,7 @@ export async function facadeSystem(options: SystemOptions): Promise<System & { s
     ...(options.maxWriteBatch === undefined ? {} : { maxWriteBatch: options.maxWriteBatch }),
   });
   return {
-    name: 'facade',
+    name,
     store,
     getSession: (id) => store.sessions.get(id),
     getMemory: (namespace, key) => store.memory.get(namespace, key),
@@ -55,13 +74,14 @@ export async function facadeSystem(options: SystemOptions): Promise<System & { s
     saveCheckpoint: (taskId, iteration, state) => store.checkpoints.save({ taskId, iteration, state }),
     recordMetric: (name, value, labels) => store.metrics.record(name, value, { labels }),
     close: () => store.close(),
+    batches: () => store.stats().batches,
   };
 }
 
 // The catalogue calls each System method maps to, with arguments as the facade would
 // send them (JSON already stringified). The direct and naive baselines run exactly the
 // store's statements, so the comparison is of the architecture, not of the SQL.
-const calls = {
+export const catalogueCalls = {
   getSession: (id: string): OperationCall => ['sessions.get', [id, null]],
   getMemory: (namespace: string, key: string): OperationCall => ['memory.get', [namespace, key, null]],
   context: (q: { sessionId: string; userId: string; appName: string; projectId: string }): OperationCall => [
@@ -92,15 +112,15 @@ const calls = {
 function catalogueSystem(name: string, send: (call: OperationCall) => Promise<unknown>, close: () => Promise<void>): System {
   return {
     name,
-    getSession: (id) => send(calls.getSession(id)),
-    getMemory: (namespace, key) => send(calls.getMemory(namespace, key)),
-    context: (q) => send(calls.context(q)),
-    appendEvent: (id, event, delta) => send(calls.appendEvent(id, event, delta)),
-    updateMemory: (namespace, key, value) => send(calls.updateMemory(namespace, key, value)),
-    claimNext: () => send(calls.claimNext()) as Promise<{ id: string } | undefined>,
-    completeTask: (id, result) => send(calls.completeTask(id, result)),
-    saveCheckpoint: (taskId, iteration, state) => send(calls.saveCheckpoint(taskId, iteration, state)),
-    recordMetric: (name_, value, labels) => send(calls.recordMetric(name_, value, labels)),
+    getSession: (id) => send(catalogueCalls.getSession(id)),
+    getMemory: (namespace, key) => send(catalogueCalls.getMemory(namespace, key)),
+    context: (q) => send(catalogueCalls.context(q)),
+    appendEvent: (id, event, delta) => send(catalogueCalls.appendEvent(id, event, delta)),
+    updateMemory: (namespace, key, value) => send(catalogueCalls.updateMemory(namespace, key, value)),
+    claimNext: () => send(catalogueCalls.claimNext()) as Promise<{ id: string } | undefined>,
+    completeTask: (id, result) => send(catalogueCalls.completeTask(id, result)),
+    saveCheckpoint: (taskId, iteration, state) => send(catalogueCalls.saveCheckpoint(taskId, iteration, state)),
+    recordMetric: (name_, value, labels) => send(catalogueCalls.recordMetric(name_, value, labels)),
     close,
   };
 }
@@ -118,7 +138,9 @@ export function directSystem(options: SystemOptions): System {
 }
 
 /** A Piscina pool with one task per call and a read-write connection per thread. */
-export function naivePoolSystem(options: SystemOptions): System {
+export async function naivePoolSystem(options: SystemOptions): Promise<System> {
+  // A development dependency: loaded only when this system is measured.
+  const { Piscina } = await import('piscina');
   const pool = new Piscina<{ call: OperationCall }, unknown>({
     filename: benchFile('naive-worker'),
     minThreads: options.readers,
@@ -278,10 +300,20 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
   };
 }
 
-export async function openSystem(name: SystemName, options: SystemOptions): Promise<System> {
+/** The facade of another build of this package, loaded from its root directory. */
+async function beforeSystem(options: SystemOptions): Promise<System> {
+  if (options.beforeApp === undefined) throw new UsageError('the before system needs --before DIR, the root of another build');
+  const entry = pathToFileURL(join(resolve(options.beforeApp), 'dist', 'src', 'index.js')).href;
+  const { openStore: open } = (await import(entry)) as { openStore: typeof openStore };
+  return facadeSystem(options, open, 'before');
+}
+
+export async function openSystem(name: Exclude<SystemName, 'writer-limit'>, options: SystemOptions): Promise<System> {
   switch (name) {
     case 'facade':
       return facadeSystem(options);
+    case 'before':
+      return beforeSystem(options);
     case 'direct':
       return directSystem(options);
     case 'naive-pool':

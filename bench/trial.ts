@@ -2,10 +2,11 @@
 // not colour another's figures. Reads its configuration as JSON from argv[2] and writes
 // its result as JSON on stdout.
 import { copyFileSync, rmSync } from 'node:fs';
-import type { Synchronous } from '../src/sqlite/connection.js';
 import type { SeedInfo } from './seed.js';
 import { openSystem, type SystemName } from './systems.js';
-import { runLoad, type Mix, type Think } from './workload.js';
+import { runLoad, type LoadResult, type Mix, type Think } from './workload.js';
+import { runWriterLimit } from './writer-limit.js';
+import type { Synchronous } from '../src/internal.js';
 
 export interface TrialConfig {
   system: SystemName;
@@ -19,6 +20,8 @@ export interface TrialConfig {
   think: Think;
   synchronous: Synchronous;
   maxWriteBatch?: number;
+  /** The other build the `before` system loads. */
+  beforeApp?: string;
   runId: number;
   appender?: { sessionId: string; eventBytes: number };
 }
@@ -26,21 +29,34 @@ export interface TrialConfig {
 const config = JSON.parse(process.argv[2]!) as TrialConfig;
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
 copyFileSync(config.template, config.path);
-const system = await openSystem(config.system, {
-  path: config.path,
-  readers: config.readers,
-  synchronous: config.synchronous,
-  ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
-});
-const result = await runLoad(system, {
-  sessions: config.sessions,
-  durationMs: config.durationMs,
-  mix: config.mix,
-  seed: { ...config.seed, path: config.path },
-  think: config.think,
-  runId: config.runId,
-  ...(config.appender === undefined ? {} : { appender: config.appender }),
-});
-await system.close();
+let result: LoadResult;
+if (config.system === 'writer-limit') {
+  result = runWriterLimit({
+    path: config.path,
+    seed: { ...config.seed, path: config.path },
+    synchronous: config.synchronous,
+    durationMs: config.durationMs,
+    mix: config.mix,
+    runId: config.runId,
+  });
+} else {
+  const system = await openSystem(config.system, {
+    path: config.path,
+    readers: config.readers,
+    synchronous: config.synchronous,
+    ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
+    ...(config.beforeApp === undefined ? {} : { beforeApp: config.beforeApp }),
+  });
+  result = await runLoad(system, {
+    sessions: config.sessions,
+    durationMs: config.durationMs,
+    mix: config.mix,
+    seed: { ...config.seed, path: config.path },
+    think: config.think,
+    runId: config.runId,
+    ...(config.appender === undefined ? {} : { appender: config.appender }),
+  });
+  await system.close();
+}
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
 process.stdout.write(JSON.stringify(result));

@@ -1,11 +1,11 @@
 import { build, type Histogram } from 'hdr-histogram-js';
 import { existsSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { UsageError } from '../src/cli/usage-error.js';
-import { EventLoopDelay } from '../src/cli/event-loop-delay.js';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { appOf, projectOf, sessionIdOf, userOf, type SeedInfo } from './seed.js';
-import type { System } from './systems.js';
+import type { BatchCounts, System } from './systems.js';
+import { cpuMeter, type CpuPerOp } from './cpu.js';
+import { EventLoopDelay, UsageError } from '../src/internal.js';
 
 export const OPERATIONS = [
   'getSession',
@@ -109,6 +109,10 @@ export interface LoadResult {
   /** How late the caller's event loop ran a 1 ms timer, milliseconds. */
   eventLoopDelay: { p50: number; p99: number; max: number };
   walPeakBytes: number;
+  /** CPU per operation: the caller's thread, and the whole process (see bench/cpu.ts). */
+  cpu: CpuPerOp;
+  /** The facade's reads per reader message and writes per commit. */
+  batches?: { read: BatchCounts; write: BatchCounts };
   /** The extra appender's calls, when there was one. */
   appender?: LatencySummary & { errors: number };
 }
@@ -227,6 +231,7 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     }
   };
 
+  const batchesBefore = system.batches?.();
   const appended = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 2 });
   let appenderErrors = 0;
   const appender = async ({ sessionId, eventBytes }: { sessionId: string; eventBytes: number }): Promise<void> => {
@@ -245,6 +250,7 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
   };
 
   eld.start();
+  const cpu = cpuMeter();
   const startedAt = performance.now();
   const deadline = startedAt + options.durationMs;
   await Promise.all([
@@ -252,6 +258,18 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     ...(options.appender === undefined ? [] : [appender(options.appender)]),
   ]);
   const elapsed = performance.now() - startedAt;
+  const cpuPerOp = cpu(ops);
+  const batchesAfter = system.batches?.();
+  const since = (after: BatchCounts, before: BatchCounts): BatchCounts => {
+    const batches = after.batches - before.batches;
+    const calls = after.calls - before.calls;
+    // The largest is the store's since it opened: it has no counter to subtract.
+    return { batches, calls, mean: batches === 0 ? 0 : Math.round((calls / batches) * 10) / 10, max: after.max };
+  };
+  const batches =
+    batchesBefore === undefined || batchesAfter === undefined
+      ? undefined
+      : { read: since(batchesAfter.read, batchesBefore.read), write: since(batchesAfter.write, batchesBefore.write) };
   // Let the loop turn once more, so a stretch it spent blocked is recorded too.
   await sleep(5);
   eld.stop();
@@ -278,6 +296,8 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     latency,
     eventLoopDelay: eld.summary(),
     walPeakBytes,
+    cpu: cpuPerOp,
+    ...(batches === undefined ? {} : { batches }),
     ...(options.appender === undefined
       ? {}
       : {

@@ -17,8 +17,5 @@ export const sqlDirectory = join(packageRoot, 'sql');
 export const migrationsDirectory = join(sqlDirectory, 'migrations');
 
 /** Compiled worker entry files. */
-export const workerFile = (name: 'reader' | 'writer'): string =>
+export const workerFile = (name: 'reader' | 'writer' | 'checkpointer'): string =>
   join(packageRoot, 'dist', 'workers', `${name}.js`);
-
-/** Compiled benchmark files that run in their own thread or process. */
-export const benchFile = (name: 'trial' | 'naive-worker' | 'langgraph-trial' | 'adk-trial'): string => join(packageRoot, 'dist', 'bench', `${name}.js`);

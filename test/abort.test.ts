@@ -110,7 +110,7 @@ describe('AbortSignal on calls', () => {
   });
 
   it('every public method takes the signal in its last argument: none runs when it is aborted', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const signal = AbortSignal.abort();
     // One row per public method: the signal where that method takes it. A method added
     // without a row fails the coverage check below.

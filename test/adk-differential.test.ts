@@ -159,7 +159,7 @@ const byUserAndId = (a: { userId: string; id: string }, b: { userId: string; id:
   a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 async function runSequence(commands: Command[]): Promise<void> {
-  const store = openInProcessStore();
+  const store = await openInProcessStore();
   const ours = new AbathurSessionService(store, { onStale: 'reload' });
   const theirs = new InMemorySessionService();
   const stored = new Map<string, Stored>();

@@ -3,7 +3,7 @@ import { openInProcessStore } from './helpers/in-process-store.js';
 
 describe('agents', () => {
   async function withTask() {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const session = await store.sessions.create({ appName: 'a', userId: 'u' });
     const task = await store.tasks.create({ prompt: 'p', inputData: {}, sessionId: session.id });
     return { store, session, task };

@@ -3,7 +3,7 @@ import { openInProcessStore } from './helpers/in-process-store.js';
 
 describe('audit', () => {
   it('writes one row per write, with the caller’s context, and memory columns for memory operations', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const task = await store.tasks.create({ id: 'task-1', prompt: 'p', inputData: {} });
     const agent = await store.agents.spawn({ id: 'agent-1', name: 'a', specialization: 's', taskId: task.id, model: 'm' });
     const ctx = { taskId: task.id, agentId: agent.id };
@@ -22,7 +22,7 @@ describe('audit', () => {
   });
 
   it('filters by time and pages newest first without gaps or repeats', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     for (let i = 0; i < 25; i++) await store.metrics.record('m', i);
     const all: number[] = [];
     let cursor: string | undefined;
@@ -38,13 +38,13 @@ describe('audit', () => {
   });
 
   it('takes one filter at a time', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     await expect(store.audit.list({ taskId: 't', agentId: 'a' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('one filter') });
     await expect(store.audit.list({ memoryOperation: 'archive' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('a failed write leaves no audit row', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     await expect(store.memory.update('user:x', 'missing', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.sessions.create({ appName: 'a', userId: 'u', ctx: { agentId: 'ghost' } })).rejects.toMatchObject({ code: 'CONSTRAINT' });
     expect((await store.audit.list()).items).toEqual([]);
@@ -53,7 +53,7 @@ describe('audit', () => {
 
 describe('metrics', () => {
   it('records non-negative values with labels and queries a time range newest first', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const start = new Date();
     const first = await store.metrics.record('latency_ms', 1.5, { labels: { op: 'get' } });
     expect(first).toMatchObject({ name: 'latency_ms', value: 1.5, labels: { op: 'get' } });

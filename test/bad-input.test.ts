@@ -164,8 +164,8 @@ const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
 };
 
 describe('bad input, property-based', () => {
-  it('covers every public method', () => {
-    const store = openInProcessStore();
+  it('covers every public method', async () => {
+    const store = await openInProcessStore();
     const services = ['sessions', 'memory', 'documents', 'tasks', 'agents', 'checkpoints', 'state', 'audit', 'metrics'] as const;
     const publicMethods = services.flatMap((service) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(store[service])).filter((m) => m !== 'constructor').map((m) => `${service}.${m}`),
@@ -174,7 +174,7 @@ describe('bad input, property-based', () => {
   });
 
   it.each(Object.keys(methods))('%s: rejects with a typed error and changes nothing, or succeeds', async (name) => {
-    const store = openInProcessStore(LIMITS);
+    const store = await openInProcessStore(LIMITS);
     await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
     await store.tasks.create({ id: 't1', prompt: 'p', inputData: {}, sessionId: 's1' });
     await store.agents.spawn({ id: 'a1', name: 'n', specialization: 's', taskId: 't1', model: 'm' });
@@ -211,7 +211,7 @@ describe('bad input, property-based', () => {
   });
 
   it('holds the payload limits for any value: accepted exactly when its JSON fits, a session state never past its limit', async () => {
-    const store = openInProcessStore(LIMITS);
+    const store = await openInProcessStore(LIMITS);
     const { id } = await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
     await store.tasks.create({ id: 't1', prompt: 'p', inputData: {} });
     const reader = new Database(store.path, { readonly: true });
@@ -249,7 +249,7 @@ describe('bad input, property-based', () => {
   });
 
   it('stores hostile strings as data: keys, namespaces and state keys round-trip exactly', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const { id } = await store.sessions.create({ appName: 'app', userId: 'alice' });
     const segment = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !s.includes(':') && !/[\u0000-\u001f\u007f]/.test(s));
     let n = 0;

@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AdkBenchResult } from '../bench/adk.js';
-import { main } from '../src/cli/cli.js';
+import { benchMain } from '../bench/run-bench.js';
 import { tempDbPath } from './helpers/temp.js';
 
 // bench --adk must work: a tiny run of our session service and ADK's DatabaseSessionService
 // (on a SQLite file), each trial in its own process, from the build.
-describe('abathur-store bench --adk', () => {
+describe('npm run bench -- --adk', () => {
   it('measures AbathurSessionService against ADK’s DatabaseSessionService side by side', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
     const json = tempDbPath('adk.json');
-    const code = await main(
-      ['bench', '--adk', '--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'abathur,adk-database', '--json', json],
+    const code = await benchMain(
+      ['--adk', '--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'abathur,adk-database', '--json', json],
       io,
     );
     expect(code, output).toBe(0);
@@ -34,7 +34,7 @@ describe('abathur-store bench --adk', () => {
   it('refuses systems it does not know', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    expect(await main(['bench', '--adk', '--systems', 'facade'], io)).toBe(2);
+    expect(await benchMain(['--adk', '--systems', 'facade'], io)).toBe(2);
     expect(output).toContain('unknown system "facade"');
   });
 });

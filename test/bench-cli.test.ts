@@ -1,16 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
+import { benchMain } from '../bench/run-bench.js';
 import { tempDir } from './helpers/temp.js';
 
 // The benchmark is not part of the library's coverage, but its command must work: a tiny
 // run of two systems, in child processes, from the build.
-describe('abathur-store bench', () => {
+describe('the benchmark command (npm run bench)', () => {
   it('runs the systems side by side and prints the tables', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    const code = await main(['bench', '--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct', '--seed-sessions', '100', '--mix', 'mixed'], io);
+    const code = await benchMain(['--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct', '--seed-sessions', '100', '--mix', 'mixed'], io);
     expect(code).toBe(0);
     expect(output).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
     expect(output).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
@@ -21,8 +23,8 @@ describe('abathur-store bench', () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
     const out = tempDir();
-    const args = ['bench', '--sweep', 'growth', '--growth-scale', '0.002', '--duration', '0.3', '--trials', '1', '--seed-sessions', '100', '--out', out];
-    expect(await main(args, io)).toBe(0);
+    const args = ['--sweep', 'growth', '--growth-scale', '0.002', '--duration', '0.3', '--trials', '1', '--seed-sessions', '100', '--out', out];
+    expect(await benchMain(args, io)).toBe(0);
     for (const curve of ['append (facade)', 'append (direct)', 'lastEvents(20) (facade)', 'events() page of 50 (direct)', 'memory.update (facade)', 'memory.history (first page) (direct)', 'checkpoints.latest (facade)', 'audit.list by namespace prefix (facade)']) {
       expect(output).toContain(curve);
     }
@@ -33,13 +35,39 @@ describe('abathur-store bench', () => {
     }
   });
 
+  it('measures the writer against writer-limit, and another build of the facade as `before`', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const code = await benchMain(
+      ['--duration', '0.3', '--trials', '1', '--sessions', '4', '--systems', 'facade,before,writer-limit', '--before', root, '--seed-sessions', '100', '--mix', 'write'],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(output).toMatch(/^facade\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
+    expect(output).toMatch(/^before\s+[\d,]+\s+n\/a\s+[\d.]+x/m);
+    expect(output).toMatch(/^writer-limit\s+[\d,]+\s+n\/a\s+1\.00x/m);
+    expect(await benchMain(['--systems', 'before'], io)).toBe(2);
+    expect(output).toContain('--systems before needs --before DIR');
+    expect(await benchMain(['--systems', 'writer-limit', '--mix', 'read'], io)).toBe(2);
+    expect(output).toContain('writer-limit runs write operations only');
+  });
+
   it('explains its options and refuses bad ones', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    expect(await main(['bench', '--help'], io)).toBe(0);
+    expect(await benchMain(['--help'], io)).toBe(0);
     expect(output).toContain('--sessions N');
-    expect(await main(['bench', '--systems', 'mystery'], io)).toBe(2);
-    expect(await main(['bench', '--think', 'sometimes'], io)).toBe(2);
-    expect(await main(['bench', '--sweep', 'growth', '--growth-scale', '0'], io)).toBe(2);
+    expect(await benchMain(['--systems', 'mystery'], io)).toBe(2);
+    expect(output).toContain('unknown system "mystery"');
+    expect(await benchMain(['--think', 'sometimes'], io)).toBe(2);
+    expect(await benchMain(['--sweep', 'growth', '--growth-scale', '0'], io)).toBe(2);
+  });
+
+  it('is not a command of the library: abathur-store bench says where it is, and exits 2', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    expect(await main(['bench', '--sessions', '4'], io)).toBe(2);
+    expect(output).toContain('npm run bench');
   });
 });

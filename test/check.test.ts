@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkDatabase, checkIndexes, formatCheckReport } from '../src/diagnostics/check.js';
 import { operations } from '../src/catalogue/index.js';
-import { INDEX_REQUIREMENTS } from '../src/diagnostics/index-requirements.js';
 import { freshDatabase } from './helpers/database.js';
 
 const SERVED_BY_OTHERS: Record<string, string> = {
@@ -14,11 +13,6 @@ const SERVED_BY_OTHERS: Record<string, string> = {
 };
 
 describe('check', () => {
-  it('lists the seed’s 33 requirements', () => {
-    expect(INDEX_REQUIREMENTS).toHaveLength(33);
-    expect(new Set(INDEX_REQUIREMENTS.map((r) => r.name)).size).toBe(33);
-  });
-
   it('passes a fresh database: 33 of 33, each duplicate reported with what serves it', () => {
     const db = freshDatabase();
     const report = checkDatabase(db, { operations });

@@ -3,7 +3,7 @@ import { openInProcessStore } from './helpers/in-process-store.js';
 
 describe('checkpoints', () => {
   it('saves per iteration, refuses a duplicate, and reads one, the latest, or a page', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const task = await store.tasks.create({ prompt: 'p', inputData: {} });
     for (let i = 0; i < 5; i++) await store.checkpoints.save({ taskId: task.id, iteration: i, state: { cursor: i * 10 } });
     await expect(store.checkpoints.save({ taskId: task.id, iteration: 2, state: {} })).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -21,7 +21,7 @@ describe('checkpoints', () => {
 
 describe('legacy task state', () => {
   it('sets, replaces and gets values per task and key', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const task = await store.tasks.create({ prompt: 'p', inputData: {} });
     const first = await store.state.set(task.id, 'progress', { done: 1 });
     expect(first).toMatchObject({ taskId: task.id, key: 'progress', value: { done: 1 } });

@@ -1,5 +1,51 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import type { Store } from '../src/api/store.js';
 import { openTestStore, settleAll } from './helpers/store.js';
+
+/** Tasks t0… in creation order, priorities cycling 1 to 10. */
+async function createTasks(store: Store, total: number): Promise<void> {
+  for (let start = 0; start < total; start += 200) {
+    await Promise.all(
+      Array.from({ length: Math.min(200, total - start) }, (_, i) =>
+        store.tasks.create({ id: `t${start + i}`, prompt: 'p', inputData: { n: start + i }, priority: priorityOf(`t${start + i}`) }),
+      ),
+    );
+  }
+}
+
+const priorityOf = (id: string): number => 1 + (Number(id.slice(1)) % 10);
+
+/** One worker: claims and completes until nothing is left, recording what it claimed. */
+async function claimAll(store: Store, claimed: string[]): Promise<void> {
+  for (let task = await store.tasks.claimNext(); task !== undefined; task = await store.tasks.claimNext()) {
+    claimed.push(task.id);
+    await store.tasks.complete(task.id, { by: 'worker' });
+  }
+}
+
+/** The claimed task ids in the order their claims committed, from the audit log. */
+function claimOrder(path: string): string[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db
+      .prepare("SELECT json_extract(action_data, '$.taskId') FROM audit WHERE action_type = 'task_claim' ORDER BY id")
+      .pluck()
+      .all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Every pending task was there from the start, so each claim must take the highest
+ * priority left, and within it the oldest: claims in priority order, and within a
+ * priority in creation order. Returns the claims that broke that order.
+ */
+function outOfOrder(claims: readonly string[]): string[] {
+  const key = (id: string): number => priorityOf(id) * 1e6 + Number(id.slice(1));
+  return claims.flatMap((id, i) => (i > 0 && key(id) < key(claims[i - 1]!) ? [`${claims[i - 1]} then ${id}`] : []));
+}
 
 describe('under real concurrency', () => {
   it('64 callers appending to one session: every event present exactly once, state merged', async () => {
@@ -26,30 +72,40 @@ describe('under real concurrency', () => {
     expect((await store.audit.list({ limit: 1000 })).items.filter((a) => a.actionType === 'session_append_event')).toHaveLength(callers * each);
   });
 
-  it('64 workers calling claimNext over 1,000 tasks: none claimed twice, none lost', async () => {
+  it('64 workers calling claimNext over 1,000 tasks: each claimed once, highest priority first, oldest first', async () => {
     const store = await openTestStore();
-    const total = 1000;
-    for (let start = 0; start < total; start += 200) {
-      await Promise.all(
-        Array.from({ length: 200 }, (_, i) => store.tasks.create({ id: `t${start + i}`, prompt: 'p', inputData: { n: start + i }, priority: 1 + ((start + i) % 10) })),
-      );
-    }
+    await createTasks(store, 1000);
     const claimed: string[] = [];
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        for (let task = await store.tasks.claimNext(); task !== undefined; task = await store.tasks.claimNext()) {
-          claimed.push(task.id);
-          await store.tasks.complete(task.id, { by: 'worker' });
-        }
-      }),
-    );
-    expect(claimed).toHaveLength(total);
-    expect(new Set(claimed).size).toBe(total);
+    await Promise.all(Array.from({ length: 64 }, () => claimAll(store, claimed)));
+    expect(claimed).toHaveLength(1000);
+    expect(new Set(claimed).size).toBe(1000);
     expect(await store.tasks.claimNext()).toBeUndefined();
-    // Claims went out in priority order: nothing of priority p after the first of p + 1... per batch.
-    const priorities = claimed.map((id) => 1 + (Number(id.slice(1)) % 10));
-    expect(priorities[0]).toBe(1);
-    expect(priorities[total - 1]).toBe(10);
+    // In the order the claims committed (the audit log's), and in the order they resolved.
+    expect(outOfOrder(claimOrder(store.path))).toEqual([]);
+    expect(outOfOrder(claimed)).toEqual([]);
+  });
+
+  // One writer runs one claim at a time, so a double claim is impossible by construction
+  // there. Four stores on one file are four writer threads on four connections: their
+  // claims contend for SQLite's write lock, as separate processes' would.
+  it('4 stores on one file, 16 claimers each, over 600 tasks: each claimed once, in priority order, none failed', { timeout: 120_000 }, async () => {
+    const first = await openTestStore({ readers: 1 });
+    await createTasks(first, 600);
+    const stores = [first, ...(await Promise.all([1, 2, 3].map(() => openTestStore({ path: first.path, readers: 1 }))))];
+    const byStore = stores.map(() => [] as string[]);
+    const failures: string[] = [];
+    await Promise.all(
+      stores.flatMap((store, s) =>
+        Array.from({ length: 16 }, () => claimAll(store, byStore[s]!).catch((error: Error) => failures.push(error.message))),
+      ),
+    );
+    expect(failures).toEqual([]);
+    const claimed = byStore.flat();
+    expect(claimed).toHaveLength(600);
+    expect(new Set(claimed).size).toBe(600);
+    // The stores really raced: each won a share of the claims.
+    for (const share of byStore) expect(share.length).toBeGreaterThan(0);
+    expect(outOfOrder(claimOrder(first.path))).toEqual([]);
   });
 
   it('64 concurrent updates with expectedVersion on one key: exactly one wins per version', async () => {

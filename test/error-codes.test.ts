@@ -156,7 +156,7 @@ describe('real defects become INTERNAL, with the cause', () => {
   });
 
   it('on the caller’s thread: a defect while assembling arguments rejects INTERNAL, nothing queued', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const original = new TypeError('a bug in argument assembly');
     const error = await engineOf(store)
       .call(metricsRecord, () => {
@@ -170,7 +170,7 @@ describe('real defects become INTERNAL, with the cause', () => {
   });
 
   it('the caller’s bad input stays INVALID_ARGUMENT: it is not mistaken for a defect', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     await expect(store.metrics.record('x', -1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(store.memory.get('user::x', 'k')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });

@@ -1,24 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/cli.js';
+import { benchMain } from '../bench/run-bench.js';
 
 // The LangGraph benchmarks are not part of the library's coverage, but their commands
 // must work: tiny runs, in child processes, from the build.
-describe('abathur-store bench --langgraph', () => {
+describe('npm run bench -- --langgraph', () => {
   it('runs the savers side by side and prints the table', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    const args = ['bench', '--langgraph', '--trials', '1', '--threads', '2', '--invokes', '1', '--workloads', 'saver,graph', '--lg-systems', 'abathur,sqlite'];
-    expect(await main(args, io)).toBe(0);
+    const args = ['--langgraph', '--trials', '1', '--threads', '2', '--invokes', '1', '--workloads', 'saver,graph', '--lg-systems', 'abathur,sqlite'];
+    expect(await benchMain(args, io)).toBe(0);
     expect(output).toMatch(/^saver\s+abathur\s+[\d,]+\s+[\d.]+x/m);
     expect(output).toMatch(/^graph\s+sqlite\s+[\d,]+\s+1\.00x/m);
-    expect(await main(['bench', '--langgraph', '--workloads', 'nope'], io)).toBe(2);
+    expect(await benchMain(['--langgraph', '--workloads', 'nope'], io)).toBe(2);
   });
 
   it('measures ranked search', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    expect(await main(['bench', '--langgraph-search', '--items', '50', '--dims', '4'], io)).toBe(0);
+    expect(await benchMain(['--langgraph-search', '--items', '50', '--dims', '4'], io)).toBe(0);
     expect(output).toMatch(/^50\s+4\s+[\d.]+ ms/m);
-    expect(await main(['bench', '--langgraph-search', '--items', 'many'], io)).toBe(2);
+    expect(await benchMain(['--langgraph-search', '--items', 'many'], io)).toBe(2);
   });
 });

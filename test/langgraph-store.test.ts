@@ -33,7 +33,7 @@ const keys = (items: { key: string }[]) => items.map((i) => i.key);
 
 describe('AbathurStore items', () => {
   it('puts, gets, updates (createdAt kept, updatedAt moved) and deletes, auditing each change', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store);
     await memory.put(['users', 'alice'], 'prefs', { theme: 'dark' });
     const first = await memory.get(['users', 'alice'], 'prefs');
@@ -57,7 +57,7 @@ describe('AbathurStore items', () => {
   });
 
   it('runs a batch as LangGraph stores do: reads see the store before the batch, the last put of a key wins', async () => {
-    const memory = new AbathurStore(openInProcessStore());
+    const memory = new AbathurStore(await openInProcessStore());
     await memory.put(['a'], 'k', { v: 0 });
     const results = (await memory.batch([
       { namespace: ['a'], key: 'k', value: { v: 1 } },
@@ -76,7 +76,7 @@ describe('AbathurStore items', () => {
   });
 
   it('refuses bad input with INVALID_ARGUMENT and writes nothing of the batch', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store);
     const good = { namespace: ['ok'], key: 'k', value: { v: 1 } };
     const bad: unknown[] = [
@@ -124,7 +124,7 @@ describe('AbathurStore items', () => {
     expect(direct.errors[0]?.message).toMatch(/must not start with "langgraph"/);
     expect(rows(store, 'SELECT * FROM lg_store')).toEqual([]);
     expect((await store.audit.list()).items).toEqual([]);
-    const small = new AbathurStore(openInProcessStore({ maxPayloadBytes: 1024 }));
+    const small = new AbathurStore(await openInProcessStore({ maxPayloadBytes: 1024 }));
     await expect(small.put(['a'], 'big', { text: 'x'.repeat(2000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/maxPayloadBytes/) });
     expect(await small.get(['a'], 'big')).toBeNull();
     // batch() itself lets LangGraph's reserved root through, as LangGraph's own stores do.
@@ -135,7 +135,7 @@ describe('AbathurStore items', () => {
 
 describe('AbathurStore namespaces', () => {
   async function seeded(): Promise<AbathurStore> {
-    const memory = new AbathurStore(openInProcessStore());
+    const memory = new AbathurStore(await openInProcessStore());
     const namespaces = [
       ['users', 'alice'],
       ['users', 'alice', 'notes'],
@@ -194,7 +194,7 @@ describe('AbathurStore namespaces', () => {
 
 describe('AbathurStore search filters', () => {
   it('applies equality and the comparison operators to top-level keys, then offset and limit', async () => {
-    const memory = new AbathurStore(openInProcessStore());
+    const memory = new AbathurStore(await openInProcessStore());
     const items = [
       { color: 'red', score: 4.5, tags: ['a'], meta: { x: 1, y: 2 } },
       { color: 'blue', score: 3 },
@@ -226,7 +226,7 @@ describe('AbathurStore search filters', () => {
 describe('AbathurStore semantic search', () => {
   it('ranks by cosine similarity with a deterministic embedding; items without vectors follow', async () => {
     const { embed, texts } = wordEmbedding();
-    const memory = new AbathurStore(openInProcessStore(), { index: { dims: WORDS.length, embed, fields: ['text'] } });
+    const memory = new AbathurStore(await openInProcessStore(), { index: { dims: WORDS.length, embed, fields: ['text'] } });
     await memory.batch([
       { namespace: ['docs'], key: 'cats', value: { text: 'cat cat cat dog' } },
       { namespace: ['docs'], key: 'dogs', value: { text: 'dog dog dog cat' } },
@@ -253,7 +253,7 @@ describe('AbathurStore semantic search', () => {
   it('ranks the same whether one reader or several score shares of the items (ties in key order)', async () => {
     const ranked = async (readers: number) => {
       const { embed } = wordEmbedding();
-      const memory = new AbathurStore(openInProcessStore({ readers }), { index: { dims: WORDS.length, embed, fields: ['t'] } });
+      const memory = new AbathurStore(await openInProcessStore({ readers }), { index: { dims: WORDS.length, embed, fields: ['t'] } });
       const words = ['cat', 'dog', 'cat dog', 'sea', 'cat cat', 'tree', 'dog dog cat'];
       await memory.batch(Array.from({ length: 40 }, (_, i) => ({ namespace: ['n', `s${i % 3}`], key: `k${String(i).padStart(2, '0')}`, value: i % 9 === 0 ? { other: i } : { t: words[i % words.length]! } })));
       const pages = [];
@@ -269,7 +269,7 @@ describe('AbathurStore semantic search', () => {
 
   it('embeds the fields an item names, every text of a path, and the whole value by default', async () => {
     const { embed, texts } = wordEmbedding();
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store, { index: { dims: WORDS.length, embed } });
     await memory.put(['d'], 'whole', { title: 'bird' });
     await memory.put(['d'], 'parts', { title: 'tree', chapters: [{ body: 'car' }, { body: 'bike' }], n: 3 }, ['title', 'chapters[*].body', 'n', '{title,n}']);
@@ -290,7 +290,7 @@ describe('AbathurStore semantic search', () => {
   });
 
   it('refuses an embedding of the wrong size, writing nothing, and a bad index config', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store, { index: { dims: 3, embed: (t) => Promise.resolve(t.map(() => [1, 2])) } });
     await expect(memory.put(['d'], 'k', { a: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/2 dimensions.*dims 3/) });
     expect(rows(store, 'SELECT * FROM lg_store')).toEqual([]);
@@ -307,7 +307,7 @@ describe('AbathurStore semantic search', () => {
   it('takes an Embeddings object under embeddings, as LangGraph’s IndexConfig names it', async () => {
     const { embed } = wordEmbedding();
     const embeddings = { embedDocuments: embed, embedQuery: async (q: string) => (await embed([q]))[0]! };
-    const memory = new AbathurStore(openInProcessStore(), { index: { dims: WORDS.length, embeddings } });
+    const memory = new AbathurStore(await openInProcessStore(), { index: { dims: WORDS.length, embeddings } });
     await memory.batch([
       { namespace: ['d'], key: 'car', value: { t: 'car' } },
       { namespace: ['d'], key: 'dog', value: { t: 'dog' } },
@@ -321,7 +321,7 @@ describe('AbathurStore time to live', () => {
     (rows(store, `SELECT expires_at FROM lg_store WHERE key = '${key}'`)[0] as { expires_at: string | null } | undefined)?.expires_at;
 
   it('hides an expired item from get, search and listNamespaces, and a sweep deletes it', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store, { ttl: { sweepIntervalMinutes: 0 } });
     await memory.put(['t'], 'short', { v: 1 }, undefined, { ttl: 0.0005 }); // 30 ms
     await memory.put(['t'], 'forever', { v: 2 });
@@ -342,7 +342,7 @@ describe('AbathurStore time to live', () => {
   });
 
   it('pushes an expiring item’s expiry out on a read, unless the read or the store says not to', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store, { ttl: { defaultTtl: 10, sweepIntervalMinutes: 0 } });
     await memory.put(['t'], 'a', { v: 1 });
     await memory.put(['t'], 'b', { v: 1 }, undefined, { ttl: null });
@@ -367,7 +367,7 @@ describe('AbathurStore time to live', () => {
   });
 
   it('sweeps on its own while the store is open, and stops when told', async () => {
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     const memory = new AbathurStore(store, { ttl: { sweepIntervalMinutes: 0.001 } }); // every 60 ms
     await memory.put(['t'], 'short', { v: 1 }, undefined, { ttl: 0.0005 });
     await vi.waitFor(() => expect(rows(store, 'SELECT key FROM lg_store')).toEqual([]), { timeout: 5000, interval: 50 });

@@ -75,7 +75,7 @@ describe('migration crash (kill -9)', () => {
     after.close();
 
     // A clean open migrates it, every event in order.
-    const store = openInProcessStore({ path });
+    const store = await openInProcessStore({ path });
     for (const s of [sessions[0]!, sessions[39]!, sessions[40]!, sessions[41]!]) {
       const session = await store.sessions.get(s.id);
       expect(session?.eventCount).toBe(s.events.length);

@@ -77,7 +77,7 @@ describe('schema migrations', () => {
     const path = tempDbPath();
     const sessions = v1Sessions();
     createV1Database(path, sessions);
-    const store = openInProcessStore({ path });
+    const store = await openInProcessStore({ path });
     for (const s of sessions) {
       const session = await store.sessions.get(s.id);
       expect(session?.events, s.id).toStrictEqual(JSON.parse(JSON.stringify(s.events)));

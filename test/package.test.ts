@@ -99,7 +99,7 @@ describe('the tarball', () => {
   it('ships the library, the workers, the SQL, the command line, LICENSE and README; no bench, tests, maps or sources', () => {
     const allowed = /^(dist\/src\/.+\.(js|d\.ts)|dist\/workers\/[^/]+\.(js|d\.ts)|sql\/.+\.sql|LICENSE|README\.md|package\.json)$/;
     expect(packed.filter((path) => !allowed.test(path))).toEqual([]);
-    for (const required of ['LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/reader.js', 'dist/workers/writer.js', 'dist/src/cli/bin.js', 'sql/001_memory_tables.sql']) {
+    for (const required of ['LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/reader.js', 'dist/workers/writer.js', 'dist/workers/checkpointer.js', 'dist/src/cli/bin.js', 'sql/001_memory_tables.sql']) {
       expect(packed).toContain(required);
     }
     expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
@@ -361,10 +361,11 @@ describe('from the command line', () => {
     expect(check.stderr).toContain('CORRUPT');
   });
 
-  it('bench says it runs from a source checkout only, and exits 2, rather than crashing', () => {
+  it('bench says where the benchmark is (a program of its own, not in the package), and exits 2, rather than crashing', () => {
     const bench = cli('bench');
     expect(bench.status).toBe(2);
-    expect(bench.stderr).toContain('bench runs from a source checkout only');
+    expect(bench.stderr).toContain('the benchmark is a program of its own');
+    expect(bench.stderr).toContain('npm run bench');
     expect(bench.stderr).not.toContain('ERR_MODULE_NOT_FOUND');
   });
 });

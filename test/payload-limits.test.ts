@@ -24,7 +24,7 @@ function fingerprint(path: string): string {
 }
 
 async function seeded(): Promise<Store> {
-  const store = openInProcessStore({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
+  const store = await openInProcessStore({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
   await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
   await store.tasks.create({ id: 't1', prompt: 'p', inputData: {} });
   await store.tasks.create({ id: 't2', prompt: 'p', inputData: {} });
@@ -117,7 +117,7 @@ describe('payload limits', () => {
 
   it('reports the limits in stats(); by default 1 MiB each, so a 2 MiB memory value is refused', async () => {
     expect((await seeded()).stats().limits).toEqual({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
-    const store = openInProcessStore();
+    const store = await openInProcessStore();
     expect(store.stats().limits).toEqual({ maxPayloadBytes: 1 << 20, maxStateBytes: 1 << 20 });
     await expect(store.memory.add({ namespace: 'user:bob', key: 'huge', value: 'x'.repeat(2 << 20), type: 'semantic' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',

@@ -44,8 +44,8 @@ describe('the public surface', () => {
     expect(engineOf(store).threads.readers).toHaveLength(1);
   });
 
-  it('the walk would find an engine on a public property (the check can fail)', () => {
-    const store = openInProcessStore();
+  it('the walk would find an engine on a public property (the check can fail)', async () => {
+    const store = await openInProcessStore();
     const leaky = { ...store, leaked: { deeper: engineOf(store) } };
     expect(reachable(leaky).filter((value) => value instanceof Engine)).toHaveLength(1);
   });

@@ -65,7 +65,7 @@ async function peakWalUnderLoad(options: Partial<StoreOptions>, ms: number): Pro
 }
 
 describe('WAL stays bounded', () => {
-  it('under continuous writes and readers that never pause', { timeout: 10 * 60_000 }, async () => {
+  it('under continuous writes and readers that never pause', { timeout: 120_000 }, async () => {
     const limit = 2 * MiB;
     const { peak, writes, reads } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB }, LOAD_MS);
     console.log(`checkpoint starvation, managed: WAL peaked at ${(peak / MiB).toFixed(1)} MiB (limit ${limit / MiB} MiB) over ${writes} writes and ${reads} reads in ${LOAD_MS} ms`);
@@ -75,7 +75,7 @@ describe('WAL stays bounded', () => {
     expect(peak).toBeLessThan(3 * limit);
   });
 
-  it('grows past that bound with checkpoint management switched off (negative control)', { timeout: 10 * 60_000 }, async () => {
+  it('grows past that bound with checkpoint management switched off (negative control)', { timeout: 120_000 }, async () => {
     const limit = 2 * MiB;
     const { peak, writes } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB, manageWal: false }, LOAD_MS);
     console.log(`checkpoint starvation, unmanaged: WAL grew to ${(peak / MiB).toFixed(1)} MiB over ${writes} writes in ${LOAD_MS} ms`);

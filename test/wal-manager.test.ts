@@ -9,6 +9,8 @@ const policy = (overrides: Partial<WalPolicy> = {}): WalPolicy => ({
   limitBytes: 256 * 1024,
   intervalMs: 1000,
   forcedWaitMs: 20,
+  maxForcedWaitMs: 50,
+  restartWaitMs: 0,
   busyTimeoutMs: 5000,
   ...overrides,
 });
@@ -43,19 +45,38 @@ describe('WAL manager', () => {
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
 
-  it('waits only briefly for a reader that holds the WAL, and retries a period later', () => {
+  it('waits only briefly for a reader that holds the WAL, and retries after as long again, waiting twice as long', () => {
     const db = freshDatabase();
     const wal = new WalManager(db, policy());
     const reader = starvingReader(db);
     write(db, 1024);
     const held = walSize(db);
     expect(wal.afterCommit(10_000)).toBe(held);
-    expect(wal.afterCommit(10_500)).toBe(held);
     expect(wal.forcedCheckpoints).toBe(1);
+    expect(wal.forcedWaitMs).toBe(40);
+    // The writer runs for as long as the try waited (20 ms) before the next try.
+    expect(wal.afterCommit(10_015)).toBe(held);
+    expect(wal.forcedCheckpoints).toBe(1);
+    expect(wal.afterCommit(10_025)).toBe(held);
+    expect(wal.forcedCheckpoints).toBe(2);
+    // Doubled again, up to the policy's ceiling.
+    expect(wal.forcedWaitMs).toBe(50);
+    expect(wal.afterCommit(10_060)).toBe(held);
+    expect(wal.forcedCheckpoints).toBe(2);
     reader.prepare('COMMIT').run();
     reader.close();
     expect(wal.afterCommit(11_000)).toBe(0);
-    expect(wal.forcedCheckpoints).toBe(2);
+    expect(wal.forcedCheckpoints).toBe(3);
+    expect(wal.forcedWaitMs).toBe(20);
+  });
+
+  it('leaves the writer connection without SQLite\'s auto-checkpoint when it manages the WAL', () => {
+    const managed = freshDatabase();
+    new WalManager(managed, policy());
+    expect(managed.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const unmanaged = freshDatabase();
+    new WalManager(unmanaged, policy({ manage: false }));
+    expect(unmanaged.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
   });
 
   it('leaves everything to SQLite when management is off: a held WAL keeps growing', () => {

@@ -7,16 +7,17 @@ const KILLS = Number(process.env.ABATHUR_KILLS ?? 100);
 const fixture = fileURLToPath(new URL('./fixtures/worker-deaths.mjs', import.meta.url));
 
 describe('worker deaths', () => {
-  it(`${KILLS} reader and writer kills under load: every call settles in time with the right code, and the process exits cleanly`, { timeout: 10 * 60_000 }, async () => {
+  // The fixture bounds its own waits (a call pending 10 s after the load stops counts as
+  // unsettled and ends the run); the child's time limit is only a backstop for a fixture
+  // that hangs outright, and it is well inside the test's.
+  it(`${KILLS} reader and writer kills under load: every call settles in time with the right code, and the process exits cleanly`, { timeout: 4 * 60_000 }, async () => {
     const started = performance.now();
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, ['--expose-gc', fixture, tempDbPath(), String(KILLS)], { timeout: 9 * 60_000 }, (error, out, err) =>
+      execFile(process.execPath, ['--expose-gc', fixture, tempDbPath(), String(KILLS)], { timeout: 3 * 60_000 }, (error, out, err) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out, stderr: err }),
       );
-      void child;
     });
     expect(stderr).toBe('');
-    expect(code).toBe(0);
     const summary = JSON.parse(stdout) as {
       kills: number;
       calls: number;
@@ -30,6 +31,7 @@ describe('worker deaths', () => {
     };
     console.log(`worker deaths: ${JSON.stringify(summary)} in ${Math.round(performance.now() - started)} ms`);
     expect(summary.unsettled).toBe(0);
+    expect(code).toBe(0);
     expect(summary.late).toBe(0);
     expect(summary.restarts).toEqual({ readers: KILLS / 2, writer: KILLS / 2 });
     expect(summary.readerThreads).toBe(2);

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
@@ -54,7 +56,54 @@ const danglingAtCommit = defineOperation({
   },
 });
 
-const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit] as Operation[];
+/** Runs of each operation below, by name: a replay runs an operation again. */
+const runs = new Map<string, number>();
+const counted = (name: string): number => {
+  const n = (runs.get(name) ?? 0) + 1;
+  runs.set(name, n);
+  return n;
+};
+
+/**
+ * Makes its row's id in JavaScript, as services do for sessions and tasks: a run that was
+ * rolled back and run again returns a different id, so a caller handed the first run's
+ * value would hold an id that was never committed.
+ */
+const insertWithJsId = defineOperation({
+  name: 'test.insertWithJsId',
+  kind: 'write',
+  statements: { insert: 'INSERT INTO metrics (metric_name, metric_value) VALUES (?, 1)' },
+  run({ st }) {
+    counted('test.insertWithJsId');
+    const id = randomUUID();
+    st.insert.run(id);
+    return id;
+  },
+});
+
+/** Succeeds the first time it runs, fails every time after: a replay finds a new failure. */
+const failsWhenRunAgain = defineOperation({
+  name: 'test.failsWhenRunAgain',
+  kind: 'write',
+  statements: { insert: "INSERT INTO metrics (metric_name, metric_value) VALUES ('again', 1)" },
+  run({ st }) {
+    st.insert.run();
+    if (counted('test.failsWhenRunAgain') > 1) throw new Error('failed on its second run');
+  },
+});
+
+/** Undoes its own savepoint, so the executor's ROLLBACK TO cannot: the batch goes down whole. */
+const releaseThenThrow = defineOperation({
+  name: 'test.releaseThenThrow',
+  kind: 'write',
+  statements: { release: 'RELEASE operation' },
+  run({ st }) {
+    st.release.run();
+    throw new Error('failed after its savepoint was gone');
+  },
+});
+
+const testOps = [insertMetric, insertThenThrow, abortTransaction, danglingAtCommit, releaseThenThrow, insertWithJsId, failsWhenRunAgain] as Operation[];
 
 function executor(db: Connection): WriteExecutor {
   return new WriteExecutor(new PreparedCatalogue(db, [...operations, ...testOps], ['write']));
@@ -115,6 +164,7 @@ describe('group commit', () => {
       ['no.such.operation', []],
     ]);
     expect(codes(outcomes)).toEqual([true, 'INTERNAL']);
+    expect(outcomes[1]).toMatchObject({ error: { message: 'unknown operation "no.such.operation" for this connection' } });
     expect(count(db)).toBe(1);
   });
 
@@ -131,6 +181,39 @@ describe('group commit', () => {
     expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['c']);
   });
 
+  it('rolls the whole transaction back when a failed operation’s savepoint cannot be undone alone', () => {
+    const db = freshDatabase();
+    const outcomes = executor(db).execute([
+      ['test.insertMetric', ['a', 1]],
+      ['test.releaseThenThrow', []],
+      ['test.insertMetric', ['b', 2]],
+    ]);
+    expect(codes(outcomes)).toEqual(['INTERNAL', 'INTERNAL', true]);
+    expect(outcomes[0]).toMatchObject({ error: { message: 'rolled back with its batch: failed after its savepoint was gone' } });
+    expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['b']);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it('fails each call whose transaction cannot begin (another connection holds the write lock), and writes nothing', () => {
+    const db = freshDatabase();
+    db.pragma('busy_timeout = 0');
+    const other = new Database(db.name);
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const outcomes = executor(db).execute([
+        ['test.insertMetric', ['a', 1]],
+        ['test.insertMetric', ['b', 2]],
+      ]);
+      expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE']);
+      expect(outcomes[0]).toMatchObject({ error: { sqliteCode: 'SQLITE_BUSY' } });
+      expect(db.inTransaction).toBe(false);
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(count(db)).toBe(0);
+  });
+
   it('fails the whole batch when the COMMIT fails', () => {
     const db = freshDatabase();
     const outcomes = executor(db).execute([
@@ -143,5 +226,74 @@ describe('group commit', () => {
     expect(db.inTransaction).toBe(false);
     // The connection is fine afterwards.
     expect(codes(executor(db).execute([['test.insertMetric', ['d', 4]]]))).toEqual([true]);
+  });
+});
+
+describe('group commit without savepoints, replayed on failure', () => {
+  it('replays a batch whose optimistic run failed: the others commit once, with the values of the run that committed', () => {
+    const db = freshDatabase();
+    const writer = executor(db);
+    runs.clear();
+    const outcomes = writer.execute([
+      ['test.insertWithJsId', []],
+      ['test.insertWithJsId', []],
+      ['test.insertThenThrow', []],
+      ['test.insertWithJsId', []],
+      ['test.insertWithJsId', []],
+    ]);
+    expect(codes(outcomes)).toEqual([true, true, 'INTERNAL', true, true]);
+    // The batch ran twice: the two operations before the failure ran in both runs.
+    expect(writer.replays).toBe(1);
+    expect(runs.get('test.insertWithJsId')).toBe(6);
+    // Each committed exactly once, and each caller holds the id that was committed.
+    const committed = db.prepare('SELECT metric_name FROM metrics ORDER BY id').pluck().all();
+    expect(committed).toEqual(outcomes.filter((o) => o.ok).map((o) => (o as { value: unknown }).value));
+    expect(count(db, "metric_name = 'half-done'")).toBe(0);
+    expect(db.inTransaction).toBe(false);
+  });
+
+  it('guards every operation when the replay finds another failure, and starts the next batch guarded', () => {
+    const db = freshDatabase();
+    const writer = executor(db);
+    runs.clear();
+    const outcomes = writer.execute([
+      ['test.failsWhenRunAgain', []],
+      ['test.insertThenThrow', []],
+      ['test.insertMetric', ['kept', 1]],
+    ]);
+    // First run: 1 fails. Replay with 1 guarded: 0 fails now. Third run: all guarded.
+    expect(codes(outcomes)).toEqual(['INTERNAL', 'INTERNAL', true]);
+    expect(writer.replays).toBe(2);
+    expect(db.prepare('SELECT metric_name FROM metrics').pluck().all()).toEqual(['kept']);
+    // Two failures in one batch: the next batch starts with every operation guarded, so its
+    // one failure needs no replay; having seen only one, the batch after is optimistic again.
+    const guarded = writer.execute([
+      ['test.insertThenThrow', []],
+      ['test.insertMetric', ['second', 2]],
+    ]);
+    expect(codes(guarded)).toEqual(['INTERNAL', true]);
+    expect(writer.replays).toBe(2);
+    const optimistic = writer.execute([
+      ['test.insertThenThrow', []],
+      ['test.insertMetric', ['third', 3]],
+    ]);
+    expect(codes(optimistic)).toEqual(['INTERNAL', true]);
+    expect(writer.replays).toBe(3);
+    expect(db.prepare('SELECT metric_name FROM metrics ORDER BY id').pluck().all()).toEqual(['kept', 'second', 'third']);
+  });
+
+  it('runs a batch without failures once', () => {
+    const db = freshDatabase();
+    const writer = executor(db);
+    runs.clear();
+    const outcomes = writer.execute([
+      ['test.insertWithJsId', []],
+      ['metrics.record', ['m', 1, null, undefined]],
+      ['test.insertWithJsId', []],
+    ]);
+    expect(codes(outcomes)).toEqual([true, true, true]);
+    expect(writer.replays).toBe(0);
+    expect(runs.get('test.insertWithJsId')).toBe(2);
+    expect(count(db)).toBe(3);
   });
 });

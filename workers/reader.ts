@@ -1,5 +1,5 @@
-// A reader thread of the Piscina pool: one read-only connection, one batch per task.
+// A reader thread: one read-only connection, answering batches from its channel in order.
 import { workerData } from 'node:worker_threads';
-import { createReadHandler, type ReaderConfig } from '../src/sqlite/reader-thread.js';
+import { serveReads, type ReaderThreadData } from '../src/sqlite/reader-thread.js';
 
-export default createReadHandler(workerData as ReaderConfig);
+serveReads(workerData as ReaderThreadData);

@@ -1,7 +1,9 @@
-// The writer thread: the one read-write connection, exposed with comlink.
+// The writer thread: the one read-write connection, exposed with comlink; its
+// checkpointer runs on a helper thread of its own.
 import { expose } from 'comlink';
-import { nodeEndpoint } from '../src/sqlite/node-endpoint.js';
 import { parentPort } from 'node:worker_threads';
-import { createWriterApi } from '../src/sqlite/writer-thread.js';
+import { checkpointerThread } from '../src/sqlite/checkpointer-thread.js';
+import { nodeEndpoint } from '../src/sqlite/node-endpoint.js';
+import { Writer } from '../src/sqlite/writer-thread.js';
 
-expose(createWriterApi(), nodeEndpoint(parentPort!));
+expose(new Writer(checkpointerThread), nodeEndpoint(parentPort!));

@@ -403,9 +403,9 @@ export interface StoreOptions {
   walLimitBytes?: number;
   /** Size the WAL file is cut back to when it restarts (`journal_size_limit`). Default 8 MiB. */
   journalSizeLimit?: number;
-  /** Period of the writer's idle checkpoint and least gap between forced ones. Default 1000. */
+  /** Period of the writer's idle checkpoint, longest back-off between forced ones, and longest gap between the checkpointer's passes while writes trickle. Default 1000. */
   checkpointIntervalMs?: number;
-  /** False leaves checkpoints to SQLite's own passive auto-checkpoint alone. Default true. */
+  /** False leaves checkpoints to SQLite's own passive auto-checkpoint alone, in the writer's commits, with no checkpointer thread. Default true. */
   manageWal?: boolean;
   /**
    * Added to the reader threads' nice value on Linux (0 to 19; elsewhere ignored). When

@@ -33,7 +33,13 @@ export interface RunContext<S extends Statements> {
 /**
  * One named unit of work: its SQL, how arguments bind, how rows decode. Runs start to
  * finish synchronously on one connection — inside a read transaction on a reader, inside
- * its own savepoint of the group-commit transaction on the writer.
+ * the group-commit transaction on the writer.
+ *
+ * `run` must be a function of its arguments and the database only, with no effect outside
+ * its connection: the writer may run a write more than once in a batch it rolls back and
+ * replays (see WriteExecutor), and only the run that commits counts. Anything made in
+ * JavaScript that must stay fixed across a retry, such as a generated id, is made by the
+ * service before the call is queued and passed in as an argument.
  */
 export interface Operation<A extends readonly unknown[] = readonly unknown[], R = unknown> {
   readonly name: string;

@@ -42,10 +42,4 @@ export class PreparedCatalogue {
     }
     return bound;
   }
-
-  /** Runs one operation by name. Throws what the operation throws. */
-  run(name: string, args: readonly unknown[]): unknown {
-    const { operation, context } = this.get(name);
-    return operation.run(context, args);
-  }
 }

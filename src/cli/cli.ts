@@ -8,6 +8,8 @@ import { operations } from '../catalogue/index.js';
 import { StoreError } from '../api/errors.js';
 import { runDemo } from './demo.js';
 import { applySchema } from '../sqlite/schema.js';
+import { engineConfig } from '../sqlite/engine.js';
+import { resolveOptions } from '../api/options.js';
 import { UsageError } from './usage-error.js';
 
 export interface CliIo {
@@ -32,8 +34,8 @@ commands:
   migrate <path>         bring a database made by an earlier release to this schema
                          version (opening a store does the same) and say what was done
   demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
-  bench [options]        load benchmark against direct better-sqlite3, a naive Piscina
-                         pool and node-sqlite3 (from a source checkout only)
+  bench                  where the load benchmark is: a program of its own in a source
+                         checkout (npm run bench), not part of the package
 
 options:
   -h, --help             this text; \`abathur-store <command> --help\` for one command
@@ -75,11 +77,11 @@ metrics, then a report per operation and the database's check.
   --path FILE      the database (./data/abathur.db)`,
 };
 
-/** What the installed package says about the benchmark, which it does not ship. */
-export const BENCH_FROM_SOURCE = `abathur-store: bench runs from a source checkout only: the published package ships the
-library and this command line, not the benchmark (it needs development dependencies such
-as sqlite3 and tinybench). To run it:
-  git clone <the abathur-store repository> && cd abathur-store && npm install && npm run bench`;
+/** What the command line says about the benchmark, which is not part of the library. */
+export const BENCH_FROM_SOURCE = `abathur-store: the benchmark is a program of its own beside the library, not part of this
+command line or of the published package (it needs development dependencies such as
+sqlite3 and tinybench). From a source checkout:
+  npm install && npm run bench -- --help`;
 
 /** The package's version, from its package.json. */
 export function packageVersion(): string {
@@ -92,7 +94,8 @@ function init(args: string[], io: CliIo): number {
   if (positionals.length !== 1) throw new UsageError('init takes one database path');
   const path = resolve(positionals[0]!);
   mkdirSync(dirname(path), { recursive: true });
-  const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
+  // The connection the store's writer would open with its default options.
+  const db = openWriterConnection(path, engineConfig(resolveOptions({ path })).writer);
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
@@ -111,7 +114,7 @@ function migrate(args: string[], io: CliIo): number {
   if (!existsSync(path)) {
     throw new StoreError('IO_ERROR', `cannot migrate ${path}: file does not exist (abathur-store init creates one)`);
   }
-  const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
+  const db = openWriterConnection(path, engineConfig(resolveOptions({ path })).writer);
   try {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck();
     const before = new Set(tables.all() as string[]);
@@ -145,7 +148,8 @@ function check(args: string[], io: CliIo): number {
   if (positionals.length !== 1) throw new UsageError('check takes one database path');
   // Read-only: checking never changes the file. foreign_keys is set on this connection
   // as the store sets it on its own, to show this SQLite enforces them.
-  const db = openReaderConnection(resolve(positionals[0]!), 5000);
+  const { reader } = engineConfig(resolveOptions({ path: resolve(positionals[0]!) }));
+  const db = openReaderConnection(reader.path, reader.busyTimeoutMs);
   try {
     db.pragma('foreign_keys = ON');
     const report = checkDatabase(db, { operations });
@@ -182,31 +186,11 @@ async function demo(args: string[], io: CliIo): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
-/**
- * Loads the benchmark, which lives beside the library (bench/) and is not in the
- * published package; undefined when it is not there.
- */
-async function loadBench(): Promise<typeof import('../../bench/run-bench.js') | undefined> {
-  try {
-    return await import('../../bench/run-bench.js');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const url = (error as { url?: unknown }).url;
-    // Only the benchmark itself being absent means "not a source checkout"; a missing
-    // dependency of a present benchmark is a real failure and is rethrown.
-    if (code === 'ERR_MODULE_NOT_FOUND' && (typeof url !== 'string' || url.includes('/bench/run-bench'))) {
-      return undefined;
-    }
-    throw error;
-  }
-}
-
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
   const commandHelp = command === undefined ? undefined : COMMAND_HELP[command];
   try {
-    // The benchmark has its own help (bench --help), which lives with it.
     if (commandHelp !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
       io.out(commandHelp);
       return 0;
@@ -220,14 +204,10 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         return migrate(rest, io);
       case 'demo':
         return await demo(rest, io);
-      case 'bench': {
-        const bench = await loadBench();
-        if (bench === undefined) {
-          io.err(BENCH_FROM_SOURCE);
-          return 2;
-        }
-        return await bench.runBench(rest, io);
-      }
+      case 'bench':
+        // The library never loads the benchmark: it is a program of its own (bench/main.ts).
+        io.err(BENCH_FROM_SOURCE);
+        return 2;
       case '--version':
       case '-v':
         io.out(packageVersion());

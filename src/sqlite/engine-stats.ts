@@ -44,14 +44,14 @@ export class EngineStats {
   readonly readBatches = new BatchCounter();
   readonly writeBatches = new BatchCounter();
 
-  /** Records the time since `start` (a performance.now() reading) for one operation. */
-  recordLatency(name: string, start: number): void {
+  /** Records the time from `start` to `end` (performance.now() readings) for one operation. */
+  recordLatency(name: string, start: number, end = performance.now()): void {
     let h = this.#latency.get(name);
     if (h === undefined) {
       h = histogram();
       this.#latency.set(name, h);
     }
-    h.recordValue(Math.max(1, Math.round((performance.now() - start) * 1000)));
+    h.recordValue(Math.max(1, Math.round((end - start) * 1000)));
   }
 
   latency(): Record<string, LatencySummary> {

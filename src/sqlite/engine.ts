@@ -1,15 +1,46 @@
-import type { Worker } from 'node:worker_threads';
 import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
-import { EngineStats } from './engine-stats.js';
 import type { StoreStats } from '../api/types.js';
-import { ReadPool } from './read-pool.js';
-import type { OperationTarget, WriterTarget } from './targets.js';
-import { WriterClient } from './writer-client.js';
+import type { ThreadHandle } from './call-queue.js';
+import { EngineStats } from './engine-stats.js';
+import { ReadPool, type ReadPoolLimits } from './read-pool.js';
+import type { ReaderConfig } from './reader-thread.js';
+import { spawnWriterThread, threadReaders } from './threads.js';
+import { WriterClient, type WriterLimits } from './writer-client.js';
+import type { WriterConfig } from './writer-thread.js';
 
 export type { StoreStats };
+
+/** What the engine's parts are built from: the store's options, split per part. */
+export interface EngineConfig {
+  /** Sent to each writer thread when it starts. */
+  writer: WriterConfig;
+  /** Sent to each reader thread as its `workerData`. */
+  reader: ReaderConfig;
+  writeQueue: WriterLimits;
+  readPool: ReadPoolLimits;
+}
+
+/** The one place the store's options become the writer's and readers' configuration. */
+export function engineConfig(options: ResolvedOptions): EngineConfig {
+  return {
+    writer: {
+      path: options.path,
+      synchronous: options.synchronous,
+      busyTimeoutMs: options.busyTimeoutMs,
+      journalSizeLimit: options.journalSizeLimit,
+      walLimitBytes: options.walLimitBytes,
+      checkpointIntervalMs: options.checkpointIntervalMs,
+      manageWal: options.manageWal,
+      fileMode: options.fileMode,
+    },
+    reader: { path: options.path, busyTimeoutMs: options.busyTimeoutMs },
+    writeQueue: { maxBatch: options.maxWriteBatch },
+    readPool: { readers: options.readers, maxBatch: options.maxReadBatch, nice: options.readerNice },
+  };
+}
 
 /**
  * An OVERLOADED error without a stack trace: capturing one costs several times what the
@@ -32,12 +63,12 @@ function overloaded(message: string): StoreError {
 export class Engine {
   readonly options: ResolvedOptions;
   readonly #stats: EngineStats;
-  readonly #writer: WriterTarget;
-  readonly #readers: OperationTarget;
+  readonly #writer: WriterClient;
+  readonly #readers: ReadPool;
   #closing: Promise<void> | undefined;
 
-  /** @internal {@link Engine.start} builds the real one; tests also build one on in-process targets. */
-  constructor(options: ResolvedOptions, stats: EngineStats, writer: WriterTarget, readers: OperationTarget) {
+  /** @internal {@link Engine.start} builds the real one; tests also build one on in-process threads. */
+  constructor(options: ResolvedOptions, stats: EngineStats, writer: WriterClient, readers: ReadPool) {
     this.options = options;
     this.#stats = stats;
     this.#writer = writer;
@@ -46,26 +77,10 @@ export class Engine {
 
   /** Starts the writer (which applies the schema), then the readers. */
   static async start(options: ResolvedOptions): Promise<Engine> {
+    const config = engineConfig(options);
     const stats = new EngineStats();
-    const writer = await WriterClient.start(
-      {
-        path: options.path,
-        synchronous: options.synchronous,
-        busyTimeoutMs: options.busyTimeoutMs,
-        journalSizeLimit: options.journalSizeLimit,
-        walLimitBytes: options.walLimitBytes,
-        checkpointIntervalMs: options.checkpointIntervalMs,
-        manageWal: options.manageWal,
-        fileMode: options.fileMode,
-      },
-      { maxBatch: options.maxWriteBatch },
-      stats,
-    );
-    const readers = new ReadPool(
-      { path: options.path, busyTimeoutMs: options.busyTimeoutMs },
-      { readers: options.readers, maxBatch: options.maxReadBatch, nice: options.readerNice },
-      stats,
-    );
+    const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawnWriterThread);
+    const readers = new ReadPool(threadReaders(config.reader, config.readPool), config.readPool, stats);
     await readers.warmUp();
     return new Engine(options, stats, writer, readers);
   }
@@ -133,10 +148,7 @@ export class Engine {
   }
 
   /** Threads, for tests that kill them on purpose. */
-  get threads(): { writer: Worker; readers: Worker[] } {
-    if (!(this.#writer instanceof WriterClient) || !(this.#readers instanceof ReadPool)) {
-      throw new Error('this engine runs in-process: it has no threads');
-    }
+  get threads(): { writer: ThreadHandle; readers: readonly ThreadHandle[] } {
     return { writer: this.#writer.thread, readers: this.#readers.threads };
   }
 }

@@ -10,7 +10,7 @@ export type OperationCall = readonly [name: string, args: readonly unknown[]];
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: WireError };
 
 /**
- * Main → reader (one Piscina task): the reads coalesced from one tick, flat: a name, its
+ * Main → reader (one message): the reads coalesced from one tick, flat: a name, its
  * argument count, the arguments, the next name, … One flat array clones in about half
  * the time an array of [name, args] pairs does, and one crosses for every batch.
  */
@@ -41,14 +41,6 @@ export function encodeOutcomes(outcomes: readonly Outcome[]): ReadBatchResponse 
     else response.push(0, outcome.error);
   }
   return response;
-}
-
-export function decodeOutcomes(response: ReadBatchResponse): Outcome[] {
-  const outcomes: Outcome[] = [];
-  for (let i = 0; i < response.length; i += 2) {
-    outcomes.push(response[i] === 1 ? { ok: true, value: response[i + 1] } : { ok: false, error: response[i + 1] as WireError });
-  }
-  return outcomes;
 }
 
 /** Writer → main: one outcome per call, in order, after the shared COMMIT. */

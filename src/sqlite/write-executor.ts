@@ -4,10 +4,36 @@ import type { PreparedCatalogue } from '../catalogue/prepared.js';
 import type { OperationCall, Outcome } from './protocol.js';
 
 /**
- * Group commit: runs a batch of write operations in one `BEGIN IMMEDIATE` transaction,
- * each inside its own savepoint. A failing operation rolls back to its savepoint and
- * fails alone; the rest commit together. Outcomes are final only once `execute`
- * returns, after the COMMIT.
+ * Which operations of an attempt run inside their own savepoint: none (optimistic), the
+ * ones that failed in an earlier attempt, or all of them.
+ */
+type Guard = ReadonlySet<number> | 'all';
+
+const NONE: ReadonlySet<number> = new Set();
+
+/** An attempt that stopped: an operation without a savepoint failed, and the batch was rolled back. */
+interface Replay {
+  readonly failed: number;
+}
+
+/**
+ * Group commit: runs a batch of write operations in one `BEGIN IMMEDIATE` transaction.
+ *
+ * A batch first runs optimistically, without savepoints (a SAVEPOINT/RELEASE pair costs
+ * more than a small write). Only when an operation fails is the batch rolled back and run
+ * again, that operation now inside its own savepoint, so it rolls back and fails alone
+ * and the others commit together; if another operation fails in that replay, the batch
+ * runs a third time with a savepoint around every operation, which never needs a replay.
+ * Nothing of a rolled-back attempt survives it: each attempt starts a fresh transaction
+ * and a fresh set of outcomes, so a caller gets the value of the run that committed, and
+ * each operation commits at most once. (An operation may therefore *run* more than once;
+ * operations are pure functions of their arguments and the database, see Operation.)
+ *
+ * After a batch needed every operation guarded, the next batch starts that way, and
+ * goes back to optimistic once a batch has at most one failure: a load where most batches
+ * hold several failing operations costs what a savepoint per operation costs, not more.
+ *
+ * Outcomes are final only once `execute` returns, after the COMMIT.
  */
 export class WriteExecutor {
   readonly #catalogue: PreparedCatalogue;
@@ -17,6 +43,10 @@ export class WriteExecutor {
   readonly #savepoint: Statement;
   readonly #release: Statement;
   readonly #rollbackTo: Statement;
+  /** Start the next batch with every operation guarded. */
+  #guardAll = false;
+  /** Batches run more than once because an operation failed (for stats and tests). */
+  replays = 0;
 
   constructor(catalogue: PreparedCatalogue) {
     const db = catalogue.db;
@@ -30,6 +60,28 @@ export class WriteExecutor {
   }
 
   execute(calls: readonly OperationCall[]): Outcome[] {
+    let guard: Guard = this.#guardAll ? 'all' : NONE;
+    for (;;) {
+      const result = this.#attempt(calls, guard);
+      if (Array.isArray(result)) {
+        if (guard === 'all') this.#guardAll = result.filter((o) => !o.ok).length > 1;
+        return result;
+      }
+      this.replays++;
+      if (guard === NONE) {
+        guard = new Set([result.failed]);
+      } else {
+        guard = 'all';
+        this.#guardAll = true;
+      }
+    }
+  }
+
+  /**
+   * One run of the batch. Returns its outcomes once committed (or failed as a whole), or
+   * which unguarded operation failed, the transaction already rolled back.
+   */
+  #attempt(calls: readonly OperationCall[], guard: Guard): Outcome[] | Replay {
     const db = this.#catalogue.db;
     const outcomes = new Array<Outcome>(calls.length);
     // Calls that succeeded inside the transaction still open: they stand or fall with it.
@@ -51,8 +103,20 @@ export class WriteExecutor {
       try {
         bound = this.#catalogue.get(name);
       } catch (error) {
+        // Nothing ran: it fails alone without a replay.
         outcomes[i] = { ok: false, error: toWireError(error) };
         continue;
+      }
+      if (guard !== 'all' && !guard.has(i)) {
+        try {
+          outcomes[i] = { ok: true, value: bound.operation.run(bound.context, args) };
+          uncommitted.push(i);
+          continue;
+        } catch {
+          // It may have written half its rows, and there is no savepoint to undo them alone.
+          this.#rollbackAll();
+          return { failed: i };
+        }
       }
       try {
         this.#savepoint.run();

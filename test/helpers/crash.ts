@@ -14,12 +14,16 @@ export type Ack =
   | { op: 'task'; id: string }
   | { op: 'metric'; id: number };
 
+/** How long the fixture may take to open its store and report ready before the run fails. */
+const READY_BOUND_MS = 30_000;
+
 export type Attempt = Extract<Ack, { op: 'attempt' }>;
 
 /**
  * Starts the crash fixture on `path`, lets it write for `killAfterMs` once it is ready,
  * then SIGKILLs it. It first retries `retries` (appends the previous run had in flight).
- * Returns every write it acknowledged, and every append it attempted (complete lines only).
+ * Returns every write it acknowledged, and every append it attempted (complete lines
+ * only). A fixture that is not ready within READY_BOUND_MS is killed and the run fails.
  */
 export function runAndKill(
   path: string,
@@ -33,7 +37,11 @@ export function runAndKill(
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
+    let notReady = false;
+    let timer: NodeJS.Timeout | undefined = setTimeout(() => {
+      notReady = true;
+      child.kill('SIGKILL');
+    }, READY_BOUND_MS);
     const acks: Ack[] = [];
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -43,14 +51,18 @@ export function runAndKill(
         const ack = JSON.parse(buffer.slice(0, newline)) as Ack;
         buffer = buffer.slice(newline + 1);
         acks.push(ack);
-        if (ack.op === 'ready') timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        if (ack.op === 'ready') {
+          clearTimeout(timer);
+          timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        }
       }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`crash fixture exited on its own (${code}): ${stderr}`));
+      if (notReady) reject(new Error(`crash fixture was not ready within ${READY_BOUND_MS} ms: ${stderr}`));
+      else if (signal !== 'SIGKILL') reject(new Error(`crash fixture exited on its own (${code}): ${stderr}`));
       else resolve(acks);
     });
   });

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Queue } from '../src/sqlite/queue.js';
+
+describe('queue', () => {
+  it('takes from the front in order, at most what is asked, and drains the rest', () => {
+    const queue = new Queue<number>();
+    expect(queue.take(3)).toEqual([]);
+    for (let i = 0; i < 5; i++) queue.push(i);
+    expect(queue.length).toBe(5);
+    expect(queue.take(2)).toEqual([0, 1]);
+    expect(queue.length).toBe(3);
+    queue.push(5);
+    expect(queue.drain()).toEqual([2, 3, 4, 5]);
+    expect(queue.length).toBe(0);
+    queue.push(6);
+    expect(queue.take(10)).toEqual([6]);
+  });
+
+  it('stays in order across the compaction of a long queue taken from a little at a time', () => {
+    const queue = new Queue<number>();
+    const total = 5000;
+    for (let i = 0; i < total; i++) queue.push(i);
+    const taken: number[] = [];
+    let next = total;
+    // Take more than is pushed, so the front passes 1,024 and then half the backing array.
+    while (queue.length > 0) {
+      taken.push(...queue.take(7));
+      if (next < total + 2000) queue.push(next++);
+      expect(queue.length).toBe(next - taken.length);
+    }
+    expect(taken).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+});

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// The fast tests StrykerJS runs for every mutant (npm run mutate): those that drive the
+// core in-process. Tests that start real threads load the build in dist/, which
+// mutation switching does not reach, and the crash and fault suites take minutes.
+// Left out as well: the property-based bad-input suite (seconds per test, random
+// draws; validate.test.ts checks the same rules directly) and the schema, check and
+// plan suites, which test SQL that mutants do not touch.
+export default defineConfig({
+  test: {
+    include: [
+      'test/write-executor.test.ts',
+      'test/read-executor.test.ts',
+      'test/writer-thread.test.ts',
+      'test/writer-client.test.ts',
+      'test/read-pool.test.ts',
+      'test/engine.test.ts',
+      'test/wal-manager.test.ts',
+      'test/error-codes.test.ts',
+      'test/validate.test.ts',
+      'test/sessions.test.ts',
+      'test/memory.test.ts',
+      'test/tasks.test.ts',
+      'test/agents.test.ts',
+      'test/documents.test.ts',
+      'test/checkpoints-state.test.ts',
+      'test/audit-metrics.test.ts',
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
