@@ -1,6 +1,6 @@
 export { openStore, Store } from './api/store.js';
-export type { StoreOptions } from './api/options.js';
-export type { StoreStats } from './sqlite/engine.js';
+export type { StoreOptions, PostgresStoreOptions } from './api/options.js';
+export type { StoreStats, EngineKind } from './services/engine.js';
 export type { LatencySummary, BatchSummary } from './sqlite/engine-stats.js';
 export type { CheckReport, IndexFinding, ForeignKeyViolation } from './diagnostics/check.js';
 export type { StatementPlan } from './diagnostics/query-plan.js';

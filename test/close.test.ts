@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import type { Engine } from '../src/sqlite/engine.js';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/api/store.js';
 import { kEngine } from '../src/api/store.js';
@@ -11,7 +12,7 @@ describe('close', () => {
     const session = await store.sessions.create({ id: 'seed', appName: 'close', userId: 'u' });
     const writes = Array.from({ length: 100 }, (_, i) => store.sessions.create({ id: `s${i}`, appName: 'close', userId: 'u' }));
     const reads = Array.from({ length: 100 }, () => store.sessions.get(session.id));
-    const { readers, writer } = store[kEngine].threads;
+    const { readers, writer } = (store[kEngine] as Engine).threads;
     const closing = store.close();
     expect(store.close()).toBe(closing);
     await expect(store.sessions.get(session.id)).rejects.toMatchObject({ code: 'CLOSED' });

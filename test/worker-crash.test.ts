@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Engine } from '../src/sqlite/engine.js';
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ describe('worker deaths', () => {
   it('a reader that dies fails only its in-flight reads, and is replaced', async () => {
     const store = await openTestStore({ readers: 2 });
     const id = await seed(store);
-    const engine = store[kEngine];
+    const engine = (store[kEngine] as Engine);
     const running = load(64, () => store.sessions.get(id));
     await sleep(200);
     const killedAt = performance.now();
@@ -78,7 +79,7 @@ describe('worker deaths', () => {
 
   it('a writer that dies: in-flight writes are OUTCOME_UNKNOWN, queued ones go to a fresh writer', async () => {
     const store = await openTestStore();
-    const engine = store[kEngine];
+    const engine = (store[kEngine] as Engine);
     const running = load(64, (n) => store.sessions.create({ id: `s${n}`, appName: 'crash', userId: 'u' }));
     await sleep(300);
     const killedAt = performance.now();
@@ -109,7 +110,7 @@ describe('worker deaths', () => {
     const store = await openStore({ path: join(dir, 'store.db') });
     try {
       await store.sessions.create({ id: 'before', appName: 'a', userId: 'u' });
-      const engine = store[kEngine];
+      const engine = (store[kEngine] as Engine);
       // The file moves away, then the writer dies: its replacement cannot open the path.
       renameSync(dir, `${dir}-moved`);
       await engine.threads.writer.terminate();
@@ -127,7 +128,7 @@ describe('worker deaths', () => {
 
   it('no promise is left pending when the writer dies while idle', async () => {
     const store = await openTestStore();
-    const engine = store[kEngine];
+    const engine = (store[kEngine] as Engine);
     await engine.threads.writer.terminate();
     await until(() => store.stats().restarts.writer === 1);
     const session = await store.sessions.create({ appName: 'idle', userId: 'u' });

@@ -140,7 +140,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       if (errorSamples.length < 5) errorSamples.push(error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : String(error));
     },
   };
-  options.out(`abathur-store demo: ${options.sessions} agent sessions for ${options.durationMs / 1000} s on ${path} (${store[kEngine].options.readers} readers)`);
+  options.out(`abathur-store demo: ${options.sessions} agent sessions for ${options.durationMs / 1000} s on ${path} (${store.stats().readers} readers)`);
   const eld = new EventLoopDelay();
   const started = performance.now();
   const deadline = started + options.durationMs;

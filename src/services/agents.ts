@@ -8,7 +8,7 @@ import {
   agentsSpawn,
   agentsTerminate,
 } from '../catalogue/agents.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import type { Agent, AgentState, AuditContext, JsonValue, ListOptions, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -31,9 +31,9 @@ const cursorOf = (value: unknown, shape: string) =>
 
 /** Agents: who works on which task, in which state. */
 export class Agents {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

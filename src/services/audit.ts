@@ -1,7 +1,7 @@
 import type { AuditFilter } from '../catalogue/audit.js';
 import { auditList } from '../catalogue/audit.js';
 import { decodeCursor } from '../catalogue/cursor.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { invalidArgument } from '../api/errors.js';
 import type { AuditEntry, MemoryOperationType, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
@@ -22,9 +22,9 @@ const OPERATIONS: readonly MemoryOperationType[] = ['create', 'update', 'delete'
 
 /** The audit trail: one row per write, written in the write's own transaction. */
 export class Audit {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

@@ -1,6 +1,6 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { checkpointsGet, checkpointsLatest, checkpointsList, checkpointsSave } from '../catalogue/checkpoints.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import type { AuditContext, Checkpoint, JsonValue, ListOptions, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -16,9 +16,9 @@ const MAX_ITERATION = 2 ** 31;
 
 /** Checkpoints: a task's state at each iteration, to resume from. */
 export class Checkpoints {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

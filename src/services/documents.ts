@@ -8,7 +8,7 @@ import {
   documentsPendingSync,
   documentsUpsert,
 } from '../catalogue/documents.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { invalidArgument } from '../api/errors.js';
 import type { AuditContext, DocumentEntry, DocumentType, JsonObject, ListOptions, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
@@ -37,9 +37,9 @@ const TYPES: readonly DocumentType[] = ['design', 'specification', 'plan', 'repo
 
 /** The document index: what was indexed for retrieval, and whether its embedding is current. */
 export class Documents {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

@@ -11,7 +11,7 @@ import {
   memoryUpdate,
   type MemoryContext,
 } from '../catalogue/memory.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import type { AuditContext, JsonObject, JsonValue, ListOptions, MemoryEntry, MemoryType, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -60,9 +60,9 @@ const MAX_VERSION = 2 ** 31;
  * adds a version; delete and rollback mark versions deleted rather than removing them.
  */
 export class Memory {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

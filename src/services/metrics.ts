@@ -1,6 +1,6 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { metricsQuery, metricsRecord } from '../catalogue/metrics.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import type { AuditContext, JsonObject, Metric, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -16,9 +16,9 @@ export interface MetricQuery {
 
 /** Metrics: named, non-negative measurements with labels. */
 export class Metrics {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

@@ -11,7 +11,7 @@ import {
   sessionsSetState,
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import type { AuditContext, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -46,9 +46,9 @@ function listArgs(owner: string, value: unknown, opts: unknown) {
 
 /** Sessions: an event history and a state object per conversation, with a lifecycle. */
 export class Sessions {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

@@ -1,13 +1,13 @@
 import { stateGet, stateSet } from '../catalogue/state.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import type { AuditContext, JsonValue, StateEntry } from '../api/types.js';
 import * as v from '../api/validate.js';
 
 /** The legacy per-task key/value state of the seed's schema. */
 export class TaskState {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

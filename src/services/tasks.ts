@@ -11,7 +11,7 @@ import {
   tasksListBySession,
   tasksListChildren,
 } from '../catalogue/tasks.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { invalidArgument } from '../api/errors.js';
 import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../api/types.js';
 import * as v from '../api/validate.js';
@@ -37,9 +37,9 @@ export interface CreateTaskInput {
 
 /** Tasks: a priority queue of work that agents claim, complete, fail (with retries) or cancel. */
 export class Tasks {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this.#engine = engine;
   }
 

@@ -3,24 +3,12 @@ import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import { StoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
-import { EngineStats, type BatchSummary, type LatencySummary } from './engine-stats.js';
+import type { StoreEngine, StoreStats } from '../services/engine.js';
+import { EngineStats } from './engine-stats.js';
 import { ReadPool } from './read-pool.js';
 import type { OperationTarget, WriterTarget } from './targets.js';
 import { WriterClient } from './writer-client.js';
 
-export interface StoreStats {
-  /** Calls accepted and waiting for a worker. */
-  queues: { read: number; write: number };
-  /** Reads per reader message and writes per commit since the last reset. */
-  batches: { read: BatchSummary; write: BatchSummary };
-  /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
-  latency: Record<string, LatencySummary>;
-  /** The WAL file after the last commit, and the largest it has been. */
-  wal: { bytes: number; peakBytes: number };
-  /** Threads started to replace ones that died. */
-  restarts: { readers: number; writer: number };
-  readers: number;
-}
 
 /**
  * An OVERLOADED error without a stack trace: capturing one costs several times what the
@@ -40,7 +28,8 @@ function overloaded(message: string): StoreError {
  * Routes each operation to the read pool or the writer by its kind. Nothing on the
  * caller's thread runs SQL: this only queues, batches and settles.
  */
-export class Engine {
+export class Engine implements StoreEngine {
+  readonly kind = 'sqlite';
   readonly options: ResolvedOptions;
   readonly #stats: EngineStats;
   readonly #writer: WriterTarget;
@@ -53,6 +42,10 @@ export class Engine {
     this.#stats = stats;
     this.#writer = writer;
     this.#readers = readers;
+  }
+
+  get location(): string {
+    return this.options.path;
   }
 
   /** Starts the writer (which applies the schema), then the readers. */
@@ -106,6 +99,7 @@ export class Engine {
 
   stats(): StoreStats {
     return {
+      engine: 'sqlite',
       queues: { read: this.#readers.queueDepth, write: this.#writer.queueDepth },
       batches: { read: this.#stats.readBatches.summary(), write: this.#stats.writeBatches.summary() },
       latency: this.#stats.latency(),
