@@ -1,7 +1,7 @@
 /**
  * The store's one error class. Every rejection carries a stable `code`; errors that came
  * from SQLite also keep SQLite's extended code (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as
- * `sqliteCode`.
+ * `sqliteCode`, and errors that came from PostgreSQL its SQLSTATE as `pgCode`.
  *
  * Errors cross thread boundaries as plain data ({@link WireError}) and are rebuilt here:
  * structured clone keeps only `message` and `name` of an Error, and drops `code`.
@@ -42,11 +42,14 @@ export class StoreError extends Error {
   override readonly name = 'StoreError';
   readonly code: ErrorCode;
   readonly sqliteCode: string | undefined;
+  /** The SQLSTATE of an error that came from PostgreSQL (`23505`, `57014`, …). */
+  readonly pgCode: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { sqliteCode?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { sqliteCode?: string; pgCode?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.sqliteCode = options?.sqliteCode;
+    this.pgCode = options?.pgCode;
   }
 }
 

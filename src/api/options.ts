@@ -37,6 +37,89 @@ export interface StoreOptions {
 
 export type ResolvedOptions = Required<StoreOptions>;
 
+/**
+ * A store on a PostgreSQL server (through the optional peer dependency `pg`), for
+ * orchestrators that span several hosts: the same services, shapes and error codes.
+ */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database` (or `postgresql://…`; libpq query parameters such as `sslmode` are passed on). */
+  url: string;
+  pool?: {
+    /** Connections at most. Default 10. */
+    max?: number;
+    /** How long a call may wait to open a connection before it rejects. Default 10000. */
+    connectionTimeoutMs?: number;
+    /** An idle connection is closed after this long (0: never). Default 10000. */
+    idleTimeoutMs?: number;
+  };
+  /** Calls that may wait for a connection beyond `pool.max` running ones before new ones get OVERLOADED. Default 10000. */
+  maxQueue?: number;
+  /** The server cancels a statement that runs longer (the call rejects ABORTED, nothing is written); 0: no limit. Default 30000. */
+  statementTimeoutMs?: number;
+  /** The PostgreSQL schema the store's tables live in, created when missing. Default `abathur`. */
+  schema?: string;
+}
+
+export interface ResolvedPostgresOptions {
+  url: string;
+  /** The URL without its password, for messages and reports. */
+  location: string;
+  pool: { max: number; connectionTimeoutMs: number; idleTimeoutMs: number };
+  maxQueue: number;
+  statementTimeoutMs: number;
+  schema: string;
+}
+
+const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema'] as const;
+
+/** The URL as it may be shown: the password replaced. */
+export function redactUrl(url: URL): string {
+  const shown = new URL(url.href);
+  if (shown.password !== '') shown.password = '***';
+  return shown.href;
+}
+
+/** Checks PostgreSQL options once and fills in the defaults. */
+export function resolvePostgresOptions(input: Record<string, unknown>): ResolvedPostgresOptions {
+  if ('path' in input) {
+    throw invalidArgument('give either options.path (a SQLite file) or options.url (a PostgreSQL server), not both');
+  }
+  const sqliteOnly = KNOWN.find((key) => key !== 'path' && key !== 'maxQueue' && key in input);
+  if (sqliteOnly !== undefined) {
+    throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
+  }
+  const o = knownOptions('openStore options', input, POSTGRES_KNOWN);
+  let url: URL | undefined;
+  try {
+    url = typeof o.url === 'string' ? new URL(o.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || url.hostname === '') {
+    throw invalidArgument('options.url must be a PostgreSQL URL like postgres://user:password@host:5432/database');
+  }
+  const opt = <T>(value: unknown, fallback: T, check: (v: unknown) => T): T => (value === undefined ? fallback : check(value));
+  const pool = knownOptions('options.pool', o.pool, ['max', 'connectionTimeoutMs', 'idleTimeoutMs'] as const);
+  const schema = opt(o.schema, 'abathur', (v) => {
+    if (typeof v !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
+      throw invalidArgument('options.schema must be a lower-case PostgreSQL identifier like "abathur" (letters, digits, _)');
+    }
+    return v;
+  });
+  return {
+    url: url.href,
+    location: redactUrl(url),
+    pool: {
+      max: opt(pool.max, 10, (v) => integer('options.pool.max', v, 1, 1000)),
+      connectionTimeoutMs: opt(pool.connectionTimeoutMs, 10_000, (v) => integer('options.pool.connectionTimeoutMs', v, 1, 600_000)),
+      idleTimeoutMs: opt(pool.idleTimeoutMs, 10_000, (v) => integer('options.pool.idleTimeoutMs', v, 0, 3_600_000)),
+    },
+    maxQueue: opt(o.maxQueue, 10_000, (v) => integer('options.maxQueue', v, 1, 10_000_000)),
+    statementTimeoutMs: opt(o.statementTimeoutMs, 30_000, (v) => integer('options.statementTimeoutMs', v, 0, 86_400_000)),
+    schema,
+  };
+}
+
 const KNOWN = [
   'path',
   'readers',
@@ -60,7 +143,9 @@ export function defaultReaders(): number {
 
 /** Checks `openStore`'s options once and fills in the defaults. */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  if (!isPlainObject(input)) throw invalidArgument('openStore expects an options object like { path: "./data/store.db" }');
+  if (!isPlainObject(input)) {
+    throw invalidArgument('openStore expects an options object like { path: "./data/store.db" } or { url: "postgres://…" }');
+  }
   const o = knownOptions('openStore options', input, KNOWN);
   if (typeof o.path !== 'string' || o.path.length === 0) {
     throw invalidArgument('options.path must be the database file path, a non-empty string');

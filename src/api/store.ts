@@ -1,6 +1,8 @@
 import type { CheckReport } from '../diagnostics/check.js';
-import { Engine, type StoreStats } from '../sqlite/engine.js';
-import { resolveOptions, type StoreOptions } from './options.js';
+import type { StoreEngine, StoreStats } from '../services/engine.js';
+import { Engine } from '../sqlite/engine.js';
+import { isPlainObject } from './validate.js';
+import { resolveOptions, resolvePostgresOptions, type PostgresStoreOptions, type StoreOptions } from './options.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { adminBackup } from '../catalogue/admin.js';
@@ -21,7 +23,8 @@ export const kEngine = Symbol('abathur-store.engine');
 
 /**
  * The store: one SQLite file, a writer thread that owns every write transaction, and a
- * pool of read-only reader threads. Every method returns a promise; nothing blocks the
+ * pool of read-only reader threads; or, opened with a `url`, a PostgreSQL database
+ * through a bounded connection pool. Every method returns a promise; nothing blocks the
  * caller's event loop on SQL.
  */
 export class Store {
@@ -34,10 +37,10 @@ export class Store {
   readonly state: TaskState;
   readonly audit: Audit;
   readonly metrics: Metrics;
-  readonly [kEngine]: Engine;
+  readonly [kEngine]: StoreEngine;
 
   /** @internal Use {@link openStore}. */
-  constructor(engine: Engine) {
+  constructor(engine: StoreEngine) {
     this[kEngine] = engine;
     this.sessions = new Sessions(engine);
     this.memory = new Memory(engine);
@@ -50,9 +53,14 @@ export class Store {
     this.metrics = new Metrics(engine);
   }
 
-  /** The database file's absolute path. */
+  /** The database file's absolute path; on PostgreSQL, the server URL without its password. */
   get path(): string {
-    return this[kEngine].options.path;
+    return this[kEngine].location;
+  }
+
+  /** The storage engine: `'sqlite'`, or `'postgres'` for a store opened with a `url`. */
+  get engine(): 'sqlite' | 'postgres' {
+    return this[kEngine].kind;
   }
 
   /**
@@ -65,7 +73,8 @@ export class Store {
 
   /**
    * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
-   * writes go on meanwhile). The destination must not exist.
+   * writes go on meanwhile). The destination must not exist. On PostgreSQL it rejects
+   * INVALID_STATE: back up the server with its own tools (pg_dump, base backups).
    *
    * @example
    * await store.backup(`./backups/abathur-${Date.now()}.db`);
@@ -93,14 +102,24 @@ export class Store {
 }
 
 /**
- * Opens (creating if needed) a store on a database file.
+ * Opens (creating if needed) a store on a database file, or, given a `url`, on a
+ * PostgreSQL server (its tables are created on first open; `pg` must be installed).
  *
  * @example
  * const store = await openStore({ path: './data/abathur.db' });
  * const session = await store.sessions.create({ appName: 'planner', userId: 'alice' });
  * await store.close();
+ *
+ * @example
+ * const shared = await openStore({ url: 'postgres://abathur:secret@db.internal:5432/agents', pool: { max: 20 } });
  */
-export async function openStore(options: StoreOptions): Promise<Store> {
+export async function openStore(options: StoreOptions | PostgresStoreOptions): Promise<Store> {
+  if (isPlainObject(options) && 'url' in options) {
+    const resolved = resolvePostgresOptions(options);
+    // Loaded only here: a store on a SQLite file never loads the PostgreSQL engine or `pg`.
+    const { PostgresEngine } = await import('../postgres/engine.js');
+    return new Store(await PostgresEngine.start(resolved));
+  }
   const resolved = resolveOptions(options);
   return new Store(await Engine.start(resolved));
 }

@@ -7,7 +7,7 @@ import { SESSION_COLUMNS, sessionFromRow, type RawRow } from './rows.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
-const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
+export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
   created: ['active', 'terminated'],
   active: ['paused', 'terminated'],
   paused: ['active', 'terminated'],
@@ -23,7 +23,7 @@ function withLastEvents(session: Session, lastEvents: number | null): Session {
 }
 
 /** Why a write to a session matched no row: it is missing, or its status forbids the write. */
-function sessionMiss(status: unknown, id: string, action: string): StoreError {
+export function sessionMiss(status: unknown, id: string, action: string): StoreError {
   return status === undefined
     ? new StoreError('NOT_FOUND', `session ${id} does not exist`)
     : new StoreError('INVALID_STATE', `cannot ${action} session ${id}: it is ${String(status)}`);
