@@ -136,6 +136,7 @@ export function checkPgIndexes(indexes: readonly PgIndex[]): IndexFinding[] {
 
 interface PlanNode {
   'Node Type': string;
+  Strategy?: string;
   'Relation Name'?: string;
   'Index Name'?: string;
   'Sort Key'?: string[];
@@ -158,28 +159,31 @@ function planLines(node: PlanNode, depth = 0, out: string[] = []): string[] {
   return out;
 }
 
-function walk(node: PlanNode, visit: (node: PlanNode) => void): void {
-  visit(node);
-  for (const child of node.Plans ?? []) walk(child, visit);
-}
-
 /**
- * Problems in a plan: a sequential scan of a large table, and a full sort (an
- * incremental sort orders only rows tied on an index's leading columns; it is reported
- * as a tie sort, as SQLite's `LAST TERM OF ORDER BY` is).
+ * Problems in a plan: a sequential scan of a large table, and a sort of many rows (the
+ * planner's estimate) that the statement does not return in full. Not problems: a small
+ * sort the planner prefers to an index walk, the sort feeding a plain (ungrouped)
+ * aggregate such as `jsonb_agg(x ORDER BY y)`, which orders exactly the rows it folds
+ * into its result; and an incremental sort, which orders only rows tied on an index's
+ * leading columns (reported as a tie sort, as SQLite's `LAST TERM OF ORDER BY` is).
  */
 export function pgPlanProblems(plan: PlanNode, tableRows: ReadonlyMap<string, number>): Pick<StatementPlan, 'scans' | 'tempBtrees' | 'tieSorts'> {
   const scans: string[] = [];
   const tempBtrees: string[] = [];
   const tieSorts: string[] = [];
-  walk(plan, (node) => {
+  const visit = (node: PlanNode, parent: PlanNode | undefined): void => {
     const type = node['Node Type'];
     const table = node['Relation Name'];
+    const keys = (node['Sort Key'] ?? []).join(', ');
     if (type === 'Seq Scan' && table !== undefined && (tableRows.get(table) ?? 0) >= LARGE_TABLE_ROWS) {
       scans.push(`Seq Scan on ${table} (about ${tableRows.get(table)} rows)`);
-    } else if (type === 'Sort') tempBtrees.push(`Sort [${(node['Sort Key'] ?? []).join(', ')}]`);
-    else if (type === 'Incremental Sort') tieSorts.push(`Incremental Sort [${(node['Sort Key'] ?? []).join(', ')}]`);
-  });
+    } else if (type === 'Sort' && !(parent?.['Node Type'] === 'Aggregate' && parent.Strategy === 'Plain')) {
+      const rows = node.Plans?.[0]?.['Plan Rows'] ?? 0;
+      if (rows >= LARGE_TABLE_ROWS) tempBtrees.push(`Sort [${keys}] of about ${rows} rows`);
+    } else if (type === 'Incremental Sort') tieSorts.push(`Incremental Sort [${keys}]`);
+    for (const child of node.Plans ?? []) visit(child, node);
+  };
+  visit(plan, undefined);
   return { scans, tempBtrees, tieSorts };
 }
 

@@ -50,6 +50,12 @@ export async function migrate(client: ClientBase, schema: string): Promise<Migra
   const migrations = postgresMigrations();
   const latest = postgresSchemaVersion();
   const q = quoteIdentifier(schema);
+  // The usual case, without the lock: the schema is current already.
+  const { rows: found } = await client.query<{ table: string | null }>('SELECT to_regclass($1)::text AS "table"', [`${q}.schema_version`]);
+  if (found[0]?.table != null) {
+    const { rows } = await client.query<{ version: number }>(`SELECT coalesce(max(version), 0)::int AS version FROM ${q}.schema_version`);
+    if (rows[0]!.version === latest) return { applied: [], version: latest };
+  }
   const applied: number[] = [];
   let version = 0;
   for (const migration of migrations) {

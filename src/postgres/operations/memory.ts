@@ -247,33 +247,53 @@ export const pgMemoryContext = implement(memoryContext, {
   },
 });
 
+/** Stale candidates marked per statement: bounded steps, each planned as index lookups. */
+const EXPIRE_STEP = 500;
+
 export const pgMemoryExpireEpisodic = implement(memoryExpireEpisodic, {
   statements: {
-    // A key expires when its every live version is older than the cutoff; all its
-    // versions are marked, as delete does.
-    expire:
-      `UPDATE memory_entries SET is_deleted = true, updated_at = ${NOW} ` +
-      'WHERE is_deleted = false AND (namespace, key) IN (' +
-      'SELECT namespace, key FROM memory_entries AS m ' +
-      "WHERE memory_type = 'episodic' AND is_deleted = false AND updated_at < $1::timestamptz " +
+    // A key expires when its every live version is older than the cutoff; all its live
+    // versions are marked, as delete does. In steps of at most EXPIRE_STEP keys until none
+    // is left, in the call's one transaction: readers see all of it or none.
+    stale:
+      'SELECT DISTINCT m.namespace, m.key FROM memory_entries AS m ' +
+      "WHERE m.memory_type = 'episodic' AND m.is_deleted = false AND m.updated_at < $1::timestamptz " +
       'AND NOT EXISTS (SELECT 1 FROM memory_entries AS n WHERE n.namespace = m.namespace AND n.key = m.key ' +
-      'AND n.is_deleted = false AND n.updated_at >= $1::timestamptz)) ' +
-      'RETURNING id, namespace, key, version',
+      `AND n.is_deleted = false AND n.updated_at >= $1::timestamptz) LIMIT ${EXPIRE_STEP}`,
+    // The keys as arrays: each is one lookup of idx_memory_namespace_key_version.
+    expire:
+      `UPDATE memory_entries AS u SET is_deleted = true, updated_at = ${NOW} ` +
+      'FROM unnest($1::text[], $2::text[]) AS stale(namespace, key) ' +
+      'WHERE u.namespace = stale.namespace AND u.key = stale.key AND u.is_deleted = false ' +
+      'RETURNING u.id, u.namespace, u.key, u.version',
+    // One audit row per expired key, in one statement.
+    audit:
+      'INSERT INTO audit (agent_id, task_id, action_type, action_data, result, memory_operation_type, memory_namespace, memory_entry_id) ' +
+      "SELECT $1, $2, 'memory_expire', jsonb_build_object('namespace', x.namespace, 'key', x.key, 'olderThan', $3::text), 'ok', " +
+      "'delete', x.namespace, x.id FROM unnest($4::text[], $5::text[], $6::bigint[]) AS x(namespace, key, id)",
   },
   async run(q, [olderThan, ctx]) {
-    const rows = await q.all('expire', [olderThan]);
     const newestByKey = new Map<string, RawRow>();
-    for (const row of rows) {
-      const id = JSON.stringify([row[1], row[2]]);
-      const seen = newestByKey.get(id);
-      if (seen === undefined || (row[3] as number) > (seen[3] as number)) newestByKey.set(id, row);
+    for (;;) {
+      const stale = await q.all('stale', [olderThan]);
+      if (stale.length === 0) break;
+      const rows = await q.all('expire', [stale.map((key) => key[0]), stale.map((key) => key[1])]);
+      for (const row of rows) {
+        const id = JSON.stringify([row[1], row[2]]);
+        const seen = newestByKey.get(id);
+        if (seen === undefined || (row[3] as number) > (seen[3] as number)) newestByKey.set(id, row);
+      }
     }
-    for (const row of newestByKey.values()) {
-      await q.audit(ctx, {
-        action: 'memory_expire',
-        data: { namespace: row[1] as string, key: row[2] as string, olderThan },
-        memory: { operation: 'delete', namespace: row[1] as string, entryId: row[0] as number },
-      });
+    if (newestByKey.size > 0) {
+      const expired = [...newestByKey.values()];
+      await q.all('audit', [
+        ctx?.agentId ?? null,
+        ctx?.taskId ?? null,
+        olderThan,
+        expired.map((row) => row[1]),
+        expired.map((row) => row[2]),
+        expired.map((row) => row[0]),
+      ]);
     }
     return { expired: newestByKey.size };
   },

@@ -17,9 +17,9 @@ import {
 } from '../../catalogue/sessions.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
-import { NOW, sessionColumns, sessionEvents } from './sql.js';
+import { allSessionEvents, NOW, sessionColumns, sessionEvents } from './sql.js';
 
-const ALL_EVENTS = sessionEvents('s', 'NULL');
+const ALL_EVENTS = allSessionEvents('s');
 const NO_EVENTS = "'[]'::jsonb";
 /** Positions in the session columns, and the rowid selected after them in lists. */
 const CREATED_AT = 8;

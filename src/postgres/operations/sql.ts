@@ -6,12 +6,16 @@
 export const NOW = 'clock_timestamp()';
 
 /**
- * A session's events as a JSON array, oldest first, at most the newest `limit` of them
- * (a NULL limit is no limit): one range of the event log's primary key.
+ * A session's newest `limit` events as a JSON array, oldest first: one range of the event
+ * log's primary key, newest first, put back in order (a sort of the rows returned).
  */
 export const sessionEvents = (alias: string, limit: string): string =>
   `coalesce((SELECT jsonb_agg(x.event ORDER BY x.seq) FROM (SELECT e.seq, e.event FROM session_events AS e ` +
   `WHERE e.session_id = ${alias}.id ORDER BY e.seq DESC LIMIT ${limit}) AS x), '[]'::jsonb)`;
+
+/** Every event of a session as a JSON array, oldest first: its primary key's range, in order. */
+export const allSessionEvents = (alias: string): string =>
+  `coalesce((SELECT jsonb_agg(e.event ORDER BY e.seq) FROM session_events AS e WHERE e.session_id = ${alias}.id), '[]'::jsonb)`;
 
 /** A session row as sessionFromRow reads it; `events` is the expression for its events. */
 export const sessionColumns = (alias: string, events: string): string =>

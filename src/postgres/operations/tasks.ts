@@ -15,7 +15,7 @@ import {
 } from '../../catalogue/tasks.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
-import { NOW, qualified, sessionColumns, sessionEvents, TASK_COLUMNS } from './sql.js';
+import { allSessionEvents, NOW, qualified, sessionColumns, TASK_COLUMNS } from './sql.js';
 
 const TASK_WIDTH = 19;
 const SUBMITTED_AT = 11;
@@ -83,7 +83,7 @@ export const pgTasksGet = implement(tasksGet, {
 export const pgTasksGetWithSession = implement(tasksGetWithSession, {
   statements: {
     join:
-      `SELECT ${qualified('t', TASK_COLUMNS)}, ${sessionColumns('s', sessionEvents('s', 'NULL'))} ` +
+      `SELECT ${qualified('t', TASK_COLUMNS)}, ${sessionColumns('s', allSessionEvents('s'))} ` +
       'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = $1',
   },
   async run(q, [id]) {
@@ -132,7 +132,10 @@ const claim = (byAgentType: boolean): string =>
   'SELECT c.id FROM generate_series(1, 10) AS p(priority) CROSS JOIN LATERAL (' +
   "SELECT t.id FROM tasks AS t WHERE t.status = 'pending' AND t.priority = p.priority" +
   (byAgentType ? ' AND t.agent_type = $1' : '') +
-  " AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(t.dependencies) AS d(id) JOIN tasks AS dep ON dep.id = d.id WHERE dep.status <> 'completed') " +
+  // The dependencies as an array, looked up by primary key (a join on the set-returning
+  // function is planned as a hash join over the whole table).
+  " AND NOT EXISTS (SELECT 1 FROM tasks AS dep WHERE dep.id = ANY (ARRAY(SELECT jsonb_array_elements_text(t.dependencies))) " +
+  "AND dep.status <> 'completed') " +
   'ORDER BY t.submitted_at, t.rowid LIMIT 1 FOR UPDATE OF t SKIP LOCKED) AS c LIMIT 1) ' +
   `RETURNING ${TASK_COLUMNS}`;
 
