@@ -65,6 +65,8 @@ export class PostgresEngine implements StoreEngine {
   readonly #stats = new EngineStats();
   /** Calls accepted and not yet settled, by kind: running on a connection or waiting for one. */
   readonly #accepted = { read: 0, write: 0 };
+  /** Of those, the calls that have not had a connection yet. */
+  readonly #waiting = { read: 0, write: 0 };
   #closing: Promise<void> | undefined;
   #settled: (() => void) | undefined;
 
@@ -127,8 +129,17 @@ export class PostgresEngine implements StoreEngine {
     }
     const kind = operation.kind;
     this.#accepted[kind]++;
+    this.#waiting[kind]++;
+    let waiting = true;
+    const connected = (): void => {
+      if (waiting) {
+        waiting = false;
+        this.#waiting[kind]--;
+      }
+    };
     const start = performance.now();
-    return execute(this.#pool, implementation, args).finally(() => {
+    return execute(this.#pool, implementation, args, connected).finally(() => {
+      connected();
       this.#accepted[kind]--;
       this.#stats.recordLatency(operation.name, start);
       if (this.#accepted.read + this.#accepted.write === 0) this.#settled?.();
@@ -141,14 +152,10 @@ export class PostgresEngine implements StoreEngine {
   }
 
   stats(): StoreStats {
-    const running = this.#pool.totalCount - this.#pool.idleCount;
-    const waiting = Math.max(0, this.#accepted.read + this.#accepted.write - running);
-    // Waiting calls by kind, in proportion to what each kind has accepted.
-    const total = this.#accepted.read + this.#accepted.write;
-    const read = total === 0 ? 0 : Math.round((waiting * this.#accepted.read) / total);
+    const waiting = this.#waiting.read + this.#waiting.write;
     return {
       engine: 'postgres',
-      queues: { read, write: waiting - read },
+      queues: { read: this.#waiting.read, write: this.#waiting.write },
       batches: { read: { ...EMPTY_BATCHES }, write: { ...EMPTY_BATCHES } },
       latency: this.#stats.latency(),
       wal: { bytes: 0, peakBytes: 0 },

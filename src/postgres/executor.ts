@@ -56,10 +56,15 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * it got, so a lost connection is reported as `IO_ERROR` (rolled back) or, during COMMIT,
  * `OUTCOME_UNKNOWN`. Transactions that lost a race are run again from the start.
  */
-export async function execute(pool: Pool, implementation: PgImplementation, args: readonly unknown[]): Promise<unknown> {
+export async function execute(
+  pool: Pool,
+  implementation: PgImplementation,
+  args: readonly unknown[],
+  onConnected?: () => void,
+): Promise<unknown> {
   const write = implementation.mode === 'write';
   for (let attempt = 1; ; attempt++) {
-    const outcome = await runOnce(pool, implementation, args);
+    const outcome = await runOnce(pool, implementation, args, onConnected);
     if (outcome.ok) return outcome.value;
     const { error, phase } = outcome;
     const again = error instanceof RetryTransaction || (isRetryable(error) && phase !== 'commit');
@@ -77,13 +82,19 @@ export async function execute(pool: Pool, implementation: PgImplementation, args
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; phase: Phase };
 
-async function runOnce(pool: Pool, implementation: PgImplementation, args: readonly unknown[]): Promise<Outcome> {
+async function runOnce(
+  pool: Pool,
+  implementation: PgImplementation,
+  args: readonly unknown[],
+  onConnected: (() => void) | undefined,
+): Promise<Outcome> {
   let client: PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
     return { ok: false, error, phase: 'connect' };
   }
+  onConnected?.();
   // Without a listener, a connection that drops while this call holds it would crash the
   // process with an unhandled 'error' event.
   let broken: Error | undefined;

@@ -28,9 +28,18 @@ const templateName = (): string => new URL(inject('pgTemplateUrl')).pathname.sli
  * (from a beforeAll hook: when the file's process exits). Returns its URL.
  */
 export async function freshPostgresUrl(): Promise<string> {
+  return createDatabase(templateName());
+}
+
+/** A fresh, empty database (no store schema) for this test, dropped when it ends. */
+export function freshEmptyPostgresUrl(): Promise<string> {
+  return createDatabase('template0');
+}
+
+async function createDatabase(template: string): Promise<string> {
   const client = await adminClient();
   const name = `t_${process.pid}_${Date.now().toString(36)}_${++counter}`;
-  await client.query(`CREATE DATABASE ${name} TEMPLATE ${templateName()} STRATEGY FILE_COPY`);
+  await client.query(`CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
   cleanup(async () => {
     await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
   });
@@ -45,4 +54,13 @@ export async function openPostgresTestStore(options: Partial<PostgresStoreOption
   const store = await openStore({ url, ...options });
   cleanup(() => store.close().catch(() => {}));
   return store;
+}
+
+/** A plain node-postgres connection (default type parsing), ended when the test finishes. */
+export async function pgClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  cleanup(() => client.end().catch(() => {}));
+  return client;
 }
