@@ -47,7 +47,7 @@ export interface PostgresStoreOptions {
   pool?: {
     /** Connections at most. Default 10. */
     max?: number;
-    /** How long a call may wait to open a connection before it rejects. Default 10000. */
+    /** How long a call may wait for a connection (to open one, or for one to come free) before it rejects OVERLOADED. Default 10000. */
     connectionTimeoutMs?: number;
     /** An idle connection is closed after this long (0: never). Default 10000. */
     idleTimeoutMs?: number;

@@ -104,9 +104,20 @@ export class PostgresEngine implements StoreEngine {
     return this.#pool;
   }
 
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>): Promise<ResultOf<O>> {
+  /**
+   * Runs one catalogue operation on a pooled connection. A `signal` that aborts while the
+   * call still waits for a connection withdraws it (ABORTED); once it has one, it runs to
+   * the end.
+   */
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
+    }
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
+      if (signal.aborted) {
+        return Promise.reject(new StoreError('ABORTED', `${operation.name} was aborted before it ran`, { cause: signal.reason }));
+      }
     }
     const implementation = this.#implementations.get(operation.name);
     if (implementation === undefined) {
@@ -138,7 +149,8 @@ export class PostgresEngine implements StoreEngine {
       }
     };
     const start = performance.now();
-    return execute(this.#pool, implementation, args, connected).finally(() => {
+    const options = signal === undefined ? { onConnected: connected } : { onConnected: connected, signal: signal as AbortSignal };
+    return execute(this.#pool, implementation, args, options).finally(() => {
       connected();
       this.#accepted[kind]--;
       this.#stats.recordLatency(operation.name, start);

@@ -60,11 +60,11 @@ export async function execute(
   pool: Pool,
   implementation: PgImplementation,
   args: readonly unknown[],
-  onConnected?: () => void,
+  options: { onConnected?: () => void; signal?: AbortSignal } = {},
 ): Promise<unknown> {
   const write = implementation.mode === 'write';
   for (let attempt = 1; ; attempt++) {
-    const outcome = await runOnce(pool, implementation, args, onConnected);
+    const outcome = await runOnce(pool, implementation, args, options);
     if (outcome.ok) return outcome.value;
     const { error, phase } = outcome;
     const again = error instanceof RetryTransaction || (isRetryable(error) && phase !== 'commit');
@@ -82,19 +82,48 @@ export async function execute(
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; phase: Phase };
 
+/**
+ * A connection from the pool, unless the signal aborts first: then the call is withdrawn
+ * (nothing ran) and a connection that arrives later goes straight back.
+ */
+function connect(pool: Pool, signal: AbortSignal | undefined): Promise<PoolClient> {
+  if (signal === undefined) return pool.connect();
+  return new Promise((resolve, reject) => {
+    let withdrawn = false;
+    const onAbort = (): void => {
+      withdrawn = true;
+      reject(new StoreError('ABORTED', 'the call was aborted while it waited for a connection; it was not run', { cause: signal.reason }));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    pool.connect().then(
+      (client) => {
+        signal.removeEventListener('abort', onAbort);
+        if (withdrawn) client.release();
+        else resolve(client);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 async function runOnce(
   pool: Pool,
   implementation: PgImplementation,
   args: readonly unknown[],
-  onConnected: (() => void) | undefined,
+  options: { onConnected?: () => void; signal?: AbortSignal },
 ): Promise<Outcome> {
   let client: PoolClient;
   try {
-    client = await pool.connect();
+    client = await connect(pool, options.signal);
   } catch (error) {
     return { ok: false, error, phase: 'connect' };
   }
-  onConnected?.();
+  // Once it has a connection, a call runs to the end, as a call sent to a SQLite thread does.
+  options.onConnected?.();
   // Without a listener, a connection that drops while this call holds it would crash the
   // process with an unhandled 'error' event.
   let broken: Error | undefined;

@@ -36,9 +36,10 @@ export interface StoreEngine {
   readonly location: string;
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
-   * throws, the promise rejects and nothing is run.
+   * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that
+   * aborts before the call starts running withdraws it: it rejects ABORTED.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>): Promise<ResultOf<O>>;
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>>;
   check(): Promise<CheckReport>;
   stats(): StoreStats;
   resetStats(): void;
