@@ -7,7 +7,7 @@ import { memoryUpdate } from '../src/catalogue/memory.js';
 import { startPostgres } from '../bench/postgres-server.js';
 import { execute } from '../src/postgres/executor.js';
 import { implement, RetryTransaction } from '../src/postgres/operation.js';
-import { openPostgresTestStore, pgClient } from './helpers/postgres.js';
+import { openPostgresTestStore, pgClient, urlOf } from './helpers/postgres.js';
 import { settleAll } from './helpers/store.js';
 import { cleanup } from './helpers/temp.js';
 
@@ -108,7 +108,7 @@ async function waitingOnLocks(url: string, count: number): Promise<number[]> {
 describe('PostgreSQL faults', () => {
   it('a full pool refuses calls past maxQueue with OVERLOADED at once; the accepted ones all complete', async () => {
     const store = await openPostgresTestStore({ pool: { max: 2 }, maxQueue: 3 });
-    const url = await urlOf(store);
+    const url = urlOf(store);
     await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
     const lock = await lockSession(url, 's');
     const calls = Array.from({ length: 10 }, (_, i) => store.sessions.appendEvent('s', { i }));
@@ -126,7 +126,7 @@ describe('PostgreSQL faults', () => {
 
   it('a killed connection fails its call with IO_ERROR, writes nothing, and the pool replaces it', async () => {
     const store = await openPostgresTestStore({ pool: { max: 4 } });
-    const url = await urlOf(store);
+    const url = urlOf(store);
     await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
     const lock = await lockSession(url, 's');
     const call = store.sessions.appendEvent('s', { doomed: true });
@@ -146,7 +146,7 @@ describe('PostgreSQL faults', () => {
   it('a statement past statementTimeoutMs is cancelled by the server: ABORTED, nothing written, the store goes on', async () => {
     const store = await openPostgresTestStore({ statementTimeoutMs: 300 });
     await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
-    const lock = await lockSession(await urlOf(store), 's');
+    const lock = await lockSession(urlOf(store), 's');
     await expect(store.sessions.appendEvent('s', { slow: true })).rejects.toMatchObject({ code: 'ABORTED', pgCode: '57014' });
     await lock.release();
     expect((await store.sessions.get('s'))!.events).toEqual([]);
@@ -201,8 +201,3 @@ describe('PostgreSQL faults', () => {
     }
   });
 });
-
-/** The store's URL with its password, which store.path hides (the test server's is known). */
-async function urlOf(store: { path: string }): Promise<string> {
-  return store.path.replace(':***@', ':abathur@');
-}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openStore, type Store } from '../../src/api/store.js';
@@ -48,12 +49,59 @@ async function createDatabase(template: string): Promise<string> {
   return url.href;
 }
 
+const urls = new WeakMap<Store, string>();
+
 /** A store on a fresh PostgreSQL database, closed (then the database dropped) when the test finishes. */
 export async function openPostgresTestStore(options: Partial<PostgresStoreOptions> = {}): Promise<Store> {
   const url = await freshPostgresUrl();
   const store = await openStore({ url, ...options });
+  urls.set(store, url);
   cleanup(() => store.close().catch(() => {}));
   return store;
+}
+
+/** The URL (password included) of a store opened by {@link openPostgresTestStore}. */
+export function urlOf(store: Store): string {
+  const url = urls.get(store);
+  if (url === undefined) throw new Error('not a store opened by openPostgresTestStore');
+  return url;
+}
+
+/** The tables of the store's schema and the order that lists each one's rows the same way every time. */
+const TABLE_ORDER: Readonly<Record<string, string>> = {
+  sessions: 'id',
+  session_events: 'session_id, seq',
+  memory_entries: 'id',
+  document_index: 'id',
+  tasks: 'id',
+  agents: 'id',
+  state: 'id',
+  audit: 'id',
+  metrics: 'id',
+  checkpoints: 'task_id, iteration',
+};
+
+/** Everything in a store's PostgreSQL schema, hashed: its tables' definitions and rows. */
+const fingerprintClients = new WeakMap<Store, Promise<pg.Client>>();
+
+export async function postgresFingerprint(store: Store, schema = 'abathur'): Promise<string> {
+  let connecting = fingerprintClients.get(store);
+  if (connecting === undefined) {
+    connecting = pgClient(urlOf(store));
+    fingerprintClients.set(store, connecting);
+  }
+  const client = await connecting;
+  const hash = createHash('sha256');
+  const { rows: columns } = await client.query(
+    'SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1 ORDER BY 1, 2',
+    [schema],
+  );
+  hash.update(JSON.stringify(columns));
+  for (const [table, order] of Object.entries(TABLE_ORDER)) {
+    const { rows } = await client.query(`SELECT * FROM ${schema}.${table} ORDER BY ${order}`);
+    hash.update(JSON.stringify(rows, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
+  }
+  return hash.digest('hex');
 }
 
 /** A plain node-postgres connection (default type parsing), ended when the test finishes. */
