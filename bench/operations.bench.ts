@@ -84,7 +84,7 @@ function entries(system: string): Record<string, Entry> {
     'documents.upsert': { direct: (i) => ['documents.upsert', [`docs/${i % 200}.md`, 'D', 'design', `h${i}`, null, null, ctx]], facade: (s, i) => s.documents.upsert({ filePath: `docs/${i % 200}.md`, title: 'D', documentType: 'design', contentHash: `h${i}` }) },
     'documents.get': { direct: (i) => ['documents.get', [`docs/${i % 200}.md`]], facade: (s, i) => s.documents.get(`docs/${i % 200}.md`) },
     'documents.listByType': { direct: () => ['documents.listByType', ['design', 50, null]], facade: (s) => s.documents.listByType('design') },
-    'documents.pendingSync': { direct: () => ['documents.pendingSync', [50]], facade: (s) => s.documents.pendingSync() },
+    'documents.pendingSync': { direct: () => ['documents.pendingSync', [50, null]], facade: (s) => s.documents.pendingSync() },
     'documents.markSynced': { direct: (i) => ['documents.markSynced', [`docs/${i % 200}.md`, embedding, 'e', null, ctx]], facade: (s, i) => s.documents.markSynced(`docs/${i % 200}.md`, { embedding, embeddingModel: 'e' }) },
     'documents.markFailed': { direct: (i) => ['documents.markFailed', [`docs/${i % 200}.md`, 'x', ctx]], facade: (s, i) => s.documents.markFailed(`docs/${i % 200}.md`, { error: 'x' }) },
     'documents.delete': { direct: (i) => ['documents.delete', [`pool/${system}/delete-${i}.md`, ctx]], facade: (s, i) => s.documents.delete(`pool/${system}/delete-${i}.md`) },

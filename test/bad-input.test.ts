@@ -118,7 +118,7 @@ const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
   'documents.upsert': [fc.tuple(opts({ filePath: id, title: hostile, documentType: anything, contentHash: id, chunkCount: limitish, metadata: jsonObject, ctx })), (s, [a]) => s.documents.upsert(a as never)],
   'documents.get': [fc.tuple(id), (s, [a]) => s.documents.get(a as never)],
   'documents.listByType': [fc.tuple(fc.oneof(fc.constantFrom('design', 'plan'), anything), opts({ limit: limitish, cursor: hostile })), (s, [a, b]) => s.documents.listByType(a as never, b as never)],
-  'documents.pendingSync': [fc.tuple(opts({ limit: limitish })), (s, [a]) => s.documents.pendingSync(a as never)],
+  'documents.pendingSync': [fc.tuple(opts({ limit: limitish, cursor: hostile })), (s, [a]) => s.documents.pendingSync(a as never)],
   'documents.markSynced': [fc.tuple(id, opts({ embedding: fc.oneof(fc.constant(new Float32Array([1, 2])), anything), embeddingModel: id, contentHash: id, ctx })), (s, [a, b]) => s.documents.markSynced(a as never, b as never)],
   'documents.markFailed': [fc.tuple(id, opts({ error: hostile, ctx })), (s, [a, b]) => s.documents.markFailed(a as never, b as never)],
   'documents.delete': [fc.tuple(id, opts({ ctx })), (s, [a, b]) => s.documents.delete(a as never, b as never)],
@@ -182,6 +182,8 @@ describe('bad input, property-based', () => {
             rejected++;
             expect(error).toBeInstanceOf(StoreError);
             expect(ERROR_CODES).toContain((error as StoreError).code);
+            // Bad input is the caller's fault: never mistaken for the store's own defect.
+            expect((error as StoreError).code, (error as StoreError).message).not.toBe('INTERNAL');
             expect((error as StoreError).message.length).toBeGreaterThan(0);
             expect(fingerprint(reader)).toBe(before);
           }

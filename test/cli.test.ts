@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
+import { packageRoot } from '../src/paths.js';
 import { fileHash } from './helpers/files.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -82,5 +83,48 @@ describe('abathur-store CLI', () => {
     const help = await run('--help');
     expect(help.code).toBe(0);
     expect(help.out).toContain('init <path>');
+  });
+
+  it('without a command prints the usage to stderr and exits 2', async () => {
+    const none = await run();
+    expect(none).toMatchObject({ code: 2, out: '' });
+    expect(none.err).toContain('usage: abathur-store <command>');
+    expect(none.err).toContain('exit codes: 0 ok, 1');
+  });
+
+  it('--version and -v print the package version', async () => {
+    const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(await run('--version')).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    expect(await run('-v')).toEqual({ code: 0, out: `${version}\n`, err: '' });
+  });
+
+  it('--help, -h and help print the usage with the exit codes, and exit 0', async () => {
+    for (const flag of ['--help', '-h', 'help']) {
+      const help = await run(flag);
+      expect(help.code).toBe(0);
+      expect(help.out).toContain('usage: abathur-store <command> [options]');
+      expect(help.out).toContain('2 usage error');
+      expect(help.err).toBe('');
+    }
+  });
+
+  it('each command explains itself with --help (or help <command>) and exits 0, touching nothing', async () => {
+    const dir = tempDir();
+    for (const [command, marker] of [['init', 'owner-only'], ['check', '--json'], ['demo', '--sessions N']] as const) {
+      for (const argv of [[command, '--help'], [command, '-h'], ['help', command], [command, join(dir, 'x.db'), '--help']]) {
+        const result = await run(...argv);
+        expect(result.code, argv.join(' ')).toBe(0);
+        expect(result.out).toContain(`usage: abathur-store ${command}`);
+        expect(result.out).toContain(marker);
+      }
+    }
+    expect(existsSync(join(dir, 'x.db'))).toBe(false);
+  });
+
+  it("a bad option prints the command's own help with the error and exits 2", async () => {
+    const bad = await run('check', 'x.db', '--bogus');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("Unknown option '--bogus'");
+    expect(bad.err).toContain('usage: abathur-store check <path> [--json]');
   });
 });

@@ -53,6 +53,39 @@ describe('documents', () => {
     await expect(store.documents.markSynced('a.md', { embedding: [1, 2] as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('pendingSync pages through never-synced and stale documents in queue order, one row at a time', async () => {
+    const store = openInProcessStore();
+    // Stale documents carry a sync time (several may share a millisecond: the id breaks
+    // the tie); pending ones have none (NULL, which sorts first). Both cursor forms are walked.
+    for (let i = 0; i < 6; i++) await store.documents.upsert({ filePath: `s${i}.md`, title: 's', contentHash: 'h' });
+    for (let i = 0; i < 6; i++) await store.documents.markSynced(`s${i}.md`);
+    for (let i = 0; i < 6; i++) await store.documents.upsert({ filePath: `s${i}.md`, title: 's', contentHash: 'changed' });
+    for (let i = 0; i < 5; i++) await store.documents.upsert({ filePath: `p${i}.md`, title: 'p', contentHash: 'h' });
+    // Stale but never synced (failed, then changed): a NULL time among the stale ones,
+    // with ids above the synced ones, so the walk past a NULL must not go by id alone.
+    for (let i = 0; i < 2; i++) {
+      await store.documents.upsert({ filePath: `f${i}.md`, title: 'f', contentHash: 'h' });
+      await store.documents.markFailed(`f${i}.md`);
+      await store.documents.upsert({ filePath: `f${i}.md`, title: 'f', contentHash: 'changed' });
+    }
+    const all = await store.documents.pendingSync();
+    expect(all.items.map((d) => d.filePath)).toEqual([
+      'p0.md', 'p1.md', 'p2.md', 'p3.md', 'p4.md', 'f0.md', 'f1.md', 's0.md', 's1.md', 's2.md', 's3.md', 's4.md', 's5.md',
+    ]);
+    expect(all.items.map((d) => d.lastSyncedAt === null)).toEqual([...Array<boolean>(7).fill(true), ...Array<boolean>(6).fill(false)]);
+    for (const size of [1, 2, 4]) {
+      const walked: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.documents.pendingSync({ limit: size, ...(cursor === undefined ? {} : { cursor }) });
+        walked.push(...page.items.map((d) => d.filePath));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(walked).toEqual(all.items.map((d) => d.filePath));
+    }
+    await expect(store.documents.pendingSync({ cursor: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('pendingSync lists pending then stale documents; failed and synced ones are not in it', async () => {
     const store = openInProcessStore();
     for (const name of ['a', 'b', 'c', 'd']) await store.documents.upsert({ filePath: `${name}.md`, title: name, contentHash: 'h' });
@@ -61,8 +94,13 @@ describe('documents', () => {
     await store.documents.markSynced('b.md');
     await store.documents.markFailed('c.md', { error: 'embedding service down' });
     const pending = await store.documents.pendingSync();
-    expect(pending.map((d) => `${d.filePath}:${d.syncStatus}`)).toEqual(['d.md:pending', 'a.md:stale']);
-    expect((await store.documents.pendingSync({ limit: 1 })).map((d) => d.filePath)).toEqual(['d.md']);
+    expect(pending.items.map((d) => `${d.filePath}:${d.syncStatus}`)).toEqual(['d.md:pending', 'a.md:stale']);
+    expect(pending.nextCursor).toBeUndefined();
+    const first = await store.documents.pendingSync({ limit: 1 });
+    expect(first.items.map((d) => d.filePath)).toEqual(['d.md']);
+    const second = await store.documents.pendingSync({ limit: 1, cursor: first.nextCursor! });
+    expect(second.items.map((d) => d.filePath)).toEqual(['a.md']);
+    expect(second.nextCursor).toBeUndefined();
     const failedAudit = await store.audit.list({ limit: 1 });
     expect(failedAudit.items[0]).toMatchObject({ actionType: 'document_mark_failed', result: 'failed', actionData: { filePath: 'c.md', error: 'embedding service down' } });
     await expect(store.documents.markFailed('none.md')).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -37,7 +37,7 @@ describe('every method through the threads', () => {
     expect(Buffer.from(synced.embedding!.buffer)).toEqual(Buffer.from(embedding.buffer));
     expect((await store.documents.get('a.md'))?.embedding).toBeInstanceOf(Float32Array);
     expect((await store.documents.listByType('plan')).items).toHaveLength(1);
-    expect(await store.documents.pendingSync()).toEqual([]);
+    expect(await store.documents.pendingSync()).toEqual({ items: [], nextCursor: undefined });
     expect((await store.documents.markFailed('a.md')).syncStatus).toBe('failed');
     await store.documents.delete('a.md');
 

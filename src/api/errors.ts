@@ -1,27 +1,42 @@
 /**
- * The store's one error class. Every rejection carries a stable `code`; errors that came
- * from SQLite also keep SQLite's extended code (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as
- * `sqliteCode`, and errors that came from PostgreSQL its SQLSTATE as `pgCode`.
+ * The store's one error class. Every rejection carries a stable `code` that says whose
+ * fault it is: the caller's (`INVALID_ARGUMENT`, `NOT_FOUND`, …), the load's
+ * (`OVERLOADED`), the disk's (`IO_ERROR`, `CORRUPT`) or the store's own (`INTERNAL`).
+ * Errors that came from SQLite also keep SQLite's extended code
+ * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, errors that came from PostgreSQL
+ * its SQLSTATE as `pgCode`, and any error that was translated keeps the original as `cause`.
  *
  * Errors cross thread boundaries as plain data ({@link WireError}) and are rebuilt here:
  * structured clone keeps only `message` and `name` of an Error, and drops `code`.
  */
 
 export type ErrorCode =
+  /** The row a write names does not exist. */
   | 'NOT_FOUND'
+  /** A duplicate id, a live memory key added again, an `expectedVersion` that is not current. */
   | 'CONFLICT'
+  /** A CHECK or foreign key refused the row (`sqliteCode` says which). */
   | 'CONSTRAINT'
+  /** A bad argument, refused before anything was queued. */
   | 'INVALID_ARGUMENT'
+  /** A move the row's status forbids; a database file that is newer or not ours; a lock held too long. */
   | 'INVALID_STATE'
+  /** The read or write queue is full (`maxQueue`): nothing was accepted. */
   | 'OVERLOADED'
+  /** The store is closing or closed. */
   | 'CLOSED'
+  /** The thread running the call died (it is replaced), or the writer could not restart. */
   | 'WORKER_CRASHED'
+  /** The writer died while committing: the write may or may not have been applied. */
   | 'OUTCOME_UNKNOWN'
+  /** The call's `signal` aborted while it still waited in a queue: it was never run. */
   | 'ABORTED'
-  /** The file system refused: disk full, I/O error, unreadable or unwritable location. */
+  /** The file system refused: disk full, I/O error, a missing, unopenable or read-only location. */
   | 'IO_ERROR'
   /** The file is not a SQLite database, or is damaged. */
-  | 'CORRUPT';
+  | 'CORRUPT'
+  /** A defect in the store itself (never the caller's input or the disk): please report it. `cause` holds the original error. */
+  | 'INTERNAL';
 
 export const ERROR_CODES: readonly ErrorCode[] = [
   'NOT_FOUND',
@@ -36,11 +51,13 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'ABORTED',
   'IO_ERROR',
   'CORRUPT',
+  'INTERNAL',
 ];
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   readonly code: ErrorCode;
+  /** SQLite's extended result code, when SQLite raised the error. */
   readonly sqliteCode: string | undefined;
   /** The SQLSTATE of an error that came from PostgreSQL (`23505`, `57014`, …). */
   readonly pgCode: string | undefined;
@@ -53,48 +70,109 @@ export class StoreError extends Error {
   }
 }
 
+/** The original error behind a translated one, as data that can cross a thread. */
+export interface WireCause {
+  name: string;
+  message: string;
+  stack?: string;
+  /** The error's own `code` (SQLite's extended code, a Node error code), if it had one. */
+  code?: string;
+}
+
 /** An error as it crosses a thread boundary. */
 export interface WireError {
   code: ErrorCode;
   message: string;
   sqliteCode?: string;
+  cause?: WireCause;
 }
 
-/** Maps SQLite's extended result codes to the store's codes. */
-function codeForSqlite(sqliteCode: string): ErrorCode {
-  if (sqliteCode.startsWith('SQLITE_CONSTRAINT')) return 'CONSTRAINT';
-  if (sqliteCode.startsWith('SQLITE_NOTADB') || sqliteCode.startsWith('SQLITE_CORRUPT')) return 'CORRUPT';
-  if (sqliteCode.startsWith('SQLITE_TOOBIG') || sqliteCode.startsWith('SQLITE_RANGE')) return 'INVALID_ARGUMENT';
-  if (sqliteCode.startsWith('SQLITE_BUSY') || sqliteCode.startsWith('SQLITE_LOCKED')) return 'INVALID_STATE';
-  return 'IO_ERROR';
+/**
+ * Maps SQLite's extended result codes to the store's codes. Only codes that name a
+ * real file-system condition are IO_ERROR; a code we do not expect (SQLITE_ERROR is a
+ * SQL mistake, SQLITE_RANGE a binding mistake, SQLITE_MISUSE an API mistake) is ours.
+ */
+export function codeForSqlite(sqliteCode: string): ErrorCode {
+  const base = sqliteCode.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
+  switch (base) {
+    case 'SQLITE_CONSTRAINT':
+      return 'CONSTRAINT';
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return 'CORRUPT';
+    case 'SQLITE_IOERR':
+    case 'SQLITE_FULL':
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_READONLY':
+      return 'IO_ERROR';
+    // A string or blob over SQLite's own limit: the caller's value is too big.
+    case 'SQLITE_TOOBIG':
+      return 'INVALID_ARGUMENT';
+    // Another connection (another process) held the lock past busy_timeout.
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return 'INVALID_STATE';
+    default:
+      return 'INTERNAL';
+  }
 }
 
-/** Turns anything thrown inside an operation into data that can cross threads. */
+function wireCause(error: unknown): WireCause {
+  if (!(error instanceof Error)) return { name: typeof error, message: String(error) };
+  const cause: WireCause = { name: error.name, message: error.message };
+  if (error.stack !== undefined) cause.stack = error.stack;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') cause.code = code;
+  return cause;
+}
+
+/**
+ * Turns anything thrown inside an operation into data that can cross threads. A
+ * StoreError passes as it is; a SQLite error is mapped by its code; anything else
+ * (a TypeError, a RangeError, a plain Error) was not meant to happen and is INTERNAL.
+ */
 export function toWireError(error: unknown): WireError {
   if (error instanceof StoreError) {
-    return error.sqliteCode === undefined
-      ? { code: error.code, message: error.message }
-      : { code: error.code, message: error.message, sqliteCode: error.sqliteCode };
+    const wire: WireError = { code: error.code, message: error.message };
+    if (error.sqliteCode !== undefined) wire.sqliteCode = error.sqliteCode;
+    if (error.cause !== undefined) wire.cause = wireCause(error.cause);
+    return wire;
   }
-  if (error instanceof Error) {
-    const sqliteCode = (error as { code?: unknown }).code;
-    if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_')) {
-      return { code: codeForSqlite(sqliteCode), message: error.message, sqliteCode };
-    }
-    if (error instanceof RangeError || error instanceof TypeError) {
-      return { code: 'INVALID_ARGUMENT', message: error.message };
-    }
-    return { code: 'INVALID_STATE', message: error.message };
+  const sqliteCode = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  if (typeof sqliteCode === 'string' && sqliteCode.startsWith('SQLITE_')) {
+    return { code: codeForSqlite(sqliteCode), message: (error as Error).message, sqliteCode, cause: wireCause(error) };
   }
-  return { code: 'INVALID_STATE', message: String(error) };
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error), cause: wireCause(error) };
 }
 
+/** Rebuilds a StoreError from its wire form, with its cause as an Error. */
 export function fromWireError(wire: WireError): StoreError {
-  return new StoreError(
-    wire.code,
-    wire.message,
-    wire.sqliteCode === undefined ? undefined : { sqliteCode: wire.sqliteCode },
-  );
+  let cause: Error | undefined;
+  if (wire.cause !== undefined) {
+    cause = new Error(wire.cause.message);
+    cause.name = wire.cause.name;
+    if (wire.cause.stack !== undefined) cause.stack = wire.cause.stack;
+    if (wire.cause.code !== undefined) Object.assign(cause, { code: wire.cause.code });
+  }
+  return new StoreError(wire.code, wire.message, {
+    ...(wire.sqliteCode === undefined ? {} : { sqliteCode: wire.sqliteCode }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** Anything a call's own code threw on the caller's thread, as a StoreError. */
+export function toStoreError(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const wire = toWireError(error);
+  return new StoreError(wire.code, wire.message, {
+    ...(wire.sqliteCode === undefined ? {} : { sqliteCode: wire.sqliteCode }),
+    cause: error,
+  });
+}
+
+/** The rejection of a call whose signal aborted before it ran; the signal's reason is the cause. */
+export function aborted(operation: string, signal: AbortSignal): StoreError {
+  return new StoreError('ABORTED', `${operation} was aborted before it ran`, { cause: signal.reason });
 }
 
 export function invalidArgument(message: string): StoreError {

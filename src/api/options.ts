@@ -1,64 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { Synchronous } from '../sqlite/connection.js';
+import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
+import type { PostgresStoreOptions, StoreOptions } from './types.js';
 import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 
-export interface StoreOptions {
-  /** The database file. Created (with its directory's WAL and SHM files) when missing. */
-  path: string;
-  /** Reader threads, each with its own read-only connection. Default: cores, 1 to 4. */
-  readers?: number;
-  /** `'normal'` (default) survives process crashes; `'full'` also power loss, slower. */
-  synchronous?: Synchronous;
-  /** Calls that may wait per queue (reads, writes) before new ones get OVERLOADED. Default 10000. */
-  maxQueue?: number;
-  /** How long SQLite waits on a lock before SQLITE_BUSY. Default 5000. */
-  busyTimeoutMs?: number;
-  /** Most reads sent to a reader in one message. Default 256. */
-  maxReadBatch?: number;
-  /** Most writes committed in one transaction. Default 512. */
-  maxWriteBatch?: number;
-  /** WAL size that forces a TRUNCATE checkpoint past starving readers. Default 32 MiB. */
-  walLimitBytes?: number;
-  /** Size the WAL file is cut back to when it restarts (`journal_size_limit`). Default 8 MiB. */
-  journalSizeLimit?: number;
-  /** Period of the writer's idle checkpoint and least gap between forced ones. Default 1000. */
-  checkpointIntervalMs?: number;
-  /** False leaves checkpoints to SQLite's own passive auto-checkpoint alone. Default true. */
-  manageWal?: boolean;
-  /**
-   * Added to the reader threads' nice value on Linux (0 to 19; elsewhere ignored). When
-   * readers and the caller's thread want more CPU than there is, the caller's event loop
-   * wins, which keeps its delay low. Default 5.
-   */
-  readerNice?: number;
-}
+export type { PostgresStoreOptions, StoreOptions };
 
 export type ResolvedOptions = Required<StoreOptions>;
-
-/**
- * A store on a PostgreSQL server (through the optional peer dependency `pg`), for
- * orchestrators that span several hosts: the same services, shapes and error codes.
- */
-export interface PostgresStoreOptions {
-  /** `postgres://user:password@host:5432/database` (or `postgresql://…`; libpq query parameters such as `sslmode` are passed on). */
-  url: string;
-  pool?: {
-    /** Connections at most. Default 10. */
-    max?: number;
-    /** How long a call may wait for a connection (to open one, or for one to come free) before it rejects OVERLOADED. Default 10000. */
-    connectionTimeoutMs?: number;
-    /** An idle connection is closed after this long (0: never). Default 10000. */
-    idleTimeoutMs?: number;
-  };
-  /** Calls that may wait for a connection beyond `pool.max` running ones before new ones get OVERLOADED. Default 10000. */
-  maxQueue?: number;
-  /** The server cancels a statement that runs longer (the call rejects ABORTED, nothing is written); 0: no limit. Default 30000. */
-  statementTimeoutMs?: number;
-  /** The PostgreSQL schema the store's tables live in, created when missing. Default `abathur`. */
-  schema?: string;
-}
 
 export interface ResolvedPostgresOptions {
   url: string;
@@ -88,7 +37,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
   if (sqliteOnly !== undefined) {
     throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
   }
-  const o = knownOptions('openStore options', input, POSTGRES_KNOWN);
+  const o = knownOptions('openStore options', input, POSTGRES_KNOWN, { call: false });
   let url: URL | undefined;
   try {
     url = typeof o.url === 'string' ? new URL(o.url) : undefined;
@@ -99,7 +48,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
     throw invalidArgument('options.url must be a PostgreSQL URL like postgres://user:password@host:5432/database');
   }
   const opt = <T>(value: unknown, fallback: T, check: (v: unknown) => T): T => (value === undefined ? fallback : check(value));
-  const pool = knownOptions('options.pool', o.pool, ['max', 'connectionTimeoutMs', 'idleTimeoutMs'] as const);
+  const pool = knownOptions('options.pool', o.pool, ['max', 'connectionTimeoutMs', 'idleTimeoutMs'] as const, { call: false });
   const schema = opt(o.schema, 'abathur', (v) => {
     if (typeof v !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
       throw invalidArgument('options.schema must be a lower-case PostgreSQL identifier like "abathur" (letters, digits, _)');
@@ -133,9 +82,21 @@ const KNOWN = [
   'checkpointIntervalMs',
   'manageWal',
   'readerNice',
+  'fileMode',
 ] as const;
 
 const MiB = 1024 * 1024;
+
+/** Permission bits for the files the store creates; the owner must keep read and write. */
+export function fileMode(value: unknown): number {
+  const mode = integer('options.fileMode', value, 0, 0o777);
+  if ((mode & 0o600) !== 0o600) {
+    throw invalidArgument(
+      `options.fileMode must keep the owner's read and write bits (0o600), got 0o${mode.toString(8)}: the store must read and write its own files`,
+    );
+  }
+  return mode;
+}
 
 export function defaultReaders(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
@@ -146,7 +107,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (!isPlainObject(input)) {
     throw invalidArgument('openStore expects an options object like { path: "./data/store.db" } or { url: "postgres://…" }');
   }
-  const o = knownOptions('openStore options', input, KNOWN);
+  const o = knownOptions('openStore options', input, KNOWN, { call: false });
   if (typeof o.path !== 'string' || o.path.length === 0) {
     throw invalidArgument('options.path must be the database file path, a non-empty string');
   }
@@ -171,6 +132,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ),
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
     readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
+    fileMode: opt(o.fileMode, DEFAULT_FILE_MODE, fileMode),
   };
   return resolved;
 }

@@ -1,12 +1,7 @@
-import type { CheckReport } from '../diagnostics/check.js';
-import type { StoreEngine, StoreStats } from '../services/engine.js';
+import type { StoreEngine } from '../services/engine.js';
 import { Engine } from '../sqlite/engine.js';
-import { isPlainObject } from './validate.js';
-import { resolveOptions, resolvePostgresOptions, type PostgresStoreOptions, type StoreOptions } from './options.js';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { adminBackup } from '../catalogue/admin.js';
-import { StoreError } from './errors.js';
 import { Agents } from '../services/agents.js';
 import { Audit } from '../services/audit.js';
 import { Checkpoints } from '../services/checkpoints.js';
@@ -16,16 +11,21 @@ import { Metrics } from '../services/metrics.js';
 import { Sessions } from '../services/sessions.js';
 import { TaskState } from '../services/state.js';
 import { Tasks } from '../services/tasks.js';
+import { StoreError } from './errors.js';
+import { createStore, linkEngine, provideStoreConstructor } from './internal.js';
+import { resolveOptions, resolvePostgresOptions } from './options.js';
+import type { BackupResult, CallOptions, CheckReport, EngineKind, PostgresStoreOptions, StoreOptions, StoreStats } from './types.js';
 import * as v from './validate.js';
-
-/** Gives tests the engine (to kill threads on purpose); not exported from the package. */
-export const kEngine = Symbol('abathur-store.engine');
+import { isPlainObject } from './validate.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /**
  * The store: one SQLite file, a writer thread that owns every write transaction, and a
  * pool of read-only reader threads; or, opened with a `url`, a PostgreSQL database
- * through a bounded connection pool. Every method returns a promise; nothing blocks the
- * caller's event loop on SQL.
+ * through a bounded connection pool. Every method returns a promise except `stats()`,
+ * which reads counters the caller's thread already holds; nothing blocks the caller's
+ * event loop on SQL. Made by {@link openStore}.
  */
 export class Store {
   readonly sessions: Sessions;
@@ -37,30 +37,36 @@ export class Store {
   readonly state: TaskState;
   readonly audit: Audit;
   readonly metrics: Metrics;
-  readonly [kEngine]: StoreEngine;
+  // A private field: the declarations show `#private`, never the engine's type, and
+  // nothing outside the package can reach it (internal.ts's engineOf is the package's way).
+  readonly #engine: StoreEngine;
 
-  /** @internal Use {@link openStore}. */
-  constructor(engine: StoreEngine) {
-    this[kEngine] = engine;
-    this.sessions = new Sessions(engine);
-    this.memory = new Memory(engine);
-    this.documents = new Documents(engine);
-    this.tasks = new Tasks(engine);
-    this.agents = new Agents(engine);
-    this.checkpoints = new Checkpoints(engine);
-    this.state = new TaskState(engine);
-    this.audit = new Audit(engine);
-    this.metrics = new Metrics(engine);
+  static {
+    provideStoreConstructor((engine) => new Store(engine));
+  }
+
+  private constructor(engine: StoreEngine) {
+    this.#engine = engine;
+    linkEngine(this, engine);
+    this.sessions = new Sessions(this);
+    this.memory = new Memory(this);
+    this.documents = new Documents(this);
+    this.tasks = new Tasks(this);
+    this.agents = new Agents(this);
+    this.checkpoints = new Checkpoints(this);
+    this.state = new TaskState(this);
+    this.audit = new Audit(this);
+    this.metrics = new Metrics(this);
   }
 
   /** The database file's absolute path; on PostgreSQL, the server URL without its password. */
   get path(): string {
-    return this[kEngine].location;
+    return this.#engine.location;
   }
 
   /** The storage engine: `'sqlite'`, or `'postgres'` for a store opened with a `url`. */
-  get engine(): 'sqlite' | 'postgres' {
-    return this[kEngine].kind;
+  get engine(): EngineKind {
+    return this.#engine.kind;
   }
 
   /**
@@ -68,28 +74,40 @@ export class Store {
    * the plan of every statement the store runs. Runs on the writer between batches.
    */
   check(): Promise<CheckReport> {
-    return this[kEngine].check();
+    return this.#engine.check();
   }
 
   /**
    * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
-   * writes go on meanwhile). The destination must not exist. On PostgreSQL it rejects
-   * INVALID_STATE: back up the server with its own tools (pg_dump, base backups).
+   * writes go on meanwhile). The destination must not exist; it is created with the
+   * store's `fileMode` (owner-only by default). On PostgreSQL it rejects INVALID_STATE:
+   * back the server up with its own tools (pg_dump, base backups).
    *
    * @example
    * await store.backup(`./backups/abathur-${Date.now()}.db`);
    */
-  backup(path: string): Promise<{ path: string; bytes: number }> {
-    return this[kEngine].call(adminBackup, () => {
-      const target = resolve(v.identifier('path', path));
-      if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
-      return [target] as const;
-    });
+  backup(path: string, options?: CallOptions): Promise<BackupResult> {
+    return this.#engine.call(
+      adminBackup,
+      () => {
+        v.options('options', options, []);
+        const target = resolve(v.identifier('path', path));
+        if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
+        const mode = this.#engine instanceof Engine ? this.#engine.options.fileMode : DEFAULT_FILE_MODE;
+        return [target, mode] as const;
+      },
+      options?.signal,
+    );
   }
 
-  /** Queue depths, batch sizes, per-operation latency percentiles, WAL size, worker restarts. */
+  /**
+   * Queue depths, batch sizes, per-operation latency percentiles, WAL size, worker
+   * restarts. Synchronous, unlike every other method: it copies counters the caller's
+   * thread already keeps, asks no thread and touches no file, so a monitoring loop can
+   * sample it without awaiting.
+   */
   stats(): StoreStats {
-    return this[kEngine].stats();
+    return this.#engine.stats();
   }
 
   /**
@@ -97,13 +115,15 @@ export class Store {
    * checkpoints the WAL, closes the readers, then the writer.
    */
   close(): Promise<void> {
-    return this[kEngine].close();
+    return this.#engine.close();
   }
 }
 
 /**
- * Opens (creating if needed) a store on a database file, or, given a `url`, on a
- * PostgreSQL server (its tables are created on first open; `pg` must be installed).
+ * Opens (creating if needed) a store on a database file; a new file, its `-wal` and
+ * `-shm` files are created owner-only (`fileMode`, default 0o600). Given a `url`, opens
+ * it on a PostgreSQL server instead (its schema is created on first open; the optional
+ * peer dependency `pg` must be installed).
  *
  * @example
  * const store = await openStore({ path: './data/abathur.db' });
@@ -118,8 +138,8 @@ export async function openStore(options: StoreOptions | PostgresStoreOptions): P
     const resolved = resolvePostgresOptions(options);
     // Loaded only here: a store on a SQLite file never loads the PostgreSQL engine or `pg`.
     const { PostgresEngine } = await import('../postgres/engine.js');
-    return new Store(await PostgresEngine.start(resolved));
+    return createStore(await PostgresEngine.start(resolved));
   }
   const resolved = resolveOptions(options);
-  return new Store(await Engine.start(resolved));
+  return createStore(await Engine.start(resolved));
 }

@@ -1,3 +1,7 @@
+// The package's public types, in one place: what `src/index.ts` exports and what the
+// published declarations name. Nothing here refers to the engine, its threads or
+// better-sqlite3; a test walks the built declarations to keep it so.
+
 /** A value that survives JSON: what JSON columns accept and return. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -6,6 +10,22 @@ export type JsonObject = { [key: string]: JsonValue };
 export interface AuditContext {
   taskId?: string;
   agentId?: string;
+}
+
+/**
+ * What every call accepts in its last argument (its options, or its input object).
+ *
+ * `signal`: a call still waiting in the store's queue when the signal aborts is withdrawn
+ * and rejects `ABORTED` (it never runs); a call already handed to a thread runs to its
+ * end and settles as usual; an already-aborted signal rejects at once.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** What every write accepts: a signal, and the audit context of its audit row. */
+export interface WriteOptions extends CallOptions {
+  ctx?: AuditContext;
 }
 
 /** An ISO-8601 UTC timestamp with milliseconds, e.g. `2026-11-26T10:00:00.123Z`. */
@@ -17,7 +37,7 @@ export interface Page<T> {
   nextCursor: string | undefined;
 }
 
-export interface ListOptions {
+export interface ListOptions extends CallOptions {
   /** Rows per page: default 50, at most 1000. */
   limit?: number;
   /** The `nextCursor` of the previous page. */
@@ -26,14 +46,15 @@ export interface ListOptions {
 
 export type SessionStatus = 'created' | 'active' | 'paused' | 'terminated' | 'archived';
 
-export interface Session {
+/** A session. `State` types `state` for the caller's convenience; it is not checked when read. */
+export interface Session<State = JsonObject> {
   id: string;
   appName: string;
   userId: string;
   projectId: string | null;
   status: SessionStatus;
   events: JsonValue[];
-  state: JsonObject;
+  state: State;
   metadata: JsonObject | null;
   createdAt: Timestamp;
   lastUpdateTime: Timestamp;
@@ -43,11 +64,12 @@ export interface Session {
 
 export type MemoryType = 'semantic' | 'episodic' | 'procedural';
 
-export interface MemoryEntry {
+/** One version of a memory key. `Value` types `value` for the caller; it is not checked when read. */
+export interface MemoryEntry<Value = JsonValue> {
   id: number;
   namespace: string;
   key: string;
-  value: JsonValue;
+  value: Value;
   type: MemoryType;
   version: number;
   isDeleted: boolean;
@@ -80,15 +102,16 @@ export interface DocumentEntry {
 
 export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export interface Task {
+/** A task. `Input` and `Result` type its JSON payloads for the caller; they are not checked when read. */
+export interface Task<Input = JsonValue, Result = JsonValue> {
   id: string;
   prompt: string;
   agentType: string;
   /** 1 is the highest priority, 10 the lowest. */
   priority: number;
   status: TaskStatus;
-  inputData: JsonValue;
-  resultData: JsonValue | null;
+  inputData: Input;
+  resultData: Result | null;
   errorMessage: string | null;
   retryCount: number;
   maxRetries: number;
@@ -118,19 +141,19 @@ export interface Agent {
   sessionId: string | null;
 }
 
-export interface Checkpoint {
+export interface Checkpoint<State = JsonValue> {
   taskId: string;
   iteration: number;
-  state: JsonValue;
+  state: State;
   createdAt: Timestamp;
   sessionId: string | null;
 }
 
-export interface StateEntry {
+export interface StateEntry<Value = JsonValue> {
   id: number;
   taskId: string;
   key: string;
-  value: JsonValue;
+  value: Value;
   createdAt: Timestamp;
   updatedAt: Timestamp;
 }
@@ -157,3 +180,332 @@ export interface Metric {
   value: number;
   labels: JsonObject | null;
 }
+
+/** Everything an agent should know in a session: the current entries of four scopes, one snapshot. */
+export interface MemoryContext<Value = JsonValue> {
+  session: MemoryEntry<Value>[];
+  user: MemoryEntry<Value>[];
+  app: MemoryEntry<Value>[];
+  project: MemoryEntry<Value>[];
+  /** True when a scope held more than `limit` entries and was cut short. */
+  truncated: boolean;
+}
+
+// ---- Inputs and options of the services ----------------------------------------
+// (The sessions service's own inputs — CreateSessionInput, GetSessionOptions,
+// SessionListOptions — still live in src/services/sessions.ts while issue 9 reworks
+// that service; they are re-exported at the end of this file.)
+
+export interface AddMemoryInput extends WriteOptions {
+  /** Colon-separated hierarchy, e.g. `user:alice:preferences`. */
+  namespace: string;
+  key: string;
+  value: JsonValue;
+  type: MemoryType;
+  metadata?: JsonObject;
+  createdBy?: string;
+}
+
+export interface UpdateMemoryOptions extends WriteOptions {
+  /** Reject with CONFLICT unless the current version is this one (optimistic concurrency). */
+  expectedVersion?: number;
+  updatedBy?: string;
+  /** Replaces the metadata; omitted, the previous version's is kept. */
+  metadata?: JsonObject;
+}
+
+export interface GetMemoryOptions extends CallOptions {
+  /** A named version instead of the current one. */
+  version?: number;
+}
+
+export interface SearchMemoryOptions extends ListOptions {
+  /** `user:alice` matches `user:alice` and `user:alice:*`, never `user:alice2`. */
+  namespacePrefix: string;
+  type?: MemoryType;
+}
+
+export interface ContextQuery extends CallOptions {
+  sessionId: string;
+  userId: string;
+  appName: string;
+  projectId?: string | null;
+  /** Most entries per scope. Default 1000, at most 10000. */
+  limit?: number;
+}
+
+export interface UpsertDocumentInput extends WriteOptions {
+  filePath: string;
+  title: string;
+  documentType?: DocumentType | null;
+  /** SHA-256 of the content; a change marks an indexed document `stale`. */
+  contentHash: string;
+  chunkCount?: number;
+  metadata?: JsonObject;
+}
+
+export interface MarkSyncedOptions extends WriteOptions {
+  /** The embedding; stored as its float32 bytes and read back bit-identical. */
+  embedding?: Float32Array;
+  embeddingModel?: string;
+  /** The content hash the embedding was computed from: CONFLICT if the document changed since. */
+  contentHash?: string;
+}
+
+export interface MarkFailedOptions extends WriteOptions {
+  /** What went wrong; kept in the audit trail. */
+  error?: string;
+}
+
+export interface CreateTaskInput extends WriteOptions {
+  /** A UUID v4 is generated when omitted. */
+  id?: string;
+  prompt: string;
+  inputData: JsonValue;
+  agentType?: string;
+  /** 1 (highest) to 10 (lowest); default 5. */
+  priority?: number;
+  parentTaskId?: string;
+  /** Tasks that must complete before this one can be claimed. */
+  dependencies?: string[];
+  sessionId?: string;
+  createdBy?: string;
+  /** Failures that send the task back to pending before it fails for good; default 3. */
+  maxRetries?: number;
+  maxExecutionTimeoutSeconds?: number;
+}
+
+export interface ClaimTaskOptions extends WriteOptions {
+  /** Only tasks of this agent type. */
+  agentType?: string;
+}
+
+export interface FailTaskOptions extends WriteOptions {
+  /** False fails the task for good even with retries left. Default true. */
+  retry?: boolean;
+}
+
+export interface SpawnAgentInput extends WriteOptions {
+  /** A UUID v4 is generated when omitted. */
+  id?: string;
+  name: string;
+  specialization: string;
+  taskId: string;
+  model: string;
+  sessionId?: string;
+  resourceUsage?: JsonValue;
+}
+
+export interface AgentUpdateOptions extends WriteOptions {
+  /** The agent's resource usage, replacing what was recorded. */
+  resourceUsage?: JsonValue;
+}
+
+export interface SaveCheckpointInput extends WriteOptions {
+  taskId: string;
+  iteration: number;
+  state: JsonValue;
+  sessionId?: string;
+}
+
+export interface AuditQuery extends ListOptions {
+  taskId?: string;
+  agentId?: string;
+  /** Memory operations under a namespace prefix (`user:alice` covers `user:alice:*`). */
+  namespacePrefix?: string;
+  memoryOperation?: MemoryOperationType;
+  /** Only entries at or after this time. */
+  since?: Date | string | number;
+}
+
+export interface RecordMetricOptions extends WriteOptions {
+  labels?: JsonObject;
+}
+
+export interface MetricQuery extends ListOptions {
+  name: string;
+  /** From this time (inclusive). */
+  since?: Date | string | number;
+  /** Up to this time (exclusive). */
+  until?: Date | string | number;
+}
+
+// ---- The store -------------------------------------------------------------------
+
+/** `'normal'` survives process crashes; `'full'` also power loss, at a cost per commit. */
+export type Synchronous = 'normal' | 'full';
+
+export interface StoreOptions {
+  /** The database file. Created (with its directory's WAL and SHM files) when missing. */
+  path: string;
+  /** Reader threads, each with its own read-only connection. Default: cores, 1 to 4. */
+  readers?: number;
+  /** `'normal'` (default) survives process crashes; `'full'` also power loss, slower. */
+  synchronous?: Synchronous;
+  /** Calls that may wait per queue (reads, writes) before new ones get OVERLOADED. Default 10000. */
+  maxQueue?: number;
+  /** How long SQLite waits on a lock before SQLITE_BUSY. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Most reads sent to a reader in one message. Default 256. */
+  maxReadBatch?: number;
+  /** Most writes committed in one transaction. Default 512. */
+  maxWriteBatch?: number;
+  /** WAL size that forces a TRUNCATE checkpoint past starving readers. Default 32 MiB. */
+  walLimitBytes?: number;
+  /** Size the WAL file is cut back to when it restarts (`journal_size_limit`). Default 8 MiB. */
+  journalSizeLimit?: number;
+  /** Period of the writer's idle checkpoint and least gap between forced ones. Default 1000. */
+  checkpointIntervalMs?: number;
+  /** False leaves checkpoints to SQLite's own passive auto-checkpoint alone. Default true. */
+  manageWal?: boolean;
+  /**
+   * Added to the reader threads' nice value on Linux (0 to 19; elsewhere ignored). When
+   * readers and the caller's thread want more CPU than there is, the caller's event loop
+   * wins, which keeps its delay low. Default 5.
+   */
+  readerNice?: number;
+  /**
+   * Permission bits of the files the store creates: the database, its `-wal` and `-shm`
+   * files, and backups. Default `0o600` (owner only: the store holds users' data). Must
+   * keep the owner's read and write bits. Files that already exist keep their mode.
+   */
+  fileMode?: number;
+}
+
+/**
+ * A store on a PostgreSQL server (through the optional peer dependency `pg`), for
+ * orchestrators that span several hosts: the same services, shapes and error codes.
+ */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database` (or `postgresql://…`; libpq query parameters such as `sslmode` are passed on). */
+  url: string;
+  pool?: {
+    /** Connections at most. Default 10. */
+    max?: number;
+    /** How long a call may wait for a connection (to open one, or for one to come free) before it rejects OVERLOADED. Default 10000. */
+    connectionTimeoutMs?: number;
+    /** An idle connection is closed after this long (0: never). Default 10000. */
+    idleTimeoutMs?: number;
+  };
+  /** Calls that may wait for a connection beyond `pool.max` running ones before new ones get OVERLOADED. Default 10000. */
+  maxQueue?: number;
+  /** The server cancels a statement that runs longer (the call rejects ABORTED, nothing is written); 0: no limit. Default 30000. */
+  statementTimeoutMs?: number;
+  /** The PostgreSQL schema the store's tables live in, created when missing. Default `abathur`. */
+  schema?: string;
+}
+
+/** Which storage engine a store runs on. */
+export type EngineKind = 'sqlite' | 'postgres';
+
+export interface LatencySummary {
+  count: number;
+  /** Microseconds. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface BatchSummary {
+  batches: number;
+  calls: number;
+  mean: number;
+  max: number;
+}
+
+export interface StoreStats {
+  /** The storage engine. */
+  engine: EngineKind;
+  /** Calls accepted and waiting: for a worker (SQLite), or for a pooled connection (PostgreSQL). */
+  queues: { read: number; write: number };
+  /** Reads per reader message and writes per commit since the last reset (SQLite; zeros on PostgreSQL). */
+  batches: { read: BatchSummary; write: BatchSummary };
+  /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
+  latency: Record<string, LatencySummary>;
+  /** The WAL file after the last commit, and the largest it has been (SQLite; zeros on PostgreSQL). */
+  wal: { bytes: number; peakBytes: number };
+  /** Threads started to replace ones that died (SQLite; zeros on PostgreSQL). */
+  restarts: { readers: number; writer: number };
+  /** Reader threads (SQLite); 0 on PostgreSQL. */
+  readers: number;
+  /** The connection pool (PostgreSQL only): its bound, open connections, idle ones, calls waiting for one. */
+  pool?: { max: number; total: number; idle: number; waiting: number };
+}
+
+/** The result of `backup`. */
+export interface BackupResult {
+  /** The backup's absolute path. */
+  path: string;
+  bytes: number;
+}
+
+/** How one index requirement is met, or why it is not. */
+export interface IndexFinding {
+  requirement: string;
+  table: string;
+  /** The required key, e.g. `status, last_update_time DESC`. */
+  columns: string;
+  where?: string;
+  satisfied: boolean;
+  /** The index that serves it: its own name, another index, or the table's rowid. */
+  servedBy?: string;
+  problem?: string;
+}
+
+export interface ForeignKeyViolation {
+  table: string;
+  rowid: number | null;
+  parent: string;
+  fkid: number;
+}
+
+/** The query plan of one catalogue statement, and whether it is acceptable. */
+export interface StatementPlan {
+  operation: string;
+  statement: string;
+  plan: string[];
+  /** Plan lines that read a whole table or a whole index. */
+  scans: string[];
+  /** Plan lines that sort or de-duplicate the result in a temporary B-tree. */
+  tempBtrees: string[];
+  /**
+   * Plan lines that sort only rows tied on the index's order (`LAST TERM` / `RIGHT
+   * PART OF ORDER BY`): the index gives the order, SQLite orders each run of equal
+   * keys (rows written in the same millisecond) by id. Not a problem; reported.
+   */
+  tieSorts: string[];
+  /** Why a scan or temp B-tree here is accepted, when it is. */
+  accepted?: string;
+  ok: boolean;
+}
+
+export interface CheckReport {
+  /** The engine checked. */
+  engine: EngineKind;
+  /** The database file; on PostgreSQL, the server URL without its password. */
+  path: string;
+  ok: boolean;
+  schemaVersion: number;
+  expectedSchemaVersion: number;
+  /**
+   * `['ok']` when the database is sound; otherwise what `integrity_check` found (SQLite),
+   * or the invalid indexes and never-validated constraints (PostgreSQL).
+   */
+  integrity: string[];
+  /** Rows whose parent is missing (SQLite's `foreign_key_check`; PostgreSQL enforces them, so none). */
+  foreignKeyViolations: ForeignKeyViolation[];
+  /** `wal` (PostgreSQL always writes ahead). */
+  journalMode: string;
+  /** Foreign keys enforced on the checking connection (SQLite's pragma; PostgreSQL's session_replication_role = origin). */
+  foreignKeys: boolean;
+  indexes: IndexFinding[];
+  indexesSatisfied: number;
+  /** Indexes beyond the 33 requirements (each added for a query the store runs). */
+  extraIndexes: string[];
+  /** The plan of every catalogue statement, when asked for. */
+  plans?: StatementPlan[];
+}
+
+export type { CreateSessionInput, GetSessionOptions, SessionListOptions } from '../services/sessions.js';

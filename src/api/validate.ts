@@ -156,21 +156,24 @@ const NO_OPTIONS: Readonly<Partial<Record<string, unknown>>> = Object.freeze({})
 
 /**
  * An options bag: undefined, or a plain object with only known keys. A misspelled key is
- * an error, not silently ignored.
+ * an error, not silently ignored. Every call's options (or input object) may also carry
+ * `signal`, which the engine checks and uses; `call: false` refuses it (nested objects).
  */
 export function options<K extends string>(
   name: string,
   value: unknown,
   known: readonly K[],
+  { call = true }: { call?: boolean } = {},
 ): Readonly<Partial<Record<K, unknown>>> {
   if (value === undefined || value === null) return NO_OPTIONS;
   if (!isPlainObject(value)) throw invalidArgument(`${name} must be an object, got ${describe(value)}`);
   for (const key of Object.keys(value)) {
+    if (call && key === 'signal') continue;
     if (!(known as readonly string[]).includes(key)) {
       const close = known.find((k) => k.toLowerCase() === key.toLowerCase());
       throw invalidArgument(
         close === undefined
-          ? `${name} has an unknown option "${key}" (known: ${known.join(', ') || 'none'})`
+          ? `${name} has an unknown option "${key}" (known: ${[...known, ...(call ? ['signal'] : [])].join(', ') || 'none'})`
           : `${name}: misspelled option "${key}" should be "${close}"`,
       );
     }
@@ -186,7 +189,7 @@ export function limit(value: unknown, fallback = 50, max = 1000): number {
 /** The optional `{ taskId, agentId }` every write accepts. */
 export function auditContext(value: unknown): AuditContext | undefined {
   if (value === undefined) return undefined;
-  const ctx = options('ctx', value, ['taskId', 'agentId'] as const);
+  const ctx = options('ctx', value, ['taskId', 'agentId'] as const, { call: false });
   const taskId = optionalIdentifier('ctx.taskId', ctx.taskId);
   const agentId = optionalIdentifier('ctx.agentId', ctx.agentId);
   if (taskId === null && agentId === null) return undefined;

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { createFileWithMode } from '../sqlite/files.js';
 import { defineOperation } from './operation.js';
 
 export const adminBackup = defineOperation({
@@ -8,8 +9,16 @@ export const adminBackup = defineOperation({
   // it inside a transaction, and it works on a read-only connection.
   transactional: false,
   statements: { vacuumInto: 'VACUUM INTO ?' },
-  run({ st }, [path]: readonly [string]): { path: string; bytes: number } {
-    st.vacuumInto.run(path);
+  run({ st }, [path, mode]: readonly [string, number]): { path: string; bytes: number } {
+    // VACUUM INTO accepts an empty file: creating it first gives the copy the store's
+    // file mode (owner-only by default) rather than SQLite's 0644 less the umask.
+    createFileWithMode(path, mode);
+    try {
+      st.vacuumInto.run(path);
+    } catch (error) {
+      rmSync(path, { force: true });
+      throw error;
+    }
     return { path, bytes: statSync(path).size };
   },
 });

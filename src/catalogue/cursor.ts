@@ -2,14 +2,14 @@ import { invalidArgument } from '../api/errors.js';
 import type { Page } from '../api/types.js';
 
 /** A position in a keyset-ordered list: the sort key values of the last row returned. */
-export type CursorValues = readonly (string | number)[];
+export type CursorValues = readonly (string | number | null)[];
 
 export function encodeCursor(values: CursorValues): string {
   return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
 }
 
-/** Decodes a cursor and checks it has the shape its list expects ('s' string, 'n' number). */
-export function decodeCursor(cursor: string, shape: string): (string | number)[] {
+/** Decodes a cursor and checks it has the shape its list expects ('s' string, 'S' string or null, 'n' number). */
+export function decodeCursor(cursor: string, shape: string): (string | number | null)[] {
   let values: unknown;
   try {
     values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -19,9 +19,11 @@ export function decodeCursor(cursor: string, shape: string): (string | number)[]
   const ok =
     Array.isArray(values) &&
     values.length === shape.length &&
-    values.every((v, i) => (shape[i] === 'n' ? Number.isSafeInteger(v) : typeof v === 'string'));
+    values.every((v, i) =>
+      shape[i] === 'n' ? Number.isSafeInteger(v) : typeof v === 'string' || (shape[i] === 'S' && v === null),
+    );
   if (!ok) throw invalidArgument('cursor is not one this list returned');
-  return values as (string | number)[];
+  return values as (string | number | null)[];
 }
 
 /**

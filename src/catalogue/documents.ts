@@ -7,7 +7,10 @@ import { DOCUMENT_COLUMNS, documentFromRow, type RawRow } from './rows.js';
 import { NOW } from './sql.js';
 
 const BY_PATH = raw(`SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE file_path = ?`);
+const PENDING = `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE sync_status IN ('pending', 'stale')`;
 const ID = 0;
+const LAST_SYNCED_AT = 9;
+const SYNC_STATUS = 10;
 const CREATED_AT = 11;
 
 const missing = (filePath: string): StoreError => new StoreError('NOT_FOUND', `document ${filePath} is not indexed`);
@@ -93,15 +96,38 @@ export const documentsPendingSync = defineOperation({
   name: 'documents.pendingSync',
   kind: 'read',
   statements: {
-    // A work queue: pending first, then stale, least recently synced first. Rows leave
-    // it as they are marked synced or failed, so it is read from the top, not paged.
-    pending: raw(
-      `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE sync_status IN ('pending', 'stale') ` +
-        'ORDER BY sync_status, last_synced_at LIMIT ?',
+    // A work queue: pending first, then stale, least recently synced first (never-synced
+    // documents, whose last_synced_at is NULL, first of all), in the order of
+    // idx_document_sync_status (sync_status, last_synced_at, and the rowid). A cursor is
+    // the last row's (sync_status, last_synced_at, id); NULL sorts before every time, so
+    // a NULL time and a real one continue the walk differently.
+    first: raw(`${PENDING} ORDER BY sync_status, last_synced_at, id LIMIT ?`),
+    afterNever: raw(
+      `${PENDING} AND (sync_status > @status OR (sync_status = @status AND ` +
+        '(last_synced_at IS NOT NULL OR id > @id))) ORDER BY sync_status, last_synced_at, id LIMIT @limit',
+    ),
+    afterTime: raw(
+      `${PENDING} AND (sync_status > @status OR (sync_status = @status AND last_synced_at >= @at AND ` +
+        '(last_synced_at > @at OR id > @id))) ORDER BY sync_status, last_synced_at, id LIMIT @limit',
     ),
   },
-  run({ st }, [limit]: readonly [number]): DocumentEntry[] {
-    return (st.pending.all(limit) as RawRow[]).map(documentFromRow);
+  run(
+    { st },
+    [limit, after]: readonly [number, readonly [string, string | null, number] | null],
+  ): Page<DocumentEntry> {
+    let rows: RawRow[];
+    if (after === null) rows = st.first.all(limit + 1) as RawRow[];
+    else {
+      const [status, at, id] = after;
+      rows = (at === null
+        ? st.afterNever.all({ status, id, limit: limit + 1 })
+        : st.afterTime.all({ status, at, id, limit: limit + 1 })) as RawRow[];
+    }
+    return toPage(rows, limit, documentFromRow, (row) => [
+      row[SYNC_STATUS] as string,
+      row[LAST_SYNCED_AT] as string | null,
+      row[ID] as number,
+    ]);
   },
 });
 

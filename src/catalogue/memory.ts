@@ -1,5 +1,5 @@
 import { StoreError } from '../api/errors.js';
-import type { AuditContext, MemoryEntry, MemoryType, Page } from '../api/types.js';
+import type { AuditContext, MemoryContext, MemoryEntry, MemoryType, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
@@ -239,15 +239,6 @@ export const memorySearch = defineOperation({
     return toPage(rows, limit, memoryFromRow, (row) => [row[NAMESPACE] as string, row[KEY] as string]);
   },
 });
-
-export interface MemoryContext {
-  session: MemoryEntry[];
-  user: MemoryEntry[];
-  app: MemoryEntry[];
-  project: MemoryEntry[];
-  /** True when a scope held more than `limit` entries and was cut short. */
-  truncated: boolean;
-}
 
 export const memoryContext = defineOperation({
   name: 'memory.context',

@@ -37,7 +37,8 @@ export class PreparedCatalogue {
   get(name: string): BoundOperation {
     const bound = this.#byName.get(name);
     if (bound === undefined) {
-      throw new StoreError('INVALID_ARGUMENT', `unknown operation "${name}" for this connection`);
+      // The facade sends only catalogue names: an unknown one is the store's defect.
+      throw new StoreError('INTERNAL', `unknown operation "${name}" for this connection`);
     }
     return bound;
   }

@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { packageRoot } from '../paths.js';
 import { parseArgs } from 'node:util';
 import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
 import { openReaderConnection, openWriterConnection } from '../sqlite/connection.js';
@@ -28,10 +29,55 @@ commands:
   init <path>            create the database (and its directory) and apply the schema
   check <path> [--json]  verify integrity, foreign keys, WAL, the 33 index requirements
                          and every statement's plan; exit 1 if anything fails
-  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report:
-                         --sessions N (64), --duration S (20), --think MS (100), --path FILE
-  bench [options]        load benchmark: the store against direct better-sqlite3, a naive
-                         Piscina pool and node-sqlite3 (bench --help for the options)`;
+  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
+  bench [options]        load benchmark against direct better-sqlite3, a naive Piscina
+                         pool and node-sqlite3 (from a source checkout only)
+
+options:
+  -h, --help             this text; \`abathur-store <command> --help\` for one command
+  -v, --version          the package version
+
+exit codes: 0 ok, 1 the command ran and failed (check found a problem, the database
+could not be opened or used), 2 usage error (unknown command or option, bad argument).`;
+
+/** Each command's own help, printed by `abathur-store <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  init: `usage: abathur-store init <path>
+
+Creates the database file (and its directory) owner-only (mode 0600) and applies the
+schema. A database already at the current schema version is left as it is.`,
+  check: `usage: abathur-store check <path> [--json]
+
+Verifies a database without changing it: integrity_check, foreign_key_check, the WAL
+journal mode, the 33 index requirements (and which index serves each), and the query
+plan of every statement the store runs.
+
+  --json   print the report as JSON
+
+Exit code 1 when anything fails.`,
+  demo: `usage: abathur-store demo [options]
+
+A simulated orchestrator: agent sessions that read their session and memory context,
+append events, revise memory, claim and complete tasks, save checkpoints and record
+metrics, then a report per operation and the database's check.
+
+  --sessions N     concurrent agent sessions (64)
+  --duration S     seconds to run (20)
+  --think MS       think time between turns (100)
+  --path FILE      the database (./data/abathur.db)`,
+};
+
+/** What the installed package says about the benchmark, which it does not ship. */
+export const BENCH_FROM_SOURCE = `abathur-store: bench runs from a source checkout only: the published package ships the
+library and this command line, not the benchmark (it needs development dependencies such
+as sqlite3 and tinybench). To run it:
+  git clone <the abathur-store repository> && cd abathur-store && npm install && npm run bench`;
+
+/** The package's version, from its package.json. */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 function init(args: string[], io: CliIo): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
@@ -94,10 +140,35 @@ async function demo(args: string[], io: CliIo): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+/**
+ * Loads the benchmark, which lives beside the library (bench/) and is not in the
+ * published package; undefined when it is not there.
+ */
+async function loadBench(): Promise<typeof import('../../bench/run-bench.js') | undefined> {
+  try {
+    return await import('../../bench/run-bench.js');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const url = (error as { url?: unknown }).url;
+    // Only the benchmark itself being absent means "not a source checkout"; a missing
+    // dependency of a present benchmark is a real failure and is rethrown.
+    if (code === 'ERR_MODULE_NOT_FOUND' && (typeof url !== 'string' || url.includes('/bench/run-bench'))) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
   const [command, ...rest] = argv;
+  const commandHelp = command === undefined ? undefined : COMMAND_HELP[command];
   try {
+    // The benchmark has its own help (bench --help), which lives with it.
+    if (commandHelp !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      io.out(commandHelp);
+      return 0;
+    }
     switch (command) {
       case 'init':
         return init(rest, io);
@@ -106,22 +177,31 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
       case 'demo':
         return await demo(rest, io);
       case 'bench': {
-        // The benchmark lives beside the library (bench/) and loads only when asked for.
-        const { runBench } = await import('../../bench/run-bench.js');
-        return await runBench(rest, io);
+        const bench = await loadBench();
+        if (bench === undefined) {
+          io.err(BENCH_FROM_SOURCE);
+          return 2;
+        }
+        return await bench.runBench(rest, io);
       }
-      case undefined:
+      case '--version':
+      case '-v':
+        io.out(packageVersion());
+        return 0;
       case 'help':
       case '--help':
       case '-h':
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
+        io.out((rest[0] === undefined ? undefined : COMMAND_HELP[rest[0]]) ?? USAGE);
+        return 0;
+      case undefined:
+        io.err(USAGE);
+        return 2;
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
-      io.err(`abathur-store: ${error.message}\n\n${USAGE}`);
+      io.err(`abathur-store: ${error.message}\n\n${commandHelp ?? USAGE}`);
       return 2;
     }
     if (error instanceof StoreError) {

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCheckReport } from '../diagnostics/check.js';
 import type { LatencySummary } from '../sqlite/engine-stats.js';
 import { EventLoopDelay } from './event-loop-delay.js';
-import { openStore, kEngine, type Store } from '../api/store.js';
+import { openStore, type Store } from '../api/store.js';
+import { engineOf } from '../api/internal.js';
 
 export interface DemoOptions {
   path: string;
@@ -156,7 +157,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
   }, 200);
   eld.start();
-  store[kEngine].resetStats();
+  engineOf(store).resetStats();
   let turns = 0;
   try {
     const counts = await Promise.all(

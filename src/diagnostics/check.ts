@@ -1,55 +1,11 @@
 import type { Connection } from '../sqlite/connection.js';
 import type { Operation } from '../catalogue/operation.js';
 import { INDEX_REQUIREMENTS, type IndexColumn, type IndexRequirement } from './index-requirements.js';
-import { explainOperations, type StatementPlan } from './query-plan.js';
+import { explainOperations } from './query-plan.js';
+import type { CheckReport, ForeignKeyViolation, IndexFinding } from '../api/types.js';
 import { SCHEMA_VERSION } from '../sqlite/schema.js';
 
-/** How one index requirement is met, or why it is not. */
-export interface IndexFinding {
-  requirement: string;
-  table: string;
-  /** The required key, e.g. `status, last_update_time DESC`. */
-  columns: string;
-  where?: string;
-  satisfied: boolean;
-  /** The index that serves it: its own name, another index, or the table's rowid. */
-  servedBy?: string;
-  problem?: string;
-}
-
-export interface ForeignKeyViolation {
-  table: string;
-  rowid: number | null;
-  parent: string;
-  fkid: number;
-}
-
-export interface CheckReport {
-  /** The engine checked. */
-  engine: 'sqlite' | 'postgres';
-  /** The database file; on PostgreSQL, the server URL without its password. */
-  path: string;
-  ok: boolean;
-  schemaVersion: number;
-  expectedSchemaVersion: number;
-  /**
-   * `['ok']` when the database is sound; otherwise what `integrity_check` found (SQLite),
-   * or the invalid indexes and never-validated constraints (PostgreSQL).
-   */
-  integrity: string[];
-  /** Rows whose parent is missing (SQLite's `foreign_key_check`; PostgreSQL enforces them, so none). */
-  foreignKeyViolations: ForeignKeyViolation[];
-  /** `wal` (PostgreSQL always writes ahead). */
-  journalMode: string;
-  /** Foreign keys enforced on the checking connection (SQLite's pragma; PostgreSQL's session_replication_role = origin). */
-  foreignKeys: boolean;
-  indexes: IndexFinding[];
-  indexesSatisfied: number;
-  /** Indexes beyond the 33 requirements (each added for a query the store runs). */
-  extraIndexes: string[];
-  /** The plan of every catalogue statement, when asked for. */
-  plans?: StatementPlan[];
-}
+export type { CheckReport, ForeignKeyViolation, IndexFinding };
 
 interface ExistingIndex {
   name: string;

@@ -1,5 +1,8 @@
 import type { Connection } from '../sqlite/connection.js';
 import { specOf, type Operation } from '../catalogue/operation.js';
+import type { StatementPlan } from '../api/types.js';
+
+export type { StatementPlan };
 
 /**
  * The parameters a statement takes, found by scanning its SQL outside string literals,
@@ -44,18 +47,8 @@ export function explain(db: Connection, sql: string): string[] {
   return rows.map((row) => row.detail);
 }
 
-export interface PlanProblems {
-  /** Plan lines that read a whole table or a whole index. */
-  scans: string[];
-  /** Plan lines that sort or de-duplicate the result in a temporary B-tree. */
-  tempBtrees: string[];
-  /**
-   * Plan lines that sort only rows tied on the index's order (`LAST TERM` / `RIGHT
-   * PART OF ORDER BY`): the index gives the order, SQLite orders each run of equal
-   * keys (rows written in the same millisecond) by id. Not a problem; reported.
-   */
-  tieSorts: string[];
-}
+/** The problems a plan can have; see {@link StatementPlan}. */
+export type PlanProblems = Pick<StatementPlan, 'scans' | 'tempBtrees' | 'tieSorts'>;
 
 /**
  * Finds full scans and temporary B-trees in a plan. A `SCAN` of a subquery, a
@@ -69,15 +62,6 @@ export function planProblems(lines: readonly string[]): PlanProblems {
   const tempBtrees = lines.filter((line) => line.includes('TEMP B-TREE') && !isTieSort(line));
   const tieSorts = lines.filter(isTieSort);
   return { scans, tempBtrees, tieSorts };
-}
-
-export interface StatementPlan extends PlanProblems {
-  operation: string;
-  statement: string;
-  plan: string[];
-  /** Why a scan or temp B-tree here is accepted, when it is. */
-  accepted?: string;
-  ok: boolean;
 }
 
 /**

@@ -1,13 +1,14 @@
 import type { Pool } from 'pg';
-import { StoreError } from '../api/errors.js';
+import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import type { CheckReport } from '../diagnostics/check.js';
-import type { StoreEngine, StoreStats } from '../services/engine.js';
+import type { StoreStats } from '../api/types.js';
+import type { StoreEngine } from '../services/engine.js';
 import { EngineStats } from '../sqlite/engine-stats.js';
 import { checkPostgres } from './check.js';
 import { loadPg, storeTypes } from './driver.js';
-import { toStoreError } from './errors.js';
+import { pgStoreError } from './errors.js';
 import { execute } from './executor.js';
 import type { PgImplementation } from './operation.js';
 import { pgImplementations } from './operations/index.js';
@@ -89,7 +90,7 @@ export class PostgresEngine implements StoreEngine {
       }
     } catch (error) {
       await pool.end().catch(() => {});
-      const failure = toStoreError(error, { operation: `openStore(${options.location})`, phase: 'connect', write: true });
+      const failure = pgStoreError(error, { operation: `openStore(${options.location})`, phase: 'connect', write: true });
       throw failure;
     }
     return new PostgresEngine(options, pool);
@@ -115,9 +116,7 @@ export class PostgresEngine implements StoreEngine {
     }
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal)) return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
-      if (signal.aborted) {
-        return Promise.reject(new StoreError('ABORTED', `${operation.name} was aborted before it ran`, { cause: signal.reason }));
-      }
+      if (signal.aborted) return Promise.reject(aborted(operation.name, signal));
     }
     const implementation = this.#implementations.get(operation.name);
     if (implementation === undefined) {
@@ -136,7 +135,7 @@ export class PostgresEngine implements StoreEngine {
     try {
       args = build();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(toStoreError(error));
     }
     const kind = operation.kind;
     this.#accepted[kind]++;

@@ -8,7 +8,7 @@ import { StoreError, type ErrorCode } from '../api/errors.js';
 export type Phase = 'connect' | 'run' | 'commit';
 
 /** The code for the store's own defects (a statement the server could not run). */
-const DEFECT: ErrorCode = 'INVALID_STATE';
+const DEFECT: ErrorCode = 'INTERNAL';
 
 /** Socket errors of a lost or refused connection. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -57,7 +57,7 @@ export function codeForSqlstate(sqlstate: string): ErrorCode {
  * Turns anything a PostgreSQL call threw into a StoreError with a stable code, keeping
  * the SQLSTATE as `pgCode` and the original error as `cause`.
  */
-export function toStoreError(error: unknown, context: { operation: string; phase: Phase; write: boolean }): StoreError {
+export function pgStoreError(error: unknown, context: { operation: string; phase: Phase; write: boolean }): StoreError {
   if (error instanceof StoreError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const sqlstate = sqlstateOf(error);
@@ -85,9 +85,6 @@ export function toStoreError(error: unknown, context: { operation: string; phase
     return new StoreError('OVERLOADED', `${context.operation}: no PostgreSQL connection became free in time; nothing was run, retry later`, {
       cause: error,
     });
-  }
-  if (error instanceof RangeError || error instanceof TypeError) {
-    return new StoreError('INVALID_ARGUMENT', `${context.operation}: ${message}`, { cause: error });
   }
   return new StoreError(DEFECT, `${context.operation}: ${message}`, { cause: error });
 }

@@ -3,7 +3,7 @@ import { StoreError } from '../api/errors.js';
 import type { AuditContext } from '../api/types.js';
 import type { AuditRecord } from '../catalogue/audit-log.js';
 import type { RawRow } from '../catalogue/rows.js';
-import { isConnectionLoss, isRetryable, toStoreError, type Phase } from './errors.js';
+import { isConnectionLoss, isRetryable, pgStoreError, type Phase } from './errors.js';
 import { auditParams, PG_AUDIT_INSERT, RetryTransaction, type PgImplementation, type PgQueries, type PgStatements } from './operation.js';
 
 /** Transactions that lost a race (deadlock, serialization, a concurrent version) are run again this many times at most. */
@@ -76,7 +76,7 @@ export async function execute(
     if (error instanceof RetryTransaction) {
       throw new StoreError('CONFLICT', `${implementation.operation.name}: ${error.message}, ${attempt} times; retry later`);
     }
-    throw toStoreError(error, { operation: implementation.operation.name, phase, write });
+    throw pgStoreError(error, { operation: implementation.operation.name, phase, write });
   }
 }
 

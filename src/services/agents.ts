@@ -9,20 +9,10 @@ import {
   agentsTerminate,
 } from '../catalogue/agents.js';
 import type { StoreEngine } from './engine.js';
-import type { Agent, AgentState, AuditContext, JsonValue, ListOptions, Page } from '../api/types.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import type { Agent, AgentState, AgentUpdateOptions, CallOptions, ListOptions, Page, SpawnAgentInput } from '../api/types.js';
 import * as v from '../api/validate.js';
-
-export interface SpawnAgentInput {
-  /** A UUID v4 is generated when omitted. */
-  id?: string;
-  name: string;
-  specialization: string;
-  taskId: string;
-  model: string;
-  sessionId?: string;
-  resourceUsage?: JsonValue;
-  ctx?: AuditContext;
-}
 
 const LIVE_STATES: readonly Exclude<AgentState, 'terminated'>[] = ['idle', 'working', 'waiting'];
 
@@ -33,8 +23,9 @@ const cursorOf = (value: unknown, shape: string) =>
 export class Agents {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -58,11 +49,14 @@ export class Agents {
         },
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal);
   }
 
-  get(id: string): Promise<Agent | undefined> {
-    return this.#engine.call(agentsGet, () => [v.identifier('id', id)] as const);
+  get(id: string, options?: CallOptions): Promise<Agent | undefined> {
+    return this.#engine.call(agentsGet, () => {
+      v.options('options', options, []);
+      return [v.identifier('id', id)] as const;
+    }, options?.signal);
   }
 
   /** A session's agents, most recently spawned first. */
@@ -70,7 +64,7 @@ export class Agents {
     return this.#engine.call(agentsListBySession, () => {
       const o = v.options('options', options, ['limit', 'cursor'] as const);
       return [v.identifier('sessionId', sessionId), v.limit(o.limit), cursorOf(o.cursor, 'sn') as [string, number] | null] as const;
-    });
+    }, options?.signal);
   }
 
   /** A task's agents, in spawn order. */
@@ -78,14 +72,14 @@ export class Agents {
     return this.#engine.call(agentsListByTask, () => {
       const o = v.options('options', options, ['limit', 'cursor'] as const);
       return [v.identifier('taskId', taskId), v.limit(o.limit), cursorOf(o.cursor, 'n') as [number] | null] as const;
-    });
+    }, options?.signal);
   }
 
   /** Moves a live agent between idle, working and waiting (a terminated one stays terminated). */
   setState(
     id: string,
     state: Exclude<AgentState, 'terminated'>,
-    options?: { resourceUsage?: JsonValue; ctx?: AuditContext },
+    options?: AgentUpdateOptions,
   ): Promise<Agent> {
     return this.#engine.call(agentsSetState, () => {
       const o = v.options('options', options, ['resourceUsage', 'ctx'] as const);
@@ -95,14 +89,14 @@ export class Agents {
         v.optionalJson('resourceUsage', o.resourceUsage),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /** Terminates an agent, recording when (and its final resource usage, if given). */
-  terminate(id: string, options?: { resourceUsage?: JsonValue; ctx?: AuditContext }): Promise<Agent> {
+  terminate(id: string, options?: AgentUpdateOptions): Promise<Agent> {
     return this.#engine.call(agentsTerminate, () => {
       const o = v.options('options', options, ['resourceUsage', 'ctx'] as const);
       return [v.identifier('id', id), v.optionalJson('resourceUsage', o.resourceUsage), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

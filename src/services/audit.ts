@@ -2,21 +2,11 @@ import type { AuditFilter } from '../catalogue/audit.js';
 import { auditList } from '../catalogue/audit.js';
 import { decodeCursor } from '../catalogue/cursor.js';
 import type { StoreEngine } from './engine.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
-import type { AuditEntry, MemoryOperationType, Page } from '../api/types.js';
+import type { AuditEntry, AuditQuery, MemoryOperationType, Page } from '../api/types.js';
 import * as v from '../api/validate.js';
-
-export interface AuditQuery {
-  taskId?: string;
-  agentId?: string;
-  /** Memory operations under a namespace prefix (`user:alice` covers `user:alice:*`). */
-  namespacePrefix?: string;
-  memoryOperation?: MemoryOperationType;
-  /** Only entries at or after this time. */
-  since?: Date | string | number;
-  limit?: number;
-  cursor?: string;
-}
 
 const OPERATIONS: readonly MemoryOperationType[] = ['create', 'update', 'delete', 'consolidate', 'publish'];
 
@@ -24,8 +14,9 @@ const OPERATIONS: readonly MemoryOperationType[] = ['create', 'update', 'delete'
 export class Audit {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -53,6 +44,6 @@ export class Audit {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
       ] as const;
-    });
+    }, query?.signal);
   }
 }

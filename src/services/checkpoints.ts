@@ -1,16 +1,10 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { checkpointsGet, checkpointsLatest, checkpointsList, checkpointsSave } from '../catalogue/checkpoints.js';
 import type { StoreEngine } from './engine.js';
-import type { AuditContext, Checkpoint, JsonValue, ListOptions, Page } from '../api/types.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import type { CallOptions, Checkpoint, JsonValue, ListOptions, Page, SaveCheckpointInput } from '../api/types.js';
 import * as v from '../api/validate.js';
-
-export interface SaveCheckpointInput {
-  taskId: string;
-  iteration: number;
-  state: JsonValue;
-  sessionId?: string;
-  ctx?: AuditContext;
-}
 
 const MAX_ITERATION = 2 ** 31;
 
@@ -18,8 +12,9 @@ const MAX_ITERATION = 2 ** 31;
 export class Checkpoints {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -29,7 +24,7 @@ export class Checkpoints {
    * await store.checkpoints.save({ taskId: task.id, iteration: 3, state: { cursor: 120 } });
    * const resume = await store.checkpoints.latest(task.id);
    */
-  save(input: SaveCheckpointInput): Promise<Checkpoint> {
+  save<State = JsonValue>(input: SaveCheckpointInput): Promise<Checkpoint<State>> {
     return this.#engine.call(checkpointsSave, () => {
       const o = v.options('input', input, ['taskId', 'iteration', 'state', 'sessionId', 'ctx'] as const);
       if (o.state === undefined) throw v.missing('state');
@@ -40,23 +35,27 @@ export class Checkpoints {
         v.optionalIdentifier('sessionId', o.sessionId),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal) as Promise<Checkpoint<State>>;
   }
 
-  get(taskId: string, iteration: number): Promise<Checkpoint | undefined> {
-    return this.#engine.call(
-      checkpointsGet,
-      () => [v.identifier('taskId', taskId), v.integer('iteration', iteration, 0, MAX_ITERATION)] as const,
-    );
+  /** The checkpoint of one iteration, or `undefined`. `State` types its state for the caller (not checked). */
+  get<State = JsonValue>(taskId: string, iteration: number, options?: CallOptions): Promise<Checkpoint<State> | undefined> {
+    return this.#engine.call(checkpointsGet, () => {
+      v.options('options', options, []);
+      return [v.identifier('taskId', taskId), v.integer('iteration', iteration, 0, MAX_ITERATION)] as const;
+    }, options?.signal) as Promise<Checkpoint<State> | undefined>;
   }
 
   /** The checkpoint with the highest iteration. */
-  latest(taskId: string): Promise<Checkpoint | undefined> {
-    return this.#engine.call(checkpointsLatest, () => [v.identifier('taskId', taskId)] as const);
+  latest<State = JsonValue>(taskId: string, options?: CallOptions): Promise<Checkpoint<State> | undefined> {
+    return this.#engine.call(checkpointsLatest, () => {
+      v.options('options', options, []);
+      return [v.identifier('taskId', taskId)] as const;
+    }, options?.signal) as Promise<Checkpoint<State> | undefined>;
   }
 
   /** A task's checkpoints, highest iteration first. */
-  list(taskId: string, options?: ListOptions): Promise<Page<Checkpoint>> {
+  list<State = JsonValue>(taskId: string, options?: ListOptions): Promise<Page<Checkpoint<State>>> {
     return this.#engine.call(checkpointsList, () => {
       const o = v.options('options', options, ['limit', 'cursor'] as const);
       return [
@@ -64,6 +63,6 @@ export class Checkpoints {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'n') as [number]),
       ] as const;
-    });
+    }, options?.signal) as Promise<Page<Checkpoint<State>>>;
   }
 }

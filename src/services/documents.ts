@@ -9,29 +9,21 @@ import {
   documentsUpsert,
 } from '../catalogue/documents.js';
 import type { StoreEngine } from './engine.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
-import type { AuditContext, DocumentEntry, DocumentType, JsonObject, ListOptions, Page } from '../api/types.js';
+import type {
+  CallOptions,
+  DocumentEntry,
+  DocumentType,
+  ListOptions,
+  MarkFailedOptions,
+  MarkSyncedOptions,
+  Page,
+  UpsertDocumentInput,
+  WriteOptions,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
-
-export interface UpsertDocumentInput {
-  filePath: string;
-  title: string;
-  documentType?: DocumentType | null;
-  /** SHA-256 of the content; a change marks an indexed document `stale`. */
-  contentHash: string;
-  chunkCount?: number;
-  metadata?: JsonObject;
-  ctx?: AuditContext;
-}
-
-export interface MarkSyncedOptions {
-  /** The embedding; stored as its float32 bytes and read back bit-identical. */
-  embedding?: Float32Array;
-  embeddingModel?: string;
-  /** The content hash the embedding was computed from: CONFLICT if the document changed since. */
-  contentHash?: string;
-  ctx?: AuditContext;
-}
 
 const TYPES: readonly DocumentType[] = ['design', 'specification', 'plan', 'report'];
 
@@ -39,8 +31,9 @@ const TYPES: readonly DocumentType[] = ['design', 'specification', 'plan', 'repo
 export class Documents {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -62,11 +55,14 @@ export class Documents {
         v.optionalJsonObject('metadata', o.metadata),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal);
   }
 
-  get(filePath: string): Promise<DocumentEntry | undefined> {
-    return this.#engine.call(documentsGet, () => [v.identifier('filePath', filePath)] as const);
+  get(filePath: string, options?: CallOptions): Promise<DocumentEntry | undefined> {
+    return this.#engine.call(documentsGet, () => {
+      v.options('options', options, []);
+      return [v.identifier('filePath', filePath)] as const;
+    }, options?.signal);
   }
 
   /** Documents of one type, newest first. */
@@ -78,15 +74,23 @@ export class Documents {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
       ] as const;
-    });
+    }, options?.signal);
   }
 
-  /** Documents waiting for an embedding: `pending` first, then `stale`, least recently synced first. */
-  pendingSync(options?: { limit?: number }): Promise<DocumentEntry[]> {
+  /**
+   * Documents waiting for an embedding: `pending` first, then `stale`, least recently
+   * synced first. A work queue: documents leave it as they are marked synced or failed,
+   * so a worker usually reads the first page again; `nextCursor` pages past documents
+   * it means to leave for now.
+   */
+  pendingSync(options?: ListOptions): Promise<Page<DocumentEntry>> {
     return this.#engine.call(documentsPendingSync, () => {
-      const o = v.options('options', options, ['limit'] as const);
-      return [v.limit(o.limit)] as const;
-    });
+      const o = v.options('options', options, ['limit', 'cursor'] as const);
+      return [
+        v.limit(o.limit),
+        o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sSn') as [string, string | null, number]),
+      ] as const;
+    }, options?.signal);
   }
 
   /** Records a successful sync, with the embedding. */
@@ -105,21 +109,21 @@ export class Documents {
         v.optionalIdentifier('contentHash', o.contentHash),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /** Records a failed sync; the error goes to the audit trail. */
-  markFailed(filePath: string, options?: { error?: string; ctx?: AuditContext }): Promise<DocumentEntry> {
+  markFailed(filePath: string, options?: MarkFailedOptions): Promise<DocumentEntry> {
     return this.#engine.call(documentsMarkFailed, () => {
       const o = v.options('options', options, ['error', 'ctx'] as const);
       return [v.identifier('filePath', filePath), v.optionalText('error', o.error, 65_536), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
-  delete(filePath: string, options?: { ctx?: AuditContext }): Promise<void> {
+  delete(filePath: string, options?: WriteOptions): Promise<void> {
     return this.#engine.call(documentsDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('filePath', filePath), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

@@ -1,28 +1,5 @@
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { CheckReport } from '../diagnostics/check.js';
-import type { BatchSummary, LatencySummary } from '../sqlite/engine-stats.js';
-
-/** Which storage engine a store runs on. */
-export type EngineKind = 'sqlite' | 'postgres';
-
-export interface StoreStats {
-  /** The storage engine. */
-  engine: EngineKind;
-  /** Calls accepted and waiting: for a worker (SQLite), or for a pooled connection (PostgreSQL). */
-  queues: { read: number; write: number };
-  /** Reads per reader message and writes per commit since the last reset (SQLite; zeros on PostgreSQL). */
-  batches: { read: BatchSummary; write: BatchSummary };
-  /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
-  latency: Record<string, LatencySummary>;
-  /** The WAL file after the last commit, and the largest it has been (SQLite; zeros on PostgreSQL). */
-  wal: { bytes: number; peakBytes: number };
-  /** Threads started to replace ones that died (SQLite; zeros on PostgreSQL). */
-  restarts: { readers: number; writer: number };
-  /** Reader threads (SQLite); 0 on PostgreSQL. */
-  readers: number;
-  /** The connection pool (PostgreSQL only): its bound, open connections, idle ones, calls waiting for one. */
-  pool?: { max: number; total: number; idle: number; waiting: number };
-}
+import type { CheckReport, EngineKind, StoreStats } from '../api/types.js';
 
 /**
  * What the services talk to: an engine runs catalogue operations by name and settles

@@ -9,48 +9,25 @@ import {
   memoryRollback,
   memorySearch,
   memoryUpdate,
-  type MemoryContext,
 } from '../catalogue/memory.js';
 import type { StoreEngine } from './engine.js';
-import type { AuditContext, JsonObject, JsonValue, ListOptions, MemoryEntry, MemoryType, Page } from '../api/types.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import type {
+  AddMemoryInput,
+  ContextQuery,
+  GetMemoryOptions,
+  JsonValue,
+  ListOptions,
+  MemoryContext,
+  MemoryEntry,
+  MemoryType,
+  Page,
+  SearchMemoryOptions,
+  UpdateMemoryOptions,
+  WriteOptions,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
-
-export type { MemoryContext };
-
-export interface AddMemoryInput {
-  /** Colon-separated hierarchy, e.g. `user:alice:preferences`. */
-  namespace: string;
-  key: string;
-  value: JsonValue;
-  type: MemoryType;
-  metadata?: JsonObject;
-  createdBy?: string;
-  ctx?: AuditContext;
-}
-
-export interface UpdateMemoryOptions {
-  /** Reject with CONFLICT unless the current version is this one (optimistic concurrency). */
-  expectedVersion?: number;
-  updatedBy?: string;
-  /** Replaces the metadata; omitted, the previous version's is kept. */
-  metadata?: JsonObject;
-  ctx?: AuditContext;
-}
-
-export interface SearchMemoryOptions extends ListOptions {
-  /** `user:alice` matches `user:alice` and `user:alice:*`, never `user:alice2`. */
-  namespacePrefix: string;
-  type?: MemoryType;
-}
-
-export interface ContextQuery {
-  sessionId: string;
-  userId: string;
-  appName: string;
-  projectId?: string | null;
-  /** Most entries per scope. Default 1000, at most 10000. */
-  limit?: number;
-}
 
 const TYPES: readonly MemoryType[] = ['semantic', 'episodic', 'procedural'];
 const MAX_VERSION = 2 ** 31;
@@ -62,8 +39,9 @@ const MAX_VERSION = 2 ** 31;
 export class Memory {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -73,7 +51,7 @@ export class Memory {
    * @example
    * await store.memory.add({ namespace: 'user:alice:preferences', key: 'theme', value: 'dark', type: 'semantic' });
    */
-  add(input: AddMemoryInput): Promise<MemoryEntry> {
+  add<Value = JsonValue>(input: AddMemoryInput): Promise<MemoryEntry<Value>> {
     return this.#engine.call(memoryAdd, () => {
       const o = v.options('input', input, ['namespace', 'key', 'value', 'type', 'metadata', 'createdBy', 'ctx'] as const);
       if (o.value === undefined) throw v.missing('value');
@@ -86,11 +64,17 @@ export class Memory {
         v.optionalIdentifier('createdBy', o.createdBy),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal) as Promise<MemoryEntry<Value>>;
   }
 
-  /** The current (newest live) version, or the named `version`; `undefined` when none. */
-  get(namespace: string, key: string, options?: { version?: number }): Promise<MemoryEntry | undefined> {
+  /**
+   * The current (newest live) version, or the named `version`; `undefined` when none.
+   * `Value` types the entry's value for the caller (not checked: it is the JSON stored).
+   *
+   * @example
+   * const theme = await store.memory.get<string>('user:alice:preferences', 'theme');
+   */
+  get<Value = JsonValue>(namespace: string, key: string, options?: GetMemoryOptions): Promise<MemoryEntry<Value> | undefined> {
     return this.#engine.call(memoryGet, () => {
       const o = v.options('options', options, ['version'] as const);
       return [
@@ -98,14 +82,14 @@ export class Memory {
         v.identifier('key', key),
         v.optionalInteger('version', o.version, 1, MAX_VERSION),
       ] as const;
-    });
+    }, options?.signal) as Promise<MemoryEntry<Value> | undefined>;
   }
 
   /**
    * Writes a new version (the type is kept). With `expectedVersion`, rejects CONFLICT
    * unless that is still the current version.
    */
-  update(namespace: string, key: string, value: JsonValue, options?: UpdateMemoryOptions): Promise<MemoryEntry> {
+  update<Value = JsonValue>(namespace: string, key: string, value: JsonValue, options?: UpdateMemoryOptions): Promise<MemoryEntry<Value>> {
     return this.#engine.call(memoryUpdate, () => {
       const o = v.options('options', options, ['expectedVersion', 'updatedBy', 'metadata', 'ctx'] as const);
       if (value === undefined) throw v.missing('value');
@@ -118,27 +102,27 @@ export class Memory {
         v.optionalJsonObject('metadata', o.metadata),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal) as Promise<MemoryEntry<Value>>;
   }
 
   /** Marks every version of the key deleted. */
-  delete(namespace: string, key: string, options?: { ctx?: AuditContext }): Promise<{ deletedVersions: number }> {
+  delete(namespace: string, key: string, options?: WriteOptions): Promise<{ deletedVersions: number }> {
     return this.#engine.call(memoryDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.namespace('namespace', namespace), v.identifier('key', key), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
   /** Marks the current version deleted so the previous live one is current again; returns it. */
-  rollback(namespace: string, key: string, options?: { ctx?: AuditContext }): Promise<MemoryEntry> {
+  rollback<Value = JsonValue>(namespace: string, key: string, options?: WriteOptions): Promise<MemoryEntry<Value>> {
     return this.#engine.call(memoryRollback, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.namespace('namespace', namespace), v.identifier('key', key), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal) as Promise<MemoryEntry<Value>>;
   }
 
   /** Every version of a key, deleted ones included, newest first. */
-  history(namespace: string, key: string, options?: ListOptions): Promise<Page<MemoryEntry>> {
+  history<Value = JsonValue>(namespace: string, key: string, options?: ListOptions): Promise<Page<MemoryEntry<Value>>> {
     return this.#engine.call(memoryHistory, () => {
       const o = v.options('options', options, ['limit', 'cursor'] as const);
       return [
@@ -147,11 +131,11 @@ export class Memory {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'n') as [number]),
       ] as const;
-    });
+    }, options?.signal) as Promise<Page<MemoryEntry<Value>>>;
   }
 
   /** The current version of every key under a namespace prefix, in (namespace, key) order. */
-  search(query: SearchMemoryOptions): Promise<Page<MemoryEntry>> {
+  search<Value = JsonValue>(query: SearchMemoryOptions): Promise<Page<MemoryEntry<Value>>> {
     return this.#engine.call(memorySearch, () => {
       const o = v.options('query', query, ['namespacePrefix', 'type', 'limit', 'cursor'] as const);
       return [
@@ -160,7 +144,7 @@ export class Memory {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'ss') as [string, string]),
       ] as const;
-    });
+    }, query?.signal) as Promise<Page<MemoryEntry<Value>>>;
   }
 
   /**
@@ -168,7 +152,7 @@ export class Memory {
    * every entry under `session:<sessionId>`, `user:<userId>`, `app:<appName>` and
    * `project:<projectId>`.
    */
-  context(query: ContextQuery): Promise<MemoryContext> {
+  context<Value = JsonValue>(query: ContextQuery): Promise<MemoryContext<Value>> {
     return this.#engine.call(memoryContext, () => {
       const o = v.options('query', query, ['sessionId', 'userId', 'appName', 'projectId', 'limit'] as const);
       return [
@@ -178,14 +162,14 @@ export class Memory {
         o.projectId === undefined || o.projectId === null ? null : v.segment('projectId', o.projectId),
         v.limit(o.limit, 1000, 10_000),
       ] as const;
-    });
+    }, query?.signal) as Promise<MemoryContext<Value>>;
   }
 
   /** Soft-deletes episodic keys whose current version was written before `olderThan`. */
-  expireEpisodic(olderThan: Date | string | number, options?: { ctx?: AuditContext }): Promise<{ expired: number }> {
+  expireEpisodic(olderThan: Date | string | number, options?: WriteOptions): Promise<{ expired: number }> {
     return this.#engine.call(memoryExpireEpisodic, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.timestamp('olderThan', olderThan), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

@@ -1,25 +1,18 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { metricsQuery, metricsRecord } from '../catalogue/metrics.js';
 import type { StoreEngine } from './engine.js';
-import type { AuditContext, JsonObject, Metric, Page } from '../api/types.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import type { Metric, MetricQuery, Page, RecordMetricOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
-
-export interface MetricQuery {
-  name: string;
-  /** From this time (inclusive). */
-  since?: Date | string | number;
-  /** Up to this time (exclusive). */
-  until?: Date | string | number;
-  limit?: number;
-  cursor?: string;
-}
 
 /** Metrics: named, non-negative measurements with labels. */
 export class Metrics {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -28,7 +21,7 @@ export class Metrics {
    * @example
    * await store.metrics.record('tokens', 1532, { labels: { model: 'large', sessionId } });
    */
-  record(name: string, value: number, options?: { labels?: JsonObject; ctx?: AuditContext }): Promise<Metric> {
+  record(name: string, value: number, options?: RecordMetricOptions): Promise<Metric> {
     return this.#engine.call(metricsRecord, () => {
       const o = v.options('options', options, ['labels', 'ctx'] as const);
       return [
@@ -37,7 +30,7 @@ export class Metrics {
         v.optionalJsonObject('labels', o.labels),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /** A metric's measurements in a time range, newest first. */
@@ -51,6 +44,6 @@ export class Metrics {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
       ] as const;
-    });
+    }, query?.signal);
   }
 }

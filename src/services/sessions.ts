@@ -12,10 +12,12 @@ import {
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
 import type { StoreEngine } from './engine.js';
-import type { AuditContext, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp } from '../api/types.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import type { CallOptions, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp, WriteOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
 
-export interface CreateSessionInput {
+export interface CreateSessionInput extends WriteOptions {
   /** A UUID v4 is generated when omitted. */
   id?: string;
   appName: string;
@@ -23,10 +25,9 @@ export interface CreateSessionInput {
   projectId?: string | null;
   state?: JsonObject;
   metadata?: JsonObject;
-  ctx?: AuditContext;
 }
 
-export interface GetSessionOptions {
+export interface GetSessionOptions extends CallOptions {
   /** Return only the newest n events. */
   lastEvents?: number;
 }
@@ -48,8 +49,9 @@ function listArgs(owner: string, value: unknown, opts: unknown) {
 export class Sessions {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -58,7 +60,7 @@ export class Sessions {
    * @example
    * const session = await store.sessions.create({ appName: 'planner', userId: 'alice' });
    */
-  create(input: CreateSessionInput): Promise<Session> {
+  create<State = JsonObject>(input: CreateSessionInput): Promise<Session<State>> {
     return this.#engine.call(sessionsCreate, () => {
       const o = v.options('input', input, ['id', 'appName', 'userId', 'projectId', 'state', 'metadata', 'ctx'] as const);
       return [
@@ -70,15 +72,18 @@ export class Sessions {
         o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal) as Promise<Session<State>>;
   }
 
-  /** The session, or `undefined` when there is none. `lastEvents` keeps only the newest n events. */
-  get(id: string, options?: GetSessionOptions): Promise<Session | undefined> {
+  /**
+   * The session, or `undefined` when there is none. `lastEvents` keeps only the newest n
+   * events. `State` types its state for the caller (not checked: it is the JSON stored).
+   */
+  get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
     return this.#engine.call(sessionsGet, () => {
       const o = v.options('options', options, ['lastEvents'] as const);
       return [v.identifier('id', id), lastEvents(o.lastEvents)] as const;
-    });
+    }, options?.signal) as Promise<Session<State> | undefined>;
   }
 
   /**
@@ -91,7 +96,7 @@ export class Sessions {
   appendEvent(
     id: string,
     event: JsonValue,
-    options?: { stateDelta?: JsonObject; ctx?: AuditContext },
+    options?: { stateDelta?: JsonObject } & WriteOptions,
   ): Promise<{ eventCount: number; lastUpdateTime: Timestamp }> {
     return this.#engine.call(sessionsAppendEvent, () => {
       const o = v.options('options', options, ['stateDelta', 'ctx'] as const);
@@ -101,51 +106,51 @@ export class Sessions {
         v.optionalJsonObject('stateDelta', o.stateDelta),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /**
    * Moves a session along its lifecycle: created → active ⇄ paused → terminated → archived
    * (created, active and paused may also terminate). Other moves reject INVALID_STATE.
    */
-  setStatus(id: string, status: SessionStatus, options?: { ctx?: AuditContext }): Promise<Session> {
+  setStatus(id: string, status: SessionStatus, options?: WriteOptions): Promise<Session> {
     return this.#engine.call(sessionsSetStatus, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.oneOf('status', status, STATUSES), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
   /** The whole state object, or one key of it (keys may contain colons: `user:alice:theme`). */
-  getState(id: string, key?: string): Promise<JsonValue | undefined> {
-    return this.#engine.call(
-      sessionsGetState,
-      () => [v.identifier('id', id), key === undefined ? null : v.text('key', key, 1024)] as const,
-    );
+  getState<Value = JsonValue>(id: string, key?: string, options?: CallOptions): Promise<Value | undefined> {
+    return this.#engine.call(sessionsGetState, () => {
+      v.options('options', options, []);
+      return [v.identifier('id', id), key === undefined ? null : v.text('key', key, 1024)] as const;
+    }, options?.signal) as Promise<Value | undefined>;
   }
 
   /** Merges `delta` into the state (JSON merge patch) and returns the new state. */
-  setState(id: string, delta: JsonObject, options?: { ctx?: AuditContext }): Promise<JsonObject> {
+  setState<State = JsonObject>(id: string, delta: JsonObject, options?: WriteOptions): Promise<State> {
     return this.#engine.call(sessionsSetState, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.jsonObject('delta', delta), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal) as Promise<State>;
   }
 
   /** A user's sessions, newest first. */
-  listByUser(userId: string, options?: SessionListOptions): Promise<Page<Session>> {
-    return this.#engine.call(sessionsListByUser, () => listArgs('userId', userId, options));
+  listByUser<State = JsonObject>(userId: string, options?: SessionListOptions): Promise<Page<Session<State>>> {
+    return this.#engine.call(sessionsListByUser, () => listArgs('userId', userId, options), options?.signal) as Promise<Page<Session<State>>>;
   }
 
   /** A project's sessions, newest first. */
-  listByProject(projectId: string, options?: SessionListOptions): Promise<Page<Session>> {
-    return this.#engine.call(sessionsListByProject, () => listArgs('projectId', projectId, options));
+  listByProject<State = JsonObject>(projectId: string, options?: SessionListOptions): Promise<Page<Session<State>>> {
+    return this.#engine.call(sessionsListByProject, () => listArgs('projectId', projectId, options), options?.signal) as Promise<Page<Session<State>>>;
   }
 
   /** Deletes a session; its tasks, agents and checkpoints stay, with their session cleared. */
-  delete(id: string, options?: { ctx?: AuditContext }): Promise<void> {
+  delete(id: string, options?: WriteOptions): Promise<void> {
     return this.#engine.call(sessionsDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

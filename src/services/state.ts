@@ -1,19 +1,25 @@
 import { stateGet, stateSet } from '../catalogue/state.js';
 import type { StoreEngine } from './engine.js';
-import type { AuditContext, JsonValue, StateEntry } from '../api/types.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
+import type { CallOptions, JsonValue, StateEntry, WriteOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
 
 /** The legacy per-task key/value state of the seed's schema. */
 export class TaskState {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
-  /** The value stored under `key` for a task, or `undefined`. */
-  get(taskId: string, key: string): Promise<JsonValue | undefined> {
-    return this.#engine.call(stateGet, () => [v.identifier('taskId', taskId), v.identifier('key', key)] as const);
+  /** The value stored under `key` for a task, or `undefined`. `Value` types it for the caller (not checked). */
+  get<Value = JsonValue>(taskId: string, key: string, options?: CallOptions): Promise<Value | undefined> {
+    return this.#engine.call(stateGet, () => {
+      v.options('options', options, []);
+      return [v.identifier('taskId', taskId), v.identifier('key', key)] as const;
+    }, options?.signal) as Promise<Value | undefined>;
   }
 
   /**
@@ -22,11 +28,11 @@ export class TaskState {
    * @example
    * await store.state.set(task.id, 'progress', { done: 3, of: 10 });
    */
-  set(taskId: string, key: string, value: JsonValue, options?: { ctx?: AuditContext }): Promise<StateEntry> {
+  set<Value = JsonValue>(taskId: string, key: string, value: JsonValue, options?: WriteOptions): Promise<StateEntry<Value>> {
     return this.#engine.call(stateSet, () => {
       const o = v.options('options', options, ['ctx'] as const);
       if (value === undefined) throw v.missing('value');
       return [v.identifier('taskId', taskId), v.identifier('key', key), v.json('value', value), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal) as Promise<StateEntry<Value>>;
   }
 }

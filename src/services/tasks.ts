@@ -12,35 +12,36 @@ import {
   tasksListChildren,
 } from '../catalogue/tasks.js';
 import type { StoreEngine } from './engine.js';
+import { engineOf } from '../api/internal.js';
+import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
-import type { AuditContext, JsonValue, ListOptions, Page, Session, Task } from '../api/types.js';
+import type {
+  CallOptions,
+  ClaimTaskOptions,
+  CreateTaskInput,
+  FailTaskOptions,
+  JsonValue,
+  ListOptions,
+  Page,
+  Session,
+  Task,
+  WriteOptions,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
 
-export interface CreateTaskInput {
-  /** A UUID v4 is generated when omitted. */
-  id?: string;
-  prompt: string;
-  inputData: JsonValue;
-  agentType?: string;
-  /** 1 (highest) to 10 (lowest); default 5. */
-  priority?: number;
-  parentTaskId?: string;
-  /** Tasks that must complete before this one can be claimed. */
-  dependencies?: string[];
-  sessionId?: string;
-  createdBy?: string;
-  /** Failures that send the task back to pending before it fails for good; default 3. */
-  maxRetries?: number;
-  maxExecutionTimeoutSeconds?: number;
-  ctx?: AuditContext;
+/** The arguments of a call that takes only an id (and a signal). */
+function idOnly(id: string, options: CallOptions | undefined): readonly [string] {
+  v.options('options', options, []);
+  return [v.identifier('id', id)] as const;
 }
 
 /** Tasks: a priority queue of work that agents claim, complete, fail (with retries) or cancel. */
 export class Tasks {
   readonly #engine: StoreEngine;
 
-  constructor(engine: StoreEngine) {
-    this.#engine = engine;
+  /** Each Store makes its own: use `store.<service>`. */
+  constructor(store: Store) {
+    this.#engine = engineOf(store);
   }
 
   /**
@@ -49,7 +50,7 @@ export class Tasks {
    * @example
    * const task = await store.tasks.create({ prompt: 'Summarise the design', inputData: { doc: 'design.md' }, priority: 2 });
    */
-  create(input: CreateTaskInput): Promise<Task> {
+  create<Input = JsonValue>(input: CreateTaskInput): Promise<Task<Input>> {
     return this.#engine.call(tasksCreate, () => {
       const o = v.options('input', input, [
         'id', 'prompt', 'inputData', 'agentType', 'priority', 'parentTaskId', 'dependencies', 'sessionId', 'createdBy',
@@ -79,16 +80,17 @@ export class Tasks {
         },
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, input?.signal) as Promise<Task<Input>>;
   }
 
-  get(id: string): Promise<Task | undefined> {
-    return this.#engine.call(tasksGet, () => [v.identifier('id', id)] as const);
+  /** The task, or `undefined`. `Input` and `Result` type its payloads for the caller (not checked). */
+  get<Input = JsonValue, Result = JsonValue>(id: string, options?: CallOptions): Promise<Task<Input, Result> | undefined> {
+    return this.#engine.call(tasksGet, () => idOnly(id, options), options?.signal) as Promise<Task<Input, Result> | undefined>;
   }
 
   /** The task and its session (null when it has none), read together. */
-  getWithSession(id: string): Promise<{ task: Task; session: Session | null } | undefined> {
-    return this.#engine.call(tasksGetWithSession, () => [v.identifier('id', id)] as const);
+  getWithSession(id: string, options?: CallOptions): Promise<{ task: Task; session: Session | null } | undefined> {
+    return this.#engine.call(tasksGetWithSession, () => idOnly(id, options), options?.signal);
   }
 
   /** A session's tasks, newest first. */
@@ -100,7 +102,7 @@ export class Tasks {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /** A task's subtasks, in creation order. */
@@ -112,7 +114,7 @@ export class Tasks {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'n') as [number]),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /**
@@ -123,26 +125,26 @@ export class Tasks {
    * @example
    * const task = await store.tasks.claimNext({ agentType: 'coder' });
    */
-  claimNext(options?: { agentType?: string; ctx?: AuditContext }): Promise<Task | undefined> {
+  claimNext<Input = JsonValue>(options?: ClaimTaskOptions): Promise<Task<Input> | undefined> {
     return this.#engine.call(tasksClaimNext, () => {
       const o = v.options('options', options, ['agentType', 'ctx'] as const);
       return [v.optionalIdentifier('agentType', o.agentType), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal) as Promise<Task<Input> | undefined>;
   }
 
   /** Completes a running task with its result. */
-  complete(id: string, result?: JsonValue, options?: { ctx?: AuditContext }): Promise<Task> {
+  complete(id: string, result?: JsonValue, options?: WriteOptions): Promise<Task> {
     return this.#engine.call(tasksComplete, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.optionalJson('result', result), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 
   /**
    * Records a running task's failure. With retries left (and `retry` not false) it goes
    * back to `pending` with its retry count raised; otherwise it is `failed`.
    */
-  fail(id: string, error: string, options?: { retry?: boolean; ctx?: AuditContext }): Promise<Task> {
+  fail(id: string, error: string, options?: FailTaskOptions): Promise<Task> {
     return this.#engine.call(tasksFail, () => {
       const o = v.options('options', options, ['retry', 'ctx'] as const);
       return [
@@ -151,14 +153,14 @@ export class Tasks {
         o.retry === undefined ? true : v.boolean('retry', o.retry),
         v.auditContext(o.ctx),
       ] as const;
-    });
+    }, options?.signal);
   }
 
   /** Cancels a pending or running task. */
-  cancel(id: string, options?: { ctx?: AuditContext }): Promise<Task> {
+  cancel(id: string, options?: WriteOptions): Promise<Task> {
     return this.#engine.call(tasksCancel, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.auditContext(o.ctx)] as const;
-    });
+    }, options?.signal);
   }
 }

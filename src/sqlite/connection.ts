@@ -2,15 +2,19 @@ import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StoreError, toWireError } from '../api/errors.js';
+import type { Synchronous } from '../api/types.js';
+import { createFileWithMode, DEFAULT_FILE_MODE } from './files.js';
 
 export type Connection = Database.Database;
-export type Synchronous = 'normal' | 'full';
+export type { Synchronous };
 
 export interface WriterConnectionOptions {
   synchronous: Synchronous;
   busyTimeoutMs: number;
   /** Bytes the WAL file is truncated back to after a checkpoint resets it. */
   journalSizeLimit: number;
+  /** Mode of a database file created here (and so of its -wal and -shm). Default 0o600. */
+  fileMode?: number;
 }
 
 const SQLITE_HEADER = 'SQLite format 3\0';
@@ -30,7 +34,7 @@ function writable(path: string): boolean {
  * needs the directory writable: WAL mode keeps its -wal and -shm files beside the
  * database.
  */
-function assertUsablePath(path: string, access: 'read' | 'write'): void {
+function assertUsablePath(path: string, access: 'read' | 'write'): 'exists' | 'missing' {
   const mustExist = access === 'read';
   const directory = dirname(path);
   let dirStat;
@@ -60,7 +64,7 @@ function assertUsablePath(path: string, access: 'read' | 'write'): void {
         sqliteCode: 'SQLITE_CANTOPEN',
       });
     }
-    return;
+    return 'missing';
   }
   if (!fileStat.isFile()) {
     throw new StoreError('IO_ERROR', `cannot open database ${path}: not a regular file`, {
@@ -72,7 +76,7 @@ function assertUsablePath(path: string, access: 'read' | 'write'): void {
       sqliteCode: 'SQLITE_READONLY',
     });
   }
-  if (fileStat.size === 0) return;
+  if (fileStat.size === 0) return 'exists';
   const header = Buffer.alloc(SQLITE_HEADER.length);
   const fd = openSync(path, 'r');
   let read: number;
@@ -86,6 +90,7 @@ function assertUsablePath(path: string, access: 'read' | 'write'): void {
       sqliteCode: 'SQLITE_NOTADB',
     });
   }
+  return 'exists';
 }
 
 /** Rethrows a SQLite failure as a StoreError that names the file. */
@@ -102,10 +107,19 @@ function withPath(path: string, error: unknown): StoreError {
 /**
  * Opens the one read-write connection. Reads the header and schema first, and only then
  * switches to WAL and sets the pragmas, so a file that is not ours is refused unchanged.
+ * A missing file is created first with `fileMode` (owner-only by default): SQLite would
+ * create it 0644 less the umask, readable by everyone on the machine.
  */
 export function openWriterConnection(path: string, options: WriterConnectionOptions): Connection {
   const file = resolve(path);
-  assertUsablePath(file, 'write');
+  if (assertUsablePath(file, 'write') === 'missing') {
+    try {
+      createFileWithMode(file, options.fileMode ?? DEFAULT_FILE_MODE);
+    } catch (error) {
+      // Created meanwhile by someone else: open theirs, as SQLite would have.
+      if (!(error instanceof StoreError && error.code === 'CONFLICT')) throw error;
+    }
+  }
   let db: Connection | undefined;
   try {
     db = new Database(file);

@@ -1,22 +1,8 @@
 import { build, type Histogram } from 'hdr-histogram-js';
 import { performance } from 'node:perf_hooks';
+import type { BatchSummary, LatencySummary } from '../api/types.js';
 
-export interface LatencySummary {
-  count: number;
-  /** Microseconds. */
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
-export interface BatchSummary {
-  batches: number;
-  calls: number;
-  mean: number;
-  max: number;
-}
+export type { BatchSummary, LatencySummary };
 
 const histogram = (): Histogram =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });

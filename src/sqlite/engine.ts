@@ -1,14 +1,16 @@
 import type { Worker } from 'node:worker_threads';
 import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import { StoreError } from '../api/errors.js';
+import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
-import type { StoreEngine, StoreStats } from '../services/engine.js';
+import type { StoreEngine } from '../services/engine.js';
 import { EngineStats } from './engine-stats.js';
+import type { StoreStats } from '../api/types.js';
 import { ReadPool } from './read-pool.js';
 import type { OperationTarget, WriterTarget } from './targets.js';
 import { WriterClient } from './writer-client.js';
 
+export type { StoreStats };
 
 /**
  * An OVERLOADED error without a stack trace: capturing one costs several times what the
@@ -60,6 +62,7 @@ export class Engine implements StoreEngine {
         walLimitBytes: options.walLimitBytes,
         checkpointIntervalMs: options.checkpointIntervalMs,
         manageWal: options.manageWal,
+        fileMode: options.fileMode,
       },
       { maxBatch: options.maxWriteBatch },
       stats,
@@ -75,11 +78,18 @@ export class Engine implements StoreEngine {
 
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
-   * throws, the promise rejects and nothing is queued.
+   * throws, the promise rejects and nothing is queued. A `signal` that aborts while the
+   * call still waits in its queue withdraws it (ABORTED); once sent, it runs to the end.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>): Promise<ResultOf<O>> {
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
+    }
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) {
+        return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
+      }
+      if (signal.aborted) return Promise.reject(aborted(operation.name, signal));
     }
     const target = operation.kind === 'read' ? this.#readers : this.#writer;
     // Refused before any work is done on it: under overload, refusing must stay cheap.
@@ -92,9 +102,9 @@ export class Engine implements StoreEngine {
     try {
       args = build();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(toStoreError(error));
     }
-    return target.submit(operation.name, args) as Promise<ResultOf<O>>;
+    return target.submit(operation.name, args, signal) as Promise<ResultOf<O>>;
   }
 
   stats(): StoreStats {

@@ -1,14 +1,27 @@
-/** A FIFO queue that takes from the front in O(1) (Array#shift is O(n)). */
+/**
+ * A FIFO queue that takes from the front in O(1) (Array#shift is O(n)). An item pushed
+ * with an AbortSignal is withdrawn when the signal aborts while the item still waits:
+ * it leaves the queue and `onWithdraw` is told. Once taken, its signal no longer matters.
+ */
 export class Queue<T> {
   #items: T[] = [];
   #head = 0;
+  /** How to stop listening to the signal of each waiting item that has one. */
+  readonly #detach = new Map<T, () => void>();
 
   get length(): number {
     return this.#items.length - this.#head;
   }
 
-  push(item: T): void {
+  push(item: T, signal?: AbortSignal, onWithdraw?: (item: T, signal: AbortSignal) => void): void {
     this.#items.push(item);
+    if (signal === undefined) return;
+    const abort = (): void => {
+      this.#detach.delete(item);
+      if (this.#remove(item)) onWithdraw?.(item, signal);
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    this.#detach.set(item, () => signal.removeEventListener('abort', abort));
   }
 
   /** Removes and returns up to `count` items from the front. */
@@ -23,11 +36,28 @@ export class Queue<T> {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
+    if (this.#detach.size > 0) {
+      for (const item of taken) {
+        const detach = this.#detach.get(item);
+        if (detach !== undefined) {
+          this.#detach.delete(item);
+          detach();
+        }
+      }
+    }
     return taken;
   }
 
   /** Removes and returns everything. */
   drain(): T[] {
     return this.take(this.length);
+  }
+
+  /** Removes one waiting item (O(n): only an abort comes here). */
+  #remove(item: T): boolean {
+    const index = this.#items.indexOf(item, this.#head);
+    if (index < 0) return false;
+    this.#items.splice(index, 1);
+    return true;
   }
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { fromWireError, StoreError, type WireError } from '../api/errors.js';
+import { aborted, fromWireError, StoreError, type WireError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
 import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 import type { ReaderConfig } from './reader-thread.js';
@@ -75,9 +75,9 @@ export class ReadPool implements OperationTarget {
     return this.#pool.threads;
   }
 
-  submit(name: string, args: readonly unknown[]): Promise<unknown> {
+  submit(name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ name, args, resolve, reject, start: performance.now() });
+      this.#queue.push({ name, args, resolve, reject, start: performance.now() }, signal, this.#withdrawn);
       if (!this.#scheduled) {
         this.#scheduled = true;
         // Idle pool: go at once (after this tick's other reads join). Busy pool: wait
@@ -88,6 +88,13 @@ export class ReadPool implements OperationTarget {
       }
     });
   }
+
+  /** A read whose signal aborted while it waited: it was never sent. */
+  readonly #withdrawn = (call: PendingCall, signal: AbortSignal): void => {
+    // No flush here: whatever the queue waits for (a batch in flight, a writer starting,
+    // the flush already scheduled) flushes it next, and settles drain() when it empties.
+    fail(call, aborted(call.name, signal), this.#stats);
+  };
 
   readonly #scheduledFlush = (): void => {
     this.#scheduled = false;

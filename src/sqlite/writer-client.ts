@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import type { CheckReport } from '../diagnostics/check.js';
-import { fromWireError, StoreError } from '../api/errors.js';
+import { aborted, fromWireError, StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
 import type { OperationCall, WriteBatchResponse } from './protocol.js';
 import type { WriterApi, WriterConfig } from './writer-thread.js';
@@ -83,9 +83,9 @@ export class WriterClient implements WriterTarget {
     return this.#thread.worker;
   }
 
-  submit(name: string, args: readonly unknown[]): Promise<unknown> {
+  submit(name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ name, args, resolve, reject, start: performance.now() });
+      this.#queue.push({ name, args, resolve, reject, start: performance.now() }, signal, this.#withdrawn);
       this.#setRef(true);
       if (this.#state === 'down') void this.#restart();
       if (!this.#scheduled) {
@@ -94,6 +94,13 @@ export class WriterClient implements WriterTarget {
       }
     });
   }
+
+  /** A write whose signal aborted while it waited: it was never sent, so it never ran. */
+  readonly #withdrawn = (call: PendingCall, signal: AbortSignal): void => {
+    // No flush here: whatever the queue waits for (a batch in flight, a writer starting,
+    // the flush already scheduled) flushes it next, and settles drain() when it empties.
+    fail(call, aborted(call.name, signal), this.#stats);
+  };
 
   readonly #flush = (): void => {
     this.#scheduled = false;

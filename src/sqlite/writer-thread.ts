@@ -17,6 +17,8 @@ export interface WriterConfig {
   walLimitBytes: number;
   checkpointIntervalMs: number;
   manageWal: boolean;
+  /** Mode of a database file the writer creates. Default 0o600. */
+  fileMode?: number;
 }
 
 /**

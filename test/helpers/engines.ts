@@ -1,7 +1,7 @@
 import { describe } from 'vitest';
 import type { StoreOptions } from '../../src/api/options.js';
 import type { Store } from '../../src/api/store.js';
-import type { EngineKind } from '../../src/services/engine.js';
+import type { EngineKind } from '../../src/api/types.js';
 import { openInProcessStore } from './in-process-store.js';
 import { openPostgresTestStore } from './postgres.js';
 import { openTestStore } from './store.js';

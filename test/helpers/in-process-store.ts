@@ -6,7 +6,9 @@ import type { OperationTarget, WriterTarget } from '../../src/sqlite/targets.js'
 import { resolveOptions, type StoreOptions } from '../../src/api/options.js';
 import { appendCall, decodeOutcomes, type OperationCall, type Outcome, type ReadBatchRequest } from '../../src/sqlite/protocol.js';
 import { createReadHandler } from '../../src/sqlite/reader-thread.js';
-import { Store } from '../../src/api/store.js';
+import type { Store } from '../../src/api/store.js';
+import { createStore } from '../../src/api/internal.js';
+import '../../src/api/store.js';
 import { WriterService } from '../../src/sqlite/writer-thread.js';
 import { cleanup, tempDbPath } from './temp.js';
 
@@ -116,7 +118,7 @@ export function openInProcessStore(options: Partial<StoreOptions> = {}): Store {
       stats,
     ),
   );
-  const store = new Store(engine);
+  const store = createStore(engine);
   cleanup(() => store.close());
   return store;
 }

@@ -15,6 +15,8 @@ import { implement } from '../operation.js';
 import { DOCUMENT_COLUMNS, NOW } from './sql.js';
 
 const ID = 0;
+const LAST_SYNCED_AT = 9;
+const SYNC_STATUS = 10;
 const CREATED_AT = 11;
 /** After the columns, in upsert's row: whether the row was inserted, and the hash it had. */
 const INSERTED = 13;
@@ -70,16 +72,34 @@ export const pgDocumentsListByType = implement(documentsListByType, {
   },
 });
 
+const PENDING = `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE sync_status IN ('pending', 'stale')`;
+const PENDING_ORDER = 'ORDER BY sync_status, last_synced_at NULLS FIRST, id LIMIT $1';
+
 export const pgDocumentsPendingSync = implement(documentsPendingSync, {
   statements: {
     // A work queue: pending first, then stale, least recently synced first (never-synced
-    // rows first, as SQLite sorts NULL first).
-    pending:
-      `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE sync_status IN ('pending', 'stale') ` +
-      'ORDER BY sync_status, last_synced_at NULLS FIRST LIMIT $1',
+    // documents first of all, as SQLite sorts NULL first), in the order of
+    // idx_document_sync_status. A cursor is the last row's (sync_status, last_synced_at,
+    // id); a NULL time and a real one continue the walk differently.
+    first: `${PENDING} ${PENDING_ORDER}`,
+    afterNever:
+      `${PENDING} AND (sync_status > $2 OR (sync_status = $2 AND (last_synced_at IS NOT NULL OR id > $3::bigint))) ` + PENDING_ORDER,
+    afterTime:
+      `${PENDING} AND (sync_status > $2 OR (sync_status = $2 AND last_synced_at >= $3::timestamptz AND ` +
+      `(last_synced_at > $3::timestamptz OR id > $4::bigint))) ${PENDING_ORDER}`,
   },
-  async run(q, [limit]) {
-    return (await q.all('pending', [limit])).map(documentFromRow);
+  async run(q, [limit, after]) {
+    let rows: RawRow[];
+    if (after === null) rows = await q.all('first', [limit + 1]);
+    else {
+      const [status, at, id] = after;
+      rows = at === null ? await q.all('afterNever', [limit + 1, status, id]) : await q.all('afterTime', [limit + 1, status, at, id]);
+    }
+    return toPage<RawRow, DocumentEntry>(rows, limit, documentFromRow, (row) => [
+      row[SYNC_STATUS] as string,
+      row[LAST_SYNCED_AT] as string | null,
+      row[ID] as number,
+    ]);
   },
 });
 
