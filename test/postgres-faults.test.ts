@@ -124,6 +124,28 @@ describe('PostgreSQL faults', () => {
     expect((await store.audit.list()).items.filter((a) => a.actionType === 'session_append_event')).toHaveLength(5);
   });
 
+  it('an abort withdraws a call still waiting for a connection (ABORTED, never run); a running call runs to the end', async () => {
+    const store = await openPostgresTestStore({ pool: { max: 1 } });
+    const url = urlOf(store);
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
+    const lock = await lockSession(url, 's');
+    const running = new AbortController();
+    const first = store.sessions.appendEvent('s', { n: 1 }, { signal: running.signal });
+    await waitingOnLocks(url, 1);
+    const waiting = new AbortController();
+    const second = store.sessions.appendEvent('s', { n: 2 }, { signal: waiting.signal });
+    second.catch(() => {});
+    expect(store.stats().queues.write).toBe(1);
+    waiting.abort(new Error('caller gave up'));
+    running.abort(new Error('too late: it is running'));
+    await expect(second).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringContaining('was not run') });
+    await expect(store.sessions.get('s', { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    await lock.release();
+    await expect(first).resolves.toMatchObject({ eventCount: 1 });
+    expect((await store.sessions.get('s'))!.events).toEqual([{ n: 1 }]);
+    expect(store.stats().pool).toMatchObject({ waiting: 0 });
+  });
+
   it('a killed connection fails its call with IO_ERROR, writes nothing, and the pool replaces it', async () => {
     const store = await openPostgresTestStore({ pool: { max: 4 } });
     const url = urlOf(store);
