@@ -227,6 +227,19 @@ describe('check() on PostgreSQL', () => {
     expect(report.integrity).toEqual(['constraint positive_id on metrics is NOT VALID: existing rows were never checked']);
   });
 
+  it('reports a statement the server cannot plan (its table gone) as failing, and checks the rest', async () => {
+    const url = await freshPostgresUrl();
+    const store = await openStore({ url });
+    const client = await pgClient(url);
+    await client.query('DROP TABLE abathur.metrics');
+    const report = await store.check();
+    await store.close();
+    const failing = report.plans!.filter((plan) => !plan.ok);
+    expect(failing.map((plan) => `${plan.operation}.${plan.statement}`).sort()).toEqual(['metrics.query.first', 'metrics.query.next', 'metrics.record.insert']);
+    expect(failing[0]!.scans[0]).toMatch(/cannot be planned: relation "metrics" does not exist/);
+    expect(report.plans!.filter((plan) => plan.ok).length).toBe(report.plans!.length - 3);
+  });
+
   it('every statement reads no large table end to end on a populated, analysed database; without its index it would', async () => {
     const url = await freshPostgresUrl();
     await populatePostgres(url);

@@ -3,7 +3,7 @@ import type { CheckReport, IndexFinding } from '../diagnostics/check.js';
 import { INDEX_REQUIREMENTS, type IndexColumn, type IndexRequirement } from '../diagnostics/index-requirements.js';
 import type { StatementPlan } from '../diagnostics/query-plan.js';
 import { PG_AUDIT_INSERT, type PgImplementation } from './operation.js';
-import { postgresSchemaVersion } from './schema.js';
+import { postgresSchemaVersion, quoteIdentifier } from './schema.js';
 
 /** One index of the store's schema, as pg_index describes it. */
 interface PgIndex {
@@ -243,7 +243,18 @@ export async function explainPgStatements(
     await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
     let n = 0;
     for (const { operation, statement, sql } of statements) {
-      const plan = await genericPlan(client, sql, `abathur_check_${++n}`);
+      // A statement the server cannot plan (a table missing, say) fails alone.
+      await client.query('SAVEPOINT plan');
+      let plan: PlanNode;
+      try {
+        plan = await genericPlan(client, sql, `abathur_check_${++n}`);
+        await client.query('RELEASE SAVEPOINT plan');
+      } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT plan');
+        const problem = `cannot be planned: ${(error as Error).message}`;
+        plans.push({ operation, statement, plan: [], scans: [problem], tempBtrees: [], tieSorts: [], ok: false });
+        continue;
+      }
       const problems = pgPlanProblems(plan, tableRows);
       const accepted = PG_ACCEPTED_PLANS[`${operation}.${statement}`];
       const clean = problems.scans.length === 0 && problems.tempBtrees.length === 0;
@@ -273,10 +284,15 @@ export async function checkPostgres(
 ): Promise<CheckReport> {
   const client = await pool.connect();
   try {
-    const { rows: versionRows } = await client.query<{ version: number | null }>(
-      'SELECT max(version)::int AS version FROM schema_version',
-    );
-    const schemaVersion = versionRows[0]?.version ?? 0;
+    // A schema the store never set up has no schema_version: version 0, and every check fails.
+    const { rows: found } = await client.query<{ table: string | null }>('SELECT to_regclass($1)::text AS "table"', [
+      `${quoteIdentifier(options.schema)}.schema_version`,
+    ]);
+    let schemaVersion = 0;
+    if (found[0]?.table != null) {
+      const { rows } = await client.query<{ version: number | null }>('SELECT max(version)::int AS version FROM schema_version');
+      schemaVersion = rows[0]?.version ?? 0;
+    }
     const indexes = await schemaIndexes(client, options.schema);
     const { rows: unvalidated } = await client.query<{ name: string; table: string }>(
       'SELECT con.conname AS name, c.relname AS "table" FROM pg_constraint AS con JOIN pg_class AS c ON c.oid = con.conrelid ' +
@@ -295,7 +311,8 @@ export async function checkPostgres(
     const extraIndexes = indexes
       .filter((index) => !index.name.endsWith('_pkey') && !index.name.endsWith('_key') && !required.has(index.name))
       .map((index) => index.name);
-    const plans = await explainPgStatements(client, options.schema, options.implementations);
+    // Without the store's tables there is nothing to plan.
+    const plans = schemaVersion === 0 ? undefined : await explainPgStatements(client, options.schema, options.implementations);
     const indexesSatisfied = findings.filter((finding) => finding.satisfied).length;
     const expectedSchemaVersion = postgresSchemaVersion();
     const ok =
@@ -303,7 +320,7 @@ export async function checkPostgres(
       foreignKeys &&
       schemaVersion === expectedSchemaVersion &&
       indexesSatisfied === findings.length &&
-      plans.every((plan) => plan.ok);
+      (plans ?? []).every((plan) => plan.ok);
     return {
       engine: 'postgres',
       path: options.location,
@@ -317,7 +334,7 @@ export async function checkPostgres(
       indexes: findings,
       indexesSatisfied,
       extraIndexes,
-      plans,
+      ...(plans === undefined ? {} : { plans }),
     };
   } finally {
     client.release();
