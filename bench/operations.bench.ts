@@ -53,6 +53,8 @@ interface Entry {
   facade: (store: Store, i: number) => Promise<unknown>;
 }
 
+/** maxStateBytes, as the facade passes it by default. */
+const MiB = 1 << 20;
 const embedding = new Float32Array(384).map((_, i) => Math.sin(i));
 const ctx = undefined;
 
@@ -65,10 +67,10 @@ function entries(system: string): Record<string, Entry> {
   return {
     'sessions.create': { direct: (i) => ['sessions.create', [`${system}-new-${i}`, 'bench', 'u', null, '{}', '{}', ctx]], facade: (s, i) => s.sessions.create({ id: `${system}-new-${i}`, appName: 'bench', userId: 'u' }) },
     'sessions.get': { direct: (i) => ['sessions.get', [sid(i), null]], facade: (s, i) => s.sessions.get(sid(i)) },
-    'sessions.appendEvent': { direct: (i) => ['sessions.appendEvent', [sid(i), '{"n":1}', '{"n":1}', ctx]], facade: (s, i) => s.sessions.appendEvent(sid(i), { n: 1 }, { stateDelta: { n: 1 } }) },
+    'sessions.appendEvent': { direct: (i) => ['sessions.appendEvent', [sid(i), '{"n":1}', null, '{"n":1}', MiB, ctx]], facade: (s, i) => s.sessions.appendEvent(sid(i), { n: 1 }, { stateDelta: { n: 1 } }) },
     'sessions.setStatus': { direct: (i) => ['sessions.setStatus', [`${system}-created-${i}`, 'active', ctx]], facade: (s, i) => s.sessions.setStatus(`${system}-created-${i}`, 'active') },
     'sessions.getState': { direct: (i) => ['sessions.getState', [sid(i), 'user:theme']], facade: (s, i) => s.sessions.getState(sid(i), 'user:theme') },
-    'sessions.setState': { direct: (i) => ['sessions.setState', [sid(i), '{"k":2}', ctx]], facade: (s, i) => s.sessions.setState(sid(i), { k: 2 }) },
+    'sessions.setState': { direct: (i) => ['sessions.setState', [sid(i), '{"k":2}', MiB, ctx]], facade: (s, i) => s.sessions.setState(sid(i), { k: 2 }) },
     'sessions.listByUser': { direct: (i) => ['sessions.listByUser', [userOf(i, users), 50, null, 1]], facade: (s, i) => s.sessions.listByUser(userOf(i, users), { lastEvents: 1 }) },
     'sessions.listByProject': { direct: (i) => ['sessions.listByProject', [projectOf(i, projects), 50, null, 1]], facade: (s, i) => s.sessions.listByProject(projectOf(i, projects), { lastEvents: 1 }) },
     'sessions.delete': { direct: (i) => ['sessions.delete', [`${system}-delete-${i}`, ctx]], facade: (s, i) => s.sessions.delete(`${system}-delete-${i}`) },

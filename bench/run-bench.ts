@@ -29,6 +29,8 @@ export const BENCH_USAGE = `usage: abathur-store bench [options]
                       time in ms between calls (a paced load below saturation) (default immediate)
   --seed-sessions N   sessions in the seeded database (default 10000)
   --sweep NAME        run a sweep instead: ${SWEEPS.join(', ')}, or all
+                      (growth: how each operation's cost grows with the history it works on)
+  --growth-scale F    scale the growth sweep's sizes, up to 100k events and 1M audit rows at 1 (default 1)
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
   --json FILE         also write the results as JSON`;
 
@@ -158,6 +160,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       think: { type: 'string', default: 'immediate' },
       'seed-sessions': { type: 'string', default: '10000' },
       sweep: { type: 'string' },
+      'growth-scale': { type: 'string', default: '1' },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -190,7 +193,8 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   if (values.sweep !== undefined) {
     const names = values.sweep === 'all' ? [...SWEEPS] : values.sweep.split(',');
     for (const name of names) if (!(SWEEPS as readonly string[]).includes(name)) throw new UsageError(`unknown sweep "${name}"`);
-    const report = await runSweeps(names as SweepName[], { ...common, out: values.out, progress: io.out });
+    const growthScale = positive('growth-scale', values['growth-scale']);
+    const report = await runSweeps(names as SweepName[], { ...common, out: values.out, growthScale, progress: io.out });
     io.out(report.text);
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(report.json, null, 2));
     return 0;

@@ -47,8 +47,9 @@ export function seedDatabase(path: string, options: SeedOptions): SeedInfo {
   const sessionIds: string[] = [];
   db.transaction(() => {
     const session = db.prepare(
-      "INSERT INTO sessions (id, app_name, user_id, project_id, status, events, state, metadata) VALUES (?, ?, ?, ?, 'active', ?, ?, ?)",
+      "INSERT INTO sessions (id, app_name, user_id, project_id, status, event_count, state, metadata) VALUES (?, ?, ?, ?, 'active', 1, ?, ?)",
     );
+    const event = db.prepare('INSERT INTO session_events (session_id, seq, event) VALUES (?, 1, ?)');
     for (let i = 0; i < options.sessions; i++) {
       const id = sessionIdOf(i);
       sessionIds.push(id);
@@ -57,10 +58,10 @@ export function seedDatabase(path: string, options: SeedOptions): SeedInfo {
         appOf(i, apps),
         userOf(i, users),
         projectOf(i, projects),
-        JSON.stringify([{ role: 'user', text: 'hello' }]),
         JSON.stringify({ step: i, mood: 'curious', 'user:theme': 'dark' }),
         JSON.stringify({ source: 'bench', tier: 'pro' }),
       );
+      event.run(id, JSON.stringify({ role: 'user', text: 'hello' }));
     }
     const memory = db.prepare(
       "INSERT INTO memory_entries (namespace, key, value, memory_type, created_by) VALUES (?, ?, ?, 'semantic', 'seed')",

@@ -8,12 +8,13 @@ import { PreparedCatalogue } from '../src/catalogue/prepared.js';
 import type { OperationCall } from '../src/sqlite/protocol.js';
 import { WriteExecutor } from '../src/sqlite/write-executor.js';
 import { lineChart } from './charts.js';
+import { growthSweep } from './growth.js';
 import { int, machineInfo, median, medianTrial, ratio, runTrial, table, us } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import type { SystemName } from './systems.js';
 import { MIXES, type LoadResult, type Mix, type Think } from './workload.js';
 
-export const SWEEPS = ['sessions', 'readers', 'commit', 'indexes'] as const;
+export const SWEEPS = ['sessions', 'readers', 'commit', 'indexes', 'growth'] as const;
 export type SweepName = (typeof SWEEPS)[number];
 
 export interface SweepOptions {
@@ -24,6 +25,8 @@ export interface SweepOptions {
   trials: number;
   seedSessions: number;
   out: string;
+  /** Scales the growth sweep's sizes (1: up to 100k events, 1M audit rows). */
+  growthScale?: number;
   progress?: (line: string) => void;
 }
 
@@ -195,7 +198,15 @@ export async function runSweeps(names: readonly SweepName[], options: SweepOptio
     for (const name of names) {
       options.progress?.(`sweep ${name}...`);
       const result =
-        name === 'sessions' ? await sessionsSweep(ctx) : name === 'readers' ? await readersSweep(ctx) : name === 'commit' ? await commitSweep(ctx) : indexesSweep(ctx);
+        name === 'sessions'
+          ? await sessionsSweep(ctx)
+          : name === 'readers'
+            ? await readersSweep(ctx)
+            : name === 'commit'
+              ? await commitSweep(ctx)
+              : name === 'indexes'
+                ? indexesSweep(ctx)
+                : await growthSweep({ ...options, dir, seed, scale: options.growthScale ?? 1 });
       texts.push(result.text);
       json[name] = result.json;
     }

@@ -70,7 +70,7 @@ const calls = {
   ],
   appendEvent: (id: string, event: JsonValue, delta: JsonObject): OperationCall => [
     'sessions.appendEvent',
-    [id, JSON.stringify(event), JSON.stringify(delta), undefined],
+    [id, JSON.stringify(event), null, JSON.stringify(delta), 1 << 20, undefined],
   ],
   updateMemory: (namespace: string, key: string, value: JsonValue): OperationCall => [
     'memory.update',
@@ -167,8 +167,8 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
   };
   const audit = (action: string, data: JsonValue): Promise<unknown> =>
     get('INSERT INTO audit (action_type, action_data, result) VALUES (?, ?, ?) RETURNING id', action, JSON.stringify(data), 'ok');
-  const parseSession = (row: Record<string, string> | undefined) =>
-    row && { ...row, events: JSON.parse(row.events!), state: JSON.parse(row.state!), metadata: JSON.parse(row.metadata!) };
+  const parseSession = (row: Record<string, string> | undefined, events: { event: string }[]) =>
+    row && { ...row, events: events.map((e) => JSON.parse(e.event) as JsonValue), state: JSON.parse(row.state!), metadata: JSON.parse(row.metadata!) };
   const latest = (prefix: string) =>
     all<Record<string, string>>(
       "SELECT *, max(version) FROM memory_entries WHERE (namespace = ? OR (namespace >= ? || ':' AND namespace < ? || ';')) AND is_deleted = 0 GROUP BY namespace, key",
@@ -178,7 +178,9 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
     ).then((rows) => rows.map((r) => ({ ...r, value: JSON.parse(r.value!) })));
   return {
     name: 'node-sqlite3',
-    getSession: async (id) => parseSession(await get('SELECT * FROM sessions WHERE id = ?', id)),
+    // Two statements, as the store's get runs them (the store runs both in one snapshot).
+    getSession: async (id) =>
+      parseSession(await get('SELECT * FROM sessions WHERE id = ?', id), await all('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq', id)),
     getMemory: async (namespace, key) => {
       const row = await get<Record<string, string>>(
         'SELECT * FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 ORDER BY version DESC LIMIT 1',
@@ -197,13 +199,19 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
     }),
     appendEvent: (id, event, delta) =>
       transaction(async () => {
-        const row = await get(
-          "UPDATE sessions SET events = json_insert(events, '$[#]', json(?)), state = json_patch(state, ?), last_update_time = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? RETURNING json_array_length(events) AS eventCount",
-          JSON.stringify(event),
+        const row = await get<{ eventCount: number; lastUpdateTime: string }>(
+          "UPDATE sessions SET event_count = event_count + 1, state = json_patch(state, ?), last_update_time = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? RETURNING event_count AS eventCount, last_update_time AS lastUpdateTime",
           JSON.stringify(delta),
           id,
         );
-        await audit('session_append_event', { sessionId: id });
+        await get(
+          'INSERT INTO session_events (session_id, seq, event, created_at) VALUES (?, ?, ?, ?) RETURNING seq',
+          id,
+          row!.eventCount,
+          JSON.stringify(event),
+          row!.lastUpdateTime,
+        );
+        await audit('session_append_event', { sessionId: id, seq: row!.eventCount });
         return row;
       }),
     updateMemory: (namespace, key, value) =>

@@ -20,6 +20,7 @@ export interface TrialConfig {
   synchronous: Synchronous;
   maxWriteBatch?: number;
   runId: number;
+  appender?: { sessionId: string; eventBytes: number };
 }
 
 const config = JSON.parse(process.argv[2]!) as TrialConfig;
@@ -38,6 +39,7 @@ const result = await runLoad(system, {
   seed: { ...config.seed, path: config.path },
   think: config.think,
   runId: config.runId,
+  ...(config.appender === undefined ? {} : { appender: config.appender }),
 });
 await system.close();
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });

@@ -81,6 +81,12 @@ export interface LoadOptions {
   think: Think;
   /** Unique per run, so checkpoint iterations never collide across runs on one file. */
   runId?: number;
+  /**
+   * One more caller, beside the `sessions`, that appends events of `eventBytes` to one
+   * session without pause (the growth sweep points it at a session of 100k events). Its
+   * calls are reported apart and not counted in `ops` or `throughput`.
+   */
+  appender?: { sessionId: string; eventBytes: number };
 }
 
 export interface LatencySummary {
@@ -103,7 +109,12 @@ export interface LoadResult {
   /** How late the caller's event loop ran a 1 ms timer, milliseconds. */
   eventLoopDelay: { p50: number; p99: number; max: number };
   walPeakBytes: number;
+  /** The extra appender's calls, when there was one. */
+  appender?: LatencySummary & { errors: number };
 }
+
+/** Operations that write: the mix's writes, counted by the growth sweep. */
+export const WRITE_OPERATIONS: readonly OpName[] = ['appendEvent', 'updateMemory', 'claimComplete', 'saveCheckpoint', 'recordMetric'];
 
 /** A small seeded PRNG (mulberry32): each session's choices are the same in every system. */
 function random(seed: number): () => number {
@@ -216,10 +227,30 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     }
   };
 
+  const appended = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 2 });
+  let appenderErrors = 0;
+  const appender = async ({ sessionId, eventBytes }: { sessionId: string; eventBytes: number }): Promise<void> => {
+    const text = 'x'.repeat(Math.max(0, eventBytes - 40));
+    for (let n = 0; performance.now() < deadline; n++) {
+      if (options.think === 'immediate') await yieldToLoop();
+      const started = performance.now();
+      try {
+        await system.appendEvent(sessionId, { role: 'tool', n, text }, { n });
+        appended.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+      } catch (error) {
+        appenderErrors++;
+        if (errorSamples.length < 5) errorSamples.push(`appender: ${(error as Error).message}`);
+      }
+    }
+  };
+
   eld.start();
   const startedAt = performance.now();
   const deadline = startedAt + options.durationMs;
-  await Promise.all(Array.from({ length: options.sessions }, (_, index) => session(index)));
+  await Promise.all([
+    ...Array.from({ length: options.sessions }, (_, index) => session(index)),
+    ...(options.appender === undefined ? [] : [appender(options.appender)]),
+  ]);
   const elapsed = performance.now() - startedAt;
   // Let the loop turn once more, so a stretch it spent blocked is recorded too.
   await sleep(5);
@@ -247,5 +278,16 @@ export async function runLoad(system: System, options: LoadOptions): Promise<Loa
     latency,
     eventLoopDelay: eld.summary(),
     walPeakBytes,
+    ...(options.appender === undefined
+      ? {}
+      : {
+          appender: {
+            count: appended.totalCount,
+            p50: Math.min(appended.getValueAtPercentile(50), appended.maxValue),
+            p99: Math.min(appended.getValueAtPercentile(99), appended.maxValue),
+            max: appended.maxValue,
+            errors: appenderErrors,
+          },
+        }),
   };
 }

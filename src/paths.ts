@@ -10,8 +10,11 @@ const builtRun = basename(dirname(here)) === 'dist';
 /** The package's root directory. */
 export const packageRoot = builtRun ? resolve(here, '..', '..') : resolve(here, '..');
 
-/** DDL files, applied in name order. */
+/** The version-1 DDL files, applied in name order. */
 export const sqlDirectory = join(packageRoot, 'sql');
+
+/** Schema migrations, `NNN_name.sql`, each producing `user_version` NNN. */
+export const migrationsDirectory = join(sqlDirectory, 'migrations');
 
 /** Compiled worker entry files. */
 export const workerFile = (name: 'reader' | 'writer'): string =>

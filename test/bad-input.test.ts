@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, StoreError } from '../src/api/errors.js';
 import type { Store } from '../src/api/store.js';
-import type { JsonValue } from '../src/api/types.js';
+import type { JsonObject, JsonValue } from '../src/api/types.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { cleanup } from './helpers/temp.js';
 
@@ -17,7 +17,7 @@ const RUNS = Number(process.env.ABATHUR_FUZZ_RUNS ?? 25);
 function fingerprint(db: Database.Database): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all()));
-  for (const table of ['sessions', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints']) {
+  for (const table of ['sessions', 'session_events', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints']) {
     for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).raw().iterate()) hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
   }
   return hash.digest('hex');
@@ -80,8 +80,18 @@ const nonJson = fc.constantFrom<unknown>(
 );
 
 const anything = fc.oneof(fc.anything(), nonJson, hostile, fc.integer(), fc.double(), fc.constant(null));
-const jsonValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), nonJson);
-const jsonObject = fc.oneof(fc.dictionary(hostile, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }), anything);
+// The stores below run with small payload limits, so values over them are cheap to draw.
+const LIMITS = { maxPayloadBytes: 4096, maxStateBytes: 4096 } as const;
+/** Strings near the limit: some fit, most do not, some only in characters (3-byte ones). */
+const sizable = fc.oneof(
+  fc.string({ minLength: 3000, maxLength: 5000 }),
+  fc.string({ unit: fc.constantFrom('é', '漢', '🙂'), minLength: 1000, maxLength: 2000 }),
+);
+const jsonValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), nonJson, sizable, fc.array(sizable, { maxLength: 2 }));
+const jsonObject = fc.oneof(
+  fc.dictionary(hostile, fc.oneof(fc.jsonValue({ maxDepth: 2 }), sizable), { maxKeys: 4 }),
+  anything,
+);
 const id = fc.oneof(fc.constantFrom('s1', 't1', 'a1', 'missing'), hostile, anything);
 const ns = fc.oneof(fc.constantFrom('user:alice', 'user:alice:prefs', 'session:s1'), hostile, anything);
 const key = fc.oneof(fc.constantFrom('theme', 'k'), hostile, anything);
@@ -99,7 +109,10 @@ type Call = (store: Store, args: unknown[]) => Promise<unknown>;
 const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
   'sessions.create': [fc.tuple(opts({ id, appName: key, userId: key, projectId: id, state: jsonObject, metadata: jsonObject, ctx })), (s, [a]) => s.sessions.create(a as never)],
   'sessions.get': [fc.tuple(id, opts({ lastEvents: limitish })), (s, [a, b]) => s.sessions.get(a as never, b as never)],
-  'sessions.appendEvent': [fc.tuple(id, jsonValue, opts({ stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvent(a as never, b as never, c as never)],
+  'sessions.appendEvent': [fc.tuple(id, jsonValue, opts({ eventId: id, stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvent(a as never, b as never, c as never)],
+  'sessions.appendEvents': [fc.tuple(id, fc.oneof(fc.array(opts({ event: jsonValue, eventId: id }), { maxLength: 4 }), anything), opts({ stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvents(a as never, b as never, c as never)],
+  'sessions.events': [fc.tuple(id, opts({ afterSeq: limitish, beforeSeq: limitish, limit: limitish, order: fc.oneof(fc.constantFrom('asc', 'desc'), anything), cursor: hostile })), (s, [a, b]) => s.sessions.events(a as never, b as never)],
+  'sessions.trimEvents': [fc.tuple(id, opts({ keepLast: limitish, ctx })), (s, [a, b]) => s.sessions.trimEvents(a as never, b as never)],
   'sessions.setStatus': [fc.tuple(id, fc.oneof(fc.constantFrom('active', 'paused', 'terminated', 'archived', 'created'), anything), opts({ ctx })), (s, [a, b, c]) => s.sessions.setStatus(a as never, b as never, c as never)],
   'sessions.getState': [fc.tuple(id, fc.oneof(hostile, anything)), (s, [a, b]) => s.sessions.getState(a as never, b as never)],
   'sessions.setState': [fc.tuple(id, jsonObject, opts({ ctx })), (s, [a, b, c]) => s.sessions.setState(a as never, b as never, c as never)],
@@ -161,7 +174,7 @@ describe('bad input, property-based', () => {
   });
 
   it.each(Object.keys(methods))('%s: rejects with a typed error and changes nothing, or succeeds', async (name) => {
-    const store = openInProcessStore();
+    const store = openInProcessStore(LIMITS);
     await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
     await store.tasks.create({ id: 't1', prompt: 'p', inputData: {}, sessionId: 's1' });
     await store.agents.spawn({ id: 'a1', name: 'n', specialization: 's', taskId: 't1', model: 'm' });
@@ -195,6 +208,44 @@ describe('bad input, property-based', () => {
     }
     expect(rejected + succeeded).toBe(RUNS);
     expect(rejected).toBeGreaterThan(0);
+  });
+
+  it('holds the payload limits for any value: accepted exactly when its JSON fits, a session state never past its limit', async () => {
+    const store = openInProcessStore(LIMITS);
+    const { id } = await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
+    await store.tasks.create({ id: 't1', prompt: 'p', inputData: {} });
+    const reader = new Database(store.path, { readonly: true });
+    const stateBytes = reader.prepare("SELECT octet_length(state) FROM sessions WHERE id = 's1'").pluck();
+    let accepted = 0;
+    let refused = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 2 }), sizable), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(sizable, fc.constant(null)), { maxKeys: 2 }), async (value, delta) => {
+          const fits = Buffer.byteLength(JSON.stringify(value), 'utf8') <= LIMITS.maxPayloadBytes;
+          const before = fingerprint(reader);
+          const set = await store.state.set('t1', 'k', value as JsonValue).then(
+            () => true,
+            (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
+          );
+          expect(set).toBe(fits);
+          if (!set) expect(fingerprint(reader)).toBe(before);
+          // Deltas grow or shrink the state; whatever is accepted, the stored state stays within its limit.
+          const merged = await store.sessions.appendEvent(id, 'turn', { stateDelta: delta as JsonObject }).then(
+            () => true,
+            (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
+          );
+          if (merged) accepted++;
+          else refused++;
+          expect(stateBytes.get() as number).toBeLessThanOrEqual(LIMITS.maxStateBytes);
+        }),
+        { numRuns: RUNS * 2 },
+      );
+    } finally {
+      reader.close();
+    }
+    // Both sides of each limit were reached.
+    expect(accepted).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
   });
 
   it('stores hostile strings as data: keys, namespaces and state keys round-trip exactly', async () => {

@@ -32,7 +32,7 @@ describe('check', () => {
       report.indexes.filter((f) => f.servedBy !== f.requirement).map((f) => [f.requirement, f.servedBy]),
     );
     expect(servedByOthers).toEqual(SERVED_BY_OTHERS);
-    expect(report.extraIndexes).toEqual(['idx_checkpoints_session']);
+    expect(report.extraIndexes).toEqual(['idx_checkpoints_session', 'idx_session_events_event_id']);
     expect(report.plans?.every((plan) => plan.ok)).toBe(true);
     const text = formatCheckReport(report);
     expect(text).toContain('33 of 33 satisfied');

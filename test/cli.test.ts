@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
 import { packageRoot } from '../src/paths.js';
+import { SCHEMA_VERSION } from '../src/sqlite/schema.js';
 import { fileHash } from './helpers/files.js';
 import { tempDir } from './helpers/temp.js';
+import { createV1Database } from './helpers/v1-database.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -18,11 +20,11 @@ describe('abathur-store CLI', () => {
   it('init creates the directory and the database, and is a no-op the second time', async () => {
     const path = join(tempDir(), 'nested', 'dir', 'store.db');
     const first = await run('init', path);
-    expect(first).toEqual({ code: 0, out: `initialised ${path} (schema version 1)\n`, err: '' });
+    expect(first).toEqual({ code: 0, out: `initialised ${path} (schema version ${SCHEMA_VERSION})\n`, err: '' });
     expect(existsSync(path)).toBe(true);
     const hash = fileHash(path);
     const second = await run('init', path);
-    expect(second.out).toBe(`${path} is already at schema version 1\n`);
+    expect(second.out).toBe(`${path} is already at schema version ${SCHEMA_VERSION}\n`);
     expect(fileHash(path)).toBe(hash);
   });
 
@@ -69,6 +71,44 @@ describe('abathur-store CLI', () => {
     const missing = await run('check', join(dir, 'nope.db'));
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/IO_ERROR: cannot open database .*nope\.db: file does not exist/);
+  });
+
+  it('migrate upgrades a version-1 file, says what it did, and then has nothing to do', async () => {
+    const path = join(tempDir(), 'v1.db');
+    createV1Database(path, [
+      { id: 'a', events: [{ n: 1 }, { n: 2 }] },
+      { id: 'b', events: ['x', 'y', 'z'] },
+      { id: 'c', events: [] },
+    ]);
+    const old = await run('check', path);
+    expect(old.code).toBe(1);
+    expect(old.out).toContain(`FAIL schema version: 1 (expected ${SCHEMA_VERSION}; abathur-store migrate upgrades it)`);
+    const { code, out, err } = await run('migrate', path);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toMatch(new RegExp(`^migrated .*v1\\.db from schema version 1 to ${SCHEMA_VERSION} in [\\d.]+ s`));
+    expect(out).toMatch(/ {2}002_session_events\.sql \(version 2\): [\d,]+ ms/);
+    expect(out).toContain('new table session_events: 5 rows');
+    expect((await run('check', path)).code).toBe(0);
+    const hash = fileHash(path);
+    expect((await run('migrate', path)).out).toBe(`${path} is already at schema version ${SCHEMA_VERSION}; nothing to do\n`);
+    expect(fileHash(path)).toBe(hash);
+  });
+
+  it('migrate refuses a missing file (creating nothing) and a newer one', async () => {
+    const dir = tempDir();
+    const missing = await run('migrate', join(dir, 'nope.db'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/IO_ERROR: cannot migrate .*nope\.db: file does not exist/);
+    expect(existsSync(join(dir, 'nope.db'))).toBe(false);
+    const newer = join(dir, 'newer.db');
+    const db = new Database(newer);
+    db.exec('CREATE TABLE future (x)');
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const refused = await run('migrate', newer);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`INVALID_STATE: database ${newer} has schema version ${SCHEMA_VERSION + 1}, newer than`);
+    expect((await run('migrate')).code).toBe(2);
   });
 
   it('usage errors exit 2 with the usage text', async () => {

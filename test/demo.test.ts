@@ -26,6 +26,12 @@ describe('demo', () => {
     expect(output).toMatch(/sessions\.get\s+\d+\s+\d+/);
     expect(output).toContain('caller event-loop delay');
     expect(output).toContain('errors: 0');
+    // One event per turn, counted by the store, shown per session.
+    expect(result.eventCounts).toHaveLength(8);
+    for (const { turns, eventCount } of result.eventCounts) expect(eventCount).toBe(turns);
+    expect(output).toMatch(/eventCount per session \(\d+ events in 8 sessions/);
+    const first = result.eventCounts[0]!;
+    expect(output).toContain(`${first.sessionId.slice(0, 8)} ${String(first.eventCount).padStart(4)}`);
     expect(output).toContain('33 of 33 satisfied');
     expect(output).toMatch(/result: ok$/m);
   });

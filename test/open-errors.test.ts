@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openReaderConnection, openWriterConnection } from '../src/sqlite/connection.js';
-import { applySchema } from '../src/sqlite/schema.js';
+import { applySchema, SCHEMA_VERSION } from '../src/sqlite/schema.js';
 import { fileHash, siblings } from './helpers/files.js';
 import { withTmpfs } from './helpers/mounts.js';
 import { tempDbPath, tempDir } from './helpers/temp.js';
@@ -106,7 +106,7 @@ describe('opening bad files and paths', () => {
     writeFileSync(path, '');
     openAndApply(path);
     const db = openReaderConnection(path, 1000);
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     db.close();
   });
 

@@ -21,6 +21,8 @@ describe('openStore options', () => {
       busyTimeoutMs: 5000,
       manageWal: true,
       readerNice: 5,
+      maxPayloadBytes: 1024 * 1024,
+      maxStateBytes: 1024 * 1024,
     });
     expect(options.path.endsWith('/x.db')).toBe(true);
     expect(defaultReaders()).toBeGreaterThanOrEqual(1);
@@ -37,6 +39,8 @@ describe('openStore options', () => {
     [{ path: 'x.db', maxQueue: -1 }, 'options.maxQueue must be an integer'],
     [{ path: 'x.db', manageWal: 'yes' }, 'options.manageWal must be true or false'],
     [{ path: 'x.db', readerNice: 20 }, 'options.readerNice must be an integer from 0 to 19'],
+    [{ path: 'x.db', maxPayloadBytes: 1000 }, 'options.maxPayloadBytes must be an integer from 1024 to 1000000000, got number 1000'],
+    [{ path: 'x.db', maxStateBytes: 2e9 }, 'options.maxStateBytes must be an integer from 1024 to 1000000000'],
     [{ path: 'x.db', Readers: 2 }, 'misspelled option "Readers" should be "readers"'],
     [{ path: 'x.db', threads: 2 }, 'unknown option "threads"'],
   ])('rejects %j', async (options, message) => {

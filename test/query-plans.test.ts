@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { specOf } from '../src/catalogue/operation.js';
-import { ACCEPTED_PLANS, explainOperations, statementParameters } from '../src/diagnostics/query-plan.js';
+import { ACCEPTED_PLANS, explain, explainOperations, statementParameters } from '../src/diagnostics/query-plan.js';
 import { assertIndexedPlan, populatedDatabase } from './helpers/query-plan.js';
 
 describe('the EXPLAIN helper', () => {
@@ -51,5 +51,15 @@ describe('every catalogue statement', () => {
         if (ACCEPTED_PLANS[`${op.name}.${name}`] === undefined) assertIndexedPlan(db, specOf(source).sql, `${op.name}.${name}`);
       }
     }
+  });
+});
+
+describe('statements whose plan must name its seek', () => {
+  // A SEARCH on a prefix of an index passes the scan check while it may read every row of
+  // that prefix: these must seek to the one row they want.
+  it('memory.add checks for a live version with one seek, not a read of every version', () => {
+    const db = populatedDatabase();
+    const add = operations.find((op) => op.name === 'memory.add')!;
+    expect(explain(db, specOf(add.statements.live!).sql).join(' ')).toMatch(/\(namespace=\? AND key=\? AND is_deleted=\?\)/);
   });
 });

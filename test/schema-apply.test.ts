@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openWriterConnection } from '../src/sqlite/connection.js';
-import { applySchema, SCHEMA_VERSION, schemaFiles } from '../src/sqlite/schema.js';
+import { applySchema, migrations, SCHEMA_VERSION, schemaFiles } from '../src/sqlite/schema.js';
 import { freshDatabase } from './helpers/database.js';
 import { fileHash, siblings } from './helpers/files.js';
 import { tempDbPath } from './helpers/temp.js';
@@ -11,6 +11,13 @@ const writerOptions = { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeL
 describe('schema apply', () => {
   it('runs the three DDL files in the seed order: memory tables, core tables, indexes', () => {
     expect(schemaFiles().map((f) => f.name)).toEqual(['001_memory_tables.sql', '002_core_tables.sql', '003_indexes.sql']);
+  });
+
+  it('then the migrations, numbered from 002 without gaps; the last one is the schema version', () => {
+    const list = migrations();
+    expect(list[0]).toMatchObject({ name: '002_session_events.sql', version: 2 });
+    expect(list.map((m) => m.version)).toEqual(list.map((_, i) => i + 2));
+    expect(SCHEMA_VERSION).toBe(list[list.length - 1]!.version);
   });
 
   it('creates every table and records the version', () => {
@@ -26,6 +33,7 @@ describe('schema apply', () => {
       'document_index',
       'memory_entries',
       'metrics',
+      'session_events',
       'sessions',
       'state',
       'tasks',
@@ -58,13 +66,18 @@ describe('schema apply', () => {
   it('is a no-op on a database already at this version', () => {
     const path = tempDbPath();
     const first = openWriterConnection(path, writerOptions);
-    expect(applySchema(first)).toEqual({ applied: true, version: SCHEMA_VERSION });
+    expect(applySchema(first)).toMatchObject({
+      applied: true,
+      from: 0,
+      version: SCHEMA_VERSION,
+      migrated: migrations().map((m) => ({ name: m.name, version: m.version, ms: expect.any(Number) })),
+    });
     first.prepare("INSERT INTO sessions (id, app_name, user_id) VALUES ('s', 'a', 'u')").run();
     first.close();
     const before = fileHash(path);
     const again = openWriterConnection(path, writerOptions);
     const schemaBefore = again.prepare('SELECT sql FROM sqlite_schema ORDER BY name').pluck().all();
-    expect(applySchema(again)).toEqual({ applied: false, version: SCHEMA_VERSION });
+    expect(applySchema(again)).toEqual({ applied: false, from: SCHEMA_VERSION, version: SCHEMA_VERSION, migrated: [] });
     expect(again.prepare('SELECT sql FROM sqlite_schema ORDER BY name').pluck().all()).toEqual(schemaBefore);
     expect(again.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(1);
     again.close();

@@ -32,7 +32,8 @@ function withParents(): Connection {
 
 // A valid row per table; each case below breaks one column of it.
 const valid: Record<string, () => Row> = {
-  sessions: () => ({ id: 's2', app_name: 'app', user_id: 'bob', events: '[]', state: '{}', metadata: '{}' }),
+  sessions: () => ({ id: 's2', app_name: 'app', user_id: 'bob', event_count: 0, state: '{}', metadata: '{}' }),
+  session_events: () => ({ session_id: 's1', seq: 1, event_id: 'e1', event: '{"role":"user"}' }),
   memory_entries: () => ({ namespace: 'user:bob', key: 'k', value: '{"a":1}', memory_type: 'episodic', version: 1, is_deleted: 0, metadata: '{}' }),
   document_index: () => ({ file_path: '/d.md', title: 'D', document_type: 'plan', content_hash: 'h', chunk_count: 1, metadata: '{}', sync_status: 'pending' }),
   tasks: () => ({ id: 't2', prompt: 'p', input_data: '{}', status: 'pending', priority: 5, result_data: 'null', dependencies: '[]', retry_count: 0, max_retries: 3, max_execution_timeout_seconds: 10 }),
@@ -45,8 +46,10 @@ const valid: Record<string, () => Row> = {
 
 const checkCases: [table: string, column: string, bad: unknown][] = [
   ['sessions', 'status', 'running'],
-  ['sessions', 'events', 'not json'],
-  ['sessions', 'events', '{}'],
+  ['sessions', 'event_count', -1],
+  ['session_events', 'event', 'not json'],
+  ['session_events', 'seq', 0],
+  ['session_events', 'event_id', ''],
   ['sessions', 'state', '{"a":'],
   ['sessions', 'state', '[]'],
   ['sessions', 'metadata', 'nope'],
@@ -122,7 +125,7 @@ describe('CHECK constraints', () => {
       'memory_entries.metadata',
       'memory_entries.value',
       'metrics.labels',
-      'sessions.events',
+      'session_events.event',
       'sessions.metadata',
       'sessions.state',
       'state.value',
@@ -163,7 +166,10 @@ describe('defaults', () => {
   it('fill status, JSON defaults and millisecond ISO timestamps', () => {
     const db = withParents();
     const session = db.prepare("SELECT * FROM sessions WHERE id = 's1'").get() as Row;
-    expect(session).toMatchObject({ status: 'created', events: '[]', state: '{}', metadata: '{}' });
+    expect(session).toMatchObject({ status: 'created', event_count: 0, state: '{}', metadata: '{}' });
+    insert(db, 'session_events', valid.session_events!());
+    const event = db.prepare("SELECT created_at, event_id FROM session_events WHERE session_id = 's1'").get() as Row;
+    expect(event.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(session.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const task = db.prepare("SELECT * FROM tasks WHERE id = 't1'").get() as Row;
     expect(task).toMatchObject({ status: 'pending', priority: 5, agent_type: 'general', retry_count: 0, max_retries: 3 });
@@ -181,11 +187,24 @@ describe('UNIQUE rules', () => {
     ['tasks', 'SQLITE_CONSTRAINT_PRIMARYKEY', () => ({ id: 't1', prompt: 'p', input_data: '{}' })],
     ['agents', 'SQLITE_CONSTRAINT_PRIMARYKEY', () => ({ id: 'a1', name: 'n', specialization: 'x', task_id: 't1', model: 'm' })],
     ['memory_entries', 'SQLITE_CONSTRAINT_UNIQUE', () => ({ namespace: 'user:alice', key: 'k', value: '2', memory_type: 'semantic', version: 1 })],
+    ['session_events', 'SQLITE_CONSTRAINT_PRIMARYKEY', () => ({ session_id: 's1', seq: 1, event: '2' })],
+    ['session_events', 'SQLITE_CONSTRAINT_UNIQUE', () => ({ session_id: 's1', seq: 2, event_id: 'e1', event: '2' })],
   ];
 
-  it.each(cases)('%s rejects a duplicate', (table, code, row) => {
+  it.each(cases)('%s rejects a duplicate (%s)', (table, code, row) => {
     const db = withParents();
+    insert(db, 'session_events', valid.session_events!());
     expect(sqliteCode(() => insert(db, table, row()))).toBe(code);
+  });
+
+  it('session_events: event ids are unique per session, and optional', () => {
+    const db = withParents();
+    insert(db, 'sessions', valid.sessions!());
+    insert(db, 'session_events', valid.session_events!());
+    insert(db, 'session_events', { ...valid.session_events!(), session_id: 's2' });
+    insert(db, 'session_events', { ...valid.session_events!(), seq: 2, event_id: null });
+    insert(db, 'session_events', { ...valid.session_events!(), seq: 3, event_id: null });
+    expect(db.prepare('SELECT count(*) FROM session_events').pluck().get()).toBe(4);
   });
 
   it('memory allows the same key at another version', () => {
@@ -219,6 +238,7 @@ describe('foreign keys', () => {
     ['audit', 'memory_entry_id', 999_999],
     ['checkpoints', 'task_id', 'no-such-task'],
     ['checkpoints', 'session_id', 'no-such-session'],
+    ['session_events', 'session_id', 'no-such-session'],
   ];
 
   it.each(cases)('%s.%s rejects an unknown parent', (table, column, parent) => {
@@ -235,12 +255,15 @@ describe('foreign keys', () => {
     expect(db.prepare('SELECT count(*) FROM audit').pluck().get()).toBe(1);
   });
 
-  it('deleting a session sets session_id to NULL in tasks, agents and checkpoints', () => {
+  it('deleting a session deletes its events and sets session_id to NULL in tasks, agents and checkpoints', () => {
     const db = withParents();
     insert(db, 'tasks', { ...valid.tasks!(), session_id: 's1' });
     insert(db, 'agents', { ...valid.agents!(), session_id: 's1' });
     insert(db, 'checkpoints', { ...valid.checkpoints!(), session_id: 's1' });
+    insert(db, 'session_events', valid.session_events!());
     db.prepare("DELETE FROM sessions WHERE id = 's1'").run();
+    // Its events go with it (ON DELETE CASCADE); the rest only forget it.
+    expect(db.prepare('SELECT count(*) FROM session_events').pluck().get()).toBe(0);
     expect(db.prepare("SELECT session_id FROM tasks WHERE id = 't2'").pluck().get()).toBeNull();
     expect(db.prepare("SELECT session_id FROM agents WHERE id = 'a2'").pluck().get()).toBeNull();
     expect(db.prepare("SELECT session_id FROM checkpoints WHERE task_id = 't1'").pluck().get()).toBeNull();

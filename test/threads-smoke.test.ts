@@ -12,7 +12,11 @@ describe('every method through the threads', () => {
     const ctx = { taskId: undefined, agentId: undefined };
     const session = await store.sessions.create({ appName: 'smoke', userId: 'alice', projectId: 'p', state: { a: 1 } });
     expect(await store.sessions.get(session.id, { lastEvents: 1 })).toEqual(session);
-    expect(await store.sessions.appendEvent(session.id, { hi: 1 }, { stateDelta: { 'user:alice:x': 1 } })).toMatchObject({ eventCount: 1 });
+    expect(await store.sessions.appendEvent(session.id, { hi: 1 }, { stateDelta: { 'user:alice:x': 1 } })).toMatchObject({ seq: 1, eventCount: 1 });
+    expect(await store.sessions.appendEvents(session.id, [{ event: 'two', eventId: 'e2' }, { event: null }])).toMatchObject({ seqs: [2, 3], eventCount: 3 });
+    expect(await store.sessions.appendEvent(session.id, 'two again', { eventId: 'e2' })).toMatchObject({ seq: 2, eventCount: 3 });
+    expect((await store.sessions.events(session.id, { order: 'desc', limit: 2 })).items.map((e) => e.event)).toEqual([null, 'two']);
+    expect(await store.sessions.trimEvents(session.id, { keepLast: 2 })).toEqual({ deleted: 1, firstSeq: 2, eventCount: 3 });
     expect(await store.sessions.getState(session.id, 'user:alice:x')).toBe(1);
     expect(await store.sessions.setState(session.id, { b: 2 })).toEqual({ a: 1, 'user:alice:x': 1, b: 2 });
     expect((await store.sessions.setStatus(session.id, 'active')).status).toBe('active');

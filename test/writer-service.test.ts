@@ -19,7 +19,7 @@ describe('writer service', () => {
     const writer = WriterService.open(config(path));
     const { outcomes, walBytes } = writer.execute([
       ['sessions.create', ['s1', 'app', 'alice', null, '{}', '{}', undefined]],
-      ['sessions.appendEvent', ['s1', '{"n":1}', '{"n":1}', undefined]],
+      ['sessions.appendEvent', ['s1', '{"n":1}', null, '{"n":1}', 1 << 20, undefined]],
     ]);
     expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
     expect(walBytes).toBeGreaterThan(0);

@@ -17,9 +17,11 @@ export interface ResolvedPostgresOptions {
   maxQueue: number;
   statementTimeoutMs: number;
   schema: string;
+  maxPayloadBytes: number;
+  maxStateBytes: number;
 }
 
-const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema'] as const;
+const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes'] as const;
 
 /** The URL as it may be shown: the password replaced. */
 export function redactUrl(url: URL): string {
@@ -33,7 +35,8 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
   if ('path' in input) {
     throw invalidArgument('give either options.path (a SQLite file) or options.url (a PostgreSQL server), not both');
   }
-  const sqliteOnly = KNOWN.find((key) => key !== 'path' && key !== 'maxQueue' && key in input);
+  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes'];
+  const sqliteOnly = KNOWN.find((key) => !shared.includes(key) && key in input);
   if (sqliteOnly !== undefined) {
     throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
   }
@@ -66,6 +69,9 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
     maxQueue: opt(o.maxQueue, 10_000, (v) => integer('options.maxQueue', v, 1, 10_000_000)),
     statementTimeoutMs: opt(o.statementTimeoutMs, 30_000, (v) => integer('options.statementTimeoutMs', v, 0, 86_400_000)),
     schema,
+    // PostgreSQL's own ceiling on one jsonb or text value is 1 GB less its header.
+    maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
+    maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
   };
 }
 
@@ -83,6 +89,8 @@ const KNOWN = [
   'manageWal',
   'readerNice',
   'fileMode',
+  'maxPayloadBytes',
+  'maxStateBytes',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -133,6 +141,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
     readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
     fileMode: opt(o.fileMode, DEFAULT_FILE_MODE, fileMode),
+    // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
+    maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
+    maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
   };
   return resolved;
 }

@@ -46,20 +46,69 @@ export interface ListOptions extends CallOptions {
 
 export type SessionStatus = 'created' | 'active' | 'paused' | 'terminated' | 'archived';
 
-/** A session. `State` types `state` for the caller's convenience; it is not checked when read. */
-export interface Session<State = JsonObject> {
+/**
+ * A session without its events: what a write that changes the session returns. `State`
+ * types `state` for the caller's convenience; it is not checked when read.
+ */
+export interface SessionInfo<State = JsonObject> {
   id: string;
   appName: string;
   userId: string;
   projectId: string | null;
   status: SessionStatus;
-  events: JsonValue[];
+  /** Events ever appended (trimming old ones does not lower it); the last event's seq. */
+  eventCount: number;
   state: State;
   metadata: JsonObject | null;
   createdAt: Timestamp;
   lastUpdateTime: Timestamp;
   terminatedAt: Timestamp | null;
   archivedAt: Timestamp | null;
+}
+
+/** A session and the events a read asked for, oldest first (all of them unless `lastEvents` says). */
+export interface Session<State = JsonObject> extends SessionInfo<State> {
+  events: JsonValue[];
+}
+
+/** One event of a session's log, as `sessions.events` pages through it. */
+export interface SessionEvent {
+  /** 1, 2, 3, … per session, in append order. */
+  seq: number;
+  /** The caller's id for the event, if it gave one. */
+  eventId: string | null;
+  event: JsonValue;
+  createdAt: Timestamp;
+}
+
+/** The order `sessions.events` pages in: `'asc'`, oldest first, or `'desc'`, newest first. */
+export type EventOrder = 'asc' | 'desc';
+
+/** What `sessions.appendEvent` returns. */
+export interface AppendedEvent {
+  /** The event's seq; for an `eventId` already in the session, the first append's seq. */
+  seq: number;
+  /** Events ever appended to the session, this one included. */
+  eventCount: number;
+  lastUpdateTime: Timestamp;
+}
+
+/** What `sessions.appendEvents` returns. */
+export interface AppendedEvents {
+  /** One seq per event given, in the order given. */
+  seqs: number[];
+  eventCount: number;
+  lastUpdateTime: Timestamp;
+}
+
+/** What `sessions.trimEvents` returns. */
+export interface TrimmedEvents {
+  /** Events deleted by this call. */
+  deleted: number;
+  /** The seq of the oldest event kept; `null` when none is kept. */
+  firstSeq: number | null;
+  /** Unchanged by trimming: events ever appended. */
+  eventCount: number;
 }
 
 export type MemoryType = 'semantic' | 'episodic' | 'procedural';
@@ -365,6 +414,18 @@ export interface StoreOptions {
    */
   readerNice?: number;
   /**
+   * Largest JSON payload one argument may carry, in bytes of UTF-8: an event (or a batch
+   * of them), a state delta, a memory value, task input or result, checkpoint state,
+   * metadata, labels. Larger ones are refused INVALID_ARGUMENT before they are queued, so
+   * no call holds the one writer for long. Default 1 MiB.
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Largest a session's state may grow, in bytes. A state delta that would grow it past
+   * this is refused INVALID_ARGUMENT and nothing is written. Default 1 MiB.
+   */
+  maxStateBytes?: number;
+  /**
    * Permission bits of the files the store creates: the database, its `-wal` and `-shm`
    * files, and backups. Default `0o600` (owner only: the store holds users' data). Must
    * keep the owner's read and write bits. Files that already exist keep their mode.
@@ -393,6 +454,14 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
   /** The PostgreSQL schema the store's tables live in, created when missing. Default `abathur`. */
   schema?: string;
+  /** Largest JSON payload one argument may carry, in bytes of UTF-8, as on SQLite. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /**
+   * Largest a session's state may grow, in bytes, as on SQLite. PostgreSQL measures the
+   * state as it prints jsonb (a space after each `:` and `,`), a little larger than compact
+   * JSON. Default 1 MiB.
+   */
+  maxStateBytes?: number;
 }
 
 /** Which storage engine a store runs on. */
@@ -430,6 +499,8 @@ export interface StoreStats {
   restarts: { readers: number; writer: number };
   /** Reader threads (SQLite); 0 on PostgreSQL. */
   readers: number;
+  /** The payload limits calls are checked against before they are queued (bytes). */
+  limits: { maxPayloadBytes: number; maxStateBytes: number };
   /** The connection pool (PostgreSQL only): its bound, open connections, idle ones, calls waiting for one. */
   pool?: { max: number; total: number; idle: number; waiting: number };
 }
@@ -508,4 +579,11 @@ export interface CheckReport {
   plans?: StatementPlan[];
 }
 
-export type { CreateSessionInput, GetSessionOptions, SessionListOptions } from '../services/sessions.js';
+export type {
+  AppendEventOptions,
+  CreateSessionInput,
+  GetSessionOptions,
+  NewEvent,
+  SessionEventsOptions,
+  SessionListOptions,
+} from '../services/sessions.js';

@@ -125,14 +125,29 @@ function checkJson(value: unknown, path: string, ancestors: object[]): void {
   }
 }
 
-/** Checks that a value survives JSON unchanged and returns its JSON text. */
-export function json(name: string, value: unknown): string {
-  checkJson(value, name, []);
-  return JSON.stringify(value);
+/**
+ * Refuses JSON text longer than `maxBytes` of UTF-8: the `maxPayloadBytes` limit, checked
+ * before a call is queued, so an oversized value never holds the one writer.
+ */
+export function withinBytes(name: string, text: string, maxBytes: number, limitName = 'maxPayloadBytes'): string {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most texts pass without being counted.
+  if (text.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) {
+      throw invalidArgument(`${name} is ${bytes} bytes of JSON, over the ${maxBytes}-byte limit (${limitName}); nothing was written`);
+    }
+  }
+  return text;
 }
 
-export function optionalJson(name: string, value: unknown): string | null {
-  return value === undefined || value === null ? null : json(name, value);
+/** Checks that a value survives JSON unchanged and fits `maxBytes`; returns its JSON text. */
+export function json(name: string, value: unknown, maxBytes: number): string {
+  checkJson(value, name, []);
+  return withinBytes(name, JSON.stringify(value), maxBytes);
+}
+
+export function optionalJson(name: string, value: unknown, maxBytes: number): string | null {
+  return value === undefined || value === null ? null : json(name, value, maxBytes);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -141,14 +156,14 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
-/** A JSON object (not an array, not null), as JSON text. */
-export function jsonObject(name: string, value: unknown): string {
+/** A JSON object (not an array, not null), as JSON text of at most `maxBytes`. */
+export function jsonObject(name: string, value: unknown, maxBytes: number): string {
   if (!isPlainObject(value)) throw invalidArgument(`${name} must be a plain object, got ${describe(value)}`);
-  return json(name, value);
+  return json(name, value, maxBytes);
 }
 
-export function optionalJsonObject(name: string, value: unknown): string | null {
-  return value === undefined || value === null ? null : jsonObject(name, value);
+export function optionalJsonObject(name: string, value: unknown, maxBytes: number): string | null {
+  return value === undefined || value === null ? null : jsonObject(name, value, maxBytes);
 }
 
 // Most calls pass no options: one shared empty bag rather than a new object per call.

@@ -53,8 +53,10 @@ export const memoryAdd = defineOperation({
   name: 'memory.add',
   kind: 'write',
   statements: {
-    versions:
-      'SELECT max(version) AS maxVersion, max(is_deleted = 0) AS live FROM memory_entries WHERE namespace = ? AND key = ?',
+    // Two index seeks. (One aggregate, max(version) with max(is_deleted = 0), read every
+    // version of the key: 4 ms at 10k versions, 58 ms at 100k.)
+    maxVersion: MAX_VERSION,
+    live: pluck('SELECT 1 FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 LIMIT 1'),
     insert: INSERT,
     audit: AUDIT_INSERT,
   },
@@ -70,12 +72,11 @@ export const memoryAdd = defineOperation({
       AuditContext | undefined,
     ],
   ): MemoryEntry {
-    const { maxVersion, live } = st.versions.get(namespace, key) as { maxVersion: number | null; live: number | null };
-    if (live === 1) {
+    if (st.live.get(namespace, key) !== undefined) {
       throw new StoreError('CONFLICT', `${describe(namespace, key)} already exists; update it instead`);
     }
     // Version 1, or max+1 when only deleted versions are left.
-    const version = (maxVersion ?? 0) + 1;
+    const version = ((st.maxVersion.get(namespace, key) as number | null) ?? 0) + 1;
     const row = st.insert.get(namespace, key, value, type, version, metadata, createdBy, createdBy, null) as RawRow;
     writeAudit(st.audit, ctx, {
       action: 'memory_create',

@@ -8,6 +8,7 @@ import type {
   MemoryEntry,
   Metric,
   Session,
+  SessionInfo,
   StateEntry,
   Task,
 } from '../api/types.js';
@@ -23,16 +24,17 @@ const json = (text: unknown): JsonValue => JSON.parse(text as string) as JsonVal
 const jsonOrNull = (text: unknown): JsonValue | null => (text == null ? null : json(text));
 
 export const SESSION_COLUMNS =
-  'id, app_name, user_id, project_id, status, events, state, metadata, created_at, last_update_time, terminated_at, archived_at';
+  'id, app_name, user_id, project_id, status, event_count, state, metadata, created_at, last_update_time, terminated_at, archived_at';
 
-export function sessionFromRow(r: RawRow): Session {
+/** A session row without its events (they are rows of session_events, read separately). */
+export function sessionInfoFromRow(r: RawRow): SessionInfo {
   return {
     id: r[0] as string,
     appName: r[1] as string,
     userId: r[2] as string,
     projectId: r[3] as string | null,
     status: r[4] as Session['status'],
-    events: json(r[5]) as JsonValue[],
+    eventCount: r[5] as number,
     state: json(r[6]) as JsonObject,
     metadata: jsonOrNull(r[7]) as JsonObject | null,
     createdAt: r[8] as string,
@@ -40,6 +42,13 @@ export function sessionFromRow(r: RawRow): Session {
     terminatedAt: r[10] as string | null,
     archivedAt: r[11] as string | null,
   };
+}
+
+/** A session row with the events read for it (event texts, oldest first). */
+export function sessionFromRow(r: RawRow, events: readonly string[]): Session {
+  const session = sessionInfoFromRow(r) as Session;
+  session.events = events.map(json);
+  return session;
 }
 
 export const MEMORY_COLUMNS =

@@ -1,9 +1,10 @@
 import { StoreError } from '../api/errors.js';
-import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionStatus, Timestamp } from '../api/types.js';
+import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionInfo, SessionStatus } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { SESSION_COLUMNS, sessionFromRow, type RawRow } from './rows.js';
+import { SESSION_COLUMNS, sessionFromRow, sessionInfoFromRow, type RawRow } from './rows.js';
+import { ALL_EVENTS, checkStateBytes, eventsOf, LAST_EVENTS, SESSION_STATUS, sessionEventOperations } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
@@ -14,20 +15,6 @@ export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly Sessio
   terminated: ['archived'],
   archived: [],
 };
-
-const STATUS = pluck('SELECT status FROM sessions WHERE id = ?');
-
-function withLastEvents(session: Session, lastEvents: number | null): Session {
-  if (lastEvents !== null) session.events = lastEvents === 0 ? [] : session.events.slice(-lastEvents);
-  return session;
-}
-
-/** Why a write to a session matched no row: it is missing, or its status forbids the write. */
-export function sessionMiss(status: unknown, id: string, action: string): StoreError {
-  return status === undefined
-    ? new StoreError('NOT_FOUND', `session ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} session ${id}: it is ${String(status)}`);
-}
 
 export const sessionsCreate = defineOperation({
   name: 'sessions.create',
@@ -55,45 +42,17 @@ export const sessionsCreate = defineOperation({
       st.insert.get(id, appName, userId, projectId, state, metadata),
     ) as RawRow;
     writeAudit(st.audit, ctx, { action: 'session_create', data: { sessionId: id } });
-    return sessionFromRow(row);
+    return sessionFromRow(row, []);
   },
 });
 
 export const sessionsGet = defineOperation({
   name: 'sessions.get',
   kind: 'read',
-  statements: { byId: raw(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`) },
+  statements: { byId: raw(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`), all: ALL_EVENTS, last: LAST_EVENTS },
   run({ st }, [id, lastEvents]: readonly [string, number | null]): Session | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
-    return row === undefined ? undefined : withLastEvents(sessionFromRow(row), lastEvents);
-  },
-});
-
-export const sessionsAppendEvent = defineOperation({
-  name: 'sessions.appendEvent',
-  kind: 'write',
-  statements: {
-    // Append and merge in SQL, in one statement: no read-modify-write round trip.
-    append:
-      `UPDATE sessions SET events = json_insert(events, '$[#]', json(@event)), ` +
-      `state = CASE WHEN @delta IS NULL THEN state ELSE json_patch(state, @delta) END, ` +
-      `last_update_time = ${NOW} ` +
-      `WHERE id = @id AND status IN ('created', 'active', 'paused') ` +
-      'RETURNING json_array_length(events) AS eventCount, last_update_time AS lastUpdateTime',
-    status: STATUS,
-    audit: AUDIT_INSERT,
-  },
-  run(
-    { st },
-    [id, event, stateDelta, ctx]: readonly [string, string, string | null, AuditContext | undefined],
-  ): { eventCount: number; lastUpdateTime: Timestamp } {
-    const row = st.append.get({ event, delta: stateDelta, id }) as { eventCount: number; lastUpdateTime: string } | undefined;
-    if (row === undefined) throw sessionMiss(st.status.get(id), id, 'append an event to');
-    writeAudit(st.audit, ctx, {
-      action: 'session_append_event',
-      data: { sessionId: id, eventCount: row.eventCount, stateDelta: stateDelta !== null },
-    });
-    return { eventCount: row.eventCount, lastUpdateTime: row.lastUpdateTime };
+    return row === undefined ? undefined : sessionFromRow(row, eventsOf(st, id, lastEvents));
   },
 });
 
@@ -101,7 +60,7 @@ export const sessionsSetStatus = defineOperation({
   name: 'sessions.setStatus',
   kind: 'write',
   statements: {
-    status: STATUS,
+    status: SESSION_STATUS,
     update: raw(
       `UPDATE sessions SET status = @status, last_update_time = ${NOW}, ` +
         `terminated_at = CASE WHEN @status = 'terminated' THEN ${NOW} ELSE terminated_at END, ` +
@@ -110,7 +69,7 @@ export const sessionsSetStatus = defineOperation({
     ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [id, status, ctx]: readonly [string, SessionStatus, AuditContext | undefined]): Session {
+  run({ st }, [id, status, ctx]: readonly [string, SessionStatus, AuditContext | undefined]): SessionInfo {
     const current = st.status.get(id) as SessionStatus | undefined;
     if (current === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
     if (!SESSION_TRANSITIONS[current].includes(status)) {
@@ -121,7 +80,7 @@ export const sessionsSetStatus = defineOperation({
       action: 'session_set_status',
       data: { sessionId: id, from: current, to: status },
     });
-    return sessionFromRow(row);
+    return sessionInfoFromRow(row);
   },
 });
 
@@ -143,14 +102,17 @@ export const sessionsSetState = defineOperation({
   name: 'sessions.setState',
   kind: 'write',
   statements: {
-    merge: pluck(`UPDATE sessions SET state = json_patch(state, ?), last_update_time = ${NOW} WHERE id = ? RETURNING state`),
+    merge: raw(
+      `UPDATE sessions SET state = json_patch(state, ?), last_update_time = ${NOW} WHERE id = ? RETURNING state, octet_length(state)`,
+    ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [id, delta, ctx]: readonly [string, string, AuditContext | undefined]): JsonObject {
-    const text = st.merge.get(delta, id) as string | undefined;
-    if (text === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+  run({ st }, [id, delta, maxStateBytes, ctx]: readonly [string, string, number, AuditContext | undefined]): JsonObject {
+    const row = st.merge.get(delta, id) as [state: string, bytes: number] | undefined;
+    if (row === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+    checkStateBytes(id, row[1], maxStateBytes);
     writeAudit(st.audit, ctx, { action: 'session_set_state', data: { sessionId: id } });
-    return JSON.parse(text) as JsonObject;
+    return JSON.parse(row[0]) as JsonObject;
   },
 });
 
@@ -166,6 +128,8 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
     kind: 'read',
     statements: {
       first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
+      all: ALL_EVENTS,
+      last: LAST_EVENTS,
       next: raw(
         `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = @owner AND created_at <= @at ` +
           'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
@@ -178,7 +142,7 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
       return toPage(
         rows,
         limit,
-        (row) => withLastEvents(sessionFromRow(row), lastEvents),
+        (row) => sessionFromRow(row, eventsOf(st, row[0] as string, lastEvents)),
         (row) => [row[8] as string, row[12] as number],
       );
     },
@@ -204,7 +168,7 @@ export const sessionsDelete = defineOperation({
 export const sessionOperations = [
   sessionsCreate,
   sessionsGet,
-  sessionsAppendEvent,
+  ...sessionEventOperations,
   sessionsSetStatus,
   sessionsGetState,
   sessionsSetState,

@@ -1,9 +1,9 @@
 import { StoreError } from '../api/errors.js';
-import type { AuditContext, Page, Session, Task, TaskStatus } from '../api/types.js';
+import type { AuditContext, Page, SessionInfo, Task, TaskStatus } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { SESSION_COLUMNS, sessionFromRow, TASK_COLUMNS, taskFromRow, type RawRow } from './rows.js';
+import { SESSION_COLUMNS, sessionInfoFromRow, TASK_COLUMNS, taskFromRow, type RawRow } from './rows.js';
 import { conflictOnDuplicate, NOW, qualified } from './sql.js';
 
 const BY_ID = raw(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`);
@@ -86,11 +86,11 @@ export const tasksGetWithSession = defineOperation({
         'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = ?',
     ),
   },
-  run({ st }, [id]: readonly [string]): { task: Task; session: Session | null } | undefined {
+  run({ st }, [id]: readonly [string]): { task: Task; session: SessionInfo | null } | undefined {
     const row = st.join.get(id) as RawRow | undefined;
     if (row === undefined) return undefined;
     const session = row.slice(TASK_WIDTH);
-    return { task: taskFromRow(row), session: session[0] === null ? null : sessionFromRow(session) };
+    return { task: taskFromRow(row), session: session[0] === null ? null : sessionInfoFromRow(session) };
   },
 });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,11 @@ commands:
   check <path|url> [--json]
                          verify integrity, foreign keys, WAL, the 33 index requirements
                          and every statement's plan; exit 1 if anything fails
+  migrate <path>         bring a database made by an earlier release to this schema
+                         version (opening a store does the same) and say what was done
+  migrate --from <path> --to <url>
+                         copy a SQLite store into an empty PostgreSQL one, table by
+                         table in batches, then count each table on both sides
   demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
   bench [options]        load benchmark against direct better-sqlite3, a naive Piscina
                          pool and node-sqlite3 (from a source checkout only)
@@ -70,6 +75,19 @@ generic plan of every statement (no large table read end to end).
   --schema NAME   the PostgreSQL schema of the store (default abathur)
 
 Exit code 1 when anything fails.`,
+  migrate: `usage: abathur-store migrate <path>
+       abathur-store migrate --from <path> --to postgres://user:password@host/database [--schema NAME]
+
+Brings a database made by an earlier release of abathur-store to this release's schema
+version, one numbered migration at a time, each in its own transaction (opening a store
+does the same). Says what it did: each step, its time, and the rows of new tables. A
+database already current is left as it is; one newer than this release is refused.
+
+With --from and --to, copies a SQLite store (at this release's schema version: migrate
+it first) into an empty PostgreSQL one: the schema is applied there, then every table in
+dependency order, in batches, with a progress bar, in one transaction (a failure leaves
+the target as it was), from one consistent snapshot of the file (the store may stay in
+use). Ends with each table's row count on both sides; exit code 1 if any differs.`,
   demo: `usage: abathur-store demo [options]
 
 A simulated orchestrator: agent sessions that read their session and memory context,
@@ -105,6 +123,54 @@ async function init(args: string[], io: CliIo): Promise<number> {
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
+  } finally {
+    db.close();
+  }
+  return 0;
+}
+
+const thousands = (n: number): string => n.toLocaleString('en-US');
+
+async function migrate(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { from: { type: 'string' }, to: { type: 'string' }, schema: { type: 'string' } },
+  });
+  if (values.from !== undefined || values.to !== undefined) {
+    if (values.from === undefined || values.to === undefined || positionals.length > 0) {
+      throw new UsageError('migrate --from <sqlite file> --to <postgres://…> takes both, and no other argument');
+    }
+    if (!isPostgresUrl(values.to)) throw new UsageError(`--to must be a PostgreSQL URL (postgres://…), got "${values.to}"`);
+    const from = resolve(values.from);
+    if (!existsSync(from)) throw new StoreError('IO_ERROR', `cannot copy ${from}: file does not exist`);
+    return (await postgresCommands()).copyToPostgres(from, values.to, values.schema, io);
+  }
+  if (values.schema !== undefined) throw new UsageError('--schema applies to migrate --from … --to postgres://… only');
+  if (positionals.length !== 1) throw new UsageError('migrate takes one database path');
+  const path = resolve(positionals[0]!);
+  if (!existsSync(path)) {
+    throw new StoreError('IO_ERROR', `cannot migrate ${path}: file does not exist (abathur-store init creates one)`);
+  }
+  const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck();
+    const before = new Set(tables.all() as string[]);
+    const started = performance.now();
+    const result = applySchema(db);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    if (result.applied) {
+      io.out(`initialised ${path} (schema version ${result.version}): it held no schema to migrate`);
+    } else if (result.migrated.length === 0) {
+      io.out(`${path} is already at schema version ${result.version}; nothing to do`);
+    } else {
+      io.out(`migrated ${path} from schema version ${result.from} to ${result.version} in ${seconds} s, one transaction per step:`);
+      for (const step of result.migrated) io.out(`  ${step.name} (version ${step.version}): ${thousands(Math.round(step.ms))} ms`);
+      for (const table of (tables.all() as string[]).filter((name) => !before.has(name))) {
+        const rows = db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
+        io.out(`  new table ${table}: ${thousands(rows)} rows`);
+      }
+    }
   } finally {
     db.close();
   }
@@ -193,6 +259,8 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         return await init(rest, io);
       case 'check':
         return await check(rest, io);
+      case 'migrate':
+        return await migrate(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'bench': {

@@ -30,6 +30,8 @@ export interface DemoResult {
   eventLoopDelay: { p50: number; p99: number; max: number };
   peakWalBytes: number;
   checkOk: boolean;
+  /** Each session's turns, and its event count as the store reports it at the end. */
+  eventCounts: { sessionId: string; turns: number; eventCount: number }[];
 }
 
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
@@ -56,7 +58,14 @@ interface Progress {
   onError(error: unknown): void;
 }
 
-async function runSession(store: Store, index: number, run: string, deadline: number, options: DemoOptions, progress: Progress): Promise<number> {
+async function runSession(
+  store: Store,
+  index: number,
+  run: string,
+  deadline: number,
+  options: DemoOptions,
+  progress: Progress,
+): Promise<{ sessionId: string; turns: number }> {
   const next = random(index + 1);
   const user = `${USERS[index % USERS.length]!}-${run}`;
   const appName = APPS[index % APPS.length]!;
@@ -73,10 +82,16 @@ async function runSession(store: Store, index: number, run: string, deadline: nu
   while (performance.now() < deadline) {
     await sleep(-Math.log(1 - next()) * options.thinkMs);
     try {
-      await store.sessions.get(session.id, { lastEvents: 20 });
+      // The newest 20 events, an index range however long the session has run.
+      const recent = await store.sessions.get(session.id, { lastEvents: 20 });
       const context = await store.memory.context({ sessionId: session.id, userId: user, appName, projectId: `demo-${run}` });
       const style = await store.memory.get(`user:${user}:preferences`, 'style');
-      await store.sessions.appendEvent(session.id, { role: 'agent', turn: turns, saw: context.user.length }, { stateDelta: { turn: turns } });
+      // The eventId makes a retried append (after OUTCOME_UNKNOWN, say) a no-op.
+      await store.sessions.appendEvent(
+        session.id,
+        { role: 'agent', turn: turns, saw: context.user.length, after: recent?.eventCount ?? 0 },
+        { eventId: `turn-${turns}`, stateDelta: { turn: turns } },
+      );
       if (style !== undefined && next() < 0.2) {
         await store.memory.update(`user:${user}:preferences`, 'style', { verbosity: next() < 0.5 ? 'short' : 'long' }, { expectedVersion: style.version });
       }
@@ -96,7 +111,7 @@ async function runSession(store: Store, index: number, run: string, deadline: nu
     progress.turns++;
   }
   await store.sessions.setStatus(session.id, 'terminated');
-  return turns;
+  return { sessionId: session.id, turns };
 }
 
 const fmt = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${us} us`);
@@ -122,8 +137,18 @@ function report(result: DemoResult, options: DemoOptions): string {
     '',
     `caller event-loop delay (how late a 1 ms timer ran): p50 ${result.eventLoopDelay.p50} ms, p99 ${result.eventLoopDelay.p99} ms, max ${result.eventLoopDelay.max} ms`,
     `peak WAL size: ${(result.peakWalBytes / 2 ** 20).toFixed(1)} MiB`,
+    ...eventCountLines(result.eventCounts),
     `errors: ${result.errors}${result.errorSamples.length > 0 ? `\n  ${result.errorSamples.join('\n  ')}` : ''}`,
   ].join('\n');
+}
+
+/** Each session's eventCount, six to a line, and their total. */
+function eventCountLines(counts: DemoResult['eventCounts']): string[] {
+  const total = counts.reduce((sum, c) => sum + c.eventCount, 0);
+  const cells = counts.map((c) => `${c.sessionId.slice(0, 8)} ${String(c.eventCount).padStart(4)}`);
+  const lines = [`eventCount per session (${total} events in ${counts.length} sessions, each read back with lastEvents: 20 every turn):`];
+  for (let i = 0; i < cells.length; i += 6) lines.push(`  ${cells.slice(i, i + 6).join('   ')}`);
+  return lines;
 }
 
 /** The demo behind `npm start`: an orchestrator's sessions on the default database, then a report. */
@@ -159,13 +184,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   eld.start();
   engineOf(store).resetStats();
   let turns = 0;
+  let sessions: { sessionId: string; turns: number }[] = [];
   try {
-    const counts = await Promise.all(
+    const settled = await Promise.all(
       Array.from({ length: options.sessions }, (_, i) =>
-        runSession(store, i, run, deadline, options, shared).catch((e: unknown) => (shared.onError(e), 0)),
+        runSession(store, i, run, deadline, options, shared).catch((e: unknown) => (shared.onError(e), undefined)),
       ),
     );
-    turns = counts.reduce((a, b) => a + b, 0);
+    sessions = settled.filter((s) => s !== undefined);
+    turns = sessions.reduce((sum, s) => sum + s.turns, 0);
   } finally {
     clearInterval(progress);
     eld.stop();
@@ -173,6 +200,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   if (options.interactive) process.stdout.write('\n');
   const durationMs = performance.now() - started;
   const stats = store.stats();
+  // Every turn appended one event (a turn whose reads failed appended none and counted an error).
+  const eventCounts = await Promise.all(
+    sessions.map(async ({ sessionId, turns: sessionTurns }) => ({
+      sessionId,
+      turns: sessionTurns,
+      eventCount: (await store.sessions.get(sessionId, { lastEvents: 0 }))?.eventCount ?? 0,
+    })),
+  );
   const check = await store.check();
   await store.close();
   const result: DemoResult = {
@@ -185,6 +220,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     eventLoopDelay: eld.summary(),
     peakWalBytes: stats.wal.peakBytes,
     checkOk: check.ok,
+    eventCounts,
   };
   options.out(report(result, options));
   options.out(`\n${formatCheckReport(check)}`);

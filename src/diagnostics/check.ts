@@ -124,7 +124,10 @@ export function checkDatabase(db: Connection, options: { operations?: readonly O
   const extraIndexes = (
     db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[]
   ).filter((name) => !required.has(name));
-  const plans = options.operations === undefined ? undefined : explainOperations(db, options.operations);
+  // The catalogue's statements name this version's tables: on another version they would
+  // not even prepare, and the version line already fails the check.
+  const plans =
+    options.operations === undefined || schemaVersion !== SCHEMA_VERSION ? undefined : explainOperations(db, options.operations);
   const indexesSatisfied = indexes.filter((finding) => finding.satisfied).length;
   const ok =
     integrity.length === 1 &&
@@ -172,8 +175,9 @@ export function formatCheckReport(report: CheckReport): string {
     lines.push(`${mark(report.journalMode === 'wal')} journal mode: ${report.journalMode}`);
   }
   lines.push(`${mark(report.foreignKeys)} foreign keys: ${report.foreignKeys ? 'on' : 'off'}`);
+  const older = report.schemaVersion < report.expectedSchemaVersion ? '; abathur-store migrate upgrades it' : '';
   lines.push(
-    `${mark(report.schemaVersion === report.expectedSchemaVersion)} schema version: ${report.schemaVersion} (expected ${report.expectedSchemaVersion})`,
+    `${mark(report.schemaVersion === report.expectedSchemaVersion)} schema version: ${report.schemaVersion} (expected ${report.expectedSchemaVersion}${older})`,
   );
   lines.push(
     `${mark(report.indexesSatisfied === report.indexes.length)} index requirements: ${report.indexesSatisfied} of ${report.indexes.length} satisfied`,

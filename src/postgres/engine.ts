@@ -172,6 +172,7 @@ export class PostgresEngine implements StoreEngine {
       wal: { bytes: 0, peakBytes: 0 },
       restarts: { readers: 0, writer: 0 },
       readers: 0,
+      limits: { maxPayloadBytes: this.options.maxPayloadBytes, maxStateBytes: this.options.maxStateBytes },
       pool: { max: this.options.pool.max, total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting },
     };
   }

@@ -45,7 +45,7 @@ export class Agents {
           taskId: v.identifier('taskId', o.taskId),
           model: v.identifier('model', o.model),
           sessionId: v.optionalIdentifier('sessionId', o.sessionId),
-          resourceUsage: v.optionalJson('resourceUsage', o.resourceUsage),
+          resourceUsage: v.optionalJson('resourceUsage', o.resourceUsage, this.#engine.options.maxPayloadBytes),
         },
         v.auditContext(o.ctx),
       ] as const;
@@ -86,7 +86,7 @@ export class Agents {
       return [
         v.identifier('id', id),
         v.oneOf('state', state, LIVE_STATES),
-        v.optionalJson('resourceUsage', o.resourceUsage),
+        v.optionalJson('resourceUsage', o.resourceUsage, this.#engine.options.maxPayloadBytes),
         v.auditContext(o.ctx),
       ] as const;
     }, options?.signal);
@@ -96,7 +96,7 @@ export class Agents {
   terminate(id: string, options?: AgentUpdateOptions): Promise<Agent> {
     return this.#engine.call(agentsTerminate, () => {
       const o = v.options('options', options, ['resourceUsage', 'ctx'] as const);
-      return [v.identifier('id', id), v.optionalJson('resourceUsage', o.resourceUsage), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.optionalJson('resourceUsage', o.resourceUsage, this.#engine.options.maxPayloadBytes), v.auditContext(o.ctx)] as const;
     }, options?.signal);
   }
 }

@@ -31,7 +31,7 @@ export class Checkpoints {
       return [
         v.identifier('taskId', o.taskId),
         v.integer('iteration', o.iteration, 0, MAX_ITERATION),
-        v.json('state', o.state),
+        v.json('state', o.state, this.#engine.options.maxPayloadBytes),
         v.optionalIdentifier('sessionId', o.sessionId),
         v.auditContext(o.ctx),
       ] as const;

@@ -52,7 +52,7 @@ export class Documents {
         o.documentType === undefined || o.documentType === null ? null : v.oneOf('documentType', o.documentType, TYPES),
         v.identifier('contentHash', o.contentHash),
         v.optionalInteger('chunkCount', o.chunkCount, 0, 2 ** 31),
-        v.optionalJsonObject('metadata', o.metadata),
+        v.optionalJsonObject('metadata', o.metadata, this.#engine.options.maxPayloadBytes),
         v.auditContext(o.ctx),
       ] as const;
     }, input?.signal);

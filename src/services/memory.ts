@@ -58,9 +58,9 @@ export class Memory {
       return [
         v.namespace('namespace', o.namespace),
         v.identifier('key', o.key),
-        v.json('value', o.value),
+        v.json('value', o.value, this.#engine.options.maxPayloadBytes),
         v.oneOf('type', o.type, TYPES),
-        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata),
+        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata, this.#engine.options.maxPayloadBytes),
         v.optionalIdentifier('createdBy', o.createdBy),
         v.auditContext(o.ctx),
       ] as const;
@@ -96,10 +96,10 @@ export class Memory {
       return [
         v.namespace('namespace', namespace),
         v.identifier('key', key),
-        v.json('value', value),
+        v.json('value', value, this.#engine.options.maxPayloadBytes),
         v.optionalInteger('expectedVersion', o.expectedVersion, 1, MAX_VERSION),
         v.optionalIdentifier('updatedBy', o.updatedBy),
-        v.optionalJsonObject('metadata', o.metadata),
+        v.optionalJsonObject('metadata', o.metadata, this.#engine.options.maxPayloadBytes),
         v.auditContext(o.ctx),
       ] as const;
     }, options?.signal) as Promise<MemoryEntry<Value>>;

@@ -27,7 +27,7 @@ export class Metrics {
       return [
         v.identifier('name', name),
         v.finiteNumber('value', value, 0),
-        v.optionalJsonObject('labels', o.labels),
+        v.optionalJsonObject('labels', o.labels, this.#engine.options.maxPayloadBytes),
         v.auditContext(o.ctx),
       ] as const;
     }, options?.signal);

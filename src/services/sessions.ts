@@ -2,6 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { decodeCursor } from '../catalogue/cursor.js';
 import {
   sessionsAppendEvent,
+  sessionsAppendEvents,
+  sessionsEvents,
+  sessionsTrimEvents,
+  type EventArg,
+} from '../catalogue/session-events.js';
+import {
   sessionsCreate,
   sessionsDelete,
   sessionsGet,
@@ -14,7 +20,23 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import type { CallOptions, JsonObject, JsonValue, ListOptions, Page, Session, SessionStatus, Timestamp, WriteOptions } from '../api/types.js';
+import type {
+  AppendedEvent,
+  AppendedEvents,
+  CallOptions,
+  EventOrder,
+  JsonObject,
+  JsonValue,
+  ListOptions,
+  Page,
+  Session,
+  SessionEvent,
+  SessionInfo,
+  SessionStatus,
+  TrimmedEvents,
+  WriteOptions,
+} from '../api/types.js';
+import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
 
 export interface CreateSessionInput extends WriteOptions {
@@ -34,10 +56,73 @@ export interface GetSessionOptions extends CallOptions {
 
 export interface SessionListOptions extends ListOptions, GetSessionOptions {}
 
+export interface AppendEventOptions extends WriteOptions {
+  /**
+   * The caller's id for this event, unique in the session. Appending an id the session
+   * already holds appends nothing and returns the first append's seq, so a retry (after
+   * OUTCOME_UNKNOWN, say) never duplicates an event.
+   */
+  eventId?: string;
+  /** Merged into the state (JSON merge patch) in the same transaction. */
+  stateDelta?: JsonObject;
+}
+
+/** One event of {@link Sessions.appendEvents}. */
+export interface NewEvent {
+  event: JsonValue;
+  /** As {@link AppendEventOptions.eventId}. */
+  eventId?: string;
+}
+
+export interface SessionEventsOptions extends ListOptions {
+  /** Only events with a larger seq (exclusive). */
+  afterSeq?: number;
+  /** Only events with a smaller seq (exclusive). */
+  beforeSeq?: number;
+  /** `'asc'` (default): oldest first; `'desc'`: newest first. */
+  order?: EventOrder;
+}
+
 const STATUSES: readonly SessionStatus[] = ['created', 'active', 'paused', 'terminated', 'archived'];
 const MAX_EVENTS = 1_000_000_000;
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** Most events one appendEvents call takes, as lists return at most 1000 rows. */
+const MAX_BATCH = 1000;
 
 const lastEvents = (value: unknown): number | null => v.optionalInteger('lastEvents', value, 0, MAX_EVENTS);
+
+function eventsArgs(id: unknown, opts: unknown) {
+  const o = v.options('options', opts, ['afterSeq', 'beforeSeq', 'limit', 'order', 'cursor'] as const);
+  const order = o.order === undefined ? 'asc' : v.oneOf('order', o.order, ['asc', 'desc'] as const);
+  let after = o.afterSeq === undefined ? 0 : v.integer('afterSeq', o.afterSeq, 0, MAX_SEQ);
+  let before = o.beforeSeq === undefined ? MAX_SEQ : v.integer('beforeSeq', o.beforeSeq, 1, MAX_SEQ);
+  if (o.cursor !== undefined) {
+    const [cursorOrder, seq] = decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number];
+    if (cursorOrder !== order) throw invalidArgument(`cursor continues a list in ${cursorOrder} order, not ${order}`);
+    if (order === 'asc') after = Math.max(after, seq);
+    else before = Math.min(before, seq);
+  }
+  return [v.identifier('id', id), after, before, v.limit(o.limit), order] as const;
+}
+
+/** A batch of events: 1 to 1000, together within `maxBytes` (one call's payload). */
+function eventArgs(value: unknown, maxBytes: number): EventArg[] {
+  if (!Array.isArray(value)) throw invalidArgument(`events must be an array of { event, eventId? }, got ${value === null ? 'null' : typeof value}`);
+  if (value.length === 0 || value.length > MAX_BATCH) {
+    throw invalidArgument(`events must hold 1 to ${MAX_BATCH} events, got ${value.length}`);
+  }
+  let bytes = 0;
+  return value.map((item: unknown, i): EventArg => {
+    if (!v.isPlainObject(item)) throw invalidArgument(`events[${i}] must be an object like { event, eventId? }`);
+    const o = v.options(`events[${i}]`, item, ['event', 'eventId'] as const);
+    const event = v.json(`events[${i}].event`, o.event, maxBytes);
+    bytes += Buffer.byteLength(event, 'utf8');
+    if (bytes > maxBytes) {
+      throw invalidArgument(`events[0..${i}] are ${bytes} bytes of JSON together, over the ${maxBytes}-byte limit (maxPayloadBytes); nothing was written`);
+    }
+    return [event, v.optionalIdentifier(`events[${i}].eventId`, o.eventId)];
+  });
+}
 
 function listArgs(owner: string, value: unknown, opts: unknown) {
   const o = v.options('options', opts, ['limit', 'cursor', 'lastEvents'] as const);
@@ -48,10 +133,15 @@ function listArgs(owner: string, value: unknown, opts: unknown) {
 /** Sessions: an event history and a state object per conversation, with a lifecycle. */
 export class Sessions {
   readonly #engine: StoreEngine;
+  /** maxPayloadBytes and maxStateBytes, the store's limits. */
+  readonly #payload: number;
+  readonly #state: number;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {
     this.#engine = engineOf(store);
+    this.#payload = this.#engine.options.maxPayloadBytes;
+    this.#state = this.#engine.options.maxStateBytes;
   }
 
   /**
@@ -68,16 +158,18 @@ export class Sessions {
         v.identifier('appName', o.appName),
         v.identifier('userId', o.userId),
         v.optionalIdentifier('projectId', o.projectId),
-        o.state === undefined ? '{}' : v.jsonObject('state', o.state),
-        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata),
+        o.state === undefined ? '{}' : v.withinBytes('state', v.jsonObject('state', o.state, this.#payload), this.#state, 'maxStateBytes'),
+        o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata, this.#payload),
         v.auditContext(o.ctx),
       ] as const;
     }, input?.signal) as Promise<Session<State>>;
   }
 
   /**
-   * The session, or `undefined` when there is none. `lastEvents` keeps only the newest n
-   * events. `State` types its state for the caller (not checked: it is the JSON stored).
+   * The session, or `undefined` when there is none, with its events oldest first. Without
+   * `lastEvents` that is every event: a read of the whole log, the costly form for a long
+   * session. `lastEvents: n` reads only the newest n, one index range at any length.
+   * `State` types its state for the caller (not checked: it is the JSON stored).
    */
   get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
     return this.#engine.call(sessionsGet, () => {
@@ -88,24 +180,83 @@ export class Sessions {
 
   /**
    * Appends an event and merges `stateDelta` into the state (JSON merge patch: nested
-   * objects merge, `null` removes a key), atomically, in one SQL statement.
+   * objects merge, `null` removes a key), atomically. Costs the same at any length of the
+   * log: one insert, one update of the session row, one audit row. Returns the event's seq.
    *
    * @example
-   * await store.sessions.appendEvent(id, { role: 'user', text: 'hi' }, { stateDelta: { 'user:alice:theme': 'dark' } });
+   * const { seq } = await store.sessions.appendEvent(id, { role: 'user', text: 'hi' }, {
+   *   eventId: 'msg-41', // a retry with the same id appends nothing and returns this seq
+   *   stateDelta: { 'user:alice:theme': 'dark' },
+   * });
    */
-  appendEvent(
-    id: string,
-    event: JsonValue,
-    options?: { stateDelta?: JsonObject } & WriteOptions,
-  ): Promise<{ eventCount: number; lastUpdateTime: Timestamp }> {
+  appendEvent(id: string, event: JsonValue, options?: AppendEventOptions): Promise<AppendedEvent> {
     return this.#engine.call(sessionsAppendEvent, () => {
+      const o = v.options('options', options, ['eventId', 'stateDelta', 'ctx'] as const);
+      return [
+        v.identifier('id', id),
+        v.json('event', event, this.#payload),
+        v.optionalIdentifier('eventId', o.eventId),
+        v.optionalJsonObject('stateDelta', o.stateDelta, this.#payload),
+        this.#state,
+        v.auditContext(o.ctx),
+      ] as const;
+    }, options?.signal);
+  }
+
+  /**
+   * Appends up to 1000 events in one operation (all or none) and merges one `stateDelta`.
+   * Each event may carry an `eventId`; events whose id the session already holds are not
+   * appended again and get their first seq. A batch whose every event is already there
+   * changes nothing, its state delta included.
+   *
+   * @example
+   * const { seqs } = await store.sessions.appendEvents(id, [
+   *   { event: { role: 'tool', name: 'search' }, eventId: 'call-7' },
+   *   { event: { role: 'tool', result: 'found 3' }, eventId: 'call-7-result' },
+   * ], { stateDelta: { step: 8 } });
+   */
+  appendEvents(
+    id: string,
+    events: readonly NewEvent[],
+    options?: { stateDelta?: JsonObject } & WriteOptions,
+  ): Promise<AppendedEvents> {
+    return this.#engine.call(sessionsAppendEvents, () => {
       const o = v.options('options', options, ['stateDelta', 'ctx'] as const);
       return [
         v.identifier('id', id),
-        v.json('event', event),
-        v.optionalJsonObject('stateDelta', o.stateDelta),
+        eventArgs(events, this.#payload),
+        v.optionalJsonObject('stateDelta', o.stateDelta, this.#payload),
+        this.#state,
         v.auditContext(o.ctx),
       ] as const;
+    }, options?.signal);
+  }
+
+  /**
+   * Pages through a session's log by seq: oldest first (or `order: 'desc'`), between
+   * `afterSeq` and `beforeSeq` (both exclusive). Each page is one range of the primary
+   * key, whatever the length of the log. A session that does not exist has no events.
+   *
+   * @example
+   * let page = await store.sessions.events(id, { afterSeq: lastSeen, limit: 100 });
+   * while (page.nextCursor) page = await store.sessions.events(id, { cursor: page.nextCursor, limit: 100 });
+   */
+  events(id: string, options?: SessionEventsOptions): Promise<Page<SessionEvent>> {
+    return this.#engine.call(sessionsEvents, () => eventsArgs(id, options), options?.signal);
+  }
+
+  /**
+   * Deletes the oldest events of a session, keeping the newest `keepLast`, so a
+   * long-lived session stays bounded. `eventCount` (events ever appended) does not change;
+   * the seq of the oldest event kept is returned. Audited like every write.
+   *
+   * @example
+   * const { deleted, firstSeq } = await store.sessions.trimEvents(id, { keepLast: 10_000 });
+   */
+  trimEvents(id: string, options: { keepLast: number } & WriteOptions): Promise<TrimmedEvents> {
+    return this.#engine.call(sessionsTrimEvents, () => {
+      const o = v.options('options', options, ['keepLast', 'ctx'] as const);
+      return [v.identifier('id', id), v.integer('keepLast', o.keepLast, 0, MAX_SEQ), v.auditContext(o.ctx)] as const;
     }, options?.signal);
   }
 
@@ -113,7 +264,7 @@ export class Sessions {
    * Moves a session along its lifecycle: created → active ⇄ paused → terminated → archived
    * (created, active and paused may also terminate). Other moves reject INVALID_STATE.
    */
-  setStatus(id: string, status: SessionStatus, options?: WriteOptions): Promise<Session> {
+  setStatus(id: string, status: SessionStatus, options?: WriteOptions): Promise<SessionInfo> {
     return this.#engine.call(sessionsSetStatus, () => {
       const o = v.options('options', options, ['ctx'] as const);
       return [v.identifier('id', id), v.oneOf('status', status, STATUSES), v.auditContext(o.ctx)] as const;
@@ -132,7 +283,7 @@ export class Sessions {
   setState<State = JsonObject>(id: string, delta: JsonObject, options?: WriteOptions): Promise<State> {
     return this.#engine.call(sessionsSetState, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.jsonObject('delta', delta), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.jsonObject('delta', delta, this.#payload), this.#state, v.auditContext(o.ctx)] as const;
     }, options?.signal) as Promise<State>;
   }
 

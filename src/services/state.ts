@@ -32,7 +32,7 @@ export class TaskState {
     return this.#engine.call(stateSet, () => {
       const o = v.options('options', options, ['ctx'] as const);
       if (value === undefined) throw v.missing('value');
-      return [v.identifier('taskId', taskId), v.identifier('key', key), v.json('value', value), v.auditContext(o.ctx)] as const;
+      return [v.identifier('taskId', taskId), v.identifier('key', key), v.json('value', value, this.#engine.options.maxPayloadBytes), v.auditContext(o.ctx)] as const;
     }, options?.signal) as Promise<StateEntry<Value>>;
   }
 }

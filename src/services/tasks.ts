@@ -23,7 +23,7 @@ import type {
   JsonValue,
   ListOptions,
   Page,
-  Session,
+  SessionInfo,
   Task,
   WriteOptions,
 } from '../api/types.js';
@@ -65,7 +65,7 @@ export class Tasks {
         {
           id: o.id === undefined ? randomUUID() : v.identifier('id', o.id),
           prompt: v.text('prompt', o.prompt),
-          inputData: v.json('inputData', o.inputData),
+          inputData: v.json('inputData', o.inputData, this.#engine.options.maxPayloadBytes),
           agentType: o.agentType === undefined ? 'general' : v.identifier('agentType', o.agentType),
           priority: o.priority === undefined ? 5 : v.integer('priority', o.priority, 1, 10),
           parentTaskId: v.optionalIdentifier('parentTaskId', o.parentTaskId),
@@ -89,7 +89,7 @@ export class Tasks {
   }
 
   /** The task and its session (null when it has none), read together. */
-  getWithSession(id: string, options?: CallOptions): Promise<{ task: Task; session: Session | null } | undefined> {
+  getWithSession(id: string, options?: CallOptions): Promise<{ task: Task; session: SessionInfo | null } | undefined> {
     return this.#engine.call(tasksGetWithSession, () => idOnly(id, options), options?.signal);
   }
 
@@ -136,7 +136,7 @@ export class Tasks {
   complete(id: string, result?: JsonValue, options?: WriteOptions): Promise<Task> {
     return this.#engine.call(tasksComplete, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.optionalJson('result', result), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.optionalJson('result', result, this.#engine.options.maxPayloadBytes), v.auditContext(o.ctx)] as const;
     }, options?.signal);
   }
 

@@ -116,6 +116,7 @@ export class Engine implements StoreEngine {
       wal: { bytes: this.#writer.walBytes, peakBytes: this.#writer.peakWalBytes },
       restarts: { readers: this.#readers.restarts, writer: this.#writer.restarts },
       readers: this.options.readers,
+      limits: { maxPayloadBytes: this.options.maxPayloadBytes, maxStateBytes: this.options.maxStateBytes },
     };
   }
 

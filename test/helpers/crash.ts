@@ -8,18 +8,29 @@ const fixture = fileURLToPath(new URL('../fixtures/crash-writer.mjs', import.met
 export type Ack =
   | { op: 'session'; id: string }
   | { op: 'ready' }
-  | { op: 'event'; sid: string; w: number; n: number }
+  | { op: 'attempt'; sid: string; eventId: string; w: number; n: number }
+  | { op: 'event'; sid: string; eventId: string; w: number; n: number; seq: number; retried?: boolean }
   | { op: 'memory'; namespace: string; key: string; version: number; value: number }
   | { op: 'task'; id: string }
   | { op: 'metric'; id: number };
 
+export type Attempt = Extract<Ack, { op: 'attempt' }>;
+
 /**
  * Starts the crash fixture on `path`, lets it write for `killAfterMs` once it is ready,
- * then SIGKILLs it. Returns every write it acknowledged (complete lines only).
+ * then SIGKILLs it. It first retries `retries` (appends the previous run had in flight).
+ * Returns every write it acknowledged, and every append it attempted (complete lines only).
  */
-export function runAndKill(path: string, synchronous: Synchronous, run: number, killAfterMs: number): Promise<Ack[]> {
+export function runAndKill(
+  path: string,
+  synchronous: Synchronous,
+  run: number,
+  killAfterMs: number,
+  retries: readonly Attempt[] = [],
+): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture, path, synchronous, String(run)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [fixture, path, synchronous, String(run), JSON.stringify(retries)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffer = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -45,10 +56,17 @@ export function runAndKill(path: string, synchronous: Synchronous, run: number, 
   });
 }
 
+/** Appends attempted in `acks` whose promise never resolved: in flight at the kill. */
+export function unacknowledged(acks: readonly Ack[]): Attempt[] {
+  const done = new Set(acks.flatMap((a) => (a.op === 'event' ? [a.eventId] : [])));
+  return acks.filter((a): a is Attempt => a.op === 'attempt' && !done.has(a.eventId));
+}
+
 /**
  * Reopens the database as the store would after a crash (recovery included) and checks
- * it: integrity, foreign keys, every acknowledged write present, and no operation
- * half-applied (each write's rows and its audit row commit together or not at all).
+ * it: integrity, foreign keys, every acknowledged write present, every event in the log
+ * once (acknowledged or retried, never twice), and no operation half-applied (each
+ * write's rows and its audit row commit together or not at all).
  */
 export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
   const db = openWriterConnection(path, { synchronous: 'normal', busyTimeoutMs: 5000, journalSizeLimit: 8 << 20 });
@@ -60,22 +78,20 @@ export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
     const fk = db.pragma('foreign_key_check') as unknown[];
     if (fk.length > 0) problems.push(`${fk.length} foreign-key violations`);
 
-    // Every acknowledged write is there.
-    const session = db.prepare('SELECT events FROM sessions WHERE id = ?').pluck();
-    const events = new Map<string, Set<string>>();
+    // Every acknowledged write is there; every acknowledged event at the seq it was given.
+    const session = db.prepare('SELECT 1 FROM sessions WHERE id = ?').pluck();
+    const event = db.prepare("SELECT seq, event ->> '$.w' AS w, event ->> '$.n' AS n FROM session_events WHERE session_id = ? AND event_id = ?");
     const memory = db.prepare('SELECT value FROM memory_entries WHERE namespace = ? AND key = ? AND version = ?').pluck();
     const task = db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck();
     const metric = db.prepare('SELECT 1 FROM metrics WHERE id = ?').pluck();
     for (const ack of acks) {
       if (ack.op === 'session' && session.get(ack.id) === undefined) problems.push(`lost session ${ack.id}`);
       if (ack.op === 'event') {
-        let seen = events.get(ack.sid);
-        if (seen === undefined) {
-          const list = JSON.parse((session.get(ack.sid) as string | undefined) ?? '[]') as { w: number; n: number }[];
-          seen = new Set(list.map((e) => `${e.w}/${e.n}`));
-          events.set(ack.sid, seen);
+        const row = event.get(ack.sid, ack.eventId) as { seq: number; w: number; n: number } | undefined;
+        if (row === undefined) problems.push(`lost event ${ack.eventId} of ${ack.sid}`);
+        else if (row.seq !== ack.seq || row.w !== ack.w || row.n !== ack.n) {
+          problems.push(`event ${ack.eventId} of ${ack.sid} is ${JSON.stringify(row)}, acknowledged as seq ${ack.seq}`);
         }
-        if (!seen.has(`${ack.w}/${ack.n}`)) problems.push(`lost event ${ack.w}/${ack.n} of ${ack.sid}`);
       }
       if (ack.op === 'memory') {
         const value = memory.get(ack.namespace, ack.key, ack.version) as string | undefined;
@@ -87,14 +103,24 @@ export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
       if (ack.op === 'metric' && metric.get(ack.id) === undefined) problems.push(`lost metric ${ack.id}`);
     }
 
-    // No operation half-applied: each row has exactly its audit row, and vice versa.
+    // No event twice: each carries its own id in its body, whatever the event_id column says.
+    const twice = db.prepare("SELECT event ->> '$.id' AS id, count(*) AS n FROM session_events GROUP BY 1 HAVING count(*) > 1").all() as { id: string; n: number }[];
+    for (const { id, n } of twice) problems.push(`event ${id} is in the log ${n} times`);
+
+    // No operation half-applied: each row has exactly its audit row, and vice versa. An
+    // append audits one event, a batch its count.
     const appendAudits = new Map(
       (db
-        .prepare("SELECT json_extract(action_data, '$.sessionId') AS sid, count(*) AS n FROM audit WHERE action_type = 'session_append_event' GROUP BY sid")
+        .prepare(
+          "SELECT json_extract(action_data, '$.sessionId') AS sid, sum(CASE action_type WHEN 'session_append_event' THEN 1 ELSE json_extract(action_data, '$.count') END) AS n " +
+            "FROM audit WHERE action_type IN ('session_append_event', 'session_append_events') GROUP BY sid",
+        )
         .all() as { sid: string; n: number }[]).map((r) => [r.sid, r.n]),
     );
-    for (const { id, n } of db.prepare('SELECT id, json_array_length(events) AS n FROM sessions').all() as { id: string; n: number }[]) {
-      if ((appendAudits.get(id) ?? 0) !== n) problems.push(`session ${id} has ${n} events but ${appendAudits.get(id) ?? 0} append audits`);
+    const counts = db.prepare('SELECT s.id, s.event_count AS n, (SELECT count(*) FROM session_events e WHERE e.session_id = s.id) AS rows FROM sessions s');
+    for (const { id, n, rows } of counts.all() as { id: string; n: number; rows: number }[]) {
+      if ((appendAudits.get(id) ?? 0) !== n) problems.push(`session ${id} has ${n} events but ${appendAudits.get(id) ?? 0} audited appends`);
+      if (rows !== n) problems.push(`session ${id} counts ${n} events but holds ${rows} rows`);
     }
     const orphanMemory = db
       .prepare('SELECT count(*) FROM memory_entries m WHERE (SELECT count(*) FROM audit a WHERE a.memory_entry_id = m.id) <> 1')
@@ -121,6 +147,8 @@ export function verifyAfterCrash(path: string, acks: readonly Ack[]): string[] {
 export interface CrashSummary {
   runs: number;
   acknowledged: number;
+  /** Appends in flight at a kill, retried by the next run with the same eventId. */
+  retried: number;
   problems: string[];
 }
 
@@ -136,13 +164,16 @@ export async function crashCycles(path: string, synchronous: Synchronous, runs: 
   };
   const all: Ack[] = [];
   const problems: string[] = [];
+  let retries: Attempt[] = [];
   for (let run = 1; run <= runs; run++) {
-    const acks = await runAndKill(path, synchronous, run, Math.floor(random() * 300));
+    const acks = await runAndKill(path, synchronous, run, Math.floor(random() * 300), retries);
     all.push(...acks);
+    retries = unacknowledged(acks);
     problems.push(...verifyAfterCrash(path, acks).map((p) => `run ${run}: ${p}`));
     if (problems.length > 20) break;
   }
   // Finally, everything acknowledged in every run is still there.
   problems.push(...verifyAfterCrash(path, all).map((p) => `at the end: ${p}`));
-  return { runs, acknowledged: all.filter((a) => a.op !== 'ready').length, problems };
+  const retried = all.filter((a) => a.op === 'event' && a.retried === true).length;
+  return { runs, acknowledged: all.filter((a) => a.op !== 'ready' && a.op !== 'attempt').length, retried, problems };
 }

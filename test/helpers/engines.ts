@@ -6,7 +6,7 @@ import { openInProcessStore } from './in-process-store.js';
 import { openPostgresTestStore } from './postgres.js';
 import { openTestStore } from './store.js';
 
-/** Options a test may pass: the SQLite engine's; the PostgreSQL engine takes those it shares (maxQueue). */
+/** Options a test may pass: the SQLite engine's; the PostgreSQL engine takes those it shares (maxQueue, the payload limits). */
 export type TestStoreOptions = Partial<StoreOptions>;
 
 export interface TestEngine {
@@ -33,7 +33,14 @@ const sqliteNative = (sqliteCode: string): { sqliteCode: string } => ({ sqliteCo
 
 const postgres: TestEngine = {
   name: 'postgres',
-  open: (options = {}) => openPostgresTestStore(options.maxQueue === undefined ? {} : { maxQueue: options.maxQueue }),
+  open: (options = {}) => {
+    const { maxQueue, maxPayloadBytes, maxStateBytes } = options;
+    return openPostgresTestStore({
+      ...(maxQueue === undefined ? {} : { maxQueue }),
+      ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),
+      ...(maxStateBytes === undefined ? {} : { maxStateBytes }),
+    });
+  },
   native(sqliteCode) {
     const pgCode = SQLSTATE_FOR[sqliteCode];
     if (pgCode === undefined) throw new Error(`no SQLSTATE known for ${sqliteCode}: add it to SQLSTATE_FOR`);

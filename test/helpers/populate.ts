@@ -10,8 +10,9 @@ export function populate(db: Connection, scale = 1): void {
   const pick = <T>(items: readonly T[], i: number): T => items[i % items.length]!;
   db.transaction(() => {
     const session = db.prepare(
-      'INSERT INTO sessions (id, app_name, user_id, project_id, status, events, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO sessions (id, app_name, user_id, project_id, status, event_count, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    const event = db.prepare('INSERT INTO session_events (session_id, seq, event_id, event) VALUES (?, ?, ?, ?)');
     const statuses = ['created', 'active', 'active', 'paused', 'terminated', 'archived'];
     for (let i = 0; i < n(2000); i++) {
       session.run(
@@ -20,9 +21,13 @@ export function populate(db: Connection, scale = 1): void {
         `user${i % 200}`,
         i % 3 === 0 ? null : `project${i % 40}`,
         pick(statuses, i),
-        JSON.stringify([{ type: 'message', text: `hello ${i}` }]),
+        i % 10,
         JSON.stringify({ step: i }),
       );
+      // Sessions of 0 to 9 events; a few events carry the caller's id.
+      for (let seq = 1; seq <= i % 10; seq++) {
+        event.run(`s${i}`, seq, seq % 3 === 0 ? `e${i}-${seq}` : null, JSON.stringify({ type: 'message', text: `hello ${i}/${seq}` }));
+      }
     }
     const memory = db.prepare(
       'INSERT INTO memory_entries (namespace, key, value, memory_type, version, is_deleted, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)',

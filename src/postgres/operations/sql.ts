@@ -5,36 +5,20 @@
 /** The current time as the schema stores it: per row, not per transaction. */
 export const NOW = 'clock_timestamp()';
 
+/** A session row as sessionInfoFromRow reads it, its columns qualified by `alias`. */
+export const sessionColumns = (alias: string): string =>
+  ['id', 'app_name', 'user_id', 'project_id', 'status', 'event_count', 'state', 'metadata', 'created_at', 'last_update_time', 'terminated_at', 'archived_at']
+    .map((column) => `${alias}.${column}`)
+    .join(', ');
+
 /**
- * A session's newest `limit` events as a JSON array, oldest first: one range of the event
- * log's primary key, newest first, put back in order (a sort of the rows returned).
+ * A session's events as an array of their JSON texts, oldest first, for sessionFromRow:
+ * the newest `limit` of them (NULL: all), read along the event log's primary key, newest
+ * first, and put back in order (a sort of the rows returned, at most `limit`).
  */
 export const sessionEvents = (alias: string, limit: string): string =>
-  `coalesce((SELECT jsonb_agg(x.event ORDER BY x.seq) FROM (SELECT e.seq, e.event FROM session_events AS e ` +
-  `WHERE e.session_id = ${alias}.id ORDER BY e.seq DESC LIMIT ${limit}) AS x), '[]'::jsonb)`;
-
-/** Every event of a session as a JSON array, oldest first: its primary key's range, in order. */
-export const allSessionEvents = (alias: string): string =>
-  `coalesce((SELECT jsonb_agg(e.event ORDER BY e.seq) FROM session_events AS e WHERE e.session_id = ${alias}.id), '[]'::jsonb)`;
-
-/** A session row as sessionFromRow reads it; `events` is the expression for its events. */
-export const sessionColumns = (alias: string, events: string): string =>
-  [
-    'id',
-    'app_name',
-    'user_id',
-    'project_id',
-    'status',
-    null,
-    'state',
-    'metadata',
-    'created_at',
-    'last_update_time',
-    'terminated_at',
-    'archived_at',
-  ]
-    .map((column) => (column === null ? events : `${alias}.${column}`))
-    .join(', ');
+  `ARRAY(SELECT x.event FROM (SELECT e.seq, e.event::text AS event FROM session_events AS e ` +
+  `WHERE e.session_id = ${alias}.id ORDER BY e.seq DESC LIMIT ${limit}) AS x ORDER BY x.seq)`;
 
 export const MEMORY_COLUMNS =
   'id, namespace, key, value, memory_type, version, is_deleted::int, metadata, created_by, updated_by, created_at, updated_at';

@@ -1,7 +1,7 @@
 import { StoreError } from '../../api/errors.js';
 import type { AuditContext, Task, TaskStatus } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
-import { sessionFromRow, taskFromRow, type RawRow } from '../../catalogue/rows.js';
+import { sessionInfoFromRow, taskFromRow, type RawRow } from '../../catalogue/rows.js';
 import {
   tasksCancel,
   tasksClaimNext,
@@ -15,7 +15,7 @@ import {
 } from '../../catalogue/tasks.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
-import { allSessionEvents, NOW, qualified, sessionColumns, TASK_COLUMNS } from './sql.js';
+import { NOW, qualified, sessionColumns, TASK_COLUMNS } from './sql.js';
 
 const TASK_WIDTH = 19;
 const SUBMITTED_AT = 11;
@@ -83,14 +83,14 @@ export const pgTasksGet = implement(tasksGet, {
 export const pgTasksGetWithSession = implement(tasksGetWithSession, {
   statements: {
     join:
-      `SELECT ${qualified('t', TASK_COLUMNS)}, ${sessionColumns('s', allSessionEvents('s'))} ` +
+      `SELECT ${qualified('t', TASK_COLUMNS)}, ${sessionColumns('s')} ` +
       'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = $1',
   },
   async run(q, [id]) {
     const row = await q.one('join', [id]);
     if (row === undefined) return undefined;
     const session = row.slice(TASK_WIDTH);
-    return { task: taskFromRow(row), session: session[0] === null ? null : sessionFromRow(session) };
+    return { task: taskFromRow(row), session: session[0] === null ? null : sessionInfoFromRow(session) };
   },
 });
 
