@@ -6,6 +6,7 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot as root } from '../src/paths.js';
+import { SCHEMA_VERSION } from '../src/sqlite/schema.js';
 
 // The tarball is the product. This suite packs the package once, installs the tarball
 // into an empty project (its dependencies linked from our node_modules: no network),
@@ -330,7 +331,7 @@ describe('from the command line', () => {
 
   it('init creates an owner-only database; check passes (0), also as JSON', () => {
     const path = join(consumer, 'cli', 'store.db');
-    expect(cli('init', path)).toMatchObject({ status: 0, stdout: `initialised ${path} (schema version 1)\n`, stderr: '' });
+    expect(cli('init', path)).toMatchObject({ status: 0, stdout: `initialised ${path} (schema version ${SCHEMA_VERSION})\n`, stderr: '' });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const check = cli('check', path);
     expect(check.stderr).toBe('');
