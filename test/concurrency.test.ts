@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { openTestStore, settleAll } from './helpers/store.js';
+import { expect, it } from 'vitest';
+import { settleAll } from './helpers/store.js';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('under real concurrency', () => {
+describeEachEngine('under real concurrency', (engine) => {
   it('64 callers appending to one session: every event present exactly once, state merged', async () => {
-    const store = await openTestStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'c', userId: 'u' });
     const callers = 64;
     const each = 10;
@@ -27,7 +28,7 @@ describe('under real concurrency', () => {
   });
 
   it('64 workers calling claimNext over 1,000 tasks: none claimed twice, none lost', async () => {
-    const store = await openTestStore();
+    const store = await engine.open();
     const total = 1000;
     for (let start = 0; start < total; start += 200) {
       await Promise.all(
@@ -53,7 +54,7 @@ describe('under real concurrency', () => {
   });
 
   it('64 concurrent updates with expectedVersion on one key: exactly one wins per version', async () => {
-    const store = await openTestStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: 'user:race', key: 'k', value: 0, type: 'semantic' });
     const rounds = 5;
     for (let round = 1; round <= rounds; round++) {
@@ -68,4 +69,4 @@ describe('under real concurrency', () => {
     const history = await store.memory.history('user:race', 'k', { limit: 100 });
     expect(history.items.map((e) => e.version)).toEqual([6, 5, 4, 3, 2, 1]);
   });
-});
+}, { threads: true });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { openStore, type Store } from '../../src/api/store.js';
@@ -81,27 +80,39 @@ const TABLE_ORDER: Readonly<Record<string, string>> = {
   checkpoints: 'task_id, iteration',
 };
 
-/** Everything in a store's PostgreSQL schema, hashed: its tables' definitions and rows. */
-const fingerprintClients = new WeakMap<Store, Promise<pg.Client>>();
+const clients = new WeakMap<Store, Promise<pg.Client>>();
 
+/** One plain connection per test store, for looking at its database from outside. */
+function clientOf(store: Store): Promise<pg.Client> {
+  const known = clients.get(store);
+  if (known !== undefined) return known;
+  const connecting = pgClient(urlOf(store));
+  clients.set(store, connecting);
+  return connecting;
+}
+
+/**
+ * Everything in a store's PostgreSQL schema, hashed on the server in one statement: its
+ * columns and every row of every table, in a fixed order.
+ */
 export async function postgresFingerprint(store: Store, schema = 'abathur'): Promise<string> {
-  let connecting = fingerprintClients.get(store);
-  if (connecting === undefined) {
-    connecting = pgClient(urlOf(store));
-    fingerprintClients.set(store, connecting);
-  }
-  const client = await connecting;
-  const hash = createHash('sha256');
-  const { rows: columns } = await client.query(
-    'SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1 ORDER BY 1, 2',
+  const client = await clientOf(store);
+  const tables = Object.entries(TABLE_ORDER).map(
+    ([table, order]) => `(SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY ${order}), '') FROM ${schema}.${table} AS t)`,
+  );
+  const { rows } = await client.query<{ hash: string }>(
+    'SELECT md5(concat_ws(E\'\\n\', (SELECT string_agg(table_name || \'.\' || column_name || \' \' || data_type, \',\' ORDER BY 1) ' +
+      `FROM information_schema.columns WHERE table_schema = $1), ${tables.join(', ')})) AS hash`,
     [schema],
   );
-  hash.update(JSON.stringify(columns));
-  for (const [table, order] of Object.entries(TABLE_ORDER)) {
-    const { rows } = await client.query(`SELECT * FROM ${schema}.${table} ORDER BY ${order}`);
-    hash.update(JSON.stringify(rows, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
-  }
-  return hash.digest('hex');
+  return rows[0]!.hash;
+}
+
+/** The session's state as PostgreSQL measures it against maxStateBytes: its jsonb text. */
+export async function postgresStateBytes(store: Store, id: string, schema = 'abathur'): Promise<number> {
+  const client = await clientOf(store);
+  const { rows } = await client.query<{ n: number }>(`SELECT octet_length(state::text) AS n FROM ${schema}.sessions WHERE id = $1`, [id]);
+  return rows[0]!.n;
 }
 
 /** A plain node-postgres connection (default type parsing), ended when the test finishes. */
