@@ -16,7 +16,6 @@ import { createStore, linkEngine, provideStoreConstructor } from './internal.js'
 import { resolveOptions, resolvePostgresOptions } from './options.js';
 import type { BackupResult, CallOptions, CheckReport, EngineKind, PostgresStoreOptions, StoreOptions, StoreStats } from './types.js';
 import * as v from './validate.js';
-import { isPlainObject } from './validate.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -134,7 +133,7 @@ export class Store {
  * const shared = await openStore({ url: 'postgres://abathur:secret@db.internal:5432/agents', pool: { max: 20 } });
  */
 export async function openStore(options: StoreOptions | PostgresStoreOptions): Promise<Store> {
-  if (isPlainObject(options) && 'url' in options) {
+  if (v.isPlainObject(options) && 'url' in options) {
     const resolved = resolvePostgresOptions(options);
     // Loaded only here: a store on a SQLite file never loads the PostgreSQL engine or `pg`.
     const { PostgresEngine } = await import('../postgres/engine.js');
