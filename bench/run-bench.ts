@@ -7,6 +7,7 @@ import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
+import { preparePostgres, type PostgresBench } from './postgres-bench.js';
 import { ALL_SYSTEMS, SYSTEMS, type SystemName } from './systems.js';
 import { assertWriteMix } from './writer-limit.js';
 import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
@@ -22,12 +23,19 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --sessions N        concurrent callers (default 64)
   --readers N         reader threads for the facade and the naive pool (default: cores, 1-4)
   --duration S        seconds per trial (default 10)
-  --mix NAME|op=w,..  read, mixed, heavy, write, or weights (default mixed)
+  --mix NAME|op=w,..  read, mixed, heavy, write, append, or weights (default mixed)
   --synchronous M     normal or full (default normal)
-  --systems A,B       of ${ALL_SYSTEMS.join(', ')} (default ${SYSTEMS.join(',')});
+  --systems A,B       of ${ALL_SYSTEMS.join(', ')} (default ${SYSTEMS.join(',')}, the SQLite four);
                       writer-limit is the single-connection write ceiling, for write-only mixes;
                       before is the facade of the build given with --before
   --before DIR        another build of this package (its root, built): the before system
+  --engine postgres   the store on SQLite (facade) against the store on PostgreSQL (postgres),
+                      same workload, same run: --systems facade,postgres
+  --url URL           the PostgreSQL server for postgres (its login must create databases);
+                      default: an embedded server started for the run (a development dependency)
+  --pool N            the postgres system's connection pool (default: the store's, 10)
+  --pg-commit MODE    the embedded server's synchronous_commit: on (its default: each commit
+                      flushed) or off (flushed in the background, as SQLite's normal) (default on)
   --trials N          trials per system, interleaved; the median is reported (default 3)
   --think MODE        how callers pace themselves: immediate (yield to the event loop before each
                       call, no waiting: saturates), none (a tight await loop), or a mean think
@@ -51,10 +59,29 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       readers (each scores a share) and on one`;
 
 export interface CompareResult {
-  machine: MachineInfo;
-  config: { sessions: number; readers: number; durationMs: number; mix: Mix; synchronous: Synchronous; think: Think; trials: number };
+  machine: MachineInfo & { postgres?: string };
+  config: {
+    sessions: number;
+    readers: number;
+    durationMs: number;
+    mix: Mix;
+    synchronous: Synchronous;
+    think: Think;
+    trials: number;
+    pool?: number;
+    postgresCommit?: string;
+  };
   trials: Record<string, LoadResult[]>;
-  summary: Record<string, { throughput: number; vsDirect: number | null; vsWriterLimit: number | null; median: LoadResult }>;
+  /** The system every ratio is to: direct when it ran, else the facade (the store on SQLite). */
+  baseline: string;
+  summary: Record<string, { throughput: number; vsDirect: number | null; vsBaseline: number | null; vsWriterLimit: number | null; median: LoadResult }>;
+}
+
+/** How the postgres system runs: on which server, with which pool. */
+export interface PostgresOptions {
+  url?: string;
+  pool?: number;
+  synchronousCommit: boolean;
 }
 
 /** Seeds a template database once; every trial runs on a fresh copy of it. */
@@ -74,16 +101,29 @@ export async function compare(options: {
   trials: number;
   seedSessions: number;
   beforeApp?: string;
+  postgres?: PostgresOptions;
   progress?: (line: string) => void;
 }): Promise<CompareResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abathur-bench-'));
+  let postgres: PostgresBench | undefined;
   try {
     const seed = seedTemplate(dir, options.seedSessions);
+    if (options.systems.includes('postgres')) {
+      postgres = await preparePostgres({
+        ...(options.postgres?.url === undefined ? {} : { url: options.postgres.url }),
+        template: seed.path,
+        synchronousCommit: options.postgres?.synchronousCommit ?? true,
+        ...(options.progress === undefined ? {} : { progress: options.progress }),
+      });
+    }
     const trials: Record<string, LoadResult[]> = {};
     let runId = 1;
     for (let t = 0; t < options.trials; t++) {
       for (const system of options.systems) {
+        const url = system === 'postgres' ? await postgres!.trialUrl() : undefined;
         const result = await runTrial({
+          ...(url === undefined ? {} : { url }),
+          ...(options.postgres?.pool === undefined ? {} : { pool: options.postgres.pool }),
           system,
           template: seed.path,
           path: join(dir, `${system}.db`),
@@ -101,20 +141,25 @@ export async function compare(options: {
         options.progress?.(`  trial ${t + 1}/${options.trials} ${system}: ${int(result.throughput)} ops/s, event-loop p99 ${result.eventLoopDelay.p99} ms`);
       }
     }
-    const directThroughput = trials.direct === undefined ? undefined : median(trials.direct.map((r) => r.throughput));
-    const limitThroughput = trials['writer-limit'] === undefined ? undefined : median(trials['writer-limit'].map((r) => r.throughput));
+    const throughputOf = (system: string): number | undefined =>
+      trials[system] === undefined ? undefined : median(trials[system].map((r) => r.throughput));
+    const directThroughput = throughputOf('direct');
+    const baseline = trials.direct !== undefined ? 'direct' : 'facade';
+    const baselineThroughput = throughputOf(baseline);
+    const limitThroughput = throughputOf('writer-limit');
     const summary: CompareResult['summary'] = {};
     for (const [system, results] of Object.entries(trials)) {
       const throughput = median(results.map((r) => r.throughput));
       summary[system] = {
         throughput,
         vsDirect: directThroughput === undefined ? null : throughput / directThroughput,
+        vsBaseline: baselineThroughput === undefined ? null : throughput / baselineThroughput,
         vsWriterLimit: limitThroughput === undefined ? null : throughput / limitThroughput,
         median: medianTrial(results),
       };
     }
     return {
-      machine: machineInfo(),
+      machine: { ...machineInfo(), ...(postgres === undefined ? {} : { postgres: postgres.version }) },
       config: {
         sessions: options.sessions,
         readers: options.readers,
@@ -123,24 +168,27 @@ export async function compare(options: {
         synchronous: options.synchronous,
         think: options.think,
         trials: options.trials,
+        ...(postgres === undefined ? {} : { pool: options.postgres?.pool ?? 10, postgresCommit: postgres.commit }),
       },
       trials,
+      baseline,
       summary,
     };
   } finally {
+    await postgres?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 export function formatCompare(result: CompareResult): string {
   const { summary, machine, config } = result;
-  const direct = summary.direct?.throughput ?? 0;
+  const baseline = summary[result.baseline]?.throughput ?? 0;
   const limit = summary['writer-limit']?.throughput;
   const rows = [
     [
       'system',
       'ops/s',
-      'vs direct',
+      `vs ${result.baseline}`,
       ...(limit === undefined ? [] : ['vs writer-limit']),
       'caller CPU/op',
       'busiest other thread CPU/op',
@@ -156,7 +204,7 @@ export function formatCompare(result: CompareResult): string {
     rows.push([
       system,
       int(s.throughput),
-      ratio(s.throughput, direct),
+      ratio(s.throughput, baseline),
       ...(limit === undefined ? [] : [ratio(s.throughput, limit)]),
       cpu(s.median.cpu.callerUs),
       cpu(s.median.cpu.threadsUs?.[0] ?? null),
@@ -174,7 +222,8 @@ export function formatCompare(result: CompareResult): string {
   }
   const errors = Object.entries(summary).flatMap(([system, s]) => s.median.errorSamples.map((e) => `  ${system}: ${e}`));
   return [
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; SQLite ${machine.sqlite}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; SQLite ${machine.sqlite}` +
+      (machine.postgres === undefined ? '' : `; ${machine.postgres} (${config.postgresCommit ?? ''}), pool ${config.pool ?? 10}`),
     `workload: ${config.sessions} sessions, ${config.readers} readers, ${config.durationMs / 1000} s x ${config.trials} trials (median), ` +
       `synchronous ${config.synchronous}, think ${typeof config.think === 'number' ? `${config.think} ms` : config.think}, mix ${JSON.stringify(config.mix)}`,
     '',
@@ -215,6 +264,10 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       sweep: { type: 'string' },
       'growth-scale': { type: 'string', default: '1' },
       adk: { type: 'boolean', default: false },
+      engine: { type: 'string', default: 'sqlite' },
+      url: { type: 'string' },
+      pool: { type: 'string' },
+      'pg-commit': { type: 'string', default: 'on' },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       before: { type: 'string' },
@@ -264,7 +317,14 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
     return 0;
   }
-  const systems = listed(SYSTEMS, ALL_SYSTEMS) as SystemName[];
+  if (values.engine !== 'sqlite' && values.engine !== 'postgres') throw new UsageError('--engine must be sqlite or postgres');
+  if (values['pg-commit'] !== 'on' && values['pg-commit'] !== 'off') throw new UsageError('--pg-commit must be on or off');
+  const postgres: PostgresOptions = {
+    ...(values.url === undefined ? {} : { url: values.url }),
+    ...(values.pool === undefined ? {} : { pool: Math.round(positive('pool', values.pool)) }),
+    synchronousCommit: values['pg-commit'] === 'on',
+  };
+  const systems = listed(values.engine === 'postgres' ? ['facade', 'postgres'] : SYSTEMS, ALL_SYSTEMS) as SystemName[];
   if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
@@ -289,7 +349,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const mix = parseMix(values.mix);
   if (systems.includes('writer-limit')) assertWriteMix(mix);
   io.out(`running ${systems.join(', ')}...`);
-  const result = await compare({ ...common, systems, mix, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
+  const result = await compare({ ...common, systems, mix, postgres, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
   io.out(formatCompare(result));
   if (values.json !== undefined) {
     writeFileSync(values.json, JSON.stringify(result, null, 2));

@@ -32,16 +32,17 @@ export interface BatchCounts {
   max: number;
 }
 
-export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit' | 'before';
-/** The systems compared by default. */
+export type SystemName = 'facade' | 'direct' | 'naive-pool' | 'node-sqlite3' | 'writer-limit' | 'before' | 'postgres';
+/** The SQLite systems, compared by default. */
 export const SYSTEMS: readonly SystemName[] = ['facade', 'direct', 'naive-pool', 'node-sqlite3'];
 /**
  * Every system `--systems` accepts: the four; `writer-limit`, the single-connection write
  * ceiling (bench/writer-limit.ts), a baseline for write-only mixes; and `before`, the
  * facade of another build of this package (`--before DIR`), so that a change is measured
- * against what it changes in one run, trials interleaved, on the same seeded data.
+ * against what it changes in one run, trials interleaved, on the same seeded data; and
+ * `postgres`, the store's facade on the PostgreSQL engine.
  */
-export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'writer-limit', 'before'];
+export const ALL_SYSTEMS: readonly SystemName[] = [...SYSTEMS, 'writer-limit', 'before', 'postgres'];
 
 export interface SystemOptions {
   path: string;
@@ -50,6 +51,9 @@ export interface SystemOptions {
   maxWriteBatch?: number;
   /** For `before`: the root of the other build (its dist/src/index.js is loaded). */
   beforeApp?: string;
+  /** The PostgreSQL database of a `postgres` trial, and its pool's size. */
+  url?: string;
+  pool?: number;
 }
 
 /** The store's own facade: writer thread, reader pool, group commit, batching. */
@@ -75,6 +79,26 @@ export async function facadeSystem(options: SystemOptions, open: typeof openStor
     recordMetric: (name, value, labels) => store.metrics.record(name, value, { labels }),
     close: () => store.close(),
     batches: () => store.stats().batches,
+  };
+}
+
+/** The same facade on the PostgreSQL engine: a node-postgres pool, one transaction per call. */
+export async function postgresSystem(options: SystemOptions): Promise<System & { store: Store }> {
+  if (options.url === undefined) throw new Error('the postgres system needs a database url');
+  const store = await openStore({ url: options.url, maxQueue: 1_000_000, ...(options.pool === undefined ? {} : { pool: { max: options.pool } }) });
+  return {
+    name: 'postgres',
+    store,
+    getSession: (id) => store.sessions.get(id),
+    getMemory: (namespace, key) => store.memory.get(namespace, key),
+    context: (q) => store.memory.context(q),
+    appendEvent: (id, event, stateDelta) => store.sessions.appendEvent(id, event, { stateDelta }),
+    updateMemory: (namespace, key, value) => store.memory.update(namespace, key, value),
+    claimNext: () => store.tasks.claimNext(),
+    completeTask: (id, result) => store.tasks.complete(id, result),
+    saveCheckpoint: (taskId, iteration, state) => store.checkpoints.save({ taskId, iteration, state }),
+    recordMetric: (name, value, labels) => store.metrics.record(name, value, { labels }),
+    close: () => store.close(),
   };
 }
 
@@ -320,5 +344,7 @@ export async function openSystem(name: Exclude<SystemName, 'writer-limit'>, opti
       return naivePoolSystem(options);
     case 'node-sqlite3':
       return nodeSqlite3System(options);
+    case 'postgres':
+      return postgresSystem(options);
   }
 }

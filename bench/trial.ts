@@ -24,11 +24,16 @@ export interface TrialConfig {
   beforeApp?: string;
   runId: number;
   appender?: { sessionId: string; eventBytes: number };
+  /** A `postgres` trial's database (a fresh clone of the seeded template) and pool size. */
+  url?: string;
+  pool?: number;
 }
 
 const config = JSON.parse(process.argv[2]!) as TrialConfig;
 for (const suffix of ['', '-wal', '-shm']) rmSync(`${config.path}${suffix}`, { force: true });
-copyFileSync(config.template, config.path);
+// A SQLite trial runs on a fresh copy of the template file; a PostgreSQL one on a fresh
+// clone of the template database, made by the parent.
+if (config.url === undefined) copyFileSync(config.template, config.path);
 let result: LoadResult;
 if (config.system === 'writer-limit') {
   result = runWriterLimit({
@@ -46,6 +51,8 @@ if (config.system === 'writer-limit') {
     synchronous: config.synchronous,
     ...(config.maxWriteBatch === undefined ? {} : { maxWriteBatch: config.maxWriteBatch }),
     ...(config.beforeApp === undefined ? {} : { beforeApp: config.beforeApp }),
+    ...(config.url === undefined ? {} : { url: config.url }),
+    ...(config.pool === undefined ? {} : { pool: config.pool }),
   });
   result = await runLoad(system, {
     sessions: config.sessions,

@@ -39,6 +39,8 @@ export const MIXES: Readonly<Record<string, Mix>> = {
   heavy: { context: 1 },
   /** Small audited writes only. */
   write: { recordMetric: 1 },
+  /** Event appends with a state delta only: the hottest write of an agent session. */
+  append: { appendEvent: 1 },
 };
 
 export function parseMix(text: string): Mix {

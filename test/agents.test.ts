@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { expect, it } from 'vitest';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('agents', () => {
+describeEachEngine('agents', (engine) => {
   async function withTask() {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const session = await store.sessions.create({ appName: 'a', userId: 'u' });
     const task = await store.tasks.create({ prompt: 'p', inputData: {}, sessionId: session.id });
     return { store, session, task };
@@ -17,7 +17,7 @@ describe('agents', () => {
     expect(await store.agents.get(agent.id)).toEqual(agent);
     expect(await store.agents.get('missing')).toBeUndefined();
     await expect(store.agents.spawn({ id: agent.id, name: 'x', specialization: 'y', taskId: task.id, model: 'm' })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(store.agents.spawn({ name: 'x', specialization: 'y', taskId: 'ghost', model: 'm' })).rejects.toMatchObject({ code: 'CONSTRAINT', sqliteCode: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    await expect(store.agents.spawn({ name: 'x', specialization: 'y', taskId: 'ghost', model: 'm' })).rejects.toMatchObject({ code: 'CONSTRAINT', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
   });
 
   it('moves between live states and terminates once', async () => {

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { expect, it } from 'vitest';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('audit', () => {
+describeEachEngine('audit', (engine) => {
   it('writes one row per write, with the caller’s context, and memory columns for memory operations', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const task = await store.tasks.create({ id: 'task-1', prompt: 'p', inputData: {} });
     const agent = await store.agents.spawn({ id: 'agent-1', name: 'a', specialization: 's', taskId: task.id, model: 'm' });
     const ctx = { taskId: task.id, agentId: agent.id };
@@ -22,7 +22,7 @@ describe('audit', () => {
   });
 
   it('filters by time and pages newest first without gaps or repeats', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     for (let i = 0; i < 25; i++) await store.metrics.record('m', i);
     const all: number[] = [];
     let cursor: string | undefined;
@@ -38,22 +38,22 @@ describe('audit', () => {
   });
 
   it('takes one filter at a time', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await expect(store.audit.list({ taskId: 't', agentId: 'a' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('one filter') });
     await expect(store.audit.list({ memoryOperation: 'archive' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('a failed write leaves no audit row', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await expect(store.memory.update('user:x', 'missing', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.sessions.create({ appName: 'a', userId: 'u', ctx: { agentId: 'ghost' } })).rejects.toMatchObject({ code: 'CONSTRAINT' });
     expect((await store.audit.list()).items).toEqual([]);
   });
 });
 
-describe('metrics', () => {
+describeEachEngine('metrics', (engine) => {
   it('records non-negative values with labels and queries a time range newest first', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const start = new Date();
     const first = await store.metrics.record('latency_ms', 1.5, { labels: { op: 'get' } });
     expect(first).toMatchObject({ name: 'latency_ms', value: 1.5, labels: { op: 'get' } });

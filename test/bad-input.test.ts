@@ -1,27 +1,15 @@
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ERROR_CODES, StoreError } from '../src/api/errors.js';
 import type { Store } from '../src/api/store.js';
 import type { JsonObject, JsonValue } from '../src/api/types.js';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { describeEachEngine } from './helpers/engines.js';
 import { cleanup } from './helpers/temp.js';
 
 const RUNS = Number(process.env.ABATHUR_FUZZ_RUNS ?? 25);
-
-/** Everything in the database, hashed: tables, rows, and the schema itself. */
-function fingerprint(db: Database.Database): string {
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all()));
-  for (const table of ['sessions', 'session_events', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints']) {
-    for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).raw().iterate()) hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
-  }
-  return hash.digest('hex');
-}
 
 const cyclic = (): unknown => {
   const o: Record<string, unknown> = { a: 1 };
@@ -163,9 +151,9 @@ const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
   backup: [fc.tuple(fc.oneof(backupPath, anything.filter((v) => typeof v !== 'string'))), (s, [a]) => s.backup(a as never)],
 };
 
-describe('bad input, property-based', () => {
+describeEachEngine('bad input, property-based', (engine) => {
   it('covers every public method', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const services = ['sessions', 'memory', 'documents', 'tasks', 'agents', 'checkpoints', 'state', 'audit', 'metrics'] as const;
     const publicMethods = services.flatMap((service) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(store[service])).filter((m) => m !== 'constructor').map((m) => `${service}.${m}`),
@@ -174,87 +162,78 @@ describe('bad input, property-based', () => {
   });
 
   it.each(Object.keys(methods))('%s: rejects with a typed error and changes nothing, or succeeds', async (name) => {
-    const store = await openInProcessStore(LIMITS);
+    const store = await engine.open(LIMITS);
     await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
     await store.tasks.create({ id: 't1', prompt: 'p', inputData: {}, sessionId: 's1' });
     await store.agents.spawn({ id: 'a1', name: 'n', specialization: 's', taskId: 't1', model: 'm' });
     await store.memory.add({ namespace: 'user:alice', key: 'theme', value: 'dark', type: 'semantic' });
     await store.documents.upsert({ filePath: 'doc.md', title: 'D', contentHash: 'h' });
-    const reader = new Database(store.path, { readonly: true });
     const [args, call] = methods[name]!;
     let rejected = 0;
     let succeeded = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(args, async (values) => {
-          const before = fingerprint(reader);
-          try {
-            await call(store, values);
-            succeeded++;
-          } catch (error) {
-            rejected++;
-            expect(error).toBeInstanceOf(StoreError);
-            expect(ERROR_CODES).toContain((error as StoreError).code);
-            // Bad input is the caller's fault: never mistaken for the store's own defect.
-            expect((error as StoreError).code, (error as StoreError).message).not.toBe('INTERNAL');
-            expect((error as StoreError).message.length).toBeGreaterThan(0);
-            expect(fingerprint(reader)).toBe(before);
-          }
-        }),
-        { numRuns: RUNS },
-      );
-    } finally {
-      reader.close();
-    }
+    await fc.assert(
+      fc.asyncProperty(args, async (values) => {
+        const before = await engine.fingerprint(store);
+        try {
+          await call(store, values);
+          succeeded++;
+        } catch (error) {
+          rejected++;
+          expect(error).toBeInstanceOf(StoreError);
+          expect(ERROR_CODES).toContain((error as StoreError).code);
+          // Bad input is the caller's fault: never mistaken for the store's own defect.
+          expect((error as StoreError).code, (error as StoreError).message).not.toBe('INTERNAL');
+          expect((error as StoreError).message.length).toBeGreaterThan(0);
+          expect(await engine.fingerprint(store)).toBe(before);
+        }
+      }),
+      { numRuns: RUNS },
+    );
     expect(rejected + succeeded).toBe(RUNS);
     expect(rejected).toBeGreaterThan(0);
   });
 
   it('holds the payload limits for any value: accepted exactly when its JSON fits, a session state never past its limit', async () => {
-    const store = await openInProcessStore(LIMITS);
+    const store = await engine.open(LIMITS);
     const { id } = await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
     await store.tasks.create({ id: 't1', prompt: 'p', inputData: {} });
-    const reader = new Database(store.path, { readonly: true });
-    const stateBytes = reader.prepare("SELECT octet_length(state) FROM sessions WHERE id = 's1'").pluck();
     let accepted = 0;
     let refused = 0;
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 2 }), sizable), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(sizable, fc.constant(null)), { maxKeys: 2 }), async (value, delta) => {
-          const fits = Buffer.byteLength(JSON.stringify(value), 'utf8') <= LIMITS.maxPayloadBytes;
-          const before = fingerprint(reader);
-          const set = await store.state.set('t1', 'k', value as JsonValue).then(
-            () => true,
-            (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
-          );
-          expect(set).toBe(fits);
-          if (!set) expect(fingerprint(reader)).toBe(before);
-          // Deltas grow or shrink the state; whatever is accepted, the stored state stays within its limit.
-          const merged = await store.sessions.appendEvent(id, 'turn', { stateDelta: delta as JsonObject }).then(
-            () => true,
-            (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
-          );
-          if (merged) accepted++;
-          else refused++;
-          expect(stateBytes.get() as number).toBeLessThanOrEqual(LIMITS.maxStateBytes);
-        }),
-        { numRuns: RUNS * 2 },
-      );
-    } finally {
-      reader.close();
-    }
+    // Only values the engine can hold: PostgreSQL refuses NUL and lone surrogates whatever their size.
+    const holdable = fc.oneof(fc.jsonValue({ maxDepth: 2 }), sizable).filter((v) => engine.canHold(v));
+    await fc.assert(
+      fc.asyncProperty(holdable, fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(sizable, fc.constant(null)), { maxKeys: 2 }), async (value, delta) => {
+        const fits = Buffer.byteLength(JSON.stringify(value), 'utf8') <= LIMITS.maxPayloadBytes;
+        const before = await engine.fingerprint(store);
+        const set = await store.state.set('t1', 'k', value as JsonValue).then(
+          () => true,
+          (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
+        );
+        expect(set).toBe(fits);
+        if (!set) expect(await engine.fingerprint(store)).toBe(before);
+        // Deltas grow or shrink the state; whatever is accepted, the stored state stays within its limit.
+        const merged = await store.sessions.appendEvent(id, 'turn', { stateDelta: delta as JsonObject }).then(
+          () => true,
+          (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
+        );
+        if (merged) accepted++;
+        else refused++;
+        expect(await engine.stateBytes(store, id)).toBeLessThanOrEqual(LIMITS.maxStateBytes);
+      }),
+      { numRuns: RUNS * 2 },
+    );
     // Both sides of each limit were reached.
     expect(accepted).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
   });
 
   it('stores hostile strings as data: keys, namespaces and state keys round-trip exactly', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'app', userId: 'alice' });
     const segment = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !s.includes(':') && !/[\u0000-\u001f\u007f]/.test(s));
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(segment, fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s)), fc.jsonValue({ maxDepth: 2 }), async (seg, k, json) => {
+      fc.asyncProperty(segment, fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s)), fc.jsonValue({ maxDepth: 2 }).filter((v) => engine.canHold(v)), async (seg, k, json) => {
         const value = json as JsonValue;
         const namespace = `user:${seg}:n${n++}`;
         await store.memory.add({ namespace, key: k, value, type: 'semantic' });

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { expect, it } from 'vitest';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('checkpoints', () => {
+describeEachEngine('checkpoints', (engine) => {
   it('saves per iteration, refuses a duplicate, and reads one, the latest, or a page', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const task = await store.tasks.create({ prompt: 'p', inputData: {} });
     for (let i = 0; i < 5; i++) await store.checkpoints.save({ taskId: task.id, iteration: i, state: { cursor: i * 10 } });
     await expect(store.checkpoints.save({ taskId: task.id, iteration: 2, state: {} })).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -19,9 +19,9 @@ describe('checkpoints', () => {
   });
 });
 
-describe('legacy task state', () => {
+describeEachEngine('legacy task state', (engine) => {
   it('sets, replaces and gets values per task and key', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const task = await store.tasks.create({ prompt: 'p', inputData: {} });
     const first = await store.state.set(task.id, 'progress', { done: 1 });
     expect(first).toMatchObject({ taskId: task.id, key: 'progress', value: { done: 1 } });

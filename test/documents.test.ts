@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { tempDir } from './helpers/temp.js';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('documents', () => {
+describeEachEngine('documents', (engine) => {
   it('upsert indexes a new document as pending, and a changed hash marks a synced one stale', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const created = await store.documents.upsert({ filePath: 'docs/plan.md', title: 'Plan', documentType: 'plan', contentHash: 'h1', metadata: { words: 10 } });
     expect(created).toMatchObject({ filePath: 'docs/plan.md', title: 'Plan', documentType: 'plan', contentHash: 'h1', chunkCount: 1, syncStatus: 'pending', embedding: null, metadata: { words: 10 } });
     const embedding = new Float32Array([0.1, -2.5, Math.PI, Number.NaN, 1e-30]);
@@ -21,7 +22,7 @@ describe('documents', () => {
   });
 
   it('stores an embedding that reads back bit-identical', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.documents.upsert({ filePath: 'a.md', title: 'A', contentHash: 'h' });
     const values = new Float32Array(768);
     for (let i = 0; i < values.length; i++) values[i] = Math.sin(i) * 1e3;
@@ -35,7 +36,7 @@ describe('documents', () => {
   });
 
   it('sends only a view’s own bytes', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.documents.upsert({ filePath: 'v.md', title: 'V', contentHash: 'h' });
     const big = new Float32Array(1000).fill(7);
     const view = big.subarray(10, 14);
@@ -45,7 +46,7 @@ describe('documents', () => {
   });
 
   it('refuses an embedding computed from content that has since changed', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.documents.upsert({ filePath: 'a.md', title: 'A', contentHash: 'new' });
     await expect(store.documents.markSynced('a.md', { embedding: new Float32Array(2), contentHash: 'old' })).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await store.documents.get('a.md'))?.syncStatus).toBe('pending');
@@ -54,7 +55,7 @@ describe('documents', () => {
   });
 
   it('pendingSync pages through never-synced and stale documents in queue order, one row at a time', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     // Stale documents carry a sync time (several may share a millisecond: the id breaks
     // the tie); pending ones have none (NULL, which sorts first). Both cursor forms are walked.
     for (let i = 0; i < 6; i++) await store.documents.upsert({ filePath: `s${i}.md`, title: 's', contentHash: 'h' });
@@ -87,7 +88,7 @@ describe('documents', () => {
   });
 
   it('pendingSync lists pending then stale documents; failed and synced ones are not in it', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     for (const name of ['a', 'b', 'c', 'd']) await store.documents.upsert({ filePath: `${name}.md`, title: name, contentHash: 'h' });
     await store.documents.markSynced('a.md');
     await store.documents.upsert({ filePath: 'a.md', title: 'a', contentHash: 'h2' });
@@ -107,7 +108,7 @@ describe('documents', () => {
   });
 
   it('lists by type newest first, page by page, and deletes', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     for (let i = 0; i < 5; i++) await store.documents.upsert({ filePath: `d${i}.md`, title: `D${i}`, documentType: 'design', contentHash: 'h' });
     await store.documents.upsert({ filePath: 'r.md', title: 'R', documentType: 'report', contentHash: 'h' });
     const first = await store.documents.listByType('design', { limit: 2 });

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { expect, it } from 'vitest';
+import { describeEachEngine } from './helpers/engines.js';
 
 const NS = 'user:alice:preferences';
 
-describe('memory versioning', () => {
+describeEachEngine('memory versioning', (engine) => {
   it('adds version 1 and rejects adding a live key again with CONFLICT', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const entry = await store.memory.add({ namespace: NS, key: 'theme', value: { mode: 'dark' }, type: 'semantic', createdBy: 'agent-1', metadata: { source: 'chat' } });
     expect(entry).toMatchObject({ namespace: NS, key: 'theme', value: { mode: 'dark' }, type: 'semantic', version: 1, isDeleted: false, createdBy: 'agent-1', updatedBy: 'agent-1', metadata: { source: 'chat' } });
     await expect(store.memory.add({ namespace: NS, key: 'theme', value: 'x', type: 'semantic' })).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -14,7 +14,7 @@ describe('memory versioning', () => {
   });
 
   it('update inserts max+1, keeps the type, and get returns the newest live version or a named one', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: NS, key: 'k', value: 1, type: 'procedural', createdBy: 'a' });
     const v2 = await store.memory.update(NS, 'k', 2, { updatedBy: 'b' });
     expect(v2).toMatchObject({ version: 2, value: 2, type: 'procedural', createdBy: 'a', updatedBy: 'b' });
@@ -27,7 +27,7 @@ describe('memory versioning', () => {
   });
 
   it('rejects an update whose expectedVersion is not current with CONFLICT, and writes nothing', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: NS, key: 'k', value: 1, type: 'semantic' });
     await store.memory.update(NS, 'k', 2);
     await expect(store.memory.update(NS, 'k', 99, { expectedVersion: 1 })).rejects.toMatchObject({
@@ -38,7 +38,7 @@ describe('memory versioning', () => {
   });
 
   it('delete marks every version, so get never resurrects an older one', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: NS, key: 'k', value: 1, type: 'semantic' });
     await store.memory.update(NS, 'k', 2);
     await store.memory.update(NS, 'k', 3);
@@ -52,7 +52,7 @@ describe('memory versioning', () => {
   });
 
   it('rollback marks the current version deleted so the previous one is current', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: NS, key: 'k', value: 'one', type: 'semantic' });
     await store.memory.update(NS, 'k', 'two');
     const current = await store.memory.rollback(NS, 'k');
@@ -65,7 +65,7 @@ describe('memory versioning', () => {
   });
 
   it('history pages through every version, newest first', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: NS, key: 'k', value: 0, type: 'semantic' });
     for (let i = 1; i < 7; i++) await store.memory.update(NS, 'k', i);
     const first = await store.memory.history(NS, 'k', { limit: 4 });
@@ -76,9 +76,9 @@ describe('memory versioning', () => {
   });
 });
 
-describe('memory search and context', () => {
+describeEachEngine('memory search and context', (engine) => {
   async function seeded() {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const add = (namespace: string, key: string, value: unknown, type: 'semantic' | 'episodic' | 'procedural' = 'semantic') =>
       store.memory.add({ namespace, key, value: value as never, type });
     await add('user:alice', 'name', 'Alice');
@@ -151,7 +151,7 @@ describe('memory search and context', () => {
   });
 
   it('expireEpisodic soft-deletes episodic keys whose current version is older than the cutoff', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.memory.add({ namespace: 'session:s1', key: 'old', value: 1, type: 'episodic' });
     await store.memory.update('session:s1', 'old', 2);
     await store.memory.add({ namespace: 'session:s1', key: 'fact', value: 1, type: 'semantic' });
@@ -170,7 +170,7 @@ describe('memory search and context', () => {
   });
 
   it('rejects malformed namespaces and values before queueing', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     for (const namespace of ['', ':user', 'user:', 'user::alice', 'user\u0000x']) {
       await expect(store.memory.add({ namespace, key: 'k', value: 1, type: 'semantic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }

@@ -1,8 +1,6 @@
-import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Store } from '../src/api/store.js';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { describeEachEngine, type TestEngine } from './helpers/engines.js';
 
 const PAYLOAD = 1024;
 const STATE = 2048;
@@ -10,21 +8,8 @@ const STATE = 2048;
 /** A JSON string value whose JSON text is exactly `bytes` bytes of UTF-8 (quotes included). */
 const jsonOfBytes = (bytes: number): string => 'x'.repeat(bytes - 2);
 
-function fingerprint(path: string): string {
-  const db = new Database(path, { readonly: true });
-  try {
-    const hash = createHash('sha256');
-    for (const table of ['sessions', 'session_events', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints']) {
-      hash.update(JSON.stringify(db.prepare(`SELECT * FROM ${table}`).raw().all()));
-    }
-    return hash.digest('hex');
-  } finally {
-    db.close();
-  }
-}
-
-async function seeded(): Promise<Store> {
-  const store = await openInProcessStore({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
+async function seeded(engine: TestEngine): Promise<Store> {
+  const store = await engine.open({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
   await store.sessions.create({ id: 's1', appName: 'app', userId: 'alice' });
   await store.tasks.create({ id: 't1', prompt: 'p', inputData: {} });
   await store.tasks.create({ id: 't2', prompt: 'p', inputData: {} });
@@ -60,22 +45,22 @@ const oversized: [string, string, (s: Store) => Promise<unknown>][] = [
   ['metrics.record', 'labels', (s) => s.metrics.record('m', 1, { labels: { big } })],
 ];
 
-describe('payload limits', () => {
+describeEachEngine('payload limits', (engine) => {
   it.each(oversized)('%s refuses a %s over maxPayloadBytes before it is queued', async (operation, argument, call) => {
-    const store = await seeded();
-    const before = fingerprint(store.path);
+    const store = await seeded(engine);
+    const before = await engine.fingerprint(store);
     const callsBefore = store.stats().latency[operation]?.count ?? 0;
     await expect(call(store)).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringMatching(new RegExp(`^${argument.replace(/[[\].]/g, '\\$&')} is \\d+ bytes of JSON, over the 1024-byte limit \\((maxPayloadBytes|maxStateBytes)\\)`)),
     });
-    expect(fingerprint(store.path)).toBe(before);
+    expect(await engine.fingerprint(store)).toBe(before);
     // Never reached the writer: the engine records every call it queues.
     expect(store.stats().latency[operation]?.count ?? 0).toBe(callsBefore);
   });
 
   it('counts bytes, not characters, and accepts a payload exactly at the limit', async () => {
-    const store = await seeded();
+    const store = await seeded(engine);
     await expect(store.sessions.appendEvent('s1', jsonOfBytes(PAYLOAD))).resolves.toMatchObject({ seq: 1 });
     // 511 two-byte characters: 1022 characters of JSON with the quotes, 1024 bytes; one more is over.
     await expect(store.sessions.appendEvent('s1', 'é'.repeat(511))).resolves.toMatchObject({ seq: 2 });
@@ -86,7 +71,7 @@ describe('payload limits', () => {
   });
 
   it('limits a batch of events as one payload', async () => {
-    const store = await seeded();
+    const store = await seeded(engine);
     const half = jsonOfBytes(PAYLOAD / 2);
     await expect(store.sessions.appendEvents('s1', [{ event: half }, { event: half }])).resolves.toMatchObject({ seqs: [1, 2] });
     await expect(store.sessions.appendEvents('s1', [{ event: half }, { event: half }, { event: 1 }])).rejects.toMatchObject({
@@ -97,16 +82,16 @@ describe('payload limits', () => {
   });
 
   it('refuses a state merged past maxStateBytes and writes nothing: no event, no merge, no audit row', async () => {
-    const store = await seeded();
+    const store = await seeded(engine);
     const chunk = jsonOfBytes(900);
     await store.sessions.appendEvent('s1', 'first', { stateDelta: { a: chunk } });
     await store.sessions.setState('s1', { b: chunk });
-    const before = fingerprint(store.path);
+    const before = await engine.fingerprint(store);
     const refused = /would make session s1's state \d+ bytes, over the 2048-byte limit \(maxStateBytes\); nothing was written/;
     await expect(store.sessions.appendEvent('s1', 'second', { stateDelta: { c: chunk } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(refused) });
     await expect(store.sessions.appendEvents('s1', [{ event: 'x' }], { stateDelta: { c: chunk } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(refused) });
     await expect(store.sessions.setState('s1', { c: chunk })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(refused) });
-    expect(fingerprint(store.path)).toBe(before);
+    expect(await engine.fingerprint(store)).toBe(before);
     // A delta that shrinks the state, or adds to a smaller one, is fine.
     expect(await store.sessions.setState('s1', { a: null, c: chunk })).toEqual({ b: chunk, c: chunk });
     await expect(store.sessions.create({ appName: 'a', userId: 'u', state: { a: chunk, b: chunk, c: chunk } })).rejects.toMatchObject({
@@ -116,8 +101,8 @@ describe('payload limits', () => {
   });
 
   it('reports the limits in stats(); by default 1 MiB each, so a 2 MiB memory value is refused', async () => {
-    expect((await seeded()).stats().limits).toEqual({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
-    const store = await openInProcessStore();
+    expect((await seeded(engine)).stats().limits).toEqual({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
+    const store = await engine.open();
     expect(store.stats().limits).toEqual({ maxPayloadBytes: 1 << 20, maxStateBytes: 1 << 20 });
     await expect(store.memory.add({ namespace: 'user:bob', key: 'huge', value: 'x'.repeat(2 << 20), type: 'semantic' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',

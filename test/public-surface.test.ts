@@ -41,7 +41,7 @@ describe('the public surface', () => {
     expect(internals).toEqual([]);
     // The package's own accessor does reach it: the engine is there, only not public.
     expect(engineOf(store)).toBeInstanceOf(Engine);
-    expect(engineOf(store).threads.readers).toHaveLength(1);
+    expect((engineOf(store) as Engine).threads.readers).toHaveLength(1);
   });
 
   it('the walk would find an engine on a public property (the check can fail)', async () => {

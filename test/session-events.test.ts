@@ -2,18 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { operations } from '../src/catalogue/index.js';
 import { specOf } from '../src/catalogue/operation.js';
 import { explain } from '../src/diagnostics/query-plan.js';
-import { openInProcessStore } from './helpers/in-process-store.js';
 import { populatedDatabase } from './helpers/query-plan.js';
+import type { Store } from '../src/api/store.js';
+import { describeEachEngine } from './helpers/engines.js';
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-async function auditActions(store: Awaited<ReturnType<typeof openInProcessStore>>): Promise<string[]> {
+async function auditActions(store: Store): Promise<string[]> {
   return (await store.audit.list({ limit: 1000 })).items.map((a) => a.actionType).reverse();
 }
 
-describe('the event log', () => {
+describeEachEngine('the event log', (engine) => {
   it('numbers events 1, 2, 3… and returns seq, eventCount and lastUpdateTime', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     const first = await store.sessions.appendEvent(id, { n: 1 });
     const second = await store.sessions.appendEvent(id, 'two', { eventId: 'e2' });
@@ -31,7 +32,7 @@ describe('the event log', () => {
   });
 
   it('makes an append with a known eventId idempotent: the first seq back, nothing changed', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u', state: { step: 0 } });
     const other = await store.sessions.create({ appName: 'a', userId: 'u' });
     await store.sessions.appendEvent(id, 'before');
@@ -51,7 +52,7 @@ describe('the event log', () => {
   });
 
   it('appends a batch in one operation: seqs in order, one state merge, one audit row', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u', state: { keep: 1 } });
     await store.sessions.appendEvent(id, 'zero', { eventId: 'z' });
     const result = await store.sessions.appendEvents(
@@ -75,7 +76,7 @@ describe('the event log', () => {
   });
 
   it('refuses a batch whole: to a terminated or missing session nothing is appended', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     await store.sessions.setStatus(id, 'terminated');
     await expect(store.sessions.appendEvents(id, [{ event: 1 }, { event: 2 }])).rejects.toMatchObject({ code: 'INVALID_STATE' });
@@ -85,7 +86,7 @@ describe('the event log', () => {
   });
 
   it('pages through the log either way, between bounds, with cursors', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     await store.sessions.appendEvents(id, Array.from({ length: 25 }, (_, i) => ({ event: { i: i + 1 } })));
     const collect = async (options: Parameters<typeof store.sessions.events>[1]): Promise<number[]> => {
@@ -119,7 +120,7 @@ describe('the event log', () => {
   });
 
   it('trims the oldest events: eventCount stays, the first kept seq is reported, numbering goes on', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     await store.sessions.appendEvents(id, Array.from({ length: 10 }, (_, i) => ({ event: i + 1 })));
     expect(await store.sessions.trimEvents(id, { keepLast: 4 })).toEqual({ deleted: 6, firstSeq: 7, eventCount: 10 });
@@ -139,7 +140,7 @@ describe('the event log', () => {
   });
 
   it('reads the newest n events of each listed session; deleting a session deletes its log', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     for (const sid of ['s1', 's2']) {
       await store.sessions.create({ id: sid, appName: 'a', userId: 'carol' });
       await store.sessions.appendEvents(sid, [{ event: `${sid}-1` }, { event: `${sid}-2` }, { event: `${sid}-3` }]);
@@ -153,7 +154,7 @@ describe('the event log', () => {
   });
 
   it('rejects bad events and options before anything is queued', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     const bad: [() => Promise<unknown>, string][] = [
       [() => store.sessions.appendEvent(id, 1, { eventId: '' }), 'eventId must not be empty'],

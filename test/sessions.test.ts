@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { SessionStatus } from '../src/api/types.js';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('sessions', () => {
+describeEachEngine('sessions', (engine) => {
   it('creates a session with a UUID, defaults and millisecond timestamps, and reads it back', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const session = await store.sessions.create({ appName: 'planner', userId: 'alice', projectId: 'p1', state: { a: 1 }, metadata: { tier: 'pro' } });
     expect(session).toMatchObject({
       appName: 'planner',
@@ -24,17 +24,17 @@ describe('sessions', () => {
   });
 
   it('rejects a duplicate id with CONFLICT', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await store.sessions.create({ id: 'same', appName: 'a', userId: 'u' });
     await expect(store.sessions.create({ id: 'same', appName: 'b', userId: 'v' })).rejects.toMatchObject({
       code: 'CONFLICT',
-      sqliteCode: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+      ...engine.native('SQLITE_CONSTRAINT_PRIMARYKEY'),
     });
     expect((await store.sessions.get('same'))?.appName).toBe('a');
   });
 
   it('appends events and merges the state delta in one step', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u', state: { keep: true, nested: { x: 1 } } });
     const first = await store.sessions.appendEvent(id, { role: 'user', text: 'hi' }, { stateDelta: { step: 1, nested: { y: 2 } } });
     expect(first.eventCount).toBe(1);
@@ -49,7 +49,7 @@ describe('sessions', () => {
   });
 
   it('returns only the newest events with lastEvents', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     for (let i = 0; i < 10; i++) await store.sessions.appendEvent(id, { i });
     expect((await store.sessions.get(id, { lastEvents: 3 }))?.events).toEqual([{ i: 7 }, { i: 8 }, { i: 9 }]);
@@ -58,7 +58,7 @@ describe('sessions', () => {
   });
 
   it('reads and writes state keys that contain colons', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'alice' });
     await store.sessions.appendEvent(id, { t: 1 }, { stateDelta: { 'user:alice:theme': 'dark', 'app:locale': 'fr' } });
     expect(await store.sessions.getState(id, 'user:alice:theme')).toBe('dark');
@@ -73,7 +73,7 @@ describe('sessions', () => {
   });
 
   it('enforces the lifecycle and stamps terminated_at and archived_at', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     await expect(store.sessions.setStatus(id, 'paused')).rejects.toMatchObject({ code: 'INVALID_STATE' });
     await expect(store.sessions.setStatus(id, 'archived')).rejects.toMatchObject({ code: 'INVALID_STATE' });
@@ -102,7 +102,7 @@ describe('sessions', () => {
     ['created', 'terminated'],
     ['paused', 'terminated'],
   ])('allows %s → %s', async (from, to) => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     if (from === 'paused') {
       await store.sessions.setStatus(id, 'active');
@@ -112,7 +112,7 @@ describe('sessions', () => {
   });
 
   it('lists a user’s and a project’s sessions newest first, page by page', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
       const s = await store.sessions.create({ id: `s${i}`, appName: 'a', userId: 'alice', projectId: i % 2 === 0 ? 'even' : null });
@@ -139,7 +139,7 @@ describe('sessions', () => {
   });
 
   it('deletes a session and detaches its tasks, agents and checkpoints', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
     const task = await store.tasks.create({ prompt: 'p', inputData: {}, sessionId: id });
     const agent = await store.agents.spawn({ name: 'n', specialization: 's', taskId: task.id, model: 'm', sessionId: id });
@@ -153,7 +153,7 @@ describe('sessions', () => {
   });
 
   it('rejects bad arguments before queueing anything', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const bad: [() => Promise<unknown>, string][] = [
       [() => store.sessions.create({ appName: '', userId: 'u' }), 'appName must not be empty'],
       [() => store.sessions.create({ appName: 'a' } as never), 'userId must be a string'],

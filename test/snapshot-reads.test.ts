@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { openTestStore } from './helpers/store.js';
+import { expect, it } from 'vitest';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('snapshot reads', () => {
+describeEachEngine('snapshot reads', (engine) => {
   it('never see half of a delete that marks many versions', async () => {
-    const store = await openTestStore({ readers: 2 });
+    const store = await engine.open({ readers: 2 });
     const versions = 20;
     const seen = new Map<number, number>();
     for (let cycle = 0; cycle < 10; cycle++) {
@@ -27,7 +27,7 @@ describe('snapshot reads', () => {
   });
 
   it('never see half of an expiry that removes many keys at once', async () => {
-    const store = await openTestStore({ readers: 2 });
+    const store = await engine.open({ readers: 2 });
     const keys = 30;
     const seen = new Map<number, number>();
     for (let cycle = 0; cycle < 5; cycle++) {
@@ -47,4 +47,4 @@ describe('snapshot reads', () => {
     }
     expect([...seen.keys()].every((count) => count === 0 || count === keys)).toBe(true);
   });
-});
+}, { threads: true });

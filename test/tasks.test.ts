@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { expect, it } from 'vitest';
+import { describeEachEngine } from './helpers/engines.js';
 
-describe('tasks', () => {
+describeEachEngine('tasks', (engine) => {
   it('creates a pending task with defaults and reads it back, with its session', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const session = await store.sessions.create({ appName: 'a', userId: 'u' });
     const task = await store.tasks.create({ prompt: 'summarise', inputData: { doc: 'x' }, sessionId: session.id, createdBy: 'planner' });
     expect(task).toMatchObject({ prompt: 'summarise', inputData: { doc: 'x' }, agentType: 'general', priority: 5, status: 'pending', retryCount: 0, maxRetries: 3, maxExecutionTimeoutSeconds: 3600, dependencies: [], resultData: null, startedAt: null, sessionId: session.id, createdBy: 'planner' });
@@ -18,8 +18,8 @@ describe('tasks', () => {
   });
 
   it('rejects unknown sessions, parents and dependencies, and duplicate ids', async () => {
-    const store = await openInProcessStore();
-    await expect(store.tasks.create({ prompt: 'p', inputData: 1, sessionId: 'ghost' })).rejects.toMatchObject({ code: 'CONSTRAINT', sqliteCode: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    const store = await engine.open();
+    await expect(store.tasks.create({ prompt: 'p', inputData: 1, sessionId: 'ghost' })).rejects.toMatchObject({ code: 'CONSTRAINT', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
     await expect(store.tasks.create({ prompt: 'p', inputData: 1, parentTaskId: 'ghost' })).rejects.toMatchObject({ code: 'CONSTRAINT' });
     await expect(store.tasks.create({ prompt: 'p', inputData: 1, dependencies: ['ghost'] })).rejects.toMatchObject({ code: 'CONSTRAINT', message: expect.stringContaining('ghost') });
     await store.tasks.create({ id: 't', prompt: 'p', inputData: 1 });
@@ -30,7 +30,7 @@ describe('tasks', () => {
   });
 
   it('claimNext takes the highest priority first, oldest first within a priority', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     for (const [id, priority] of [['low', 9], ['mid-1', 5], ['high', 1], ['mid-2', 5]] as const) {
       await store.tasks.create({ id, prompt: id, inputData: {}, priority });
     }
@@ -44,7 +44,7 @@ describe('tasks', () => {
   });
 
   it('claimNext filters by agent type and waits for dependencies to complete', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const first = await store.tasks.create({ id: 'first', prompt: 'p', inputData: {}, priority: 5 });
     await store.tasks.create({ id: 'second', prompt: 'p', inputData: {}, priority: 1, dependencies: [first.id] });
     await store.tasks.create({ id: 'review', prompt: 'p', inputData: {}, agentType: 'reviewer', priority: 1 });
@@ -56,7 +56,7 @@ describe('tasks', () => {
   });
 
   it('complete, fail with retries, and cancel set statuses, timestamps, results and errors', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const task = await store.tasks.create({ prompt: 'p', inputData: {}, maxRetries: 1 });
     await expect(store.tasks.complete(task.id, 1)).rejects.toMatchObject({ code: 'INVALID_STATE' });
     await store.tasks.claimNext();
@@ -86,7 +86,7 @@ describe('tasks', () => {
   });
 
   it('lists a session’s tasks and a task’s children, page by page', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const session = await store.sessions.create({ appName: 'a', userId: 'u' });
     const parent = await store.tasks.create({ prompt: 'parent', inputData: {}, sessionId: session.id });
     const children = [];
@@ -106,7 +106,7 @@ describe('tasks', () => {
   });
 
   it('audits task operations under the task', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const task = await store.tasks.create({ prompt: 'p', inputData: {} });
     await store.tasks.claimNext();
     await store.tasks.complete(task.id);

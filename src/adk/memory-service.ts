@@ -1,7 +1,7 @@
 import type { BaseMemoryService, Event, MemoryEntry, SearchMemoryRequest, SearchMemoryResponse, Session } from '@google/adk';
 import { createHash } from 'node:crypto';
-import { invalidArgument } from '../api/errors.js';
-import { engineOf } from '../api/internal.js';
+import { invalidArgument, StoreError } from '../api/errors.js';
+import { sqliteEngineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import * as v from '../api/validate.js';
 import { adkMemoryAddSession, adkMemorySearch, type AdkMemoryItem } from '../catalogue/adk.js';
@@ -62,8 +62,9 @@ export class AbathurMemoryService implements BaseMemoryService {
   constructor(store: Store, options?: AbathurMemoryServiceOptions) {
     let engine: Engine;
     try {
-      engine = engineOf(store);
-    } catch {
+      engine = sqliteEngineOf('AbathurMemoryService', store);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
       throw invalidArgument('AbathurMemoryService expects a store from openStore()');
     }
     const o = v.options('options', options, ['limit'] as const);

@@ -12,8 +12,8 @@ import {
   type Session,
 } from '@google/adk';
 import { randomUUID } from 'node:crypto';
-import { invalidArgument } from '../api/errors.js';
-import { engineOf } from '../api/internal.js';
+import { invalidArgument, StoreError } from '../api/errors.js';
+import { sqliteEngineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import * as v from '../api/validate.js';
 import {
@@ -132,8 +132,9 @@ export class AbathurSessionService extends BaseSessionService {
     super();
     let engine: Engine;
     try {
-      engine = engineOf(store);
-    } catch {
+      engine = sqliteEngineOf('AbathurSessionService', store);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
       throw invalidArgument('AbathurSessionService expects a store from openStore()');
     }
     const o = v.options('options', options, ['onStale'] as const);

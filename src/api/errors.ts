@@ -3,8 +3,8 @@
  * fault it is: the caller's (`INVALID_ARGUMENT`, `NOT_FOUND`, …), the load's
  * (`OVERLOADED`), the disk's (`IO_ERROR`, `CORRUPT`) or the store's own (`INTERNAL`).
  * Errors that came from SQLite also keep SQLite's extended code
- * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, and any error that was translated
- * keeps the original as `cause`.
+ * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, errors that came from PostgreSQL
+ * its SQLSTATE as `pgCode`, and any error that was translated keeps the original as `cause`.
  *
  * Errors cross thread boundaries as plain data ({@link WireError}) and are rebuilt here:
  * structured clone keeps only `message` and `name` of an Error, and drops `code`.
@@ -59,11 +59,14 @@ export class StoreError extends Error {
   readonly code: ErrorCode;
   /** SQLite's extended result code, when SQLite raised the error. */
   readonly sqliteCode: string | undefined;
+  /** The SQLSTATE of an error that came from PostgreSQL (`23505`, `57014`, …). */
+  readonly pgCode: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { sqliteCode?: string; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { sqliteCode?: string; pgCode?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.sqliteCode = options?.sqliteCode;
+    this.pgCode = options?.pgCode;
   }
 }
 

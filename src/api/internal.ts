@@ -1,3 +1,5 @@
+import { invalidArgument } from './errors.js';
+import type { StoreEngine } from '../services/engine.js';
 import type { Engine } from '../sqlite/engine.js';
 import type { Store } from './store.js';
 
@@ -6,28 +8,41 @@ import type { Store } from './store.js';
 // reachable from its services, the command line, the framework adapters and the tests,
 // never through a property a user can see.
 
-const engines = new WeakMap<object, Engine>();
-let construct: ((engine: Engine) => Store) | undefined;
+const engines = new WeakMap<object, StoreEngine>();
+let construct: ((engine: StoreEngine) => Store) | undefined;
 
 /** Records the engine behind a Store; called once, by the Store's constructor. */
-export function linkEngine(store: Store, engine: Engine): void {
+export function linkEngine(store: Store, engine: StoreEngine): void {
   engines.set(store, engine);
 }
 
 /** The engine behind a Store. */
-export function engineOf(store: Store): Engine {
+export function engineOf(store: Store): StoreEngine {
   const engine = engines.get(store);
   if (engine === undefined) throw new TypeError('expected a Store made by openStore');
-  return engine;
+  return engine as Engine;
 }
 
 /** Called by Store's static block: hands over the one way to construct a Store. */
-export function provideStoreConstructor(fn: (engine: Engine) => Store): void {
+export function provideStoreConstructor(fn: (engine: StoreEngine) => Store): void {
   construct = fn;
 }
 
 /** A Store over an engine already started (openStore's, or a test's in-process one). */
-export function createStore(engine: Engine): Store {
+export function createStore(engine: StoreEngine): Store {
   if (construct === undefined) throw new Error('internal: src/api/store.js has not been loaded');
   return construct(engine);
+}
+
+/**
+ * The engine behind a Store, for the framework adapters: their tables and statements
+ * exist on the SQLite engine alone, so a store on PostgreSQL is refused when the adapter
+ * is made, not at its first call.
+ */
+export function sqliteEngineOf(adapter: string, store: Store): Engine {
+  const engine = engineOf(store);
+  if (engine.kind !== 'sqlite') {
+    throw invalidArgument(`${adapter} runs on the SQLite engine only; this store is on ${engine.kind}`);
+  }
+  return engine as Engine;
 }

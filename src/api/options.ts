@@ -2,12 +2,78 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
-import type { StoreOptions } from './types.js';
+import type { PostgresStoreOptions, StoreOptions } from './types.js';
 import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 
-export type { StoreOptions };
+export type { PostgresStoreOptions, StoreOptions };
 
 export type ResolvedOptions = Required<StoreOptions>;
+
+export interface ResolvedPostgresOptions {
+  url: string;
+  /** The URL without its password, for messages and reports. */
+  location: string;
+  pool: { max: number; connectionTimeoutMs: number; idleTimeoutMs: number };
+  maxQueue: number;
+  statementTimeoutMs: number;
+  schema: string;
+  maxPayloadBytes: number;
+  maxStateBytes: number;
+}
+
+const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes'] as const;
+
+/** The URL as it may be shown: the password replaced. */
+export function redactUrl(url: URL): string {
+  const shown = new URL(url.href);
+  if (shown.password !== '') shown.password = '***';
+  return shown.href;
+}
+
+/** Checks PostgreSQL options once and fills in the defaults. */
+export function resolvePostgresOptions(input: Record<string, unknown>): ResolvedPostgresOptions {
+  if ('path' in input) {
+    throw invalidArgument('give either options.path (a SQLite file) or options.url (a PostgreSQL server), not both');
+  }
+  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes'];
+  const sqliteOnly = KNOWN.find((key) => !shared.includes(key) && key in input);
+  if (sqliteOnly !== undefined) {
+    throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
+  }
+  const o = knownOptions('openStore options', input, POSTGRES_KNOWN, { call: false });
+  let url: URL | undefined;
+  try {
+    url = typeof o.url === 'string' ? new URL(o.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || url.hostname === '') {
+    throw invalidArgument('options.url must be a PostgreSQL URL like postgres://user:password@host:5432/database');
+  }
+  const opt = <T>(value: unknown, fallback: T, check: (v: unknown) => T): T => (value === undefined ? fallback : check(value));
+  const pool = knownOptions('options.pool', o.pool, ['max', 'connectionTimeoutMs', 'idleTimeoutMs'] as const, { call: false });
+  const schema = opt(o.schema, 'abathur', (v) => {
+    if (typeof v !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
+      throw invalidArgument('options.schema must be a lower-case PostgreSQL identifier like "abathur" (letters, digits, _)');
+    }
+    return v;
+  });
+  return {
+    url: url.href,
+    location: redactUrl(url),
+    pool: {
+      max: opt(pool.max, 10, (v) => integer('options.pool.max', v, 1, 1000)),
+      connectionTimeoutMs: opt(pool.connectionTimeoutMs, 10_000, (v) => integer('options.pool.connectionTimeoutMs', v, 1, 600_000)),
+      idleTimeoutMs: opt(pool.idleTimeoutMs, 10_000, (v) => integer('options.pool.idleTimeoutMs', v, 0, 3_600_000)),
+    },
+    maxQueue: opt(o.maxQueue, 10_000, (v) => integer('options.maxQueue', v, 1, 10_000_000)),
+    statementTimeoutMs: opt(o.statementTimeoutMs, 30_000, (v) => integer('options.statementTimeoutMs', v, 0, 86_400_000)),
+    schema,
+    // PostgreSQL's own ceiling on one jsonb or text value is 1 GB less its header.
+    maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
+    maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
+  };
+}
 
 const KNOWN = [
   'path',
@@ -46,7 +112,9 @@ export function defaultReaders(): number {
 
 /** Checks `openStore`'s options once and fills in the defaults. */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  if (!isPlainObject(input)) throw invalidArgument('openStore expects an options object like { path: "./data/store.db" }');
+  if (!isPlainObject(input)) {
+    throw invalidArgument('openStore expects an options object like { path: "./data/store.db" } or { url: "postgres://…" }');
+  }
   const o = knownOptions('openStore options', input, KNOWN, { call: false });
   if (typeof o.path !== 'string' || o.path.length === 0) {
     throw invalidArgument('options.path must be the database file path, a non-empty string');

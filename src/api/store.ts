@@ -1,4 +1,6 @@
+import type { StoreEngine } from '../services/engine.js';
 import { Engine } from '../sqlite/engine.js';
+import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { adminBackup } from '../catalogue/admin.js';
 import { Agents } from '../services/agents.js';
 import { Audit } from '../services/audit.js';
@@ -11,15 +13,16 @@ import { TaskState } from '../services/state.js';
 import { Tasks } from '../services/tasks.js';
 import { StoreError } from './errors.js';
 import { createStore, linkEngine, provideStoreConstructor } from './internal.js';
-import { resolveOptions } from './options.js';
-import type { BackupResult, CallOptions, CheckReport, StoreOptions, StoreStats } from './types.js';
+import { resolveOptions, resolvePostgresOptions } from './options.js';
+import type { BackupResult, CallOptions, CheckReport, EngineKind, PostgresStoreOptions, StoreOptions, StoreStats } from './types.js';
 import * as v from './validate.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
  * The store: one SQLite file, a writer thread that owns every write transaction, and a
- * pool of read-only reader threads. Every method returns a promise except `stats()`,
+ * pool of read-only reader threads; or, opened with a `url`, a PostgreSQL database
+ * through a bounded connection pool. Every method returns a promise except `stats()`,
  * which reads counters the caller's thread already holds; nothing blocks the caller's
  * event loop on SQL. Made by {@link openStore}.
  */
@@ -35,13 +38,13 @@ export class Store {
   readonly metrics: Metrics;
   // A private field: the declarations show `#private`, never the engine's type, and
   // nothing outside the package can reach it (internal.ts's engineOf is the package's way).
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   static {
     provideStoreConstructor((engine) => new Store(engine));
   }
 
-  private constructor(engine: Engine) {
+  private constructor(engine: StoreEngine) {
     this.#engine = engine;
     linkEngine(this, engine);
     this.sessions = new Sessions(this);
@@ -55,9 +58,14 @@ export class Store {
     this.metrics = new Metrics(this);
   }
 
-  /** The database file's absolute path. */
+  /** The database file's absolute path; on PostgreSQL, the server URL without its password. */
   get path(): string {
-    return this.#engine.options.path;
+    return this.#engine.location;
+  }
+
+  /** The storage engine: `'sqlite'`, or `'postgres'` for a store opened with a `url`. */
+  get engine(): EngineKind {
+    return this.#engine.kind;
   }
 
   /**
@@ -71,7 +79,8 @@ export class Store {
   /**
    * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
    * writes go on meanwhile). The destination must not exist; it is created with the
-   * store's `fileMode` (owner-only by default).
+   * store's `fileMode` (owner-only by default). On PostgreSQL it rejects INVALID_STATE:
+   * back the server up with its own tools (pg_dump, base backups).
    *
    * @example
    * await store.backup(`./backups/abathur-${Date.now()}.db`);
@@ -83,7 +92,8 @@ export class Store {
         v.options('options', options, []);
         const target = resolve(v.identifier('path', path));
         if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
-        return [target, this.#engine.options.fileMode] as const;
+        const mode = this.#engine instanceof Engine ? this.#engine.options.fileMode : DEFAULT_FILE_MODE;
+        return [target, mode] as const;
       },
       options?.signal,
     );
@@ -109,15 +119,26 @@ export class Store {
 }
 
 /**
- * Opens (creating if needed) a store on a database file. A new file, its `-wal` and
- * `-shm` files are created owner-only (`fileMode`, default 0o600).
+ * Opens (creating if needed) a store on a database file; a new file, its `-wal` and
+ * `-shm` files are created owner-only (`fileMode`, default 0o600). Given a `url`, opens
+ * it on a PostgreSQL server instead (its schema is created on first open; the optional
+ * peer dependency `pg` must be installed).
  *
  * @example
  * const store = await openStore({ path: './data/abathur.db' });
  * const session = await store.sessions.create({ appName: 'planner', userId: 'alice' });
  * await store.close();
+ *
+ * @example
+ * const shared = await openStore({ url: 'postgres://abathur:secret@db.internal:5432/agents', pool: { max: 20 } });
  */
-export async function openStore(options: StoreOptions): Promise<Store> {
+export async function openStore(options: StoreOptions | PostgresStoreOptions): Promise<Store> {
+  if (v.isPlainObject(options) && 'url' in options) {
+    const resolved = resolvePostgresOptions(options);
+    // Loaded only here: a store on a SQLite file never loads the PostgreSQL engine or `pg`.
+    const { PostgresEngine } = await import('../postgres/engine.js');
+    return createStore(await PostgresEngine.start(resolved));
+  }
   const resolved = resolveOptions(options);
   return createStore(await Engine.start(resolved));
 }

@@ -433,6 +433,40 @@ export interface StoreOptions {
   fileMode?: number;
 }
 
+/**
+ * A store on a PostgreSQL server (through the optional peer dependency `pg`), for
+ * orchestrators that span several hosts: the same services, shapes and error codes.
+ */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database` (or `postgresql://…`; libpq query parameters such as `sslmode` are passed on). */
+  url: string;
+  pool?: {
+    /** Connections at most. Default 10. */
+    max?: number;
+    /** How long a call may wait for a connection (to open one, or for one to come free) before it rejects OVERLOADED. Default 10000. */
+    connectionTimeoutMs?: number;
+    /** An idle connection is closed after this long (0: never). Default 10000. */
+    idleTimeoutMs?: number;
+  };
+  /** Calls that may wait for a connection beyond `pool.max` running ones before new ones get OVERLOADED. Default 10000. */
+  maxQueue?: number;
+  /** The server cancels a statement that runs longer (the call rejects ABORTED, nothing is written); 0: no limit. Default 30000. */
+  statementTimeoutMs?: number;
+  /** The PostgreSQL schema the store's tables live in, created when missing. Default `abathur`. */
+  schema?: string;
+  /** Largest JSON payload one argument may carry, in bytes of UTF-8, as on SQLite. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /**
+   * Largest a session's state may grow, in bytes, as on SQLite. PostgreSQL measures the
+   * state as it prints jsonb (a space after each `:` and `,`), a little larger than compact
+   * JSON. Default 1 MiB.
+   */
+  maxStateBytes?: number;
+}
+
+/** Which storage engine a store runs on. */
+export type EngineKind = 'sqlite' | 'postgres';
+
 export interface LatencySummary {
   count: number;
   /** Microseconds. */
@@ -451,19 +485,24 @@ export interface BatchSummary {
 }
 
 export interface StoreStats {
-  /** Calls accepted and waiting for a worker. */
+  /** The storage engine. */
+  engine: EngineKind;
+  /** Calls accepted and waiting: for a worker (SQLite), or for a pooled connection (PostgreSQL). */
   queues: { read: number; write: number };
-  /** Reads per reader message and writes per commit since the last reset. */
+  /** Reads per reader message and writes per commit since the last reset (SQLite; zeros on PostgreSQL). */
   batches: { read: BatchSummary; write: BatchSummary };
   /** Per-operation latency on the caller's side, in microseconds: accepted → settled. */
   latency: Record<string, LatencySummary>;
-  /** The WAL file after the last commit, and the largest it has been. */
+  /** The WAL file after the last commit, and the largest it has been (SQLite; zeros on PostgreSQL). */
   wal: { bytes: number; peakBytes: number };
-  /** Threads started to replace ones that died. */
+  /** Threads started to replace ones that died (SQLite; zeros on PostgreSQL). */
   restarts: { readers: number; writer: number };
+  /** Reader threads (SQLite); 0 on PostgreSQL. */
   readers: number;
   /** The payload limits calls are checked against before they are queued (bytes). */
   limits: { maxPayloadBytes: number; maxStateBytes: number };
+  /** The connection pool (PostgreSQL only): its bound, open connections, idle ones, calls waiting for one. */
+  pool?: { max: number; total: number; idle: number; waiting: number };
 }
 
 /** The result of `backup`. */
@@ -514,14 +553,23 @@ export interface StatementPlan {
 }
 
 export interface CheckReport {
+  /** The engine checked. */
+  engine: EngineKind;
+  /** The database file; on PostgreSQL, the server URL without its password. */
   path: string;
   ok: boolean;
   schemaVersion: number;
   expectedSchemaVersion: number;
-  /** `['ok']` when the file is sound; otherwise what `integrity_check` found. */
+  /**
+   * `['ok']` when the database is sound; otherwise what `integrity_check` found (SQLite),
+   * or the invalid indexes and never-validated constraints (PostgreSQL).
+   */
   integrity: string[];
+  /** Rows whose parent is missing (SQLite's `foreign_key_check`; PostgreSQL enforces them, so none). */
   foreignKeyViolations: ForeignKeyViolation[];
+  /** `wal` (PostgreSQL always writes ahead). */
   journalMode: string;
+  /** Foreign keys enforced on the checking connection (SQLite's pragma; PostgreSQL's session_replication_role = origin). */
   foreignKeys: boolean;
   indexes: IndexFinding[];
   indexesSatisfied: number;

@@ -12,8 +12,8 @@ import { sessionOperations } from './sessions.js';
 import { stateOperations } from './state.js';
 import { taskOperations } from './tasks.js';
 
-/** Every operation the store runs. Both workers load this one list. */
-export const operations: readonly Operation[] = [
+/** The store's own operations: those of its services, which every engine implements. */
+export const storeOperations: readonly Operation[] = [
   ...sessionOperations,
   ...memoryOperations,
   ...documentOperations,
@@ -24,6 +24,10 @@ export const operations: readonly Operation[] = [
   ...auditOperations,
   ...metricOperations,
   ...adminOperations,
-  ...langgraphOperations,
-  ...adkOperations,
 ] as readonly Operation[];
+
+/** The framework adapters' operations, on tables of the SQLite schema alone. */
+export const adapterOperations: readonly Operation[] = [...langgraphOperations, ...adkOperations] as readonly Operation[];
+
+/** Every operation the SQLite engine runs. Both workers load this one list. */
+export const operations: readonly Operation[] = [...storeOperations, ...adapterOperations];

@@ -8,7 +8,7 @@ import { ALL_EVENTS, checkStateBytes, eventsOf, LAST_EVENTS, SESSION_STATUS, ses
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
-const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
+export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
   created: ['active', 'terminated'],
   active: ['paused', 'terminated'],
   paused: ['active', 'terminated'],

@@ -17,22 +17,34 @@ export interface CliIo {
   err(text: string): void;
   /** A terminal: progress can be redrawn in place. */
   interactive?: boolean;
+  /** Redraws one progress line in place (interactive only); `done` ends the line. */
+  progress?(line: string, done: boolean): void;
 }
 
 const consoleIo: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   interactive: process.stdout.isTTY,
+  progress: (line, done) => process.stdout.write(`\r\x1b[2K${line}${done ? '\n' : ''}`),
 };
+
+/** The PostgreSQL commands, loaded only for a postgres:// argument (a SQLite command never loads `pg`). */
+const postgresCommands = (): Promise<typeof import('./postgres-commands.js')> => import('./postgres-commands.js');
+const isPostgresUrl = (text: string | undefined): boolean => text !== undefined && /^postgres(ql)?:\/\//.test(text);
 
 const USAGE = `usage: abathur-store <command> [options]
 
 commands:
-  init <path>            create the database (and its directory) and apply the schema
-  check <path> [--json]  verify integrity, foreign keys, WAL, the 33 index requirements
+  init <path|url>        create the database (and its directory) and apply the schema;
+                         or apply it to a PostgreSQL server (postgres://…)
+  check <path|url> [--json]
+                         verify integrity, foreign keys, WAL, the 33 index requirements
                          and every statement's plan; exit 1 if anything fails
   migrate <path>         bring a database made by an earlier release to this schema
                          version (opening a store does the same) and say what was done
+  migrate --from <path> --to <url>
+                         copy a SQLite store into an empty PostgreSQL one, table by
+                         table in batches, then count each table on both sides
   demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
   bench                  where the load benchmark is: a program of its own in a source
                          checkout (npm run bench), not part of the package
@@ -47,24 +59,37 @@ could not be opened or used), 2 usage error (unknown command or option, bad argu
 /** Each command's own help, printed by `abathur-store <command> --help`. */
 const COMMAND_HELP: Record<string, string> = {
   init: `usage: abathur-store init <path>
+       abathur-store init postgres://user:password@host/database [--schema NAME]
 
 Creates the database file (and its directory) owner-only (mode 0600) and applies the
-schema. A database already at the current schema version is left as it is.`,
+schema. A database already at the current schema version is left as it is. Given a
+PostgreSQL URL, applies the store's schema there (in schema NAME, default abathur).`,
   check: `usage: abathur-store check <path> [--json]
+       abathur-store check postgres://user:password@host/database [--schema NAME] [--json]
 
 Verifies a database without changing it: integrity_check, foreign_key_check, the WAL
 journal mode, the 33 index requirements (and which index serves each), and the query
-plan of every statement the store runs.
+plan of every statement the store runs. On PostgreSQL: the schema version, invalid
+indexes and unvalidated constraints, the 33 requirements against pg_index, and the
+generic plan of every statement (no large table read end to end).
 
-  --json   print the report as JSON
+  --json          print the report as JSON
+  --schema NAME   the PostgreSQL schema of the store (default abathur)
 
 Exit code 1 when anything fails.`,
   migrate: `usage: abathur-store migrate <path>
+       abathur-store migrate --from <path> --to postgres://user:password@host/database [--schema NAME]
 
 Brings a database made by an earlier release of abathur-store to this release's schema
 version, one numbered migration at a time, each in its own transaction (opening a store
 does the same). Says what it did: each step, its time, and the rows of new tables. A
-database already current is left as it is; one newer than this release is refused.`,
+database already current is left as it is; one newer than this release is refused.
+
+With --from and --to, copies a SQLite store (at this release's schema version: migrate
+it first) into an empty PostgreSQL one: the schema is applied there, then every table in
+dependency order, in batches, with a progress bar, in one transaction (a failure leaves
+the target as it was), from one consistent snapshot of the file (the store may stay in
+use). Ends with each table's row count on both sides; exit code 1 if any differs.`,
   demo: `usage: abathur-store demo [options]
 
 A simulated orchestrator: agent sessions that read their session and memory context,
@@ -89,9 +114,11 @@ export function packageVersion(): string {
   return manifest.version;
 }
 
-function init(args: string[], io: CliIo): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) throw new UsageError('init takes one database path');
+async function init(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { schema: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('init takes one database path or PostgreSQL URL');
+  if (isPostgresUrl(positionals[0])) return (await postgresCommands()).initPostgres(positionals[0]!, values.schema, io);
+  if (values.schema !== undefined) throw new UsageError('--schema applies to a PostgreSQL URL only');
   const path = resolve(positionals[0]!);
   mkdirSync(dirname(path), { recursive: true });
   // The connection the store's writer would open with its default options.
@@ -107,8 +134,22 @@ function init(args: string[], io: CliIo): number {
 
 const thousands = (n: number): string => n.toLocaleString('en-US');
 
-function migrate(args: string[], io: CliIo): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+async function migrate(args: string[], io: CliIo): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { from: { type: 'string' }, to: { type: 'string' }, schema: { type: 'string' } },
+  });
+  if (values.from !== undefined || values.to !== undefined) {
+    if (values.from === undefined || values.to === undefined || positionals.length > 0) {
+      throw new UsageError('migrate --from <sqlite file> --to <postgres://…> takes both, and no other argument');
+    }
+    if (!isPostgresUrl(values.to)) throw new UsageError(`--to must be a PostgreSQL URL (postgres://…), got "${values.to}"`);
+    const from = resolve(values.from);
+    if (!existsSync(from)) throw new StoreError('IO_ERROR', `cannot copy ${from}: file does not exist`);
+    return (await postgresCommands()).copyToPostgres(from, values.to, values.schema, io);
+  }
+  if (values.schema !== undefined) throw new UsageError('--schema applies to migrate --from … --to postgres://… only');
   if (positionals.length !== 1) throw new UsageError('migrate takes one database path');
   const path = resolve(positionals[0]!);
   if (!existsSync(path)) {
@@ -139,13 +180,15 @@ function migrate(args: string[], io: CliIo): number {
   return 0;
 }
 
-function check(args: string[], io: CliIo): number {
+async function check(args: string[], io: CliIo): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
+    options: { json: { type: 'boolean', default: false }, schema: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw new UsageError('check takes one database path');
+  if (positionals.length !== 1) throw new UsageError('check takes one database path or PostgreSQL URL');
+  if (isPostgresUrl(positionals[0])) return (await postgresCommands()).checkPostgresUrl(positionals[0]!, values.schema, values.json, io);
+  if (values.schema !== undefined) throw new UsageError('--schema applies to a PostgreSQL URL only');
   // Read-only: checking never changes the file. foreign_keys is set on this connection
   // as the store sets it on its own, to show this SQLite enforces them.
   const { reader } = engineConfig(resolveOptions({ path: resolve(positionals[0]!) }));
@@ -197,11 +240,11 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
     }
     switch (command) {
       case 'init':
-        return init(rest, io);
+        return await init(rest, io);
       case 'check':
-        return check(rest, io);
+        return await check(rest, io);
       case 'migrate':
-        return migrate(rest, io);
+        return await migrate(rest, io);
       case 'demo':
         return await demo(rest, io);
       case 'bench':

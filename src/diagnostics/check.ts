@@ -139,6 +139,7 @@ export function checkDatabase(db: Connection, options: { operations?: readonly O
     indexesSatisfied === indexes.length &&
     (plans ?? []).every((plan) => plan.ok);
   return {
+    engine: 'sqlite',
     path: db.name,
     ok,
     schemaVersion,
@@ -157,18 +158,22 @@ export function checkDatabase(db: Connection, options: { operations?: readonly O
 /** The report as people read it: one line per check, failures spelled out. */
 export function formatCheckReport(report: CheckReport): string {
   const mark = (ok: boolean): string => (ok ? 'ok  ' : 'FAIL');
-  const lines = [`database ${report.path}`];
+  const postgres = report.engine === 'postgres';
+  const lines = [`${postgres ? 'PostgreSQL' : 'database'} ${report.path}`];
   const integrityOk = report.integrity.length === 1 && report.integrity[0] === 'ok';
-  lines.push(`${mark(integrityOk)} integrity_check: ${integrityOk ? 'ok' : report.integrity.slice(0, 10).join('; ')}`);
-  lines.push(
-    `${mark(report.foreignKeyViolations.length === 0)} foreign_key_check: ${
-      report.foreignKeyViolations.length === 0 ? 'no violations' : `${report.foreignKeyViolations.length} violations`
-    }`,
-  );
-  for (const v of report.foreignKeyViolations.slice(0, 10)) {
-    lines.push(`       ${v.table} rowid ${String(v.rowid)} references a missing ${v.parent} row`);
+  const integrityLabel = postgres ? 'indexes valid, constraints validated' : 'integrity_check';
+  lines.push(`${mark(integrityOk)} ${integrityLabel}: ${integrityOk ? 'ok' : report.integrity.slice(0, 10).join('; ')}`);
+  if (!postgres) {
+    lines.push(
+      `${mark(report.foreignKeyViolations.length === 0)} foreign_key_check: ${
+        report.foreignKeyViolations.length === 0 ? 'no violations' : `${report.foreignKeyViolations.length} violations`
+      }`,
+    );
+    for (const v of report.foreignKeyViolations.slice(0, 10)) {
+      lines.push(`       ${v.table} rowid ${String(v.rowid)} references a missing ${v.parent} row`);
+    }
+    lines.push(`${mark(report.journalMode === 'wal')} journal mode: ${report.journalMode}`);
   }
-  lines.push(`${mark(report.journalMode === 'wal')} journal mode: ${report.journalMode}`);
   lines.push(`${mark(report.foreignKeys)} foreign keys: ${report.foreignKeys ? 'on' : 'off'}`);
   const older = report.schemaVersion < report.expectedSchemaVersion ? '; abathur-store migrate upgrades it' : '';
   lines.push(
@@ -193,7 +198,9 @@ export function formatCheckReport(report: CheckReport): string {
       ...(tieSorts > 0 ? [`${tieSorts} order rows tied on a timestamp by id`] : []),
     ];
     lines.push(
-      `${mark(bad.length === 0)} statement plans: ${report.plans.length - bad.length} of ${report.plans.length} use an index without a temp B-tree${
+      `${mark(bad.length === 0)} statement plans: ${report.plans.length - bad.length} of ${report.plans.length} ${
+        postgres ? 'read no large table end to end and sort nothing' : 'use an index without a temp B-tree'
+      }${
         notes.length > 0 ? ` (${notes.join('; ')})` : ''
       }`,
     );

@@ -16,7 +16,7 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { invalidArgument } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { engineOf } from '../api/internal.js';
+import { sqliteEngineOf } from '../api/internal.js';
 import { openStore, type Store } from '../api/store.js';
 import {
   lgCheckpointGet,
@@ -75,7 +75,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   constructor(store: Store, options?: AbathurSaverOptions) {
     super(options?.serde);
     this.#store = storeOf('AbathurSaver', store);
-    this.#engine = engineOf(this.#store);
+    this.#engine = sqliteEngineOf('AbathurSaver', this.#store);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */

@@ -12,7 +12,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { invalidArgument, StoreError } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { engineOf } from '../api/internal.js';
+import { sqliteEngineOf } from '../api/internal.js';
 import { openStore, type Store } from '../api/store.js';
 import type { JsonObject, JsonValue } from '../api/types.js';
 import * as v from '../api/validate.js';
@@ -201,7 +201,7 @@ export class AbathurStore extends BaseStore {
   constructor(store: Store, options?: AbathurStoreOptions) {
     super();
     this.#store = storeOf('AbathurStore', store);
-    this.#engine = engineOf(this.#store);
+    this.#engine = sqliteEngineOf('AbathurStore', this.#store);
     const o = v.options('AbathurStore options', options, ['index', 'ttl'] as const);
     if (o.index === undefined) {
       this.#dims = null;

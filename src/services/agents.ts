@@ -8,7 +8,7 @@ import {
   agentsSpawn,
   agentsTerminate,
 } from '../catalogue/agents.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import type { Agent, AgentState, AgentUpdateOptions, CallOptions, ListOptions, Page, SpawnAgentInput } from '../api/types.js';
@@ -21,7 +21,7 @@ const cursorOf = (value: unknown, shape: string) =>
 
 /** Agents: who works on which task, in which state. */
 export class Agents {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

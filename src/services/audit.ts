@@ -1,7 +1,7 @@
 import type { AuditFilter } from '../catalogue/audit.js';
 import { auditList } from '../catalogue/audit.js';
 import { decodeCursor } from '../catalogue/cursor.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
@@ -12,7 +12,7 @@ const OPERATIONS: readonly MemoryOperationType[] = ['create', 'update', 'delete'
 
 /** The audit trail: one row per write, written in the write's own transaction. */
 export class Audit {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

@@ -1,6 +1,6 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { checkpointsGet, checkpointsLatest, checkpointsList, checkpointsSave } from '../catalogue/checkpoints.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import type { CallOptions, Checkpoint, JsonValue, ListOptions, Page, SaveCheckpointInput } from '../api/types.js';
@@ -10,7 +10,7 @@ const MAX_ITERATION = 2 ** 31;
 
 /** Checkpoints: a task's state at each iteration, to resume from. */
 export class Checkpoints {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

@@ -8,7 +8,7 @@ import {
   documentsPendingSync,
   documentsUpsert,
 } from '../catalogue/documents.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
@@ -29,7 +29,7 @@ const TYPES: readonly DocumentType[] = ['design', 'specification', 'plan', 'repo
 
 /** The document index: what was indexed for retrieval, and whether its embedding is current. */
 export class Documents {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

@@ -10,7 +10,7 @@ import {
   memorySearch,
   memoryUpdate,
 } from '../catalogue/memory.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import type {
@@ -37,7 +37,7 @@ const MAX_VERSION = 2 ** 31;
  * adds a version; delete and rollback mark versions deleted rather than removing them.
  */
 export class Memory {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

@@ -1,6 +1,6 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { metricsQuery, metricsRecord } from '../catalogue/metrics.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import type { Metric, MetricQuery, Page, RecordMetricOptions } from '../api/types.js';
@@ -8,7 +8,7 @@ import * as v from '../api/validate.js';
 
 /** Metrics: named, non-negative measurements with labels. */
 export class Metrics {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

@@ -17,7 +17,7 @@ import {
   sessionsSetState,
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import type {
@@ -132,7 +132,7 @@ function listArgs(owner: string, value: unknown, opts: unknown) {
 
 /** Sessions: an event history and a state object per conversation, with a lifecycle. */
 export class Sessions {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
   /** maxPayloadBytes and maxStateBytes, the store's limits. */
   readonly #payload: number;
   readonly #state: number;

@@ -1,5 +1,5 @@
 import { stateGet, stateSet } from '../catalogue/state.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import type { CallOptions, JsonValue, StateEntry, WriteOptions } from '../api/types.js';
@@ -7,7 +7,7 @@ import * as v from '../api/validate.js';
 
 /** The legacy per-task key/value state of the seed's schema. */
 export class TaskState {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

@@ -11,7 +11,7 @@ import {
   tasksListBySession,
   tasksListChildren,
 } from '../catalogue/tasks.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
@@ -37,7 +37,7 @@ function idOnly(id: string, options: CallOptions | undefined): readonly [string]
 
 /** Tasks: a priority queue of work that agents claim, complete, fail (with retries) or cancel. */
 export class Tasks {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
 
   /** Each Store makes its own: use `store.<service>`. */
   constructor(store: Store) {

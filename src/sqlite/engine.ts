@@ -2,6 +2,7 @@ import type { CheckReport } from '../diagnostics/check.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
+import type { StoreEngine } from '../services/engine.js';
 import type { StoreStats } from '../api/types.js';
 import type { ThreadHandle } from './call-queue.js';
 import { EngineStats } from './engine-stats.js';
@@ -60,7 +61,8 @@ function overloaded(message: string): StoreError {
  * Routes each operation to the read pool or the writer by its kind. Nothing on the
  * caller's thread runs SQL: this only queues, batches and settles.
  */
-export class Engine {
+export class Engine implements StoreEngine {
+  readonly kind = 'sqlite';
   readonly options: ResolvedOptions;
   readonly #stats: EngineStats;
   readonly #writer: WriterClient;
@@ -73,6 +75,10 @@ export class Engine {
     this.#stats = stats;
     this.#writer = writer;
     this.#readers = readers;
+  }
+
+  get location(): string {
+    return this.options.path;
   }
 
   /** Starts the writer (which applies the schema), then the readers. */
@@ -118,6 +124,7 @@ export class Engine {
 
   stats(): StoreStats {
     return {
+      engine: 'sqlite',
       queues: { read: this.#readers.queueDepth, write: this.#writer.queueDepth },
       batches: { read: this.#stats.readBatches.summary(), write: this.#stats.writeBatches.summary() },
       latency: this.#stats.latency(),

@@ -1,0 +1,196 @@
+import type { Pool } from 'pg';
+import { aborted, StoreError, toStoreError } from '../api/errors.js';
+import type { ResolvedPostgresOptions } from '../api/options.js';
+import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
+import type { CheckReport } from '../diagnostics/check.js';
+import type { StoreStats } from '../api/types.js';
+import type { StoreEngine } from '../services/engine.js';
+import { EngineStats } from '../sqlite/engine-stats.js';
+import { checkPostgres } from './check.js';
+import { loadPg, storeTypes } from './driver.js';
+import { pgStoreError } from './errors.js';
+import { execute } from './executor.js';
+import type { PgImplementation } from './operation.js';
+import { pgImplementations } from './operations/index.js';
+import { migrate } from './schema.js';
+
+/** Idle connections in a transaction longer than this are closed by the server (a stuck caller must not hold locks forever). */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+
+const EMPTY_BATCHES = { batches: 0, calls: 0, mean: 0, max: 0 };
+
+/** An OVERLOADED error without a stack trace: refusing must stay cheap under a surge. */
+function overloaded(message: string): StoreError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new StoreError('OVERLOADED', message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The pool's settings for one store: bounded, typed, in the store's schema, cancelled by the server when too slow. */
+export async function createPool(options: ResolvedPostgresOptions): Promise<Pool> {
+  const pg = await loadPg();
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.pool.max,
+    connectionTimeoutMillis: options.pool.connectionTimeoutMs,
+    idleTimeoutMillis: options.pool.idleTimeoutMs,
+    application_name: 'abathur-store',
+    keepAlive: true,
+    statement_timeout: options.statementTimeoutMs,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    // Every statement names its tables unqualified; the schema is the store's.
+    options: `-c search_path=${options.schema}`,
+    types: storeTypes(pg),
+  });
+  // An idle connection that dies (server restart, a killed backend) is reported here and
+  // dropped from the pool; without a listener the 'error' event would end the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * The PostgreSQL engine: each call runs on a connection of a bounded node-postgres pool,
+ * in its own transaction. Many hosts may open stores on one database: PostgreSQL, not
+ * this process, serialises their writes (row locks, SKIP LOCKED claims, unique
+ * constraints), so there is no writer thread and no group commit here.
+ */
+export class PostgresEngine implements StoreEngine {
+  readonly kind = 'postgres';
+  readonly options: ResolvedPostgresOptions;
+  readonly #pool: Pool;
+  readonly #implementations: ReadonlyMap<string, PgImplementation>;
+  readonly #stats = new EngineStats();
+  /** Calls accepted and not yet settled, by kind: running on a connection or waiting for one. */
+  readonly #accepted = { read: 0, write: 0 };
+  /** Of those, the calls that have not had a connection yet. */
+  readonly #waiting = { read: 0, write: 0 };
+  #closing: Promise<void> | undefined;
+  #settled: (() => void) | undefined;
+
+  /** @internal Use {@link PostgresEngine.start}. */
+  constructor(options: ResolvedPostgresOptions, pool: Pool, implementations: readonly PgImplementation[] = pgImplementations) {
+    this.options = options;
+    this.#pool = pool;
+    this.#implementations = new Map(implementations.map((implementation) => [implementation.operation.name, implementation]));
+  }
+
+  /** Connects, brings the schema to this library's version (once across hosts), and is ready. */
+  static async start(options: ResolvedPostgresOptions): Promise<PostgresEngine> {
+    const pool = await createPool(options);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, options.schema);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end().catch(() => {});
+      const failure = pgStoreError(error, { operation: `openStore(${options.location})`, phase: 'connect', write: true });
+      throw failure;
+    }
+    return new PostgresEngine(options, pool);
+  }
+
+  get location(): string {
+    return this.options.location;
+  }
+
+  /** The pool, for check() and for tests. */
+  get pool(): Pool {
+    return this.#pool;
+  }
+
+  /**
+   * Runs one catalogue operation on a pooled connection. A `signal` that aborts while the
+   * call still waits for a connection withdraws it (ABORTED); once it has one, it runs to
+   * the end.
+   */
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
+    }
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal)) return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
+      if (signal.aborted) return Promise.reject(aborted(operation.name, signal));
+    }
+    const implementation = this.#implementations.get(operation.name);
+    if (implementation === undefined) {
+      return Promise.reject(new StoreError('INVALID_STATE', `${operation.name} is not available on the PostgreSQL engine`));
+    }
+    // The pool's own queue has no bound: admit at most max running + maxQueue waiting.
+    const accepted = this.#accepted.read + this.#accepted.write;
+    if (accepted >= this.options.pool.max + this.options.maxQueue) {
+      return Promise.reject(
+        overloaded(
+          `${accepted} calls are running or waiting for a PostgreSQL connection (pool ${this.options.pool.max} + maxQueue ${this.options.maxQueue}); ${operation.name} was not run, retry later`,
+        ),
+      );
+    }
+    let args: ArgsOf<O>;
+    try {
+      args = build();
+    } catch (error) {
+      return Promise.reject(toStoreError(error));
+    }
+    const kind = operation.kind;
+    this.#accepted[kind]++;
+    this.#waiting[kind]++;
+    let waiting = true;
+    const connected = (): void => {
+      if (waiting) {
+        waiting = false;
+        this.#waiting[kind]--;
+      }
+    };
+    const start = performance.now();
+    const options = signal === undefined ? { onConnected: connected } : { onConnected: connected, signal: signal as AbortSignal };
+    return execute(this.#pool, implementation, args, options).finally(() => {
+      connected();
+      this.#accepted[kind]--;
+      this.#stats.recordLatency(operation.name, start);
+      if (this.#accepted.read + this.#accepted.write === 0) this.#settled?.();
+    }) as Promise<ResultOf<O>>;
+  }
+
+  check(): Promise<CheckReport> {
+    if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed'));
+    return checkPostgres(this.#pool, { location: this.location, schema: this.options.schema, implementations: [...this.#implementations.values()] });
+  }
+
+  stats(): StoreStats {
+    const waiting = this.#waiting.read + this.#waiting.write;
+    return {
+      engine: 'postgres',
+      queues: { read: this.#waiting.read, write: this.#waiting.write },
+      batches: { read: { ...EMPTY_BATCHES }, write: { ...EMPTY_BATCHES } },
+      latency: this.#stats.latency(),
+      wal: { bytes: 0, peakBytes: 0 },
+      restarts: { readers: 0, writer: 0 },
+      readers: 0,
+      limits: { maxPayloadBytes: this.options.maxPayloadBytes, maxStateBytes: this.options.maxStateBytes },
+      pool: { max: this.options.pool.max, total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting },
+    };
+  }
+
+  resetStats(): void {
+    this.#stats.reset();
+  }
+
+  /** Stops accepting calls, lets the accepted ones finish, then closes every connection. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#accepted.read + this.#accepted.write > 0) {
+        await new Promise<void>((resolve) => {
+          this.#settled = resolve;
+        });
+      }
+      await this.#pool.end();
+    })();
+    return this.#closing;
+  }
+}

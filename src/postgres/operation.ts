@@ -1,0 +1,87 @@
+import type { AuditContext } from '../api/types.js';
+import type { AuditRecord } from '../catalogue/audit-log.js';
+import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
+import type { RawRow } from '../catalogue/rows.js';
+
+export type PgStatements = Record<string, string>;
+
+/**
+ * What a PostgreSQL implementation runs its statements through: one connection, inside
+ * the call's transaction. Rows come back as arrays in select-list order, which the
+ * catalogue's shared row decoders read. Each statement is prepared once per connection
+ * (a named statement), as the SQLite engine prepares its catalogue once per connection.
+ */
+export interface PgQueries<S extends PgStatements> {
+  all(statement: keyof S & string, params?: readonly unknown[]): Promise<RawRow[]>;
+  /** The first row, or undefined. */
+  one(statement: keyof S & string, params?: readonly unknown[]): Promise<RawRow | undefined>;
+  /** The first column of the first row, or undefined when there is no row. */
+  value(statement: keyof S & string, params?: readonly unknown[]): Promise<unknown>;
+  /** Writes the operation's audit row, in the same transaction. */
+  audit(ctx: AuditContext | undefined, record: AuditRecord): Promise<void>;
+}
+
+/**
+ * How a call runs on PostgreSQL:
+ * - `write`: BEGIN … COMMIT (READ COMMITTED), the audit row in the same transaction;
+ * - `read`: one statement, which is its own snapshot;
+ * - `snapshot`: several statements in one REPEATABLE READ READ ONLY transaction, so they
+ *   see one snapshot, as one SQLite read transaction does.
+ */
+export type PgMode = 'write' | 'read' | 'snapshot';
+
+/** One catalogue operation implemented on PostgreSQL. */
+export interface PgImplementation<O extends Operation = Operation> {
+  readonly operation: O;
+  readonly mode: PgMode;
+  readonly statements: PgStatements;
+  run(q: PgQueries<PgStatements>, args: ArgsOf<O>): Promise<ResultOf<O>>;
+}
+
+/**
+ * Implements a catalogue operation on PostgreSQL. The operation object is the call's
+ * typed identity: `run` takes its argument tuple and must return its result type, so a
+ * change to either in the catalogue fails to compile here.
+ */
+export function implement<O extends Operation, S extends PgStatements>(
+  operation: O,
+  spec: {
+    mode?: PgMode;
+    statements: S;
+    run(q: PgQueries<S>, args: ArgsOf<O>): Promise<ResultOf<O>>;
+  },
+): PgImplementation<O> {
+  const mode = spec.mode ?? (operation.kind === 'write' ? 'write' : 'read');
+  if ((mode === 'write') !== (operation.kind === 'write')) {
+    throw new Error(`${operation.name} is a ${operation.kind} operation; its PostgreSQL mode cannot be ${mode}`);
+  }
+  return { operation, mode, statements: spec.statements, run: spec.run as PgImplementation<O>['run'] };
+}
+
+/** The statement that writes an audit row; named once, shared by every write. */
+export const PG_AUDIT_INSERT =
+  'INSERT INTO audit (agent_id, task_id, action_type, action_data, result, memory_operation_type, memory_namespace, ' +
+  'memory_entry_id) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)';
+
+/** The audit row's parameters, as the SQLite engine's writeAudit binds them. */
+export function auditParams(ctx: AuditContext | undefined, record: AuditRecord): unknown[] {
+  return [
+    ctx?.agentId ?? null,
+    ctx?.taskId ?? null,
+    record.action,
+    record.data === undefined ? null : JSON.stringify(record.data),
+    record.result ?? 'ok',
+    record.memory?.operation ?? null,
+    record.memory?.namespace ?? null,
+    record.memory?.entryId ?? null,
+  ];
+}
+
+/**
+ * Thrown by an implementation when a race it can lose (two hosts writing the same new
+ * version) rolled its transaction back and running it again is safe and will see the
+ * winner's write.
+ */
+export class RetryTransaction extends Error {
+  override readonly name = 'RetryTransaction';
+}

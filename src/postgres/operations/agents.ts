@@ -1,0 +1,114 @@
+import { StoreError } from '../../api/errors.js';
+import type { Agent, AuditContext } from '../../api/types.js';
+import {
+  agentsGet,
+  agentsListBySession,
+  agentsListByTask,
+  agentsSetState,
+  agentsSpawn,
+  agentsTerminate,
+} from '../../catalogue/agents.js';
+import { toPage } from '../../catalogue/cursor.js';
+import { agentFromRow, type RawRow } from '../../catalogue/rows.js';
+import { implement } from '../operation.js';
+import { conflictOnDuplicate } from './conflict.js';
+import { AGENT_COLUMNS, NOW } from './sql.js';
+
+const SPAWNED_AT = 6;
+/** The rowid, selected after the agent's columns in lists. */
+const ROWID = 10;
+const STATE = 'SELECT state FROM agents WHERE id = $1';
+
+/** Agent operations audit under the agent itself unless the caller names another. */
+const auditUnder = (ctx: AuditContext | undefined, agentId: string): AuditContext => ({ ...ctx, agentId: ctx?.agentId ?? agentId });
+
+function agentMiss(state: unknown, id: string, action: string): StoreError {
+  return state === undefined
+    ? new StoreError('NOT_FOUND', `agent ${id} does not exist`)
+    : new StoreError('INVALID_STATE', `cannot ${action} agent ${id}: it is ${String(state)}`);
+}
+
+export const pgAgentsSpawn = implement(agentsSpawn, {
+  statements: {
+    insert:
+      'INSERT INTO agents (id, name, specialization, task_id, model, session_id, resource_usage) ' +
+      `VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING ${AGENT_COLUMNS}`,
+  },
+  async run(q, [agent, ctx]) {
+    const row = await conflictOnDuplicate(
+      `agent ${agent.id} already exists`,
+      q.one('insert', [agent.id, agent.name, agent.specialization, agent.taskId, agent.model, agent.sessionId, agent.resourceUsage]),
+    );
+    // The audit row names the new agent, so it is written after it exists.
+    await q.audit(auditUnder({ taskId: agent.taskId, ...ctx }, agent.id), {
+      action: 'agent_spawn',
+      data: { agentId: agent.id, taskId: agent.taskId, model: agent.model },
+    });
+    return agentFromRow(row!);
+  },
+});
+
+export const pgAgentsGet = implement(agentsGet, {
+  statements: { byId: `SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1` },
+  async run(q, [id]) {
+    const row = await q.one('byId', [id]);
+    return row === undefined ? undefined : agentFromRow(row);
+  },
+});
+
+export const pgAgentsListBySession = implement(agentsListBySession, {
+  statements: {
+    first: `SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE session_id = $1 ORDER BY spawned_at DESC, rowid DESC LIMIT $2`,
+    next:
+      `SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE session_id = $1 AND (spawned_at, rowid) < ($3::timestamptz, $4::bigint) ` +
+      'ORDER BY spawned_at DESC, rowid DESC LIMIT $2',
+  },
+  async run(q, [sessionId, limit, after]) {
+    const rows =
+      after === null ? await q.all('first', [sessionId, limit + 1]) : await q.all('next', [sessionId, limit + 1, after[0], after[1]]);
+    return toPage<RawRow, Agent>(rows, limit, agentFromRow, (row) => [row[SPAWNED_AT] as string, row[ROWID] as number]);
+  },
+});
+
+export const pgAgentsListByTask = implement(agentsListByTask, {
+  statements: {
+    first: `SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE task_id = $1 ORDER BY rowid LIMIT $2`,
+    next: `SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE task_id = $1 AND rowid > $3 ORDER BY rowid LIMIT $2`,
+  },
+  async run(q, [taskId, limit, after]) {
+    const rows = after === null ? await q.all('first', [taskId, limit + 1]) : await q.all('next', [taskId, limit + 1, after[0]]);
+    return toPage<RawRow, Agent>(rows, limit, agentFromRow, (row) => [row[ROWID] as number]);
+  },
+});
+
+export const pgAgentsSetState = implement(agentsSetState, {
+  statements: {
+    update:
+      'UPDATE agents SET state = $2, resource_usage = coalesce($3::jsonb, resource_usage) ' +
+      `WHERE id = $1 AND state <> 'terminated' RETURNING ${AGENT_COLUMNS}`,
+    state: STATE,
+  },
+  async run(q, [id, state, resourceUsage, ctx]) {
+    const row = await q.one('update', [id, state, resourceUsage]);
+    if (row === undefined) throw agentMiss(await q.value('state', [id]), id, 'change the state of');
+    await q.audit(auditUnder(ctx, id), { action: 'agent_set_state', data: { agentId: id, state } });
+    return agentFromRow(row);
+  },
+});
+
+export const pgAgentsTerminate = implement(agentsTerminate, {
+  statements: {
+    update:
+      `UPDATE agents SET state = 'terminated', terminated_at = ${NOW}, resource_usage = coalesce($2::jsonb, resource_usage) ` +
+      `WHERE id = $1 AND state <> 'terminated' RETURNING ${AGENT_COLUMNS}`,
+    state: STATE,
+  },
+  async run(q, [id, resourceUsage, ctx]) {
+    const row = await q.one('update', [id, resourceUsage]);
+    if (row === undefined) throw agentMiss(await q.value('state', [id]), id, 'terminate');
+    await q.audit(auditUnder(ctx, id), { action: 'agent_terminate', data: { agentId: id }, result: 'terminated' });
+    return agentFromRow(row);
+  },
+});
+
+export const pgAgentOperations = [pgAgentsSpawn, pgAgentsGet, pgAgentsListBySession, pgAgentsListByTask, pgAgentsSetState, pgAgentsTerminate];

@@ -1,0 +1,25 @@
+import type { PgImplementation } from '../operation.js';
+import { pgAdminOperations } from './admin.js';
+import { pgAgentOperations } from './agents.js';
+import { pgAuditOperations } from './audit.js';
+import { pgCheckpointOperations } from './checkpoints.js';
+import { pgDocumentOperations } from './documents.js';
+import { pgMemoryOperations } from './memory.js';
+import { pgMetricOperations } from './metrics.js';
+import { pgSessionOperations } from './sessions.js';
+import { pgStateOperations } from './state.js';
+import { pgTaskOperations } from './tasks.js';
+
+/** Every catalogue operation's PostgreSQL implementation. */
+export const pgImplementations: readonly PgImplementation[] = [
+  ...pgSessionOperations,
+  ...pgMemoryOperations,
+  ...pgDocumentOperations,
+  ...pgTaskOperations,
+  ...pgAgentOperations,
+  ...pgCheckpointOperations,
+  ...pgStateOperations,
+  ...pgAuditOperations,
+  ...pgMetricOperations,
+  ...pgAdminOperations,
+] as readonly PgImplementation[];

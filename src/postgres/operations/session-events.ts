@@ -1,0 +1,178 @@
+import { StoreError } from '../../api/errors.js';
+import type { AuditContext, SessionEvent, Timestamp } from '../../api/types.js';
+import { toPage } from '../../catalogue/cursor.js';
+import type { RawRow } from '../../catalogue/rows.js';
+import {
+  checkStateBytes,
+  sessionMiss,
+  sessionsAppendEvent,
+  sessionsAppendEvents,
+  sessionsEvents,
+  sessionsTrimEvents,
+} from '../../catalogue/session-events.js';
+import { implement, RetryTransaction, type PgQueries } from '../operation.js';
+import { isUniqueViolation } from './conflict.js';
+import { NOW } from './sql.js';
+
+// The event log: rows of session_events, (session_id, seq) their primary key. An append
+// updates the session row first: its row lock orders the appends to one session, on any
+// host, and the new event_count is the next seq, so nothing reads the log to number an
+// event. A caller's eventId is looked up first; two appends of one id racing past that
+// lookup meet at UNIQUE (session_id, event_id), and the loser runs again and finds it.
+
+const APPEND_STATEMENTS = {
+  byEventId: 'SELECT seq FROM session_events WHERE session_id = $1 AND event_id = $2',
+  byEventIds: 'SELECT event_id, seq FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[])',
+  current: 'SELECT event_count, last_update_time FROM sessions WHERE id = $1',
+  update:
+    'UPDATE sessions SET event_count = event_count + $2, ' +
+    'state = CASE WHEN $3::jsonb IS NULL THEN state ELSE jsonb_merge_patch(state, $3::jsonb) END, ' +
+    `last_update_time = ${NOW} ` +
+    "WHERE id = $1 AND status IN ('created', 'active', 'paused') " +
+    'RETURNING event_count, last_update_time, CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END',
+  // One statement for any number of events: seq $2, $2 + 1, … in the arrays' order.
+  insert:
+    'INSERT INTO session_events (session_id, seq, event_id, event, created_at) ' +
+    'SELECT $1, $2 + x.n - 1, x.event_id, x.event::jsonb, $3::timestamptz ' +
+    'FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS x(event, event_id, n)',
+  status: 'SELECT status FROM sessions WHERE id = $1',
+} as const;
+
+type AppendQueries = PgQueries<typeof APPEND_STATEMENTS>;
+
+interface Appended {
+  eventCount: number;
+  lastUpdateTime: Timestamp;
+}
+
+/** Counts, merges and inserts `events` (texts and ids, in order); the first seq they took. */
+async function append(
+  q: AppendQueries,
+  id: string,
+  events: readonly (readonly [event: string, eventId: string | null])[],
+  stateDelta: string | null,
+  maxStateBytes: number,
+  action: string,
+): Promise<Appended & { first: number }> {
+  const row = await q.one('update', [id, events.length, stateDelta]);
+  if (row === undefined) throw sessionMiss(await q.value('status', [id]), id, action);
+  const eventCount = row[0] as number;
+  const lastUpdateTime = row[1] as string;
+  // The throw rolls the count and the merge back: nothing is written.
+  checkStateBytes(id, row[2] as number, maxStateBytes);
+  const first = eventCount - events.length + 1;
+  try {
+    await q.all('insert', [id, first, lastUpdateTime, events.map((e) => e[0]), events.map((e) => e[1])]);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new RetryTransaction(`an eventId of session ${id} was appended concurrently`);
+    throw error;
+  }
+  return { eventCount, lastUpdateTime, first };
+}
+
+async function current(q: AppendQueries, id: string): Promise<Appended> {
+  const row = (await q.one('current', [id]))!;
+  return { eventCount: row[0] as number, lastUpdateTime: row[1] as string };
+}
+
+export const pgSessionsAppendEvent = implement(sessionsAppendEvent, {
+  statements: APPEND_STATEMENTS,
+  async run(q, [id, event, eventId, stateDelta, maxStateBytes, ctx]) {
+    if (eventId !== null) {
+      const seq = (await q.value('byEventId', [id, eventId])) as number | undefined;
+      // Already appended (a retry): the first append's seq, and nothing changes.
+      if (seq !== undefined) return { seq, ...(await current(q, id)) };
+    }
+    const { eventCount, lastUpdateTime, first } = await append(q, id, [[event, eventId]], stateDelta, maxStateBytes, 'append an event to');
+    await q.audit(ctx, { action: 'session_append_event', data: { sessionId: id, seq: first, stateDelta: stateDelta !== null } });
+    return { seq: first, eventCount, lastUpdateTime };
+  },
+});
+
+export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
+  statements: APPEND_STATEMENTS,
+  async run(q, [id, events, stateDelta, maxStateBytes, ctx]) {
+    const seqs = new Array<number>(events.length);
+    const ids = events.map((e) => e[1]).filter((eventId): eventId is string => eventId !== null);
+    const known = new Map<string, number>();
+    if (ids.length > 0) {
+      for (const row of await q.all('byEventIds', [id, ids])) known.set(row[0] as string, row[1] as number);
+    }
+    // Events to append, by index; an id seen earlier in this batch takes that event's seq.
+    const fresh: number[] = [];
+    const firstWithId = new Map<string, number>();
+    const repeats: [index: number, of: number][] = [];
+    events.forEach(([, eventId], i) => {
+      if (eventId !== null) {
+        const seq = known.get(eventId);
+        if (seq !== undefined) {
+          seqs[i] = seq;
+          return;
+        }
+        const earlier = firstWithId.get(eventId);
+        if (earlier !== undefined) {
+          repeats.push([i, earlier]);
+          return;
+        }
+        firstWithId.set(eventId, i);
+      }
+      fresh.push(i);
+    });
+    // Every event already appended (a retried batch): nothing changes, the state delta included.
+    if (fresh.length === 0) return { seqs, ...(await current(q, id)) };
+    const appended = await append(q, id, fresh.map((i) => events[i]!), stateDelta, maxStateBytes, 'append events to');
+    fresh.forEach((i, k) => {
+      seqs[i] = appended.first + k;
+    });
+    for (const [i, of] of repeats) seqs[i] = seqs[of]!;
+    await q.audit(ctx, {
+      action: 'session_append_events',
+      data: { sessionId: id, firstSeq: appended.first, count: fresh.length, stateDelta: stateDelta !== null },
+    });
+    return { seqs, eventCount: appended.eventCount, lastUpdateTime: appended.lastUpdateTime };
+  },
+});
+
+const EVENT_COLUMNS = 'seq, event_id, event, created_at';
+
+const eventFromRow = (r: RawRow): SessionEvent => ({
+  seq: r[0] as number,
+  eventId: r[1] as string | null,
+  event: JSON.parse(r[2] as string) as SessionEvent['event'],
+  createdAt: r[3] as string,
+});
+
+export const pgSessionsEvents = implement(sessionsEvents, {
+  statements: {
+    // Bigint bounds: "no bound" is past what the int column holds.
+    asc: `SELECT ${EVENT_COLUMNS} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4`,
+    desc:
+      `SELECT ${EVENT_COLUMNS} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ` +
+      'ORDER BY seq DESC LIMIT $4',
+  },
+  async run(q, [id, after, before, limit, order]) {
+    const rows = await q.all(order, [id, after, before, limit + 1]);
+    return toPage(rows, limit, eventFromRow, (row) => [order, row[0] as number]);
+  },
+});
+
+export const pgSessionsTrimEvents = implement(sessionsTrimEvents, {
+  statements: {
+    // Locked, so the count is the one the cut is made against.
+    count: 'SELECT event_count FROM sessions WHERE id = $1 FOR UPDATE',
+    delete: 'WITH d AS (DELETE FROM session_events WHERE session_id = $1 AND seq <= $2 RETURNING 1) SELECT count(*)::int FROM d',
+    first: 'SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq LIMIT 1',
+  },
+  async run(q, [id, keepLast, ctx]: readonly [string, number, AuditContext | undefined]) {
+    const eventCount = (await q.value('count', [id])) as number | undefined;
+    if (eventCount === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+    // Events are numbered 1..eventCount; those at or below the cut go, whatever was trimmed before.
+    const cut = eventCount - keepLast;
+    const deleted = cut > 0 ? ((await q.value('delete', [id, cut])) as number) : 0;
+    const firstSeq = ((await q.value('first', [id])) as number | undefined) ?? null;
+    await q.audit(ctx, { action: 'session_trim_events', data: { sessionId: id, keepLast, deleted, firstSeq } });
+    return { deleted, firstSeq, eventCount };
+  },
+});
+
+export const pgSessionEventOperations = [pgSessionsAppendEvent, pgSessionsAppendEvents, pgSessionsEvents, pgSessionsTrimEvents];

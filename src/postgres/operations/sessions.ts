@@ -1,0 +1,152 @@
+import { StoreError } from '../../api/errors.js';
+import type { JsonObject, Session, SessionStatus } from '../../api/types.js';
+import { toPage } from '../../catalogue/cursor.js';
+import { sessionFromRow, sessionInfoFromRow, type RawRow } from '../../catalogue/rows.js';
+import { checkStateBytes } from '../../catalogue/session-events.js';
+import {
+  SESSION_TRANSITIONS,
+  sessionsCreate,
+  sessionsDelete,
+  sessionsGet,
+  sessionsGetState,
+  sessionsListByProject,
+  sessionsListByUser,
+  sessionsSetState,
+  sessionsSetStatus,
+} from '../../catalogue/sessions.js';
+import { implement } from '../operation.js';
+import { conflictOnDuplicate } from './conflict.js';
+import { pgSessionEventOperations } from './session-events.js';
+import { NOW, sessionColumns, sessionEvents } from './sql.js';
+
+/** Positions after the session's twelve columns: its events (get), or its rowid then events (lists). */
+const CREATED_AT = 8;
+const WIDTH = 12;
+
+export const pgSessionsCreate = implement(sessionsCreate, {
+  statements: {
+    insert:
+      'INSERT INTO sessions AS s (id, app_name, user_id, project_id, state, metadata) ' +
+      `VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb) RETURNING ${sessionColumns('s')}`,
+  },
+  async run(q, [id, appName, userId, projectId, state, metadata, ctx]) {
+    const row = await conflictOnDuplicate(`session ${id} already exists`, q.one('insert', [id, appName, userId, projectId, state, metadata]));
+    await q.audit(ctx, { action: 'session_create', data: { sessionId: id } });
+    return sessionFromRow(row!, []);
+  },
+});
+
+export const pgSessionsGet = implement(sessionsGet, {
+  statements: {
+    // One statement, one snapshot: the row and its newest events ($2 NULL: all of them).
+    byId: `SELECT ${sessionColumns('s')}, ${sessionEvents('s', '$2')} FROM sessions AS s WHERE s.id = $1`,
+  },
+  async run(q, [id, lastEvents]) {
+    const row = await q.one('byId', [id, lastEvents]);
+    return row === undefined ? undefined : sessionFromRow(row, row[WIDTH] as string[]);
+  },
+});
+
+export const pgSessionsSetStatus = implement(sessionsSetStatus, {
+  statements: {
+    // Locked: the move is checked against the status it replaces.
+    status: 'SELECT status FROM sessions WHERE id = $1 FOR UPDATE',
+    update:
+      `UPDATE sessions AS s SET status = $2, last_update_time = ${NOW}, ` +
+      `terminated_at = CASE WHEN $2 = 'terminated' THEN ${NOW} ELSE terminated_at END, ` +
+      `archived_at = CASE WHEN $2 = 'archived' THEN ${NOW} ELSE archived_at END ` +
+      `WHERE id = $1 RETURNING ${sessionColumns('s')}`,
+  },
+  async run(q, [id, status, ctx]) {
+    const current = (await q.value('status', [id])) as SessionStatus | undefined;
+    if (current === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+    if (!SESSION_TRANSITIONS[current].includes(status)) {
+      throw new StoreError('INVALID_STATE', `session ${id} cannot move from ${current} to ${status}`);
+    }
+    const row = await q.one('update', [id, status]);
+    await q.audit(ctx, { action: 'session_set_status', data: { sessionId: id, from: current, to: status } });
+    return sessionInfoFromRow(row!);
+  },
+});
+
+export const pgSessionsGetState = implement(sessionsGetState, {
+  statements: { state: 'SELECT state FROM sessions WHERE id = $1' },
+  async run(q, [id, key]) {
+    const text = (await q.value('state', [id])) as string | undefined;
+    if (text === undefined) return undefined;
+    const state = JSON.parse(text) as JsonObject;
+    if (key === null) return state;
+    // Keys are looked up as plain object keys, so 'user:alice:theme' needs no path quoting.
+    return Object.hasOwn(state, key) ? state[key] : undefined;
+  },
+});
+
+export const pgSessionsSetState = implement(sessionsSetState, {
+  statements: {
+    merge:
+      `UPDATE sessions SET state = jsonb_merge_patch(state, $2::jsonb), last_update_time = ${NOW} WHERE id = $1 ` +
+      'RETURNING state, octet_length(state::text)',
+  },
+  async run(q, [id, delta, maxStateBytes, ctx]) {
+    const row = await q.one('merge', [id, delta]);
+    if (row === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+    // The throw rolls the merge back: nothing is written.
+    checkStateBytes(id, row[1] as number, maxStateBytes);
+    await q.audit(ctx, { action: 'session_set_state', data: { sessionId: id } });
+    return JSON.parse(row[0] as string) as JsonObject;
+  },
+});
+
+// Newest first on (created_at DESC, rowid DESC), served by the owner's index, which ends
+// in those two columns: a page is one range of it. Each session's newest events come in
+// the same statement.
+const listBy = (operation: typeof sessionsListByUser, column: 'user_id' | 'project_id') =>
+  implement(operation, {
+    statements: {
+      first:
+        `SELECT ${sessionColumns('s')}, s.rowid, ${sessionEvents('s', '$3')} FROM sessions AS s ` +
+        `WHERE s.${column} = $1 ORDER BY s.created_at DESC, s.rowid DESC LIMIT $2`,
+      next:
+        `SELECT ${sessionColumns('s')}, s.rowid, ${sessionEvents('s', '$3')} FROM sessions AS s ` +
+        `WHERE s.${column} = $1 AND (s.created_at, s.rowid) < ($4::timestamptz, $5::bigint) ` +
+        'ORDER BY s.created_at DESC, s.rowid DESC LIMIT $2',
+    },
+    async run(q, [owner, limit, after, lastEvents]) {
+      const rows: RawRow[] =
+        after === null
+          ? await q.all('first', [owner, limit + 1, lastEvents])
+          : await q.all('next', [owner, limit + 1, lastEvents, after[0], after[1]]);
+      return toPage<RawRow, Session>(
+        rows,
+        limit,
+        (row) => sessionFromRow(row, row[WIDTH + 1] as string[]),
+        (row) => [row[CREATED_AT] as string, row[WIDTH] as number],
+      );
+    },
+  });
+
+export const pgSessionsListByUser = listBy(sessionsListByUser, 'user_id');
+export const pgSessionsListByProject = listBy(sessionsListByProject, 'project_id');
+
+export const pgSessionsDelete = implement(sessionsDelete, {
+  statements: {
+    // ON DELETE SET NULL detaches the session's tasks, agents and checkpoints; its events go with it.
+    delete: 'DELETE FROM sessions WHERE id = $1 RETURNING id',
+  },
+  async run(q, [id, ctx]) {
+    if ((await q.one('delete', [id])) === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
+    await q.audit(ctx, { action: 'session_delete', data: { sessionId: id } });
+  },
+});
+
+export const pgSessionOperations = [
+  pgSessionsCreate,
+  pgSessionsGet,
+  ...pgSessionEventOperations,
+  pgSessionsSetStatus,
+  pgSessionsGetState,
+  pgSessionsSetState,
+  pgSessionsListByUser,
+  pgSessionsListByProject,
+  pgSessionsDelete,
+];

@@ -1,0 +1,222 @@
+import { StoreError } from '../../api/errors.js';
+import type { AuditContext, Task, TaskStatus } from '../../api/types.js';
+import { toPage } from '../../catalogue/cursor.js';
+import { sessionInfoFromRow, taskFromRow, type RawRow } from '../../catalogue/rows.js';
+import {
+  tasksCancel,
+  tasksClaimNext,
+  tasksComplete,
+  tasksCreate,
+  tasksFail,
+  tasksGet,
+  tasksGetWithSession,
+  tasksListBySession,
+  tasksListChildren,
+} from '../../catalogue/tasks.js';
+import { implement } from '../operation.js';
+import { conflictOnDuplicate } from './conflict.js';
+import { NOW, qualified, sessionColumns, TASK_COLUMNS } from './sql.js';
+
+const TASK_WIDTH = 19;
+const SUBMITTED_AT = 11;
+/** The rowid, selected after the task's columns in lists. */
+const ROWID = TASK_WIDTH;
+const STATUS = 'SELECT status FROM tasks WHERE id = $1';
+
+/** Task operations audit under the task itself unless the caller names another. */
+const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext => ({ ...ctx, taskId: ctx?.taskId ?? taskId });
+
+function transitionMiss(status: unknown, id: string, action: string, from: readonly TaskStatus[]): StoreError {
+  return status === undefined
+    ? new StoreError('NOT_FOUND', `task ${id} does not exist`)
+    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${String(status)}, not ${from.join(' or ')}`);
+}
+
+export const pgTasksCreate = implement(tasksCreate, {
+  statements: {
+    // dependencies is a JSON array, which no foreign key can check: the first that does not exist.
+    missing: 'SELECT d.id FROM unnest($1::text[]) AS d(id) WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.id = d.id) LIMIT 1',
+    insert:
+      'INSERT INTO tasks (id, prompt, input_data, agent_type, priority, parent_task_id, dependencies, session_id, ' +
+      'created_by, max_retries, max_execution_timeout_seconds) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) ' +
+      `RETURNING ${TASK_COLUMNS}`,
+  },
+  async run(q, [task, ctx]) {
+    if (task.dependencies.length > 0) {
+      const dependency = await q.value('missing', [task.dependencies]);
+      if (dependency !== undefined) {
+        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${String(dependency)}, which does not exist`);
+      }
+    }
+    const row = await conflictOnDuplicate(
+      `task ${task.id} already exists`,
+      q.one('insert', [
+        task.id,
+        task.prompt,
+        task.inputData,
+        task.agentType,
+        task.priority,
+        task.parentTaskId,
+        JSON.stringify(task.dependencies),
+        task.sessionId,
+        task.createdBy,
+        task.maxRetries,
+        task.timeoutSeconds,
+      ]),
+    );
+    await q.audit(auditUnder(ctx, task.id), {
+      action: 'task_create',
+      data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
+    });
+    return taskFromRow(row!);
+  },
+});
+
+export const pgTasksGet = implement(tasksGet, {
+  statements: { byId: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1` },
+  async run(q, [id]) {
+    const row = await q.one('byId', [id]);
+    return row === undefined ? undefined : taskFromRow(row);
+  },
+});
+
+export const pgTasksGetWithSession = implement(tasksGetWithSession, {
+  statements: {
+    join:
+      `SELECT ${qualified('t', TASK_COLUMNS)}, ${sessionColumns('s')} ` +
+      'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = $1',
+  },
+  async run(q, [id]) {
+    const row = await q.one('join', [id]);
+    if (row === undefined) return undefined;
+    const session = row.slice(TASK_WIDTH);
+    return { task: taskFromRow(row), session: session[0] === null ? null : sessionInfoFromRow(session) };
+  },
+});
+
+export const pgTasksListBySession = implement(tasksListBySession, {
+  statements: {
+    first: `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = $1 ORDER BY submitted_at DESC, rowid DESC LIMIT $2`,
+    next:
+      `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = $1 AND (submitted_at, rowid) < ($3::timestamptz, $4::bigint) ` +
+      'ORDER BY submitted_at DESC, rowid DESC LIMIT $2',
+  },
+  async run(q, [sessionId, limit, after]) {
+    const rows =
+      after === null ? await q.all('first', [sessionId, limit + 1]) : await q.all('next', [sessionId, limit + 1, after[0], after[1]]);
+    return toPage<RawRow, Task>(rows, limit, taskFromRow, (row) => [row[SUBMITTED_AT] as string, row[ROWID] as number]);
+  },
+});
+
+export const pgTasksListChildren = implement(tasksListChildren, {
+  statements: {
+    first: `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE parent_task_id = $1 ORDER BY rowid LIMIT $2`,
+    next: `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE parent_task_id = $1 AND rowid > $3 ORDER BY rowid LIMIT $2`,
+  },
+  async run(q, [parentId, limit, after]) {
+    const rows = after === null ? await q.all('first', [parentId, limit + 1]) : await q.all('next', [parentId, limit + 1, after[0]]);
+    return toPage<RawRow, Task>(rows, limit, taskFromRow, (row) => [row[ROWID] as number]);
+  },
+});
+
+// Claiming walks the priorities from 1 (highest) down and, at the first that has one,
+// takes the oldest pending task whose dependencies have all completed; each step is one
+// range of idx_tasks_status_priority (status, priority, submitted_at, rowid). FOR UPDATE
+// SKIP LOCKED passes over a task another transaction is claiming right now, so
+// concurrent claimers, on any host, each take a different task and never wait for each
+// other; OF t locks the task, not the dependencies it reads. No ORDER BY over the
+// priorities: the nested loop runs them in series order and stops at the first row,
+// where an outer sort would run (and lock a row in) every branch.
+const claim = (byAgentType: boolean): string =>
+  `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW} WHERE id = (` +
+  'SELECT c.id FROM generate_series(1, 10) AS p(priority) CROSS JOIN LATERAL (' +
+  "SELECT t.id FROM tasks AS t WHERE t.status = 'pending' AND t.priority = p.priority" +
+  (byAgentType ? ' AND t.agent_type = $1' : '') +
+  // The dependencies as an array, looked up by primary key (a join on the set-returning
+  // function is planned as a hash join over the whole table).
+  " AND NOT EXISTS (SELECT 1 FROM tasks AS dep WHERE dep.id = ANY (ARRAY(SELECT jsonb_array_elements_text(t.dependencies))) " +
+  "AND dep.status <> 'completed') " +
+  'ORDER BY t.submitted_at, t.rowid LIMIT 1 FOR UPDATE OF t SKIP LOCKED) AS c LIMIT 1) ' +
+  `RETURNING ${TASK_COLUMNS}`;
+
+export const pgTasksClaimNext = implement(tasksClaimNext, {
+  statements: { any: claim(false), byAgentType: claim(true) },
+  async run(q, [agentType, ctx]) {
+    const row = agentType === null ? await q.one('any') : await q.one('byAgentType', [agentType]);
+    if (row === undefined) return undefined;
+    const task = taskFromRow(row);
+    await q.audit(auditUnder(ctx, task.id), {
+      action: 'task_claim',
+      data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
+    });
+    return task;
+  },
+});
+
+export const pgTasksComplete = implement(tasksComplete, {
+  statements: {
+    complete:
+      `UPDATE tasks SET status = 'completed', result_data = $2::jsonb, completed_at = ${NOW}, last_updated_at = ${NOW} ` +
+      `WHERE id = $1 AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+    status: STATUS,
+  },
+  async run(q, [id, result, ctx]) {
+    const row = await q.one('complete', [id, result]);
+    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'complete', ['running']);
+    await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
+    return taskFromRow(row);
+  },
+});
+
+export const pgTasksFail = implement(tasksFail, {
+  statements: {
+    // With retries left (and retry asked for), the task goes back to pending with one
+    // more retry counted; otherwise it fails for good.
+    fail:
+      `UPDATE tasks SET error_message = $2, last_updated_at = ${NOW}, ` +
+      "status = CASE WHEN $3 AND retry_count < max_retries THEN 'pending' ELSE 'failed' END, " +
+      'retry_count = CASE WHEN $3 AND retry_count < max_retries THEN retry_count + 1 ELSE retry_count END, ' +
+      'started_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE started_at END, ' +
+      `completed_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE ${NOW} END ` +
+      `WHERE id = $1 AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+    status: STATUS,
+  },
+  async run(q, [id, error, retry, ctx]) {
+    const row = await q.one('fail', [id, error, retry]);
+    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'fail', ['running']);
+    const task = taskFromRow(row);
+    await q.audit(auditUnder(ctx, id), {
+      action: 'task_fail',
+      data: { taskId: id, error, retryCount: task.retryCount },
+      result: task.status,
+    });
+    return task;
+  },
+});
+
+export const pgTasksCancel = implement(tasksCancel, {
+  statements: {
+    cancel:
+      `UPDATE tasks SET status = 'cancelled', completed_at = ${NOW}, last_updated_at = ${NOW} ` +
+      `WHERE id = $1 AND status IN ('pending', 'running') RETURNING ${TASK_COLUMNS}`,
+    status: STATUS,
+  },
+  async run(q, [id, ctx]) {
+    const row = await q.one('cancel', [id]);
+    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'cancel', ['pending', 'running']);
+    await q.audit(auditUnder(ctx, id), { action: 'task_cancel', data: { taskId: id }, result: 'cancelled' });
+    return taskFromRow(row);
+  },
+});
+
+export const pgTaskOperations = [
+  pgTasksCreate,
+  pgTasksGet,
+  pgTasksGetWithSession,
+  pgTasksListBySession,
+  pgTasksListChildren,
+  pgTasksClaimNext,
+  pgTasksComplete,
+  pgTasksFail,
+  pgTasksCancel,
+];

@@ -1,0 +1,27 @@
+import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
+import type { CheckReport, EngineKind, StoreStats } from '../api/types.js';
+
+/**
+ * What the services talk to: an engine runs catalogue operations by name and settles
+ * their promises. The SQLite engine (a writer thread and a reader pool) and the
+ * PostgreSQL engine (a node-postgres pool) both implement it; the services never know
+ * which one they have.
+ */
+export interface StoreEngine {
+  readonly kind: EngineKind;
+  /** Where the data lives: the database file's absolute path, or the server URL without its password. */
+  readonly location: string;
+  /** The limits the services check payloads against before a call is queued. */
+  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number };
+  /**
+   * Runs one catalogue operation. `build` checks and assembles the arguments; if it
+   * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that
+   * aborts before the call starts running withdraws it: it rejects ABORTED.
+   */
+  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>>;
+  check(): Promise<CheckReport>;
+  stats(): StoreStats;
+  resetStats(): void;
+  /** Stops accepting calls (they reject CLOSED), lets accepted ones finish, releases everything. */
+  close(): Promise<void>;
+}
