@@ -14,6 +14,8 @@ export default defineConfig({
       'test/writer-thread.test.ts',
       'test/writer-client.test.ts',
       'test/read-pool.test.ts',
+      'test/reader-set.test.ts',
+      'test/queue.test.ts',
       'test/engine.test.ts',
       'test/wal-manager.test.ts',
       'test/error-codes.test.ts',
@@ -26,6 +28,9 @@ export default defineConfig({
       'test/checkpoints-state.test.ts',
       'test/audit-metrics.test.ts',
     ],
+    // The domain suites run on SQLite only here: the mutants are in SQLite's engine and
+    // the shared catalogue, and this run starts no PostgreSQL server (test/helpers/engines.ts).
+    env: { ABATHUR_TEST_ENGINES: 'sqlite' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
