@@ -11,7 +11,6 @@ export type AuditFilter =
   | { by: 'namespacePrefix'; value: string }
   | { by: 'all' };
 
-
 // Newest first, on (timestamp DESC, id DESC): each filter's index gives timestamp order
 // within one key, so a page is one index range (SQLite sorts only the rows that share a
 // millisecond, by id). Parameters: key, since, at and id (the cursor), limit.

@@ -6,7 +6,6 @@ import { CHECKPOINTS } from './tables.js';
 import type { RawRow } from './table.js';
 import { conflictOnDuplicate } from './sql.js';
 
-
 export const checkpointsSave = defineOperation({
   name: 'checkpoints.save',
   kind: 'write',

@@ -5,7 +5,6 @@ import { defineOperation, raw } from './operation.js';
 import { METRICS } from './tables.js';
 import type { RawRow } from './table.js';
 
-
 export const metricsRecord = defineOperation({
   name: 'metrics.record',
   kind: 'write',

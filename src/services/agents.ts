@@ -11,7 +11,16 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import { AGENT_STATES, type Agent, type AgentState, type AgentUpdateOptions, type CallOptions, type ListOptions, type Page, type SpawnAgentInput } from '../api/types.js';
+import {
+  AGENT_STATES,
+  type Agent,
+  type AgentState,
+  type AgentUpdateOptions,
+  type CallOptions,
+  type ListOptions,
+  type Page,
+  type SpawnAgentInput,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
 
 /** The states setState may move an agent to: terminate() ends one. */

@@ -8,7 +8,6 @@ import { invalidArgument } from '../api/errors.js';
 import { MEMORY_OPERATION_TYPES, type AuditEntry, type AuditQuery, type Page } from '../api/types.js';
 import * as v from '../api/validate.js';
 
-
 /** The audit trail: one row per write, written in the write's own transaction. */
 export class Audit {
   readonly #engine: StoreEngine;

@@ -12,9 +12,19 @@ import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
-import { DOCUMENT_TYPES, type CallOptions, type DocumentEntry, type DocumentType, type ListOptions, type MarkFailedOptions, type MarkSyncedOptions, type Page, type UpsertDocumentInput, type WriteOptions } from '../api/types.js';
+import {
+  DOCUMENT_TYPES,
+  type CallOptions,
+  type DocumentEntry,
+  type DocumentType,
+  type ListOptions,
+  type MarkFailedOptions,
+  type MarkSyncedOptions,
+  type Page,
+  type UpsertDocumentInput,
+  type WriteOptions,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
-
 
 /** The document index: what was indexed for retrieval, and whether its embedding is current. */
 export class Documents {

@@ -13,7 +13,20 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import { MEMORY_TYPES, type AddMemoryInput, type ContextQuery, type GetMemoryOptions, type JsonValue, type ListOptions, type MemoryContext, type MemoryEntry, type Page, type SearchMemoryOptions, type UpdateMemoryOptions, type WriteOptions } from '../api/types.js';
+import {
+  MEMORY_TYPES,
+  type AddMemoryInput,
+  type ContextQuery,
+  type GetMemoryOptions,
+  type JsonValue,
+  type ListOptions,
+  type MemoryContext,
+  type MemoryEntry,
+  type Page,
+  type SearchMemoryOptions,
+  type UpdateMemoryOptions,
+  type WriteOptions,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
 
 const MAX_VERSION = 2 ** 31;

@@ -20,7 +20,23 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import { SESSION_STATUSES, type AppendedEvent, type AppendedEvents, type CallOptions, type EventOrder, type JsonObject, type JsonValue, type ListOptions, type Page, type Session, type SessionEvent, type SessionInfo, type SessionStatus, type TrimmedEvents, type WriteOptions } from '../api/types.js';
+import {
+  SESSION_STATUSES,
+  type AppendedEvent,
+  type AppendedEvents,
+  type CallOptions,
+  type EventOrder,
+  type JsonObject,
+  type JsonValue,
+  type ListOptions,
+  type Page,
+  type Session,
+  type SessionEvent,
+  type SessionInfo,
+  type SessionStatus,
+  type TrimmedEvents,
+  type WriteOptions,
+} from '../api/types.js';
 import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
 

@@ -15,7 +15,6 @@ import { DOCUMENTS } from '../../catalogue/tables.js';
 import { implement } from '../operation.js';
 import { NOW } from './sql.js';
 
-
 const missing = (filePath: string): StoreError => new StoreError('NOT_FOUND', `document ${filePath} is not indexed`);
 
 export const pgDocumentsUpsert = implement(documentsUpsert, {
