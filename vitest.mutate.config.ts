@@ -22,6 +22,7 @@ export default defineConfig({
       'test/validate.test.ts',
       'test/sessions.test.ts',
       'test/session-events.test.ts',
+      'test/payload-limits.test.ts',
       'test/cursor.test.ts',
       'test/table.test.ts',
       'test/memory.test.ts',
