@@ -90,6 +90,39 @@ describe('what is not a SQLite error', () => {
   });
 });
 
+describe('the wire form of an error', () => {
+  it('carries only the fields there are: no sqliteCode, cause, stack or code key set to undefined', () => {
+    expect(toWireError(new StoreError('NOT_FOUND', 'gone'))).toStrictEqual({ code: 'NOT_FOUND', message: 'gone' });
+    const bare = Object.assign(new Error('no stack'), { code: 5 });
+    bare.stack = undefined;
+    expect(toWireError(bare)).toStrictEqual({ code: 'INTERNAL', message: 'no stack', cause: { name: 'Error', message: 'no stack' } });
+    expect(toWireError(new StoreError('ABORTED', 'stopped', { cause: 'the user left' })).cause).toStrictEqual({ name: 'string', message: 'the user left' });
+    const rebuilt = fromWireError({ code: 'INTERNAL', message: 'm', cause: { name: 'TypeError', message: 'm' } }).cause as Error;
+    expect(rebuilt).toMatchObject({ name: 'TypeError', message: 'm' });
+    expect(typeof rebuilt.stack).toBe('string');
+    expect('code' in rebuilt).toBe(false);
+  });
+
+  it('takes only SQLite’s codes for SQLite’s: a Node error code stays on the cause', () => {
+    const wire = toWireError(Object.assign(new Error('missing'), { code: 'ENOENT' }));
+    expect(wire).toMatchObject({ code: 'INTERNAL', cause: { code: 'ENOENT' } });
+    expect('sqliteCode' in wire).toBe(false);
+  });
+
+  it('on the caller’s thread, a SQLite error keeps its code', () => {
+    const db = new Database(':memory:');
+    let thrown: unknown;
+    try {
+      db.exec('SELEC 1');
+    } catch (error) {
+      thrown = error;
+    } finally {
+      db.close();
+    }
+    expect(toStoreError(thrown)).toMatchObject({ code: 'INTERNAL', sqliteCode: 'SQLITE_ERROR' });
+  });
+});
+
 // Operations with defects on purpose: what real defects produce, end to end.
 const sqlMistake = defineOperation({
   name: 'test.sqlMistake',
