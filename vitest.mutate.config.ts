@@ -15,6 +15,7 @@ export default defineConfig({
       'test/writer-client.test.ts',
       'test/read-pool.test.ts',
       'test/reader-set.test.ts',
+      'test/reader-nice.test.ts',
       'test/queue.test.ts',
       'test/engine.test.ts',
       'test/wal-manager.test.ts',
