@@ -26,6 +26,7 @@ export default defineConfig({
       'test/payload-limits.test.ts',
       'test/cursor.test.ts',
       'test/table.test.ts',
+      'test/backup.test.ts',
       'test/memory.test.ts',
       'test/tasks.test.ts',
       'test/agents.test.ts',
