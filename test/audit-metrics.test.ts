@@ -78,6 +78,8 @@ describeEachEngine('what each write audits', (engine) => {
     await store.sessions.setState(session.id, { a: 1 });
     await store.sessions.appendEvent(session.id, { e: 1 });
     await store.sessions.appendEvent(session.id, { e: 2 }, { stateDelta: { b: 2 } });
+    await store.sessions.appendEvents(session.id, [{ event: { e: 3 } }, { event: { e: 4 } }]);
+    await store.sessions.appendEvents(session.id, [{ event: { e: 5 } }], { stateDelta: { c: 3 } });
     const task = await store.tasks.create({ id: 't1', prompt: 'p', inputData: {}, priority: 3, agentType: 'coder' });
     const agent = await store.agents.spawn({ id: 'g1', name: 'n', specialization: 's', taskId: task.id, model: 'm' });
     await store.agents.setState(agent.id, 'working');
@@ -92,6 +94,8 @@ describeEachEngine('what each write audits', (engine) => {
     await store.documents.upsert({ filePath: 'd.md', title: 't', contentHash: 'h1' });
     await store.documents.upsert({ filePath: 'd.md', title: 't', contentHash: 'h1' });
     await store.documents.upsert({ filePath: 'd.md', title: 't', contentHash: 'h2' });
+    await store.documents.markSynced('d.md', { embedding: new Float32Array([1, 2, 3]), embeddingModel: 'e' });
+    await store.documents.markSynced('d.md');
     await store.documents.delete('d.md');
     const k1 = await store.memory.add({ namespace: 'user:u', key: 'k', value: 1, type: 'semantic' });
     const k2 = await store.memory.update('user:u', 'k', 2);
@@ -117,6 +121,8 @@ describeEachEngine('what each write audits', (engine) => {
       entry('session_set_state', { sessionId: 's1' }),
       entry('session_append_event', { sessionId: 's1', seq: 1, stateDelta: false }),
       entry('session_append_event', { sessionId: 's1', seq: 2, stateDelta: true }),
+      entry('session_append_events', { sessionId: 's1', firstSeq: 3, count: 2, stateDelta: false }),
+      entry('session_append_events', { sessionId: 's1', firstSeq: 5, count: 1, stateDelta: true }),
       entry('task_create', { taskId: 't1', priority: 3, agentType: 'coder' }, { taskId: 't1' }),
       entry('agent_spawn', { agentId: 'g1', taskId: 't1', model: 'm' }, { agentId: 'g1', taskId: 't1' }),
       entry('agent_set_state', { agentId: 'g1', state: 'working' }, { agentId: 'g1' }),
@@ -131,6 +137,8 @@ describeEachEngine('what each write audits', (engine) => {
       entry('document_upsert', { filePath: 'd.md', created: true, contentChanged: false }),
       entry('document_upsert', { filePath: 'd.md', created: false, contentChanged: false }),
       entry('document_upsert', { filePath: 'd.md', created: false, contentChanged: true }),
+      entry('document_mark_synced', { filePath: 'd.md', dimensions: 3, model: 'e' }),
+      entry('document_mark_synced', { filePath: 'd.md', dimensions: 0, model: null }),
       entry('document_delete', { filePath: 'd.md' }),
       entry('memory_create', { namespace: 'user:u', key: 'k', version: 1 }, memory('create', k1.id)),
       entry('memory_update', { namespace: 'user:u', key: 'k', version: 2, previousVersion: 1 }, memory('update', k2.id)),
@@ -139,6 +147,19 @@ describeEachEngine('what each write audits', (engine) => {
       // Two live versions (1 and 3): the audit names the newest.
       entry('memory_delete', { namespace: 'user:u', key: 'k', deletedVersions: 2 }, memory('delete', k3.id)),
       entry('session_delete', { sessionId: 's1' }),
+    ]);
+  });
+  it('audits an expiry once per key, naming the key’s newest version', async () => {
+    const store = await engine.open();
+    await store.memory.add({ namespace: 'user:u', key: 'a', value: 1, type: 'episodic' });
+    const a2 = await store.memory.update('user:u', 'a', 2);
+    const b1 = await store.memory.add({ namespace: 'user:u', key: 'b', value: 1, type: 'episodic' });
+    const olderThan = new Date(Date.now() + 60_000).toISOString();
+    expect(await store.memory.expireEpisodic(olderThan)).toEqual({ expired: 2 });
+    const expiries = (await store.audit.list({ memoryOperation: 'delete' })).items.map((e) => [e.actionType, e.actionData, e.memoryEntryId]);
+    expect(expiries.sort((x, y) => String((x[1] as { key: string }).key).localeCompare((y[1] as { key: string }).key))).toEqual([
+      ['memory_expire', { namespace: 'user:u', key: 'a', olderThan }, a2.id],
+      ['memory_expire', { namespace: 'user:u', key: 'b', olderThan }, b1.id],
     ]);
   });
 });
