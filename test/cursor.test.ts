@@ -31,4 +31,11 @@ describe('cursors', () => {
   ])('refuses %s', (_, cursor) => {
     expect(() => decodeCursor(cursor, 'sn')).toThrow(expect.objectContaining(refused) as Error);
   });
+
+  it('takes null where a string may be null, and nothing else but a string there', () => {
+    expect(decodeCursor(forged([null]), 'S')).toEqual([null]);
+    for (const value of [7, true, {}, []]) {
+      expect(() => decodeCursor(forged([value]), 'S')).toThrow(expect.objectContaining(refused) as Error);
+    }
+  });
 });

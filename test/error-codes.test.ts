@@ -5,6 +5,7 @@ import { engineOf } from '../src/api/internal.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
+import { conflictOnDuplicate } from '../src/catalogue/sql.js';
 import { metricsRecord } from '../src/catalogue/metrics.js';
 import { ReadExecutor } from '../src/sqlite/read-executor.js';
 import { WriteExecutor } from '../src/sqlite/write-executor.js';
@@ -107,6 +108,17 @@ describe('the wire form of an error', () => {
     const wire = toWireError(Object.assign(new Error('missing'), { code: 'ENOENT' }));
     expect(wire).toMatchObject({ code: 'INTERNAL', cause: { code: 'ENOENT' } });
     expect('sqliteCode' in wire).toBe(false);
+  });
+
+  it('a duplicate, by primary key or UNIQUE index, is CONFLICT; another constraint is not', () => {
+    const failing = (code: string) => () => {
+      throw Object.assign(new Error('constraint failed'), { code });
+    };
+    for (const code of ['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']) {
+      expect(() => conflictOnDuplicate('taken', failing(code))).toThrow(expect.objectContaining({ code: 'CONFLICT', message: 'taken', sqliteCode: code }) as Error);
+    }
+    expect(() => conflictOnDuplicate('taken', failing('SQLITE_CONSTRAINT_CHECK'))).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_CHECK' }) as Error);
+    expect(conflictOnDuplicate('taken', () => 1)).toBe(1);
   });
 
   it('on the caller’s thread, a SQLite error keeps its code', () => {
