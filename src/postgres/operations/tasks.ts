@@ -26,10 +26,10 @@ const STATUS = 'SELECT status FROM tasks WHERE id = $1';
 /** Task operations audit under the task itself unless the caller names another. */
 const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext => ({ ...ctx, taskId: ctx?.taskId ?? taskId });
 
-function transitionMiss(status: unknown, id: string, action: string, from: readonly TaskStatus[]): StoreError {
+function transitionMiss(status: string | undefined, id: string, action: string, from: readonly TaskStatus[]): StoreError {
   return status === undefined
     ? new StoreError('NOT_FOUND', `task ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${String(status)}, not ${from.join(' or ')}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${status}, not ${from.join(' or ')}`);
 }
 
 export const pgTasksCreate = implement(tasksCreate, {
@@ -43,9 +43,9 @@ export const pgTasksCreate = implement(tasksCreate, {
   },
   async run(q, [task, ctx]) {
     if (task.dependencies.length > 0) {
-      const dependency = await q.value('missing', [task.dependencies]);
+      const dependency = (await q.value('missing', [task.dependencies])) as string | undefined;
       if (dependency !== undefined) {
-        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${String(dependency)}, which does not exist`);
+        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${dependency}, which does not exist`);
       }
     }
     const row = await conflictOnDuplicate(
@@ -162,7 +162,7 @@ export const pgTasksComplete = implement(tasksComplete, {
   },
   async run(q, [id, result, ctx]) {
     const row = await q.one('complete', [id, result]);
-    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'complete', ['running']);
+    if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'complete', ['running']);
     await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
     return taskFromRow(row);
   },
@@ -183,7 +183,7 @@ export const pgTasksFail = implement(tasksFail, {
   },
   async run(q, [id, error, retry, ctx]) {
     const row = await q.one('fail', [id, error, retry]);
-    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'fail', ['running']);
+    if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'fail', ['running']);
     const task = taskFromRow(row);
     await q.audit(auditUnder(ctx, id), {
       action: 'task_fail',
@@ -203,7 +203,7 @@ export const pgTasksCancel = implement(tasksCancel, {
   },
   async run(q, [id, ctx]) {
     const row = await q.one('cancel', [id]);
-    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'cancel', ['pending', 'running']);
+    if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'cancel', ['pending', 'running']);
     await q.audit(auditUnder(ctx, id), { action: 'task_cancel', data: { taskId: id }, result: 'cancelled' });
     return taskFromRow(row);
   },
