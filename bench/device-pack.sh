@@ -4,8 +4,8 @@
 # raw read-ceiling script, and device-run.sh itself. Adapted from
 # ../shared/tools/device-bundle.sh, for two trees.
 #   bash bench/device-pack.sh BEFORE_ROOT AFTER_ROOT [PACK_DIR]
-# BEFORE_ROOT, AFTER_ROOT: project roots after `npm ci && npm run build` (e.g. /work/main
-# and this worktree). PACK_DIR defaults to ./.device-compare (add it to .git/info/exclude).
+# BEFORE_ROOT, AFTER_ROOT: project roots after `npm ci && npm run build` (e.g. a checkout
+# of the commit to compare against, and this one). PACK_DIR defaults to ./.device-compare (add it to .git/info/exclude).
 # On the device: bash PACK_DIR/device-run.sh "$OUT"
 set -euo pipefail
 before=$(readlink -f "$1"); after=$(readlink -f "$2"); pack=${3:-.device-compare}
@@ -58,7 +58,6 @@ for side in before after; do
 done
 xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > "$pack/node.xz"
 limit=${READ_LIMIT:-$here/../../shared/tools/read-limit.mjs}
-[ -f "$limit" ] || limit=/work/shared/tools/read-limit.mjs
 if [ -f "$limit" ]; then cp "$limit" "$pack/read-limit.mjs"; else echo "no read-limit.mjs found (READ_LIMIT): limit will be skipped" >&2; fi
 cp "$here/device-run.sh" "$pack/"
 rm -rf "$stage"

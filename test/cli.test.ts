@@ -122,7 +122,7 @@ describe('abathur-store CLI', () => {
     expect((await run('check', 'x.db', '--bogus')).code).toBe(2);
     const help = await run('--help');
     expect(help.code).toBe(0);
-    expect(help.out).toContain('init <path>');
+    expect(help.out).toContain('init <path|url>');
   });
 
   it('without a command prints the usage to stderr and exits 2', async () => {

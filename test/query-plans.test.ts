@@ -53,9 +53,13 @@ describe('every catalogue statement', () => {
 
   it('fails the statements an index served once it is dropped', () => {
     const db = populatedDatabase(0.2);
+    const name = (plan: { operation: string; statement: string }): string => `${plan.operation}.${plan.statement}`;
+    // At this small scale a plan or two may differ from the full-size database's; only
+    // what the drop changes counts.
+    const failingBefore = new Set(explainOperations(db, operations).filter((plan) => !plan.ok).map(name));
     db.exec('DROP INDEX idx_agents_task; ANALYZE');
-    const failing = explainOperations(db, operations).filter((plan) => !plan.ok);
-    const byTask = failing.find((plan) => `${plan.operation}.${plan.statement}` === 'agents.listByTask.first');
+    const failing = explainOperations(db, operations).filter((plan) => !plan.ok && !failingBefore.has(name(plan)));
+    const byTask = failing.find((plan) => name(plan) === 'agents.listByTask.first');
     expect(byTask?.scans.join(' ')).toMatch(/SCAN agents/);
     // Every statement that fails now reads the agents table end to end.
     for (const plan of failing) expect(plan.scans.join(' ')).toMatch(/agents/);
