@@ -1,6 +1,7 @@
 // The package's public types, in one place: what `src/index.ts` exports and what the
 // published declarations name. Nothing here refers to the engine, its threads or
-// better-sqlite3; a test walks the built declarations to keep it so.
+// better-sqlite3; a test walks the built declarations to keep it so. The only values are
+// the status lists the status types derive from (exported from the package as types).
 
 /** A value that survives JSON: what JSON columns accept and return. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -44,7 +45,13 @@ export interface ListOptions extends CallOptions {
   cursor?: string;
 }
 
-export type SessionStatus = 'created' | 'active' | 'paused' | 'terminated' | 'archived';
+// Each status union below is written once, as its runtime list; the type is derived from
+// the list. The schema's CHECK constraints repeat them in SQL, and a test compares each
+// CHECK, read back from sqlite_schema, with its list.
+
+/** A session's lifecycle: created → active → (paused ↔ active) → terminated → archived. */
+export const SESSION_STATUSES = ['created', 'active', 'paused', 'terminated', 'archived'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 /**
  * A session without its events: what a write that changes the session returns. `State`
@@ -111,7 +118,8 @@ export interface TrimmedEvents {
   eventCount: number;
 }
 
-export type MemoryType = 'semantic' | 'episodic' | 'procedural';
+export const MEMORY_TYPES = ['semantic', 'episodic', 'procedural'] as const;
+export type MemoryType = (typeof MEMORY_TYPES)[number];
 
 /** One version of a memory key. `Value` types `value` for the caller; it is not checked when read. */
 export interface MemoryEntry<Value = JsonValue> {
@@ -129,8 +137,10 @@ export interface MemoryEntry<Value = JsonValue> {
   updatedAt: Timestamp;
 }
 
-export type DocumentType = 'design' | 'specification' | 'plan' | 'report';
-export type SyncStatus = 'pending' | 'synced' | 'failed' | 'stale';
+export const DOCUMENT_TYPES = ['design', 'specification', 'plan', 'report'] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+export const SYNC_STATUSES = ['pending', 'synced', 'failed', 'stale'] as const;
+export type SyncStatus = (typeof SYNC_STATUSES)[number];
 
 export interface DocumentEntry {
   id: number;
@@ -149,7 +159,8 @@ export interface DocumentEntry {
   updatedAt: Timestamp;
 }
 
-export type TaskStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** A task. `Input` and `Result` type its JSON payloads for the caller; they are not checked when read. */
 export interface Task<Input = JsonValue, Result = JsonValue> {
@@ -175,7 +186,8 @@ export interface Task<Input = JsonValue, Result = JsonValue> {
   sessionId: string | null;
 }
 
-export type AgentState = 'idle' | 'working' | 'waiting' | 'terminated';
+export const AGENT_STATES = ['idle', 'working', 'waiting', 'terminated'] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
 
 export interface Agent {
   id: string;
@@ -207,7 +219,8 @@ export interface StateEntry<Value = JsonValue> {
   updatedAt: Timestamp;
 }
 
-export type MemoryOperationType = 'create' | 'update' | 'delete' | 'consolidate' | 'publish';
+export const MEMORY_OPERATION_TYPES = ['create', 'update', 'delete', 'consolidate', 'publish'] as const;
+export type MemoryOperationType = (typeof MEMORY_OPERATION_TYPES)[number];
 
 export interface AuditEntry {
   id: number;

@@ -3,13 +3,11 @@ import type { Agent, AgentState, AuditContext, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { AGENT_COLUMNS, agentFromRow, type RawRow } from './rows.js';
+import { AGENTS } from './tables.js';
+import type { RawRow } from './table.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 const STATE = pluck('SELECT state FROM agents WHERE id = ?');
-const SPAWNED_AT = 6;
-/** The rowid, selected after the agent's columns in lists. */
-const ROWID = 10;
 
 /** Agent operations audit under the agent itself unless the caller names another. */
 const auditUnder = (ctx: AuditContext | undefined, agentId: string): AuditContext => ({ ...ctx, agentId: ctx?.agentId ?? agentId });
@@ -36,7 +34,7 @@ export const agentsSpawn = defineOperation({
   statements: {
     insert: raw(
       'INSERT INTO agents (id, name, specialization, task_id, model, session_id, resource_usage) ' +
-        `VALUES (@id, @name, @specialization, @taskId, @model, @sessionId, @resourceUsage) RETURNING ${AGENT_COLUMNS}`,
+        `VALUES (@id, @name, @specialization, @taskId, @model, @sessionId, @resourceUsage) RETURNING ${AGENTS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -47,17 +45,17 @@ export const agentsSpawn = defineOperation({
       action: 'agent_spawn',
       data: { agentId: agent.id, taskId: agent.taskId, model: agent.model },
     });
-    return agentFromRow(row);
+    return AGENTS.decode(row);
   },
 });
 
 export const agentsGet = defineOperation({
   name: 'agents.get',
   kind: 'read',
-  statements: { byId: raw(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`) },
+  statements: { byId: raw(`SELECT ${AGENTS.columns} FROM agents WHERE id = ?`) },
   run({ st }, [id]: readonly [string]): Agent | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
-    return row === undefined ? undefined : agentFromRow(row);
+    return row === undefined ? undefined : AGENTS.decode(row);
   },
 });
 
@@ -65,9 +63,9 @@ export const agentsListBySession = defineOperation({
   name: 'agents.listBySession',
   kind: 'read',
   statements: {
-    first: raw(`SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE session_id = ? ORDER BY spawned_at DESC, rowid DESC LIMIT ?`),
+    first: raw(`SELECT ${AGENTS.columns}, rowid FROM agents WHERE session_id = ? ORDER BY spawned_at DESC, rowid DESC LIMIT ?`),
     next: raw(
-      `SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE session_id = @sessionId AND spawned_at <= @at ` +
+      `SELECT ${AGENTS.columns}, rowid FROM agents WHERE session_id = @sessionId AND spawned_at <= @at ` +
         'AND (spawned_at < @at OR rowid < @rid) ORDER BY spawned_at DESC, rowid DESC LIMIT @limit',
     ),
   },
@@ -78,7 +76,8 @@ export const agentsListBySession = defineOperation({
     const rows = (after === null
       ? st.first.all(sessionId, limit + 1)
       : st.next.all({ sessionId, at: after[0], rid: after[1], limit: limit + 1 })) as RawRow[];
-    return toPage(rows, limit, agentFromRow, (row) => [row[SPAWNED_AT] as string, row[ROWID] as number]);
+    // The rowid is selected after the agent's columns.
+    return toPage(rows, limit, AGENTS.decode, (agent, row) => [agent.spawnedAt, AGENTS.after(row) as number]);
   },
 });
 
@@ -86,14 +85,14 @@ export const agentsListByTask = defineOperation({
   name: 'agents.listByTask',
   kind: 'read',
   statements: {
-    first: raw(`SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE task_id = ? ORDER BY rowid LIMIT ?`),
-    next: raw(`SELECT ${AGENT_COLUMNS}, rowid FROM agents WHERE task_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`),
+    first: raw(`SELECT ${AGENTS.columns}, rowid FROM agents WHERE task_id = ? ORDER BY rowid LIMIT ?`),
+    next: raw(`SELECT ${AGENTS.columns}, rowid FROM agents WHERE task_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`),
   },
   run({ st }, [taskId, limit, after]: readonly [string, number, readonly [number] | null]): Page<Agent> {
     const rows = (after === null
       ? st.first.all(taskId, limit + 1)
       : st.next.all(taskId, after[0], limit + 1)) as RawRow[];
-    return toPage(rows, limit, agentFromRow, (row) => [row[ROWID] as number]);
+    return toPage(rows, limit, AGENTS.decode, (_, row) => [AGENTS.after(row) as number]);
   },
 });
 
@@ -103,7 +102,7 @@ export const agentsSetState = defineOperation({
   statements: {
     update: raw(
       'UPDATE agents SET state = @state, resource_usage = coalesce(@resourceUsage, resource_usage) ' +
-        `WHERE id = @id AND state <> 'terminated' RETURNING ${AGENT_COLUMNS}`,
+        `WHERE id = @id AND state <> 'terminated' RETURNING ${AGENTS.columns}`,
     ),
     state: STATE,
     audit: AUDIT_INSERT,
@@ -115,7 +114,7 @@ export const agentsSetState = defineOperation({
     const row = st.update.get({ id, state, resourceUsage }) as RawRow | undefined;
     if (row === undefined) throw agentMiss(st.state.get(id), id, 'change the state of');
     writeAudit(st.audit, auditUnder(ctx, id), { action: 'agent_set_state', data: { agentId: id, state } });
-    return agentFromRow(row);
+    return AGENTS.decode(row);
   },
 });
 
@@ -125,7 +124,7 @@ export const agentsTerminate = defineOperation({
   statements: {
     update: raw(
       `UPDATE agents SET state = 'terminated', terminated_at = ${NOW}, resource_usage = coalesce(@resourceUsage, resource_usage) ` +
-        `WHERE id = @id AND state <> 'terminated' RETURNING ${AGENT_COLUMNS}`,
+        `WHERE id = @id AND state <> 'terminated' RETURNING ${AGENTS.columns}`,
     ),
     state: STATE,
     audit: AUDIT_INSERT,
@@ -134,7 +133,7 @@ export const agentsTerminate = defineOperation({
     const row = st.update.get({ id, resourceUsage }) as RawRow | undefined;
     if (row === undefined) throw agentMiss(st.state.get(id), id, 'terminate');
     writeAudit(st.audit, auditUnder(ctx, id), { action: 'agent_terminate', data: { agentId: id }, result: 'terminated' });
-    return agentFromRow(row);
+    return AGENTS.decode(row);
   },
 });
 

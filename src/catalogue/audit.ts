@@ -1,7 +1,8 @@
 import type { AuditEntry, MemoryOperationType, Page } from '../api/types.js';
 import { toPage } from './cursor.js';
 import { defineOperation, raw } from './operation.js';
-import { AUDIT_COLUMNS, auditFromRow, type RawRow } from './rows.js';
+import { AUDIT } from './tables.js';
+import type { RawRow } from './table.js';
 
 export type AuditFilter =
   | { by: 'task'; value: string }
@@ -10,18 +11,15 @@ export type AuditFilter =
   | { by: 'namespacePrefix'; value: string }
   | { by: 'all' };
 
-const ID = 0;
-const TIMESTAMP = 1;
-
 // Newest first, on (timestamp DESC, id DESC): each filter's index gives timestamp order
 // within one key, so a page is one index range (SQLite sorts only the rows that share a
 // millisecond, by id). Parameters: key, since, at and id (the cursor), limit.
 const list = (where: string): { first: ReturnType<typeof raw>; next: ReturnType<typeof raw> } => ({
   first: raw(
-    `SELECT ${AUDIT_COLUMNS} FROM audit WHERE ${where} AND timestamp >= @since ORDER BY timestamp DESC, id DESC LIMIT @limit`,
+    `SELECT ${AUDIT.columns} FROM audit WHERE ${where} AND timestamp >= @since ORDER BY timestamp DESC, id DESC LIMIT @limit`,
   ),
   next: raw(
-    `SELECT ${AUDIT_COLUMNS} FROM audit WHERE ${where} AND timestamp >= @since AND timestamp <= @at ` +
+    `SELECT ${AUDIT.columns} FROM audit WHERE ${where} AND timestamp >= @since AND timestamp <= @at ` +
       'AND (timestamp < @at OR id < @id) ORDER BY timestamp DESC, id DESC LIMIT @limit',
   ),
 });
@@ -61,7 +59,7 @@ export const auditList = defineOperation({
     const rows = (after === null
       ? st[`${filter.by}First`].all(params)
       : st[`${filter.by}Next`].all({ ...params, at: after[0], id: after[1] })) as RawRow[];
-    return toPage(rows, limit, auditFromRow, (row) => [row[TIMESTAMP] as string, row[ID] as number]);
+    return toPage(rows, limit, AUDIT.decode, (entry) => [entry.timestamp, entry.id]);
   },
 });
 

@@ -2,17 +2,16 @@ import type { AuditContext, Checkpoint, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, raw } from './operation.js';
-import { CHECKPOINT_COLUMNS, checkpointFromRow, type RawRow } from './rows.js';
+import { CHECKPOINTS } from './tables.js';
+import type { RawRow } from './table.js';
 import { conflictOnDuplicate } from './sql.js';
-
-const ITERATION = 1;
 
 export const checkpointsSave = defineOperation({
   name: 'checkpoints.save',
   kind: 'write',
   statements: {
     insert: raw(
-      `INSERT INTO checkpoints (task_id, iteration, state, session_id) VALUES (?, ?, ?, ?) RETURNING ${CHECKPOINT_COLUMNS}`,
+      `INSERT INTO checkpoints (task_id, iteration, state, session_id) VALUES (?, ?, ?, ?) RETURNING ${CHECKPOINTS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -27,17 +26,17 @@ export const checkpointsSave = defineOperation({
       action: 'checkpoint_save',
       data: { taskId, iteration },
     });
-    return checkpointFromRow(row);
+    return CHECKPOINTS.decode(row);
   },
 });
 
 export const checkpointsGet = defineOperation({
   name: 'checkpoints.get',
   kind: 'read',
-  statements: { one: raw(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE task_id = ? AND iteration = ?`) },
+  statements: { one: raw(`SELECT ${CHECKPOINTS.columns} FROM checkpoints WHERE task_id = ? AND iteration = ?`) },
   run({ st }, [taskId, iteration]: readonly [string, number]): Checkpoint | undefined {
     const row = st.one.get(taskId, iteration) as RawRow | undefined;
-    return row === undefined ? undefined : checkpointFromRow(row);
+    return row === undefined ? undefined : CHECKPOINTS.decode(row);
   },
 });
 
@@ -45,11 +44,11 @@ export const checkpointsLatest = defineOperation({
   name: 'checkpoints.latest',
   kind: 'read',
   statements: {
-    latest: raw(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE task_id = ? ORDER BY iteration DESC LIMIT 1`),
+    latest: raw(`SELECT ${CHECKPOINTS.columns} FROM checkpoints WHERE task_id = ? ORDER BY iteration DESC LIMIT 1`),
   },
   run({ st }, [taskId]: readonly [string]): Checkpoint | undefined {
     const row = st.latest.get(taskId) as RawRow | undefined;
-    return row === undefined ? undefined : checkpointFromRow(row);
+    return row === undefined ? undefined : CHECKPOINTS.decode(row);
   },
 });
 
@@ -57,16 +56,16 @@ export const checkpointsList = defineOperation({
   name: 'checkpoints.list',
   kind: 'read',
   statements: {
-    first: raw(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE task_id = ? ORDER BY iteration DESC LIMIT ?`),
+    first: raw(`SELECT ${CHECKPOINTS.columns} FROM checkpoints WHERE task_id = ? ORDER BY iteration DESC LIMIT ?`),
     next: raw(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE task_id = ? AND iteration < ? ORDER BY iteration DESC LIMIT ?`,
+      `SELECT ${CHECKPOINTS.columns} FROM checkpoints WHERE task_id = ? AND iteration < ? ORDER BY iteration DESC LIMIT ?`,
     ),
   },
   run({ st }, [taskId, limit, after]: readonly [string, number, readonly [number] | null]): Page<Checkpoint> {
     const rows = (after === null
       ? st.first.all(taskId, limit + 1)
       : st.next.all(taskId, after[0], limit + 1)) as RawRow[];
-    return toPage(rows, limit, checkpointFromRow, (row) => [row[ITERATION] as number]);
+    return toPage(rows, limit, CHECKPOINTS.decode, (checkpoint) => [checkpoint.iteration]);
   },
 });
 

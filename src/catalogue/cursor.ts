@@ -28,18 +28,20 @@ export function decodeCursor(cursor: string, shape: string): (string | number | 
 
 /**
  * Turns `limit + 1` fetched rows into a page: the extra row only tells that another
- * page exists.
+ * page exists. The cursor is taken from the last item kept (and its row, for a value
+ * the statement selected beside the table's columns, such as rowid).
  */
 export function toPage<R, T>(
   rows: readonly R[],
   limit: number,
   decode: (row: R) => T,
-  cursorOf: (row: R) => CursorValues,
+  cursorOf: (item: T, row: R) => CursorValues,
 ): Page<T> {
   const more = rows.length > limit;
   const kept = more ? rows.slice(0, limit) : rows;
+  const items = kept.map((row) => decode(row));
   return {
-    items: kept.map(decode),
-    nextCursor: more ? encodeCursor(cursorOf(kept[kept.length - 1]!)) : undefined,
+    items,
+    nextCursor: more ? encodeCursor(cursorOf(items[items.length - 1]!, kept[kept.length - 1]!)) : undefined,
   };
 }

@@ -3,15 +3,12 @@ import type { AuditContext, DocumentEntry, DocumentType, Page } from '../api/typ
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { DOCUMENT_COLUMNS, documentFromRow, type RawRow } from './rows.js';
+import { DOCUMENTS } from './tables.js';
+import type { RawRow } from './table.js';
 import { NOW } from './sql.js';
 
-const BY_PATH = raw(`SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE file_path = ?`);
-const PENDING = `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE sync_status IN ('pending', 'stale')`;
-const ID = 0;
-const LAST_SYNCED_AT = 9;
-const SYNC_STATUS = 10;
-const CREATED_AT = 11;
+const BY_PATH = raw(`SELECT ${DOCUMENTS.columns} FROM document_index WHERE file_path = ?`);
+const PENDING = `SELECT ${DOCUMENTS.columns} FROM document_index WHERE sync_status IN ('pending', 'stale')`;
 
 const missing = (filePath: string): StoreError => new StoreError('NOT_FOUND', `document ${filePath} is not indexed`);
 
@@ -33,7 +30,7 @@ export const documentsUpsert = defineOperation({
         'content_hash = excluded.content_hash, chunk_count = coalesce(@chunkCount, chunk_count), ' +
         'metadata = coalesce(@metadata, metadata), ' +
         "sync_status = CASE WHEN content_hash <> excluded.content_hash THEN 'stale' ELSE sync_status END, " +
-        `updated_at = ${NOW} RETURNING ${DOCUMENT_COLUMNS}`,
+        `updated_at = ${NOW} RETURNING ${DOCUMENTS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -55,7 +52,7 @@ export const documentsUpsert = defineOperation({
       action: 'document_upsert',
       data: { filePath, created: previousHash === undefined, contentChanged: previousHash !== undefined && previousHash !== contentHash },
     });
-    return documentFromRow(row);
+    return DOCUMENTS.decode(row);
   },
 });
 
@@ -65,7 +62,7 @@ export const documentsGet = defineOperation({
   statements: { byPath: BY_PATH },
   run({ st }, [filePath]: readonly [string]): DocumentEntry | undefined {
     const row = st.byPath.get(filePath) as RawRow | undefined;
-    return row === undefined ? undefined : documentFromRow(row);
+    return row === undefined ? undefined : DOCUMENTS.decode(row);
   },
 });
 
@@ -74,10 +71,10 @@ export const documentsListByType = defineOperation({
   kind: 'read',
   statements: {
     first: raw(
-      `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE document_type = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+      `SELECT ${DOCUMENTS.columns} FROM document_index WHERE document_type = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
     ),
     next: raw(
-      `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE document_type = @type AND created_at <= @at ` +
+      `SELECT ${DOCUMENTS.columns} FROM document_index WHERE document_type = @type AND created_at <= @at ` +
         'AND (created_at < @at OR id < @id) ORDER BY created_at DESC, id DESC LIMIT @limit',
     ),
   },
@@ -88,7 +85,7 @@ export const documentsListByType = defineOperation({
     const rows = (after === null
       ? st.first.all(type, limit + 1)
       : st.next.all({ type, at: after[0], id: after[1], limit: limit + 1 })) as RawRow[];
-    return toPage(rows, limit, documentFromRow, (row) => [row[CREATED_AT] as string, row[ID] as number]);
+    return toPage(rows, limit, DOCUMENTS.decode, (document) => [document.createdAt, document.id]);
   },
 });
 
@@ -123,11 +120,7 @@ export const documentsPendingSync = defineOperation({
         ? st.afterNever.all({ status, id, limit: limit + 1 })
         : st.afterTime.all({ status, at, id, limit: limit + 1 })) as RawRow[];
     }
-    return toPage(rows, limit, documentFromRow, (row) => [
-      row[SYNC_STATUS] as string,
-      row[LAST_SYNCED_AT] as string | null,
-      row[ID] as number,
-    ]);
+    return toPage(rows, limit, DOCUMENTS.decode, (document) => [document.syncStatus, document.lastSyncedAt, document.id]);
   },
 });
 
@@ -139,7 +132,7 @@ export const documentsMarkSynced = defineOperation({
     mark: raw(
       "UPDATE document_index SET sync_status = 'synced', embedding_blob = @blob, " +
         `embedding_model = coalesce(@model, embedding_model), last_synced_at = ${NOW}, updated_at = ${NOW} ` +
-        `WHERE file_path = @filePath RETURNING ${DOCUMENT_COLUMNS}`,
+        `WHERE file_path = @filePath RETURNING ${DOCUMENTS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -167,7 +160,7 @@ export const documentsMarkSynced = defineOperation({
       action: 'document_mark_synced',
       data: { filePath, dimensions: embedding?.length ?? 0, model },
     });
-    return documentFromRow(row);
+    return DOCUMENTS.decode(row);
   },
 });
 
@@ -176,7 +169,7 @@ export const documentsMarkFailed = defineOperation({
   kind: 'write',
   statements: {
     mark: raw(
-      `UPDATE document_index SET sync_status = 'failed', updated_at = ${NOW} WHERE file_path = ? RETURNING ${DOCUMENT_COLUMNS}`,
+      `UPDATE document_index SET sync_status = 'failed', updated_at = ${NOW} WHERE file_path = ? RETURNING ${DOCUMENTS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -187,7 +180,7 @@ export const documentsMarkFailed = defineOperation({
     const row = st.mark.get(filePath) as RawRow | undefined;
     if (row === undefined) throw missing(filePath);
     writeAudit(st.audit, ctx, { action: 'document_mark_failed', data: { filePath, error }, result: 'failed' });
-    return documentFromRow(row);
+    return DOCUMENTS.decode(row);
   },
 });
 

@@ -3,30 +3,27 @@ import type { AuditContext, MemoryContext, MemoryEntry, MemoryType, Page } from 
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { MEMORY_COLUMNS, memoryFromRow, type RawRow } from './rows.js';
+import { MEMORY_ENTRIES } from './tables.js';
+import type { RawRow } from './table.js';
 import { NOW } from './sql.js';
 
 // A key's versions are rows (namespace, key, version). The current one is the newest
 // version not marked deleted; idx_memory_namespace_key_version (namespace, key,
 // is_deleted, version DESC) finds it with one index seek.
 const CURRENT = raw(
-  `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 ` +
+  `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 ` +
     'ORDER BY version DESC LIMIT 1',
 );
 const MAX_VERSION = pluck('SELECT max(version) FROM memory_entries WHERE namespace = ? AND key = ?');
 const INSERT = raw(
   'INSERT INTO memory_entries (namespace, key, value, memory_type, version, metadata, created_by, updated_by, created_at) ' +
-    `VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, ${NOW})) RETURNING ${MEMORY_COLUMNS}`,
+    `VALUES (?, ?, ?, ?, ?, ?, ?, ?, coalesce(?, ${NOW})) RETURNING ${MEMORY_ENTRIES.columns}`,
 );
-// Positions in MEMORY_COLUMNS.
-const ID = 0;
-const NAMESPACE = 1;
-const KEY = 2;
-const TYPE = 4;
-const VERSION = 5;
-const METADATA = 7;
-const CREATED_BY = 8;
-const CREATED_AT = 10;
+// What an update carries over from the current version, as stored (metadata as its JSON
+// text, unparsed).
+const CURRENT_FOR_UPDATE =
+  'SELECT version, memory_type AS type, metadata, created_by AS createdBy, created_at AS createdAt FROM memory_entries ' +
+  'WHERE namespace = ? AND key = ? AND is_deleted = 0 ORDER BY version DESC LIMIT 1';
 
 const describe = (namespace: string, key: string): string => `memory ${namespace} / ${key}`;
 
@@ -39,10 +36,10 @@ const latestUnder = (after: boolean): string => {
   const seek = after ? ' AND (namespace, key) > (@afterNamespace, @afterKey)' : '';
   return (
     'SELECT * FROM (' +
-    `SELECT ${MEMORY_COLUMNS}, max(version) FROM memory_entries WHERE namespace = @prefix AND is_deleted = 0${seek} ` +
+    `SELECT ${MEMORY_ENTRIES.columns}, max(version) FROM memory_entries WHERE namespace = @prefix AND is_deleted = 0${seek} ` +
     'GROUP BY namespace, key ' +
     'UNION ALL ' +
-    `SELECT ${MEMORY_COLUMNS}, max(version) FROM memory_entries ` +
+    `SELECT ${MEMORY_ENTRIES.columns}, max(version) FROM memory_entries ` +
     `WHERE namespace >= @prefix || ':' AND namespace < @prefix || ';' ` +
     `AND is_deleted = 0${seek} GROUP BY namespace, key` +
     ') WHERE @type IS NULL OR memory_type = @type LIMIT @limit'
@@ -77,13 +74,13 @@ export const memoryAdd = defineOperation({
     }
     // Version 1, or max+1 when only deleted versions are left.
     const version = ((st.maxVersion.get(namespace, key) as number | null) ?? 0) + 1;
-    const row = st.insert.get(namespace, key, value, type, version, metadata, createdBy, createdBy, null) as RawRow;
+    const entry = MEMORY_ENTRIES.decode(st.insert.get(namespace, key, value, type, version, metadata, createdBy, createdBy, null) as RawRow);
     writeAudit(st.audit, ctx, {
       action: 'memory_create',
       data: { namespace, key, version },
-      memory: { operation: 'create', namespace, entryId: row[ID] as number },
+      memory: { operation: 'create', namespace, entryId: entry.id },
     });
-    return memoryFromRow(row);
+    return entry;
   },
 });
 
@@ -92,20 +89,20 @@ export const memoryGet = defineOperation({
   kind: 'read',
   statements: {
     current: CURRENT,
-    version: raw(`SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = ? AND key = ? AND version = ?`),
+    version: raw(`SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = ? AND key = ? AND version = ?`),
   },
   run({ st }, [namespace, key, version]: readonly [string, string, number | null]): MemoryEntry | undefined {
     const row = (version === null ? st.current.get(namespace, key) : st.version.get(namespace, key, version)) as
       | RawRow
       | undefined;
-    return row === undefined ? undefined : memoryFromRow(row);
+    return row === undefined ? undefined : MEMORY_ENTRIES.decode(row);
   },
 });
 
 export const memoryUpdate = defineOperation({
   name: 'memory.update',
   kind: 'write',
-  statements: { current: CURRENT, maxVersion: MAX_VERSION, insert: INSERT, audit: AUDIT_INSERT },
+  statements: { current: CURRENT_FOR_UPDATE, maxVersion: MAX_VERSION, insert: INSERT, audit: AUDIT_INSERT },
   run(
     { st },
     [namespace, key, value, expectedVersion, updatedBy, metadata, ctx]: readonly [
@@ -118,9 +115,11 @@ export const memoryUpdate = defineOperation({
       AuditContext | undefined,
     ],
   ): MemoryEntry {
-    const current = st.current.get(namespace, key) as RawRow | undefined;
+    const current = st.current.get(namespace, key) as
+      | { version: number; type: MemoryType; metadata: string | null; createdBy: string | null; createdAt: string }
+      | undefined;
     if (current === undefined) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
-    const currentVersion = current[VERSION] as number;
+    const currentVersion = current.version;
     if (expectedVersion !== null && currentVersion !== expectedVersion) {
       throw new StoreError(
         'CONFLICT',
@@ -129,23 +128,25 @@ export const memoryUpdate = defineOperation({
     }
     // max+1 over every version, deleted ones included: a rolled-back version keeps its number.
     const version = (st.maxVersion.get(namespace, key) as number) + 1;
-    const row = st.insert.get(
-      namespace,
-      key,
-      value,
-      current[TYPE],
-      version,
-      metadata ?? current[METADATA],
-      current[CREATED_BY],
-      updatedBy,
-      current[CREATED_AT],
-    ) as RawRow;
+    const entry = MEMORY_ENTRIES.decode(
+      st.insert.get(
+        namespace,
+        key,
+        value,
+        current.type,
+        version,
+        metadata ?? current.metadata,
+        current.createdBy,
+        updatedBy,
+        current.createdAt,
+      ) as RawRow,
+    );
     writeAudit(st.audit, ctx, {
       action: 'memory_update',
       data: { namespace, key, version, previousVersion: currentVersion },
-      memory: { operation: 'update', namespace, entryId: row[ID] as number },
+      memory: { operation: 'update', namespace, entryId: entry.id },
     });
-    return memoryFromRow(row);
+    return entry;
   },
 });
 
@@ -178,14 +179,14 @@ export const memoryRollback = defineOperation({
   kind: 'write',
   statements: {
     lastTwo: raw(
-      `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 ` +
+      `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = ? AND key = ? AND is_deleted = 0 ` +
         'ORDER BY version DESC LIMIT 2',
     ),
     mark: `UPDATE memory_entries SET is_deleted = 1, updated_at = ${NOW} WHERE id = ?`,
     audit: AUDIT_INSERT,
   },
   run({ st }, [namespace, key, ctx]: readonly [string, string, AuditContext | undefined]): MemoryEntry {
-    const [current, previous] = st.lastTwo.all(namespace, key) as RawRow[];
+    const [current, previous] = (st.lastTwo.all(namespace, key) as RawRow[]).map(MEMORY_ENTRIES.decode);
     if (current === undefined) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
     if (previous === undefined) {
       throw new StoreError(
@@ -193,13 +194,13 @@ export const memoryRollback = defineOperation({
         `${describe(namespace, key)} has no earlier live version to roll back to; delete it instead`,
       );
     }
-    st.mark.run(current[ID]);
+    st.mark.run(current.id);
     writeAudit(st.audit, ctx, {
       action: 'memory_rollback',
-      data: { namespace, key, from: current[VERSION] as number, to: previous[VERSION] as number },
-      memory: { operation: 'update', namespace, entryId: current[ID] as number },
+      data: { namespace, key, from: current.version, to: previous.version },
+      memory: { operation: 'update', namespace, entryId: current.id },
     });
-    return memoryFromRow(previous);
+    return previous;
   },
 });
 
@@ -208,10 +209,10 @@ export const memoryHistory = defineOperation({
   kind: 'read',
   statements: {
     first: raw(
-      `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = ? AND key = ? ORDER BY version DESC LIMIT ?`,
+      `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = ? AND key = ? ORDER BY version DESC LIMIT ?`,
     ),
     next: raw(
-      `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = ? AND key = ? AND version < ? ` +
+      `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = ? AND key = ? AND version < ? ` +
         'ORDER BY version DESC LIMIT ?',
     ),
   },
@@ -222,7 +223,7 @@ export const memoryHistory = defineOperation({
     const rows = (after === null
       ? st.first.all(namespace, key, limit + 1)
       : st.next.all(namespace, key, after[0], limit + 1)) as RawRow[];
-    return toPage(rows, limit, memoryFromRow, (row) => [row[VERSION] as number]);
+    return toPage(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.version]);
   },
 });
 
@@ -237,7 +238,7 @@ export const memorySearch = defineOperation({
     const rows = (after === null
       ? st.first.all({ prefix, type, limit: limit + 1 })
       : st.next.all({ prefix, type, afterNamespace: after[0], afterKey: after[1], limit: limit + 1 })) as RawRow[];
-    return toPage(rows, limit, memoryFromRow, (row) => [row[NAMESPACE] as string, row[KEY] as string]);
+    return toPage(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.namespace, entry.key]);
   },
 });
 
@@ -258,7 +259,7 @@ export const memoryContext = defineOperation({
         truncated = true;
         rows.length = limit;
       }
-      return rows.map(memoryFromRow);
+      return rows.map((row) => MEMORY_ENTRIES.decode(row));
     };
     return {
       session: scope(`session:${sessionId}`),

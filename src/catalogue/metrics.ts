@@ -2,16 +2,14 @@ import type { AuditContext, Metric, Page } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, raw } from './operation.js';
-import { METRIC_COLUMNS, metricFromRow, type RawRow } from './rows.js';
-
-const ID = 0;
-const TIMESTAMP = 1;
+import { METRICS } from './tables.js';
+import type { RawRow } from './table.js';
 
 export const metricsRecord = defineOperation({
   name: 'metrics.record',
   kind: 'write',
   statements: {
-    insert: raw(`INSERT INTO metrics (metric_name, metric_value, labels) VALUES (?, ?, ?) RETURNING ${METRIC_COLUMNS}`),
+    insert: raw(`INSERT INTO metrics (metric_name, metric_value, labels) VALUES (?, ?, ?) RETURNING ${METRICS.columns}`),
     audit: AUDIT_INSERT,
   },
   run(
@@ -20,7 +18,7 @@ export const metricsRecord = defineOperation({
   ): Metric {
     const row = st.insert.get(name, value, labels) as RawRow;
     writeAudit(st.audit, ctx, { action: 'metric_record', data: { name, value } });
-    return metricFromRow(row);
+    return METRICS.decode(row);
   },
 });
 
@@ -30,11 +28,11 @@ export const metricsQuery = defineOperation({
   kind: 'read',
   statements: {
     first: raw(
-      `SELECT ${METRIC_COLUMNS} FROM metrics WHERE metric_name = @name AND timestamp >= @since AND timestamp < @until ` +
+      `SELECT ${METRICS.columns} FROM metrics WHERE metric_name = @name AND timestamp >= @since AND timestamp < @until ` +
         'ORDER BY timestamp DESC, id DESC LIMIT @limit',
     ),
     next: raw(
-      `SELECT ${METRIC_COLUMNS} FROM metrics WHERE metric_name = @name AND timestamp >= @since AND timestamp < @until ` +
+      `SELECT ${METRICS.columns} FROM metrics WHERE metric_name = @name AND timestamp >= @since AND timestamp < @until ` +
         'AND timestamp <= @at AND (timestamp < @at OR id < @id) ORDER BY timestamp DESC, id DESC LIMIT @limit',
     ),
   },
@@ -47,7 +45,7 @@ export const metricsQuery = defineOperation({
     const rows = (after === null
       ? st.first.all(params)
       : st.next.all({ ...params, at: after[0], id: after[1] })) as RawRow[];
-    return toPage(rows, limit, metricFromRow, (row) => [row[TIMESTAMP] as string, row[ID] as number]);
+    return toPage(rows, limit, METRICS.decode, (metric) => [metric.timestamp, metric.id]);
   },
 });
 

@@ -13,7 +13,8 @@ import type {
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import type { RawRow } from './rows.js';
+import type { RawRow } from './table.js';
+import { SESSION_EVENTS } from './tables.js';
 import { NOW } from './sql.js';
 
 // The event log: rows of session_events, (session_id, seq) their primary key. Every
@@ -171,24 +172,15 @@ export const sessionsAppendEvents = defineOperation({
   },
 });
 
-const EVENT_COLUMNS = 'seq, event_id, event, created_at';
-
-const eventFromRow = (r: RawRow): SessionEvent => ({
-  seq: r[0] as number,
-  eventId: r[1] as string | null,
-  event: JSON.parse(r[2] as string) as SessionEvent['event'],
-  createdAt: r[3] as string,
-});
-
 export const sessionsEvents = defineOperation({
   name: 'sessions.events',
   kind: 'read',
   statements: {
     asc: raw(
-      `SELECT ${EVENT_COLUMNS} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq LIMIT @limit`,
+      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq LIMIT @limit`,
     ),
     desc: raw(
-      `SELECT ${EVENT_COLUMNS} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
     ),
   },
   run(
@@ -196,7 +188,7 @@ export const sessionsEvents = defineOperation({
     [id, after, before, limit, order]: readonly [string, number, number, number, EventOrder],
   ): Page<SessionEvent> {
     const rows = st[order].all({ id, after, before, limit: limit + 1 }) as RawRow[];
-    return toPage(rows, limit, eventFromRow, (row) => [order, row[0] as number]);
+    return toPage(rows, limit, SESSION_EVENTS.decode, (event) => [order, event.seq]);
   },
 });
 

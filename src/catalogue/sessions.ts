@@ -3,9 +3,17 @@ import type { AuditContext, JsonObject, JsonValue, Page, Session, SessionInfo, S
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { SESSION_COLUMNS, sessionFromRow, sessionInfoFromRow, type RawRow } from './rows.js';
+import { SESSIONS } from './tables.js';
+import type { RawRow } from './table.js';
 import { ALL_EVENTS, checkStateBytes, eventsOf, LAST_EVENTS, SESSION_STATUS, sessionEventOperations } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
+
+/** A session with the events read for it (event texts, oldest first); both engines' reads use it. */
+export function withEvents(info: SessionInfo, events: readonly string[]): Session {
+  const session = info as Session;
+  session.events = events.map((text) => JSON.parse(text) as JsonValue);
+  return session;
+}
 
 /** Moves the session lifecycle allows: created → active → (paused ↔ active) → terminated → archived. */
 export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly SessionStatus[]>> = {
@@ -22,7 +30,7 @@ export const sessionsCreate = defineOperation({
   statements: {
     insert: raw(
       'INSERT INTO sessions (id, app_name, user_id, project_id, state, metadata) ' +
-        `VALUES (?, ?, ?, ?, ?, ?) RETURNING ${SESSION_COLUMNS}`,
+        `VALUES (?, ?, ?, ?, ?, ?) RETURNING ${SESSIONS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -42,17 +50,17 @@ export const sessionsCreate = defineOperation({
       st.insert.get(id, appName, userId, projectId, state, metadata),
     ) as RawRow;
     writeAudit(st.audit, ctx, { action: 'session_create', data: { sessionId: id } });
-    return sessionFromRow(row, []);
+    return withEvents(SESSIONS.decode(row), []);
   },
 });
 
 export const sessionsGet = defineOperation({
   name: 'sessions.get',
   kind: 'read',
-  statements: { byId: raw(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`), all: ALL_EVENTS, last: LAST_EVENTS },
+  statements: { byId: raw(`SELECT ${SESSIONS.columns} FROM sessions WHERE id = ?`), all: ALL_EVENTS, last: LAST_EVENTS },
   run({ st }, [id, lastEvents]: readonly [string, number | null]): Session | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
-    return row === undefined ? undefined : sessionFromRow(row, eventsOf(st, id, lastEvents));
+    return row === undefined ? undefined : withEvents(SESSIONS.decode(row), eventsOf(st, id, lastEvents));
   },
 });
 
@@ -65,7 +73,7 @@ export const sessionsSetStatus = defineOperation({
       `UPDATE sessions SET status = @status, last_update_time = ${NOW}, ` +
         `terminated_at = CASE WHEN @status = 'terminated' THEN ${NOW} ELSE terminated_at END, ` +
         `archived_at = CASE WHEN @status = 'archived' THEN ${NOW} ELSE archived_at END ` +
-        `WHERE id = @id RETURNING ${SESSION_COLUMNS}`,
+        `WHERE id = @id RETURNING ${SESSIONS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -80,7 +88,7 @@ export const sessionsSetStatus = defineOperation({
       action: 'session_set_status',
       data: { sessionId: id, from: current, to: status },
     });
-    return sessionInfoFromRow(row);
+    return SESSIONS.decode(row);
   },
 });
 
@@ -102,17 +110,15 @@ export const sessionsSetState = defineOperation({
   name: 'sessions.setState',
   kind: 'write',
   statements: {
-    merge: raw(
-      `UPDATE sessions SET state = json_patch(state, ?), last_update_time = ${NOW} WHERE id = ? RETURNING state, octet_length(state)`,
-    ),
+    merge: `UPDATE sessions SET state = json_patch(state, ?), last_update_time = ${NOW} WHERE id = ? RETURNING state, octet_length(state) AS bytes`,
     audit: AUDIT_INSERT,
   },
   run({ st }, [id, delta, maxStateBytes, ctx]: readonly [string, string, number, AuditContext | undefined]): JsonObject {
-    const row = st.merge.get(delta, id) as [state: string, bytes: number] | undefined;
+    const row = st.merge.get(delta, id) as { state: string; bytes: number } | undefined;
     if (row === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
-    checkStateBytes(id, row[1], maxStateBytes);
+    checkStateBytes(id, row.bytes, maxStateBytes);
     writeAudit(st.audit, ctx, { action: 'session_set_state', data: { sessionId: id } });
-    return JSON.parse(row[0]) as JsonObject;
+    return JSON.parse(row.state) as JsonObject;
   },
 });
 
@@ -127,11 +133,11 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
     name,
     kind: 'read',
     statements: {
-      first: raw(`SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
+      first: raw(`SELECT ${SESSIONS.columns}, rowid FROM sessions WHERE ${column} = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
       all: ALL_EVENTS,
       last: LAST_EVENTS,
       next: raw(
-        `SELECT ${SESSION_COLUMNS}, rowid FROM sessions WHERE ${column} = @owner AND created_at <= @at ` +
+        `SELECT ${SESSIONS.columns}, rowid FROM sessions WHERE ${column} = @owner AND created_at <= @at ` +
           'AND (created_at < @at OR rowid < @rid) ORDER BY created_at DESC, rowid DESC LIMIT @limit',
       ),
     },
@@ -139,11 +145,15 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
       const rows = (after === null
         ? st.first.all(owner, limit + 1)
         : st.next.all({ owner, at: after[0], rid: after[1], limit: limit + 1 })) as RawRow[];
+      // The rowid is selected after the session's columns.
       return toPage(
         rows,
         limit,
-        (row) => sessionFromRow(row, eventsOf(st, row[0] as string, lastEvents)),
-        (row) => [row[8] as string, row[12] as number],
+        (row) => {
+          const info = SESSIONS.decode(row);
+          return withEvents(info, eventsOf(st, info.id, lastEvents));
+        },
+        (session, row) => [session.createdAt, SESSIONS.after(row) as number],
       );
     },
   });

@@ -3,13 +3,6 @@ import { StoreError } from '../api/errors.js';
 /** The current time as the schema stores it: ISO-8601 UTC with milliseconds. */
 export const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-/** A column list with each column qualified by a table alias: `t.id, t.prompt, …`. */
-export const qualified = (alias: string, columns: string): string =>
-  columns
-    .split(',')
-    .map((column) => `${alias}.${column.trim()}`)
-    .join(', ');
-
 /** Runs an insert, turning a primary-key or UNIQUE violation into CONFLICT. */
 export function conflictOnDuplicate<T>(message: string, insert: () => T): T {
   try {

@@ -1,7 +1,8 @@
 import type { AuditContext, JsonValue, StateEntry } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { STATE_COLUMNS, stateFromRow, type RawRow } from './rows.js';
+import { STATE } from './tables.js';
+import type { RawRow } from './table.js';
 import { NOW } from './sql.js';
 
 // The legacy per-task key/value table, kept for compatibility with the seed's schema.
@@ -22,7 +23,7 @@ export const stateSet = defineOperation({
   statements: {
     upsert: raw(
       'INSERT INTO state (task_id, key, value) VALUES (?, ?, ?) ' +
-        `ON CONFLICT (task_id, key) DO UPDATE SET value = excluded.value, updated_at = ${NOW} RETURNING ${STATE_COLUMNS}`,
+        `ON CONFLICT (task_id, key) DO UPDATE SET value = excluded.value, updated_at = ${NOW} RETURNING ${STATE.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -32,7 +33,7 @@ export const stateSet = defineOperation({
   ): StateEntry {
     const row = st.upsert.get(taskId, key, value) as RawRow;
     writeAudit(st.audit, { ...ctx, taskId: ctx?.taskId ?? taskId }, { action: 'state_set', data: { taskId, key } });
-    return stateFromRow(row);
+    return STATE.decode(row);
   },
 });
 

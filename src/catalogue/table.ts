@@ -77,7 +77,8 @@ function describeColumn(field: string, spec: ColumnSpec): { column: string; kind
   return { column: spec.column, kind: spec.kind };
 }
 
-// Conversions from what SQLite returns to what the row holds. NULL passes through where
+// Conversions from what an engine returns (SQLite, or PostgreSQL with the type parsers of
+// src/postgres/driver.ts) to what the row holds. NULL passes through where
 // the column allows it.
 const json = (text: unknown): JsonValue => JSON.parse(text as string) as JsonValue;
 const CONVERSIONS: Readonly<Record<Kind, ((value: unknown) => unknown) | undefined>> = {
@@ -85,7 +86,8 @@ const CONVERSIONS: Readonly<Record<Kind, ((value: unknown) => unknown) | undefin
   integer: undefined,
   real: undefined,
   time: undefined,
-  boolean: (value) => value === 1,
+  // SQLite stores 0 or 1; PostgreSQL has a boolean type.
+  boolean: (value) => value === 1 || value === true,
   json,
   object: json,
   array: json,
@@ -107,8 +109,10 @@ export interface Table<S extends ColumnsSpec> {
   readonly width: number;
   /** The column list with each column qualified by a table alias (for joins). */
   qualified(alias: string): string;
-  /** The row whose columns start at `offset` (0 unless a join put another table first). */
-  decode(row: RawRow, offset?: number): RowOf<{ spec: S }>;
+  /** The row of a statement that selected `columns` first. */
+  decode(row: RawRow): RowOf<{ spec: S }>;
+  /** The row whose columns start at `offset` (a join that selected another table first). */
+  decodeAt(row: RawRow, offset: number): RowOf<{ spec: S }>;
   /** The SQL column name of a field. */
   column(field: keyof S & string): string;
   /** The `i`-th value a statement selected after this table's columns (e.g. rowid). */
@@ -124,20 +128,26 @@ export interface Table<S extends ColumnsSpec> {
 export function defineTable<const S extends ColumnsSpec>(name: string, spec: S): Table<S> {
   const fields = Object.keys(spec);
   const described = fields.map((field) => ({ field, ...describeColumn(field, spec[field]!) }));
-  const converters: ((value: unknown) => unknown)[] = [];
-  const properties = described.map(({ field, kind }, i) => {
-    const nullable = kind.endsWith('?');
-    const convert = CONVERSIONS[kind.replace('?', '') as Kind];
-    const cell = `r[o + ${i}]`;
-    if (convert === undefined) return `${JSON.stringify(field)}: ${cell}`;
-    converters.push(convert);
-    const call = `c${converters.length - 1}(${cell})`;
-    return `${JSON.stringify(field)}: ${nullable ? `${cell} == null ? null : ${call}` : call}`;
-  });
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled once from this module's own declarations
-  const decode = new Function(...converters.map((_, i) => `c${i}`), `return (r, o = 0) => ({ ${properties.join(', ')} });`)(
-    ...converters,
-  ) as Table<S>['decode'];
+  // Each conversion the columns use, passed to the compiled decoder as c0, c1, …
+  const converters = [
+    ...new Set(described.flatMap(({ kind }) => CONVERSIONS[kind.replace('?', '') as Kind] ?? [])),
+  ];
+  const body = (cell: (i: number) => string): string =>
+    described
+      .map(({ field, kind }, i) => {
+        const convert = CONVERSIONS[kind.replace('?', '') as Kind];
+        if (convert === undefined) return `${JSON.stringify(field)}: ${cell(i)}`;
+        const call = `c${converters.indexOf(convert)}(${cell(i)})`;
+        return `${JSON.stringify(field)}: ${kind.endsWith('?') ? `${cell(i)} == null ? null : ${call}` : call}`;
+      })
+      .join(', ');
+  const compile = <F>(params: string, cell: (i: number) => string): F =>
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled once, from this module's own declarations
+    (new Function(...converters.map((_, i) => `c${i}`), `return (${params}) => ({ ${body(cell)} });`) as (...c: unknown[]) => F)(
+      ...converters,
+    );
+  const decode = compile<Table<S>['decode']>('r', (i) => `r[${i}]`);
+  const decodeAt = compile<Table<S>['decodeAt']>('r, o', (i) => `r[o + ${i}]`);
   const columns = described.map((d) => d.column);
   const byField = new Map(described.map((d) => [d.field, d.column]));
   return {
@@ -147,6 +157,7 @@ export function defineTable<const S extends ColumnsSpec>(name: string, spec: S):
     width: columns.length,
     qualified: (alias) => columns.map((column) => `${alias}.${column}`).join(', '),
     decode,
+    decodeAt,
     column: (field) => byField.get(field)!,
     after: (row, i = 0) => row[columns.length + i],
   };

@@ -3,15 +3,12 @@ import type { AuditContext, Page, SessionInfo, Task, TaskStatus } from '../api/t
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { SESSION_COLUMNS, sessionInfoFromRow, TASK_COLUMNS, taskFromRow, type RawRow } from './rows.js';
-import { conflictOnDuplicate, NOW, qualified } from './sql.js';
+import { SESSIONS, TASKS } from './tables.js';
+import type { RawRow } from './table.js';
+import { conflictOnDuplicate, NOW } from './sql.js';
 
-const BY_ID = raw(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`);
+const BY_ID = raw(`SELECT ${TASKS.columns} FROM tasks WHERE id = ?`);
 const STATUS = pluck('SELECT status FROM tasks WHERE id = ?');
-const TASK_WIDTH = 19;
-const SUBMITTED_AT = 11;
-/** The rowid, selected after the task's columns in lists. */
-const ROWID = TASK_WIDTH;
 
 /** Task operations audit under the task itself unless the caller names another. */
 const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext => ({ ...ctx, taskId: ctx?.taskId ?? taskId });
@@ -45,7 +42,7 @@ export const tasksCreate = defineOperation({
     insert: raw(
       'INSERT INTO tasks (id, prompt, input_data, agent_type, priority, parent_task_id, dependencies, session_id, ' +
         'created_by, max_retries, max_execution_timeout_seconds) VALUES (@id, @prompt, @inputData, @agentType, @priority, ' +
-        `@parentTaskId, @dependencies, @sessionId, @createdBy, @maxRetries, @timeoutSeconds) RETURNING ${TASK_COLUMNS}`,
+        `@parentTaskId, @dependencies, @sessionId, @createdBy, @maxRetries, @timeoutSeconds) RETURNING ${TASKS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -63,7 +60,7 @@ export const tasksCreate = defineOperation({
       action: 'task_create',
       data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
     });
-    return taskFromRow(row);
+    return TASKS.decode(row);
   },
 });
 
@@ -73,7 +70,7 @@ export const tasksGet = defineOperation({
   statements: { byId: BY_ID },
   run({ st }, [id]: readonly [string]): Task | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
-    return row === undefined ? undefined : taskFromRow(row);
+    return row === undefined ? undefined : TASKS.decode(row);
   },
 });
 
@@ -82,30 +79,32 @@ export const tasksGetWithSession = defineOperation({
   kind: 'read',
   statements: {
     join: raw(
-      `SELECT ${qualified('t', TASK_COLUMNS)}, ${qualified('s', SESSION_COLUMNS)} ` +
+      `SELECT ${TASKS.qualified('t')}, ${SESSIONS.qualified('s')} ` +
         'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = ?',
     ),
   },
   run({ st }, [id]: readonly [string]): { task: Task; session: SessionInfo | null } | undefined {
     const row = st.join.get(id) as RawRow | undefined;
     if (row === undefined) return undefined;
-    const session = row.slice(TASK_WIDTH);
-    return { task: taskFromRow(row), session: session[0] === null ? null : sessionInfoFromRow(session) };
+    // The session's columns follow the task's; its id is NULL when the task has none.
+    const session = TASKS.after(row) === null ? null : SESSIONS.decodeAt(row, TASKS.width);
+    return { task: TASKS.decode(row), session };
   },
 });
 
+// Lists select the rowid after the task's columns.
 const pageOf = (rows: RawRow[], limit: number): Page<Task> =>
-  toPage(rows, limit, taskFromRow, (row) => [row[SUBMITTED_AT] as string, row[ROWID] as number]);
+  toPage(rows, limit, TASKS.decode, (task, row) => [task.submittedAt, TASKS.after(row) as number]);
 
 export const tasksListBySession = defineOperation({
   name: 'tasks.listBySession',
   kind: 'read',
   statements: {
     first: raw(
-      `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?`,
+      `SELECT ${TASKS.columns}, rowid FROM tasks WHERE session_id = ? ORDER BY submitted_at DESC, rowid DESC LIMIT ?`,
     ),
     next: raw(
-      `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = @sessionId AND submitted_at <= @at ` +
+      `SELECT ${TASKS.columns}, rowid FROM tasks WHERE session_id = @sessionId AND submitted_at <= @at ` +
         'AND (submitted_at < @at OR rowid < @rid) ORDER BY submitted_at DESC, rowid DESC LIMIT @limit',
     ),
   },
@@ -124,10 +123,10 @@ export const tasksListChildren = defineOperation({
   name: 'tasks.listChildren',
   kind: 'read',
   statements: {
-    first: raw(`SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE parent_task_id = ? ORDER BY rowid LIMIT ?`),
+    first: raw(`SELECT ${TASKS.columns}, rowid FROM tasks WHERE parent_task_id = ? ORDER BY rowid LIMIT ?`),
     // Pinned to the parent index: on rowid alone the planner may walk every later task.
     next: raw(
-      `SELECT ${TASK_COLUMNS}, rowid FROM tasks INDEXED BY idx_tasks_parent WHERE parent_task_id = ? AND rowid > ? ` +
+      `SELECT ${TASKS.columns}, rowid FROM tasks INDEXED BY idx_tasks_parent WHERE parent_task_id = ? AND rowid > ? ` +
         'ORDER BY rowid LIMIT ?',
     ),
   },
@@ -135,7 +134,7 @@ export const tasksListChildren = defineOperation({
     const rows = (after === null
       ? st.first.all(parentId, limit + 1)
       : st.next.all(parentId, after[0], limit + 1)) as RawRow[];
-    return toPage(rows, limit, taskFromRow, (row) => [row[ROWID] as number]);
+    return toPage(rows, limit, TASKS.decode, (_, row) => [TASKS.after(row) as number]);
   },
 });
 
@@ -158,7 +157,7 @@ export const tasksClaimNext = defineOperation({
     claimable: pluck(CLAIMABLE),
     claim: raw(
       `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW} ` +
-        `WHERE rowid = ? RETURNING ${TASK_COLUMNS}`,
+        `WHERE rowid = ? RETURNING ${TASKS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
@@ -166,7 +165,7 @@ export const tasksClaimNext = defineOperation({
     for (let priority = HIGHEST; priority <= LOWEST; priority++) {
       const rowid = st.claimable.get({ priority, agentType }) as number | undefined;
       if (rowid === undefined) continue;
-      const task = taskFromRow(st.claim.get(rowid) as RawRow);
+      const task = TASKS.decode(st.claim.get(rowid) as RawRow);
       writeAudit(st.audit, auditUnder(ctx, task.id), {
         action: 'task_claim',
         data: { taskId: task.id, priority, agentType: task.agentType },
@@ -183,7 +182,7 @@ export const tasksComplete = defineOperation({
   statements: {
     complete: raw(
       `UPDATE tasks SET status = 'completed', result_data = @result, completed_at = ${NOW}, last_updated_at = ${NOW} ` +
-        `WHERE id = @id AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+        `WHERE id = @id AND status = 'running' RETURNING ${TASKS.columns}`,
     ),
     status: STATUS,
     audit: AUDIT_INSERT,
@@ -192,7 +191,7 @@ export const tasksComplete = defineOperation({
     const row = st.complete.get({ id, result }) as RawRow | undefined;
     if (row === undefined) throw transitionMiss(st.status.get(id), id, 'complete', ['running']);
     writeAudit(st.audit, auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
-    return taskFromRow(row);
+    return TASKS.decode(row);
   },
 });
 
@@ -210,7 +209,7 @@ export const tasksFail = defineOperation({
         'retry_count = CASE WHEN @retry = 1 AND retry_count < max_retries THEN retry_count + 1 ELSE retry_count END, ' +
         'started_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE started_at END, ' +
         `completed_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE ${NOW} END ` +
-        `WHERE id = @id AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+        `WHERE id = @id AND status = 'running' RETURNING ${TASKS.columns}`,
     ),
     status: STATUS,
     audit: AUDIT_INSERT,
@@ -221,7 +220,7 @@ export const tasksFail = defineOperation({
   ): Task {
     const row = st.fail.get({ id, error, retry: retry ? 1 : 0 }) as RawRow | undefined;
     if (row === undefined) throw transitionMiss(st.status.get(id), id, 'fail', ['running']);
-    const task = taskFromRow(row);
+    const task = TASKS.decode(row);
     writeAudit(st.audit, auditUnder(ctx, id), {
       action: 'task_fail',
       data: { taskId: id, error, retryCount: task.retryCount },
@@ -237,7 +236,7 @@ export const tasksCancel = defineOperation({
   statements: {
     cancel: raw(
       `UPDATE tasks SET status = 'cancelled', completed_at = ${NOW}, last_updated_at = ${NOW} ` +
-        `WHERE id = ? AND status IN ('pending', 'running') RETURNING ${TASK_COLUMNS}`,
+        `WHERE id = ? AND status IN ('pending', 'running') RETURNING ${TASKS.columns}`,
     ),
     status: STATUS,
     audit: AUDIT_INSERT,
@@ -246,7 +245,7 @@ export const tasksCancel = defineOperation({
     const row = st.cancel.get(id) as RawRow | undefined;
     if (row === undefined) throw transitionMiss(st.status.get(id), id, 'cancel', ['pending', 'running']);
     writeAudit(st.audit, auditUnder(ctx, id), { action: 'task_cancel', data: { taskId: id }, result: 'cancelled' });
-    return taskFromRow(row);
+    return TASKS.decode(row);
   },
 });
 

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { StoreError } from '../api/errors.js';
 import type { AuditContext } from '../api/types.js';
 import type { AuditRecord } from '../catalogue/audit-log.js';
-import type { RawRow } from '../catalogue/rows.js';
+import type { RawRow } from '../catalogue/table.js';
 import { isConnectionLoss, isRetryable, pgStoreError, type Phase } from './errors.js';
 import { auditParams, PG_AUDIT_INSERT, RetryTransaction, type PgImplementation, type PgQueries, type PgStatements } from './operation.js';
 

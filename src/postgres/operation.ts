@@ -1,7 +1,7 @@
 import type { AuditContext } from '../api/types.js';
 import type { AuditRecord } from '../catalogue/audit-log.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { RawRow } from '../catalogue/rows.js';
+import type { RawRow } from '../catalogue/table.js';
 
 export type PgStatements = Record<string, string>;
 

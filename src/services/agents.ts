@@ -11,10 +11,20 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import type { Agent, AgentState, AgentUpdateOptions, CallOptions, ListOptions, Page, SpawnAgentInput } from '../api/types.js';
+import {
+  AGENT_STATES,
+  type Agent,
+  type AgentState,
+  type AgentUpdateOptions,
+  type CallOptions,
+  type ListOptions,
+  type Page,
+  type SpawnAgentInput,
+} from '../api/types.js';
 import * as v from '../api/validate.js';
 
-const LIVE_STATES: readonly Exclude<AgentState, 'terminated'>[] = ['idle', 'working', 'waiting'];
+/** The states setState may move an agent to: terminate() ends one. */
+const LIVE_STATES = AGENT_STATES.filter((state): state is Exclude<AgentState, 'terminated'> => state !== 'terminated');
 
 const cursorOf = (value: unknown, shape: string) =>
   value === undefined ? null : decodeCursor(v.text('cursor', value), shape);

@@ -5,10 +5,8 @@ import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
-import type { AuditEntry, AuditQuery, MemoryOperationType, Page } from '../api/types.js';
+import { MEMORY_OPERATION_TYPES, type AuditEntry, type AuditQuery, type Page } from '../api/types.js';
 import * as v from '../api/validate.js';
-
-const OPERATIONS: readonly MemoryOperationType[] = ['create', 'update', 'delete', 'consolidate', 'publish'];
 
 /** The audit trail: one row per write, written in the write's own transaction. */
 export class Audit {
@@ -36,7 +34,7 @@ export class Audit {
       else if (o.agentId !== undefined) filter = { by: 'agent', value: v.identifier('agentId', o.agentId) };
       else if (o.namespacePrefix !== undefined) filter = { by: 'namespacePrefix', value: v.namespace('namespacePrefix', o.namespacePrefix) };
       else if (o.memoryOperation !== undefined) {
-        filter = { by: 'memoryOperation', value: v.oneOf('memoryOperation', o.memoryOperation, OPERATIONS) };
+        filter = { by: 'memoryOperation', value: v.oneOf('memoryOperation', o.memoryOperation, MEMORY_OPERATION_TYPES) };
       }
       return [
         filter,

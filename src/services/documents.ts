@@ -12,20 +12,19 @@ import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import { invalidArgument } from '../api/errors.js';
-import type {
-  CallOptions,
-  DocumentEntry,
-  DocumentType,
-  ListOptions,
-  MarkFailedOptions,
-  MarkSyncedOptions,
-  Page,
-  UpsertDocumentInput,
-  WriteOptions,
+import {
+  DOCUMENT_TYPES,
+  type CallOptions,
+  type DocumentEntry,
+  type DocumentType,
+  type ListOptions,
+  type MarkFailedOptions,
+  type MarkSyncedOptions,
+  type Page,
+  type UpsertDocumentInput,
+  type WriteOptions,
 } from '../api/types.js';
 import * as v from '../api/validate.js';
-
-const TYPES: readonly DocumentType[] = ['design', 'specification', 'plan', 'report'];
 
 /** The document index: what was indexed for retrieval, and whether its embedding is current. */
 export class Documents {
@@ -49,7 +48,7 @@ export class Documents {
       return [
         v.identifier('filePath', o.filePath),
         v.text('title', o.title, 4096),
-        o.documentType === undefined || o.documentType === null ? null : v.oneOf('documentType', o.documentType, TYPES),
+        o.documentType === undefined || o.documentType === null ? null : v.oneOf('documentType', o.documentType, DOCUMENT_TYPES),
         v.identifier('contentHash', o.contentHash),
         v.optionalInteger('chunkCount', o.chunkCount, 0, 2 ** 31),
         v.optionalJsonObject('metadata', o.metadata, this.#engine.options.maxPayloadBytes),
@@ -70,7 +69,7 @@ export class Documents {
     return this.#engine.call(documentsListByType, () => {
       const o = v.options('options', options, ['limit', 'cursor'] as const);
       return [
-        v.oneOf('documentType', documentType, TYPES),
+        v.oneOf('documentType', documentType, DOCUMENT_TYPES),
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]),
       ] as const;

@@ -13,23 +13,22 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import type {
-  AddMemoryInput,
-  ContextQuery,
-  GetMemoryOptions,
-  JsonValue,
-  ListOptions,
-  MemoryContext,
-  MemoryEntry,
-  MemoryType,
-  Page,
-  SearchMemoryOptions,
-  UpdateMemoryOptions,
-  WriteOptions,
+import {
+  MEMORY_TYPES,
+  type AddMemoryInput,
+  type ContextQuery,
+  type GetMemoryOptions,
+  type JsonValue,
+  type ListOptions,
+  type MemoryContext,
+  type MemoryEntry,
+  type Page,
+  type SearchMemoryOptions,
+  type UpdateMemoryOptions,
+  type WriteOptions,
 } from '../api/types.js';
 import * as v from '../api/validate.js';
 
-const TYPES: readonly MemoryType[] = ['semantic', 'episodic', 'procedural'];
 const MAX_VERSION = 2 ** 31;
 
 /**
@@ -59,7 +58,7 @@ export class Memory {
         v.namespace('namespace', o.namespace),
         v.identifier('key', o.key),
         v.json('value', o.value, this.#engine.options.maxPayloadBytes),
-        v.oneOf('type', o.type, TYPES),
+        v.oneOf('type', o.type, MEMORY_TYPES),
         o.metadata === undefined ? '{}' : v.jsonObject('metadata', o.metadata, this.#engine.options.maxPayloadBytes),
         v.optionalIdentifier('createdBy', o.createdBy),
         v.auditContext(o.ctx),
@@ -140,7 +139,7 @@ export class Memory {
       const o = v.options('query', query, ['namespacePrefix', 'type', 'limit', 'cursor'] as const);
       return [
         v.namespace('namespacePrefix', o.namespacePrefix),
-        o.type === undefined ? null : v.oneOf('type', o.type, TYPES),
+        o.type === undefined ? null : v.oneOf('type', o.type, MEMORY_TYPES),
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'ss') as [string, string]),
       ] as const;

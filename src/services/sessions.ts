@@ -20,21 +20,22 @@ import {
 import type { StoreEngine } from './engine.js';
 import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
-import type {
-  AppendedEvent,
-  AppendedEvents,
-  CallOptions,
-  EventOrder,
-  JsonObject,
-  JsonValue,
-  ListOptions,
-  Page,
-  Session,
-  SessionEvent,
-  SessionInfo,
-  SessionStatus,
-  TrimmedEvents,
-  WriteOptions,
+import {
+  SESSION_STATUSES,
+  type AppendedEvent,
+  type AppendedEvents,
+  type CallOptions,
+  type EventOrder,
+  type JsonObject,
+  type JsonValue,
+  type ListOptions,
+  type Page,
+  type Session,
+  type SessionEvent,
+  type SessionInfo,
+  type SessionStatus,
+  type TrimmedEvents,
+  type WriteOptions,
 } from '../api/types.js';
 import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
@@ -83,7 +84,6 @@ export interface SessionEventsOptions extends ListOptions {
   order?: EventOrder;
 }
 
-const STATUSES: readonly SessionStatus[] = ['created', 'active', 'paused', 'terminated', 'archived'];
 const MAX_EVENTS = 1_000_000_000;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 /** Most events one appendEvents call takes, as lists return at most 1000 rows. */
@@ -267,7 +267,7 @@ export class Sessions {
   setStatus(id: string, status: SessionStatus, options?: WriteOptions): Promise<SessionInfo> {
     return this.#engine.call(sessionsSetStatus, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.oneOf('status', status, STATUSES), v.auditContext(o.ctx)] as const;
+      return [v.identifier('id', id), v.oneOf('status', status, SESSION_STATUSES), v.auditContext(o.ctx)] as const;
     }, options?.signal);
   }
 

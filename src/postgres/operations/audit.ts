@@ -1,12 +1,9 @@
 import type { AuditEntry } from '../../api/types.js';
 import { auditList } from '../../catalogue/audit.js';
 import { toPage } from '../../catalogue/cursor.js';
-import { auditFromRow, type RawRow } from '../../catalogue/rows.js';
+import type { RawRow } from '../../catalogue/table.js';
+import { AUDIT } from '../../catalogue/tables.js';
 import { implement } from '../operation.js';
-import { AUDIT_COLUMNS } from './sql.js';
-
-const ID = 0;
-const TIMESTAMP = 1;
 
 // Newest first, on (timestamp DESC, id DESC): each filter's index ends in those columns,
 // so a page is one index range. Parameters: key (where the filter has one), since, limit,
@@ -14,9 +11,9 @@ const TIMESTAMP = 1;
 const list = (where: string): { first: string; next: string } => {
   const since = "timestamp >= coalesce($2::timestamptz, '-infinity')";
   return {
-    first: `SELECT ${AUDIT_COLUMNS} FROM audit WHERE ${where} AND ${since} ORDER BY timestamp DESC, id DESC LIMIT $3`,
+    first: `SELECT ${AUDIT.columns} FROM audit WHERE ${where} AND ${since} ORDER BY timestamp DESC, id DESC LIMIT $3`,
     next:
-      `SELECT ${AUDIT_COLUMNS} FROM audit WHERE ${where} AND ${since} AND (timestamp, id) < ($4::timestamptz, $5::bigint) ` +
+      `SELECT ${AUDIT.columns} FROM audit WHERE ${where} AND ${since} AND (timestamp, id) < ($4::timestamptz, $5::bigint) ` +
       'ORDER BY timestamp DESC, id DESC LIMIT $3',
   };
 };
@@ -49,7 +46,7 @@ export const pgAuditList = implement(auditList, {
     const params = [key, since, limit + 1];
     const rows =
       after === null ? await q.all(`${filter.by}First`, params) : await q.all(`${filter.by}Next`, [...params, after[0], after[1]]);
-    return toPage<RawRow, AuditEntry>(rows, limit, auditFromRow, (row) => [row[TIMESTAMP] as string, row[ID] as number]);
+    return toPage<RawRow, AuditEntry>(rows, limit, AUDIT.decode, (entry) => [entry.timestamp, entry.id]);
   },
 });
 

@@ -10,17 +10,10 @@ import {
   documentsPendingSync,
   documentsUpsert,
 } from '../../catalogue/documents.js';
-import { documentFromRow, type RawRow } from '../../catalogue/rows.js';
+import type { RawRow } from '../../catalogue/table.js';
+import { DOCUMENTS } from '../../catalogue/tables.js';
 import { implement } from '../operation.js';
-import { DOCUMENT_COLUMNS, NOW } from './sql.js';
-
-const ID = 0;
-const LAST_SYNCED_AT = 9;
-const SYNC_STATUS = 10;
-const CREATED_AT = 11;
-/** After the columns, in upsert's row: whether the row was inserted, and the hash it had. */
-const INSERTED = 13;
-const PREVIOUS_HASH = 14;
+import { NOW } from './sql.js';
 
 const missing = (filePath: string): StoreError => new StoreError('NOT_FOUND', `document ${filePath} is not indexed`);
 
@@ -36,43 +29,44 @@ export const pgDocumentsUpsert = implement(documentsUpsert, {
       'content_hash = excluded.content_hash, chunk_count = coalesce($5::int, d.chunk_count), ' +
       'metadata = coalesce($6::jsonb, d.metadata), ' +
       "sync_status = CASE WHEN d.content_hash <> excluded.content_hash THEN 'stale' ELSE d.sync_status END, " +
-      `updated_at = ${NOW} RETURNING ${DOCUMENT_COLUMNS}, (xmax = 0) AS inserted) ` +
+      `updated_at = ${NOW} RETURNING ${DOCUMENTS.columns}, (xmax = 0) AS inserted) ` +
       'SELECT up.*, (SELECT content_hash FROM old) FROM up',
   },
   async run(q, [filePath, title, documentType, contentHash, chunkCount, metadata, ctx]) {
     const row = (await q.one('upsert', [filePath, title, documentType, contentHash, chunkCount, metadata]))!;
-    const created = row[INSERTED] === true;
-    const previousHash = row[PREVIOUS_HASH] as string | null;
+    // After the document's columns: whether the row was inserted, and the hash it had.
+    const created = DOCUMENTS.after(row, 0) === true;
+    const previousHash = DOCUMENTS.after(row, 1) as string | null;
     await q.audit(ctx, {
       action: 'document_upsert',
       data: { filePath, created, contentChanged: !created && previousHash !== null && previousHash !== contentHash },
     });
-    return documentFromRow(row);
+    return DOCUMENTS.decode(row);
   },
 });
 
 export const pgDocumentsGet = implement(documentsGet, {
-  statements: { byPath: `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE file_path = $1` },
+  statements: { byPath: `SELECT ${DOCUMENTS.columns} FROM document_index WHERE file_path = $1` },
   async run(q, [filePath]) {
     const row = await q.one('byPath', [filePath]);
-    return row === undefined ? undefined : documentFromRow(row);
+    return row === undefined ? undefined : DOCUMENTS.decode(row);
   },
 });
 
 export const pgDocumentsListByType = implement(documentsListByType, {
   statements: {
-    first: `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE document_type = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+    first: `SELECT ${DOCUMENTS.columns} FROM document_index WHERE document_type = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
     next:
-      `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE document_type = $1 ` +
+      `SELECT ${DOCUMENTS.columns} FROM document_index WHERE document_type = $1 ` +
       'AND (created_at, id) < ($3::timestamptz, $4::bigint) ORDER BY created_at DESC, id DESC LIMIT $2',
   },
   async run(q, [type, limit, after]) {
     const rows = after === null ? await q.all('first', [type, limit + 1]) : await q.all('next', [type, limit + 1, after[0], after[1]]);
-    return toPage<RawRow, DocumentEntry>(rows, limit, documentFromRow, (row) => [row[CREATED_AT] as string, row[ID] as number]);
+    return toPage<RawRow, DocumentEntry>(rows, limit, DOCUMENTS.decode, (document) => [document.createdAt, document.id]);
   },
 });
 
-const PENDING = `SELECT ${DOCUMENT_COLUMNS} FROM document_index WHERE sync_status IN ('pending', 'stale')`;
+const PENDING = `SELECT ${DOCUMENTS.columns} FROM document_index WHERE sync_status IN ('pending', 'stale')`;
 const PENDING_ORDER = 'ORDER BY sync_status, last_synced_at NULLS FIRST, id LIMIT $1';
 
 export const pgDocumentsPendingSync = implement(documentsPendingSync, {
@@ -95,10 +89,10 @@ export const pgDocumentsPendingSync = implement(documentsPendingSync, {
       const [status, at, id] = after;
       rows = at === null ? await q.all('afterNever', [limit + 1, status, id]) : await q.all('afterTime', [limit + 1, status, at, id]);
     }
-    return toPage<RawRow, DocumentEntry>(rows, limit, documentFromRow, (row) => [
-      row[SYNC_STATUS] as string,
-      row[LAST_SYNCED_AT] as string | null,
-      row[ID] as number,
+    return toPage<RawRow, DocumentEntry>(rows, limit, DOCUMENTS.decode, (document) => [
+      document.syncStatus,
+      document.lastSyncedAt,
+      document.id,
     ]);
   },
 });
@@ -110,7 +104,7 @@ export const pgDocumentsMarkSynced = implement(documentsMarkSynced, {
     mark:
       "UPDATE document_index SET sync_status = 'synced', embedding_blob = $2, " +
       `embedding_model = coalesce($3, embedding_model), last_synced_at = ${NOW}, updated_at = ${NOW} ` +
-      `WHERE file_path = $1 RETURNING ${DOCUMENT_COLUMNS}`,
+      `WHERE file_path = $1 RETURNING ${DOCUMENTS.columns}`,
   },
   async run(q, [filePath, embedding, model, contentHash, ctx]) {
     const current = (await q.value('hash', [filePath])) as string | undefined;
@@ -125,19 +119,19 @@ export const pgDocumentsMarkSynced = implement(documentsMarkSynced, {
     const blob = embedding === null ? null : Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength);
     const row = (await q.one('mark', [filePath, blob, model]))!;
     await q.audit(ctx, { action: 'document_mark_synced', data: { filePath, dimensions: embedding?.length ?? 0, model } });
-    return documentFromRow(row);
+    return DOCUMENTS.decode(row);
   },
 });
 
 export const pgDocumentsMarkFailed = implement(documentsMarkFailed, {
   statements: {
-    mark: `UPDATE document_index SET sync_status = 'failed', updated_at = ${NOW} WHERE file_path = $1 RETURNING ${DOCUMENT_COLUMNS}`,
+    mark: `UPDATE document_index SET sync_status = 'failed', updated_at = ${NOW} WHERE file_path = $1 RETURNING ${DOCUMENTS.columns}`,
   },
   async run(q, [filePath, error, ctx]) {
     const row = await q.one('mark', [filePath]);
     if (row === undefined) throw missing(filePath);
     await q.audit(ctx, { action: 'document_mark_failed', data: { filePath, error }, result: 'failed' });
-    return documentFromRow(row);
+    return DOCUMENTS.decode(row);
   },
 });
 

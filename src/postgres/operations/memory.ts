@@ -12,18 +12,11 @@ import {
   memorySearch,
   memoryUpdate,
 } from '../../catalogue/memory.js';
-import { memoryFromRow, type RawRow } from '../../catalogue/rows.js';
+import type { RawRow } from '../../catalogue/table.js';
+import { MEMORY_ENTRIES } from '../../catalogue/tables.js';
 import { implement, RetryTransaction } from '../operation.js';
 import { isUniqueViolation } from './conflict.js';
-import { MEMORY_COLUMNS, NOW } from './sql.js';
-
-// Positions in MEMORY_COLUMNS.
-const ID = 0;
-const NAMESPACE = 1;
-const KEY = 2;
-const VERSION = 5;
-/** After the columns, in update's row: the version the new one replaced. */
-const PREVIOUS = 12;
+import { NOW } from './sql.js';
 
 const describe = (namespace: string, key: string): string => `memory ${namespace} / ${key}`;
 
@@ -36,7 +29,7 @@ const describe = (namespace: string, key: string): string => `memory ${namespace
 const LOCK_KEY = "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 7))";
 
 const CURRENT =
-  `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ` +
+  `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ` +
   'ORDER BY version DESC LIMIT 1';
 
 export const pgMemoryAdd = implement(memoryAdd, {
@@ -47,7 +40,7 @@ export const pgMemoryAdd = implement(memoryAdd, {
       'INSERT INTO memory_entries (namespace, key, value, memory_type, version, metadata, created_by, updated_by) ' +
       'SELECT $1, $2, $3::jsonb, $4, coalesce(max(version), 0) + 1, $5::jsonb, $6, $6 FROM memory_entries ' +
       'WHERE namespace = $1 AND key = $2 HAVING NOT coalesce(bool_or(NOT is_deleted), false) ' +
-      `RETURNING ${MEMORY_COLUMNS}`,
+      `RETURNING ${MEMORY_ENTRIES.columns}`,
   },
   async run(q, [namespace, key, value, type, metadata, createdBy, ctx]) {
     await q.all('lock', [namespace, key]);
@@ -61,7 +54,7 @@ export const pgMemoryAdd = implement(memoryAdd, {
       throw error;
     }
     if (row === undefined) throw new StoreError('CONFLICT', `${describe(namespace, key)} already exists; update it instead`);
-    const entry = memoryFromRow(row);
+    const entry = MEMORY_ENTRIES.decode(row);
     await q.audit(ctx, {
       action: 'memory_create',
       data: { namespace, key, version: entry.version },
@@ -74,11 +67,11 @@ export const pgMemoryAdd = implement(memoryAdd, {
 export const pgMemoryGet = implement(memoryGet, {
   statements: {
     current: CURRENT,
-    version: `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = $1 AND key = $2 AND version = $3`,
+    version: `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = $1 AND key = $2 AND version = $3`,
   },
   async run(q, [namespace, key, version]) {
     const row = version === null ? await q.one('current', [namespace, key]) : await q.one('version', [namespace, key, version]);
-    return row === undefined ? undefined : memoryFromRow(row);
+    return row === undefined ? undefined : MEMORY_ENTRIES.decode(row);
   },
 });
 
@@ -96,7 +89,7 @@ export const pgMemoryUpdate = implement(memoryUpdate, {
       'ins AS (INSERT INTO memory_entries (namespace, key, value, memory_type, version, metadata, created_by, updated_by, created_at) ' +
       'SELECT $1, $2, $3::jsonb, cur.memory_type, top.version + 1, coalesce($5::jsonb, cur.metadata), cur.created_by, $4, ' +
       'cur.created_at FROM cur, top WHERE $6::int IS NULL OR cur.version = $6::int ' +
-      `RETURNING ${MEMORY_COLUMNS}) ` +
+      `RETURNING ${MEMORY_ENTRIES.columns}) ` +
       'SELECT ins.*, cur.version FROM ins, cur',
     current: 'SELECT version FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ORDER BY version DESC LIMIT 1',
   },
@@ -121,10 +114,11 @@ export const pgMemoryUpdate = implement(memoryUpdate, {
       if (current === undefined) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
       throw new StoreError('CONFLICT', `${describe(namespace, key)} is at version ${current}, not the expected ${String(expectedVersion)}`);
     }
-    const entry = memoryFromRow(row);
+    const entry = MEMORY_ENTRIES.decode(row);
+    // After the entry's columns: the version the new one replaced.
     await q.audit(ctx, {
       action: 'memory_update',
-      data: { namespace, key, version: entry.version, previousVersion: row[PREVIOUS] as number },
+      data: { namespace, key, version: entry.version, previousVersion: MEMORY_ENTRIES.after(row) as number },
       memory: { operation: 'update', namespace, entryId: entry.id },
     });
     return entry;
@@ -158,38 +152,38 @@ export const pgMemoryRollback = implement(memoryRollback, {
   statements: {
     lock: LOCK_KEY,
     lastTwo:
-      `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ` +
+      `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ` +
       'ORDER BY version DESC LIMIT 2',
     mark: `UPDATE memory_entries SET is_deleted = true, updated_at = ${NOW} WHERE id = $1`,
   },
   async run(q, [namespace, key, ctx]) {
     await q.all('lock', [namespace, key]);
-    const [current, previousRow] = await q.all('lastTwo', [namespace, key]);
+    const [current, previous] = (await q.all('lastTwo', [namespace, key])).map((row) => MEMORY_ENTRIES.decode(row));
     if (current === undefined) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
-    if (previousRow === undefined) {
+    if (previous === undefined) {
       throw new StoreError('INVALID_STATE', `${describe(namespace, key)} has no earlier live version to roll back to; delete it instead`);
     }
-    await q.all('mark', [current[ID]]);
+    await q.all('mark', [current.id]);
     await q.audit(ctx, {
       action: 'memory_rollback',
-      data: { namespace, key, from: current[VERSION] as number, to: previousRow[VERSION] as number },
-      memory: { operation: 'update', namespace, entryId: current[ID] as number },
+      data: { namespace, key, from: current.version, to: previous.version },
+      memory: { operation: 'update', namespace, entryId: current.id },
     });
-    return memoryFromRow(previousRow);
+    return previous;
   },
 });
 
 export const pgMemoryHistory = implement(memoryHistory, {
   statements: {
-    first: `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = $1 AND key = $2 ORDER BY version DESC LIMIT $3`,
+    first: `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = $1 AND key = $2 ORDER BY version DESC LIMIT $3`,
     next:
-      `SELECT ${MEMORY_COLUMNS} FROM memory_entries WHERE namespace = $1 AND key = $2 AND version < $4 ` +
+      `SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = $1 AND key = $2 AND version < $4 ` +
       'ORDER BY version DESC LIMIT $3',
   },
   async run(q, [namespace, key, limit, after]) {
     const rows =
       after === null ? await q.all('first', [namespace, key, limit + 1]) : await q.all('next', [namespace, key, limit + 1, after[0]]);
-    return toPage<RawRow, MemoryEntry>(rows, limit, memoryFromRow, (row) => [row[VERSION] as number]);
+    return toPage<RawRow, MemoryEntry>(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.version]);
   },
 });
 
@@ -203,7 +197,7 @@ const latestUnder = (variant: { type: boolean; after: boolean }): string => {
   const type = variant.type ? ' AND memory_type = $3' : '';
   const seek = variant.after ? ` AND (namespace, key) > ($${variant.type ? 4 : 3}, $${variant.type ? 5 : 4})` : '';
   const range = (where: string): string =>
-    `(SELECT DISTINCT ON (namespace, key) ${MEMORY_COLUMNS} FROM memory_entries ` +
+    `(SELECT DISTINCT ON (namespace, key) ${MEMORY_ENTRIES.columns} FROM memory_entries ` +
     `WHERE ${where} AND is_deleted = false${type}${seek} ORDER BY namespace, key, version DESC LIMIT $2)`;
   return `${range('namespace = $1')} UNION ALL ${range("namespace >= $1 || ':' AND namespace < $1 || ';'")} LIMIT $2`;
 };
@@ -220,7 +214,7 @@ export const pgMemorySearch = implement(memorySearch, {
     let rows: RawRow[];
     if (type === null) rows = after === null ? await q.all('first', [prefix, n]) : await q.all('next', [prefix, n, after[0], after[1]]);
     else rows = after === null ? await q.all('typedFirst', [prefix, n, type]) : await q.all('typedNext', [prefix, n, type, after[0], after[1]]);
-    return toPage<RawRow, MemoryEntry>(rows, limit, memoryFromRow, (row) => [row[NAMESPACE] as string, row[KEY] as string]);
+    return toPage<RawRow, MemoryEntry>(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.namespace, entry.key]);
   },
 });
 
@@ -237,7 +231,7 @@ export const pgMemoryContext = implement(memoryContext, {
         truncated = true;
         rows.length = limit;
       }
-      return rows.map(memoryFromRow);
+      return rows.map(MEMORY_ENTRIES.decode);
     };
     const session = await scope(`session:${sessionId}`);
     const user = await scope(`user:${userId}`);

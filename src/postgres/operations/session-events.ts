@@ -1,7 +1,7 @@
 import { StoreError } from '../../api/errors.js';
-import type { AuditContext, SessionEvent, Timestamp } from '../../api/types.js';
+import type { AuditContext, Timestamp } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
-import type { RawRow } from '../../catalogue/rows.js';
+import { SESSION_EVENTS } from '../../catalogue/tables.js';
 import {
   checkStateBytes,
   sessionMiss,
@@ -133,26 +133,17 @@ export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   },
 });
 
-const EVENT_COLUMNS = 'seq, event_id, event, created_at';
-
-const eventFromRow = (r: RawRow): SessionEvent => ({
-  seq: r[0] as number,
-  eventId: r[1] as string | null,
-  event: JSON.parse(r[2] as string) as SessionEvent['event'],
-  createdAt: r[3] as string,
-});
-
 export const pgSessionsEvents = implement(sessionsEvents, {
   statements: {
     // Bigint bounds: "no bound" is past what the int column holds.
-    asc: `SELECT ${EVENT_COLUMNS} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4`,
+    asc: `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4`,
     desc:
-      `SELECT ${EVENT_COLUMNS} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ` +
+      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ` +
       'ORDER BY seq DESC LIMIT $4',
   },
   async run(q, [id, after, before, limit, order]) {
     const rows = await q.all(order, [id, after, before, limit + 1]);
-    return toPage(rows, limit, eventFromRow, (row) => [order, row[0] as number]);
+    return toPage(rows, limit, SESSION_EVENTS.decode, (event) => [order, event.seq]);
   },
 });
 

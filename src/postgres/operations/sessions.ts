@@ -1,7 +1,8 @@
 import { StoreError } from '../../api/errors.js';
 import type { JsonObject, Session, SessionStatus } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
-import { sessionFromRow, sessionInfoFromRow, type RawRow } from '../../catalogue/rows.js';
+import type { RawRow } from '../../catalogue/table.js';
+import { SESSIONS } from '../../catalogue/tables.js';
 import { checkStateBytes } from '../../catalogue/session-events.js';
 import {
   SESSION_TRANSITIONS,
@@ -13,37 +14,35 @@ import {
   sessionsListByUser,
   sessionsSetState,
   sessionsSetStatus,
+  withEvents,
 } from '../../catalogue/sessions.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { pgSessionEventOperations } from './session-events.js';
-import { NOW, sessionColumns, sessionEvents } from './sql.js';
-
-/** Positions after the session's twelve columns: its events (get), or its rowid then events (lists). */
-const CREATED_AT = 8;
-const WIDTH = 12;
+import { NOW, sessionEvents } from './sql.js';
 
 export const pgSessionsCreate = implement(sessionsCreate, {
   statements: {
     insert:
       'INSERT INTO sessions AS s (id, app_name, user_id, project_id, state, metadata) ' +
-      `VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb) RETURNING ${sessionColumns('s')}`,
+      `VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb) RETURNING ${SESSIONS.qualified('s')}`,
   },
   async run(q, [id, appName, userId, projectId, state, metadata, ctx]) {
     const row = await conflictOnDuplicate(`session ${id} already exists`, q.one('insert', [id, appName, userId, projectId, state, metadata]));
     await q.audit(ctx, { action: 'session_create', data: { sessionId: id } });
-    return sessionFromRow(row!, []);
+    return withEvents(SESSIONS.decode(row!), []);
   },
 });
 
 export const pgSessionsGet = implement(sessionsGet, {
   statements: {
     // One statement, one snapshot: the row and its newest events ($2 NULL: all of them).
-    byId: `SELECT ${sessionColumns('s')}, ${sessionEvents('s', '$2')} FROM sessions AS s WHERE s.id = $1`,
+    byId: `SELECT ${SESSIONS.qualified('s')}, ${sessionEvents('s', '$2')} FROM sessions AS s WHERE s.id = $1`,
   },
   async run(q, [id, lastEvents]) {
     const row = await q.one('byId', [id, lastEvents]);
-    return row === undefined ? undefined : sessionFromRow(row, row[WIDTH] as string[]);
+    // The session's events (their JSON texts) follow its columns.
+    return row === undefined ? undefined : withEvents(SESSIONS.decode(row), SESSIONS.after(row) as string[]);
   },
 });
 
@@ -55,7 +54,7 @@ export const pgSessionsSetStatus = implement(sessionsSetStatus, {
       `UPDATE sessions AS s SET status = $2, last_update_time = ${NOW}, ` +
       `terminated_at = CASE WHEN $2 = 'terminated' THEN ${NOW} ELSE terminated_at END, ` +
       `archived_at = CASE WHEN $2 = 'archived' THEN ${NOW} ELSE archived_at END ` +
-      `WHERE id = $1 RETURNING ${sessionColumns('s')}`,
+      `WHERE id = $1 RETURNING ${SESSIONS.qualified('s')}`,
   },
   async run(q, [id, status, ctx]) {
     const current = (await q.value('status', [id])) as SessionStatus | undefined;
@@ -65,7 +64,7 @@ export const pgSessionsSetStatus = implement(sessionsSetStatus, {
     }
     const row = await q.one('update', [id, status]);
     await q.audit(ctx, { action: 'session_set_status', data: { sessionId: id, from: current, to: status } });
-    return sessionInfoFromRow(row!);
+    return SESSIONS.decode(row!);
   },
 });
 
@@ -104,10 +103,10 @@ const listBy = (operation: typeof sessionsListByUser, column: 'user_id' | 'proje
   implement(operation, {
     statements: {
       first:
-        `SELECT ${sessionColumns('s')}, s.rowid, ${sessionEvents('s', '$3')} FROM sessions AS s ` +
+        `SELECT ${SESSIONS.qualified('s')}, s.rowid, ${sessionEvents('s', '$3')} FROM sessions AS s ` +
         `WHERE s.${column} = $1 ORDER BY s.created_at DESC, s.rowid DESC LIMIT $2`,
       next:
-        `SELECT ${sessionColumns('s')}, s.rowid, ${sessionEvents('s', '$3')} FROM sessions AS s ` +
+        `SELECT ${SESSIONS.qualified('s')}, s.rowid, ${sessionEvents('s', '$3')} FROM sessions AS s ` +
         `WHERE s.${column} = $1 AND (s.created_at, s.rowid) < ($4::timestamptz, $5::bigint) ` +
         'ORDER BY s.created_at DESC, s.rowid DESC LIMIT $2',
     },
@@ -119,8 +118,9 @@ const listBy = (operation: typeof sessionsListByUser, column: 'user_id' | 'proje
       return toPage<RawRow, Session>(
         rows,
         limit,
-        (row) => sessionFromRow(row, row[WIDTH + 1] as string[]),
-        (row) => [row[CREATED_AT] as string, row[WIDTH] as number],
+        // After the session's columns: its rowid, then its events.
+        (row) => withEvents(SESSIONS.decode(row), SESSIONS.after(row, 1) as string[]),
+        (session, row) => [session.createdAt, SESSIONS.after(row) as number],
       );
     },
   });

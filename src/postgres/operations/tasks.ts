@@ -1,7 +1,8 @@
 import { StoreError } from '../../api/errors.js';
 import type { AuditContext, Task, TaskStatus } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
-import { sessionInfoFromRow, taskFromRow, type RawRow } from '../../catalogue/rows.js';
+import type { RawRow } from '../../catalogue/table.js';
+import { SESSIONS, TASKS } from '../../catalogue/tables.js';
 import {
   tasksCancel,
   tasksClaimNext,
@@ -15,12 +16,8 @@ import {
 } from '../../catalogue/tasks.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
-import { NOW, qualified, sessionColumns, TASK_COLUMNS } from './sql.js';
+import { NOW } from './sql.js';
 
-const TASK_WIDTH = 19;
-const SUBMITTED_AT = 11;
-/** The rowid, selected after the task's columns in lists. */
-const ROWID = TASK_WIDTH;
 const STATUS = 'SELECT status FROM tasks WHERE id = $1';
 
 /** Task operations audit under the task itself unless the caller names another. */
@@ -39,7 +36,7 @@ export const pgTasksCreate = implement(tasksCreate, {
     insert:
       'INSERT INTO tasks (id, prompt, input_data, agent_type, priority, parent_task_id, dependencies, session_id, ' +
       'created_by, max_retries, max_execution_timeout_seconds) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) ' +
-      `RETURNING ${TASK_COLUMNS}`,
+      `RETURNING ${TASKS.columns}`,
   },
   async run(q, [task, ctx]) {
     if (task.dependencies.length > 0) {
@@ -68,54 +65,56 @@ export const pgTasksCreate = implement(tasksCreate, {
       action: 'task_create',
       data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
     });
-    return taskFromRow(row!);
+    return TASKS.decode(row!);
   },
 });
 
 export const pgTasksGet = implement(tasksGet, {
-  statements: { byId: `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1` },
+  statements: { byId: `SELECT ${TASKS.columns} FROM tasks WHERE id = $1` },
   async run(q, [id]) {
     const row = await q.one('byId', [id]);
-    return row === undefined ? undefined : taskFromRow(row);
+    return row === undefined ? undefined : TASKS.decode(row);
   },
 });
 
 export const pgTasksGetWithSession = implement(tasksGetWithSession, {
   statements: {
     join:
-      `SELECT ${qualified('t', TASK_COLUMNS)}, ${sessionColumns('s')} ` +
+      `SELECT ${TASKS.qualified('t')}, ${SESSIONS.qualified('s')} ` +
       'FROM tasks AS t LEFT JOIN sessions AS s ON s.id = t.session_id WHERE t.id = $1',
   },
   async run(q, [id]) {
     const row = await q.one('join', [id]);
     if (row === undefined) return undefined;
-    const session = row.slice(TASK_WIDTH);
-    return { task: taskFromRow(row), session: session[0] === null ? null : sessionInfoFromRow(session) };
+    // The session's columns follow the task's; its id is NULL when the task has none.
+    const session = TASKS.after(row) === null ? null : SESSIONS.decodeAt(row, TASKS.width);
+    return { task: TASKS.decode(row), session };
   },
 });
 
 export const pgTasksListBySession = implement(tasksListBySession, {
   statements: {
-    first: `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = $1 ORDER BY submitted_at DESC, rowid DESC LIMIT $2`,
+    first: `SELECT ${TASKS.columns}, rowid FROM tasks WHERE session_id = $1 ORDER BY submitted_at DESC, rowid DESC LIMIT $2`,
     next:
-      `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE session_id = $1 AND (submitted_at, rowid) < ($3::timestamptz, $4::bigint) ` +
+      `SELECT ${TASKS.columns}, rowid FROM tasks WHERE session_id = $1 AND (submitted_at, rowid) < ($3::timestamptz, $4::bigint) ` +
       'ORDER BY submitted_at DESC, rowid DESC LIMIT $2',
   },
   async run(q, [sessionId, limit, after]) {
     const rows =
       after === null ? await q.all('first', [sessionId, limit + 1]) : await q.all('next', [sessionId, limit + 1, after[0], after[1]]);
-    return toPage<RawRow, Task>(rows, limit, taskFromRow, (row) => [row[SUBMITTED_AT] as string, row[ROWID] as number]);
+    return toPage<RawRow, Task>(rows, limit, TASKS.decode, // The rowid is selected after the task's columns.
+      (task, row) => [task.submittedAt, TASKS.after(row) as number]);
   },
 });
 
 export const pgTasksListChildren = implement(tasksListChildren, {
   statements: {
-    first: `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE parent_task_id = $1 ORDER BY rowid LIMIT $2`,
-    next: `SELECT ${TASK_COLUMNS}, rowid FROM tasks WHERE parent_task_id = $1 AND rowid > $3 ORDER BY rowid LIMIT $2`,
+    first: `SELECT ${TASKS.columns}, rowid FROM tasks WHERE parent_task_id = $1 ORDER BY rowid LIMIT $2`,
+    next: `SELECT ${TASKS.columns}, rowid FROM tasks WHERE parent_task_id = $1 AND rowid > $3 ORDER BY rowid LIMIT $2`,
   },
   async run(q, [parentId, limit, after]) {
     const rows = after === null ? await q.all('first', [parentId, limit + 1]) : await q.all('next', [parentId, limit + 1, after[0]]);
-    return toPage<RawRow, Task>(rows, limit, taskFromRow, (row) => [row[ROWID] as number]);
+    return toPage<RawRow, Task>(rows, limit, TASKS.decode, (_, row) => [TASKS.after(row) as number]);
   },
 });
 
@@ -137,14 +136,14 @@ const claim = (byAgentType: boolean): string =>
   " AND NOT EXISTS (SELECT 1 FROM tasks AS dep WHERE dep.id = ANY (ARRAY(SELECT jsonb_array_elements_text(t.dependencies))) " +
   "AND dep.status <> 'completed') " +
   'ORDER BY t.submitted_at, t.rowid LIMIT 1 FOR UPDATE OF t SKIP LOCKED) AS c LIMIT 1) ' +
-  `RETURNING ${TASK_COLUMNS}`;
+  `RETURNING ${TASKS.columns}`;
 
 export const pgTasksClaimNext = implement(tasksClaimNext, {
   statements: { any: claim(false), byAgentType: claim(true) },
   async run(q, [agentType, ctx]) {
     const row = agentType === null ? await q.one('any') : await q.one('byAgentType', [agentType]);
     if (row === undefined) return undefined;
-    const task = taskFromRow(row);
+    const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, task.id), {
       action: 'task_claim',
       data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
@@ -157,14 +156,14 @@ export const pgTasksComplete = implement(tasksComplete, {
   statements: {
     complete:
       `UPDATE tasks SET status = 'completed', result_data = $2::jsonb, completed_at = ${NOW}, last_updated_at = ${NOW} ` +
-      `WHERE id = $1 AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+      `WHERE id = $1 AND status = 'running' RETURNING ${TASKS.columns}`,
     status: STATUS,
   },
   async run(q, [id, result, ctx]) {
     const row = await q.one('complete', [id, result]);
     if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'complete', ['running']);
     await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
-    return taskFromRow(row);
+    return TASKS.decode(row);
   },
 });
 
@@ -178,13 +177,13 @@ export const pgTasksFail = implement(tasksFail, {
       'retry_count = CASE WHEN $3 AND retry_count < max_retries THEN retry_count + 1 ELSE retry_count END, ' +
       'started_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE started_at END, ' +
       `completed_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE ${NOW} END ` +
-      `WHERE id = $1 AND status = 'running' RETURNING ${TASK_COLUMNS}`,
+      `WHERE id = $1 AND status = 'running' RETURNING ${TASKS.columns}`,
     status: STATUS,
   },
   async run(q, [id, error, retry, ctx]) {
     const row = await q.one('fail', [id, error, retry]);
     if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'fail', ['running']);
-    const task = taskFromRow(row);
+    const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), {
       action: 'task_fail',
       data: { taskId: id, error, retryCount: task.retryCount },
@@ -198,14 +197,14 @@ export const pgTasksCancel = implement(tasksCancel, {
   statements: {
     cancel:
       `UPDATE tasks SET status = 'cancelled', completed_at = ${NOW}, last_updated_at = ${NOW} ` +
-      `WHERE id = $1 AND status IN ('pending', 'running') RETURNING ${TASK_COLUMNS}`,
+      `WHERE id = $1 AND status IN ('pending', 'running') RETURNING ${TASKS.columns}`,
     status: STATUS,
   },
   async run(q, [id, ctx]) {
     const row = await q.one('cancel', [id]);
     if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'cancel', ['pending', 'running']);
     await q.audit(auditUnder(ctx, id), { action: 'task_cancel', data: { taskId: id }, result: 'cancelled' });
-    return taskFromRow(row);
+    return TASKS.decode(row);
   },
 });
 
