@@ -20,10 +20,10 @@ const STATE = 'SELECT state FROM agents WHERE id = $1';
 /** Agent operations audit under the agent itself unless the caller names another. */
 const auditUnder = (ctx: AuditContext | undefined, agentId: string): AuditContext => ({ ...ctx, agentId: ctx?.agentId ?? agentId });
 
-function agentMiss(state: string | undefined, id: string, action: string): StoreError {
+function agentMiss(state: unknown, id: string, action: string): StoreError {
   return state === undefined
     ? new StoreError('NOT_FOUND', `agent ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} agent ${id}: it is ${state}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} agent ${id}: it is ${state as string}`);
 }
 
 export const pgAgentsSpawn = implement(agentsSpawn, {
@@ -89,7 +89,7 @@ export const pgAgentsSetState = implement(agentsSetState, {
   },
   async run(q, [id, state, resourceUsage, ctx]) {
     const row = await q.one('update', [id, state, resourceUsage]);
-    if (row === undefined) throw agentMiss((await q.value('state', [id])) as string | undefined, id, 'change the state of');
+    if (row === undefined) throw agentMiss(await q.value('state', [id]), id, 'change the state of');
     await q.audit(auditUnder(ctx, id), { action: 'agent_set_state', data: { agentId: id, state } });
     return AGENTS.decode(row);
   },
@@ -104,7 +104,7 @@ export const pgAgentsTerminate = implement(agentsTerminate, {
   },
   async run(q, [id, resourceUsage, ctx]) {
     const row = await q.one('update', [id, resourceUsage]);
-    if (row === undefined) throw agentMiss((await q.value('state', [id])) as string | undefined, id, 'terminate');
+    if (row === undefined) throw agentMiss(await q.value('state', [id]), id, 'terminate');
     await q.audit(auditUnder(ctx, id), { action: 'agent_terminate', data: { agentId: id }, result: 'terminated' });
     return AGENTS.decode(row);
   },

@@ -23,10 +23,10 @@ const STATUS = 'SELECT status FROM tasks WHERE id = $1';
 /** Task operations audit under the task itself unless the caller names another. */
 const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext => ({ ...ctx, taskId: ctx?.taskId ?? taskId });
 
-function transitionMiss(status: string | undefined, id: string, action: string, from: readonly TaskStatus[]): StoreError {
+function transitionMiss(status: unknown, id: string, action: string, from: readonly TaskStatus[]): StoreError {
   return status === undefined
     ? new StoreError('NOT_FOUND', `task ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${status}, not ${from.join(' or ')}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${status as string}, not ${from.join(' or ')}`);
 }
 
 export const pgTasksCreate = implement(tasksCreate, {
@@ -161,7 +161,7 @@ export const pgTasksComplete = implement(tasksComplete, {
   },
   async run(q, [id, result, ctx]) {
     const row = await q.one('complete', [id, result]);
-    if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'complete', ['running']);
+    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'complete', ['running']);
     await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
     return TASKS.decode(row);
   },
@@ -182,7 +182,7 @@ export const pgTasksFail = implement(tasksFail, {
   },
   async run(q, [id, error, retry, ctx]) {
     const row = await q.one('fail', [id, error, retry]);
-    if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'fail', ['running']);
+    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'fail', ['running']);
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), {
       action: 'task_fail',
@@ -202,7 +202,7 @@ export const pgTasksCancel = implement(tasksCancel, {
   },
   async run(q, [id, ctx]) {
     const row = await q.one('cancel', [id]);
-    if (row === undefined) throw transitionMiss((await q.value('status', [id])) as string | undefined, id, 'cancel', ['pending', 'running']);
+    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'cancel', ['pending', 'running']);
     await q.audit(auditUnder(ctx, id), { action: 'task_cancel', data: { taskId: id }, result: 'cancelled' });
     return TASKS.decode(row);
   },
