@@ -271,7 +271,7 @@ async function copyTable(
   for (const row of select.iterate() as Iterable<Record<string, unknown>>) {
     for (const [name, type] of table.columns) {
       if (type === 'bytes' && row[name] != null) row[name] = (row[name] as Buffer).toString('hex');
-      if (type === 'json' && typeof row[name] === 'string') bytes += (row[name] as string).length;
+      if (type === 'json' && typeof row[name] === 'string') bytes += row[name].length;
     }
     batch.push(row);
     if (batch.length >= batchRows || bytes >= BATCH_BYTES) await flush();
