@@ -59,7 +59,7 @@ const APP = 'bench';
 // About what a model turn's event carries: a paragraph of text and a small delta.
 const TEXT = 'The forecast for Paris is sunny with a light breeze from the west, 21 degrees in the afternoon. '.repeat(2);
 
-async function open(config: AdkTrialConfig): Promise<{ service: BaseSessionService; close(): Promise<void> }> {
+async function open(config: AdkTrialConfig): Promise<{ service: BaseSessionService; close: () => Promise<void> }> {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${config.path}${suffix}`, { force: true });
   switch (config.system) {
     case 'abathur': {

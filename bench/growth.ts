@@ -81,7 +81,7 @@ class Curves {
   add(name: string, path: 'facade' | 'direct', x: number, samples: readonly number[]): void {
     const key = `${name}\u0000${path}`;
     let byX = this.#samples.get(key);
-    if (byX === undefined) this.#samples.set(key, (byX = new Map()));
+    if (byX === undefined) this.#samples.set(key, (byX = new Map<number, number[]>()));
     byX.set(x, [...(byX.get(x) ?? []), ...samples]);
   }
 

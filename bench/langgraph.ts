@@ -23,7 +23,7 @@ import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openStore } from '../src/api/store.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
 import { benchFile } from './paths.js';
-import { int, machineInfo, median, table, type MachineInfo } from './report.js';
+import { int, machineInfo, table, type MachineInfo } from './report.js';
 
 export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory'] as const;
 export type LgSystem = (typeof LG_SYSTEMS)[number];
@@ -166,7 +166,7 @@ async function saverWork(saver: BaseCheckpointSaver, config: LgTrialConfig, larg
       let messages: Message[] = [];
       let versions: Record<string, number> = {};
       let current: RunnableConfig = { configurable: { thread_id: `thread-${t}`, checkpoint_ns: '' } };
-      const next = (channel: string) => saver.getNextVersion(versions[channel] as never) as number;
+      const next = (channel: string) => saver.getNextVersion(versions[channel]);
       for (let i = 0; i < config.invokes; i++) {
         const latest = await saver.getTuple(current);
         if (latest !== undefined) current = latest.config;

@@ -14,8 +14,8 @@ import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think
 import { UsageError, defaultReaders, type Synchronous } from '../src/internal.js';
 
 export interface BenchIo {
-  out(text: string): void;
-  err(text: string): void;
+  out: (text: string) => void;
+  err: (text: string) => void;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/bench/main.js [options])

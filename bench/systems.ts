@@ -214,14 +214,14 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
   const audit = (action: string, data: JsonValue): Promise<unknown> =>
     get('INSERT INTO audit (action_type, action_data, result) VALUES (?, ?, ?) RETURNING id', action, JSON.stringify(data), 'ok');
   const parseSession = (row: Record<string, string> | undefined, events: { event: string }[]) =>
-    row && { ...row, events: events.map((e) => JSON.parse(e.event) as JsonValue), state: JSON.parse(row.state!), metadata: JSON.parse(row.metadata!) };
+    row && { ...row, events: events.map((e) => JSON.parse(e.event) as JsonValue), state: JSON.parse(row.state!) as JsonValue, metadata: JSON.parse(row.metadata!) as JsonValue };
   const latest = (prefix: string) =>
     all<Record<string, string>>(
       "SELECT *, max(version) FROM memory_entries WHERE (namespace = ? OR (namespace >= ? || ':' AND namespace < ? || ';')) AND is_deleted = 0 GROUP BY namespace, key",
       prefix,
       prefix,
       prefix,
-    ).then((rows) => rows.map((r) => ({ ...r, value: JSON.parse(r.value!) })));
+    ).then((rows) => rows.map((r) => ({ ...r, value: JSON.parse(r.value!) as JsonValue })));
   return {
     name: 'node-sqlite3',
     // Two statements, as the store's get runs them (the store runs both in one snapshot).
@@ -233,7 +233,7 @@ export async function nodeSqlite3System(options: SystemOptions): Promise<System>
         namespace,
         key,
       );
-      return row && { ...row, value: JSON.parse(row.value!) };
+      return row && { ...row, value: JSON.parse(row.value!) as JsonValue };
     },
     // Four queries, not one snapshot: node-sqlite3 offers no read transaction that
     // other callers' statements on the same connection would not also run inside.

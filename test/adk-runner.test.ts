@@ -54,7 +54,7 @@ const remember = new FunctionTool({
   parameters: z.object({ note: z.string() }),
   execute: ({ note }, context) => {
     const state = context!.state;
-    const count = ((state.get('count') as number | undefined) ?? 0) + 1;
+    const count = (state.get<number>('count') ?? 0) + 1;
     const sessionId = context!.invocationContext.session.id;
     state.set('count', count);
     state.set('last_note', note);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ERROR_CODES, StoreError } from '../src/api/errors.js';
 import type { Store } from '../src/api/store.js';
-import type { JsonObject, JsonValue } from '../src/api/types.js';
+import type { JsonValue } from '../src/api/types.js';
 import { describeEachEngine } from './helpers/engines.js';
 import { cleanup } from './helpers/temp.js';
 
@@ -212,7 +212,7 @@ describeEachEngine('bad input, property-based', (engine) => {
         expect(set).toBe(fits);
         if (!set) expect(await engine.fingerprint(store)).toBe(before);
         // Deltas grow or shrink the state; whatever is accepted, the stored state stays within its limit.
-        const merged = await store.sessions.appendEvent(id, 'turn', { stateDelta: delta as JsonObject }).then(
+        const merged = await store.sessions.appendEvent(id, 'turn', { stateDelta: delta }).then(
           () => true,
           (error: StoreError) => (expect(error.code).toBe('INVALID_ARGUMENT'), false),
         );

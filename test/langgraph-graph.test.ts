@@ -12,6 +12,7 @@ import {
   type BaseCheckpointSaver,
   type BaseStore,
   type LangGraphRunnableConfig,
+  type StateSnapshot,
 } from '@langchain/langgraph';
 import { openStore } from '../src/api/store.js';
 import { AbathurSaver, AbathurStore } from '../src/langgraph/index.js';
@@ -48,7 +49,7 @@ function buildGraph(checkpointer: BaseCheckpointSaver, store: BaseStore) {
     .addNode('plan', () => ({ steps: ['plan'] }))
     .addNode('work', (s: { n: number }) => ({ results: [s.n * s.n], steps: [`work ${s.n}`] }))
     .addNode('review', (s: S) => {
-      const answer = interrupt({ question: 'approve?', results: s.results }) as boolean;
+      const answer = interrupt<unknown, boolean>({ question: 'approve?', results: s.results });
       return { approved: answer, steps: ['review'] };
     })
     .addNode('sub', sub)
@@ -97,7 +98,7 @@ async function historyOf(graph: Graph, t: number): Promise<unknown[]> {
 
 /** Forks a thread at its review (an update of an old checkpoint), runs and resumes the fork. */
 async function fork(graph: Graph, t: number): Promise<unknown> {
-  let atReview;
+  let atReview: StateSnapshot | undefined;
   for await (const snapshot of graph.getStateHistory(configOf(t))) if (snapshot.next.includes('review')) atReview = snapshot;
   const forked = await graph.updateState(atReview!.config, { note: 'forked', results: [1000] });
   await graph.invoke(null, forked);

@@ -123,7 +123,7 @@ describe('AbathurSaver', () => {
     // The three matches are the oldest rows: past the first call's examined rows.
     const inputs = await all(saver.list(root('t'), { filter: { source: 'input' } }));
     expect(inputs.map((t) => t.metadata?.step)).toEqual([2, 1, 0]);
-    expect((await all(saver.list({ configurable: {} }, { before: root('t', ids[5]!), limit: 2 }))).map((t) => t.checkpoint.id)).toEqual(ids.slice(6, 8));
+    expect((await all(saver.list({ configurable: {} }, { before: root('t', ids[5]), limit: 2 }))).map((t) => t.checkpoint.id)).toEqual(ids.slice(6, 8));
     expect(await all(saver.list(root('t'), { limit: 0 }))).toEqual([]);
   });
 

@@ -100,10 +100,10 @@ describeEachEngine('memory search and context', (engine) => {
   it('prefix search matches the namespace and everything under it, never a sibling like user:alice2', async () => {
     const store = await seeded();
     const page = await store.memory.search({ namespacePrefix: 'user:alice' });
-    expect(page.items.map((e) => `${e.namespace}/${e.key}=${String(e.value)}`)).toEqual([
-      'user:alice/name=Alice',
-      'user:alice:preferences/lang=fr',
-      'user:alice:preferences/theme=light',
+    expect(page.items.map((e) => `${e.namespace}/${e.key}=${JSON.stringify(e.value)}`)).toEqual([
+      'user:alice/name="Alice"',
+      'user:alice:preferences/lang="fr"',
+      'user:alice:preferences/theme="light"',
     ]);
     expect(page.items.find((e) => e.key === 'theme')?.version).toBe(2);
   });
@@ -133,10 +133,10 @@ describeEachEngine('memory search and context', (engine) => {
     const store = await seeded();
     const context = await store.memory.context({ sessionId: 's1', userId: 'alice', appName: 'planner', projectId: 'p1' });
     expect(context.session.map((e) => e.key)).toEqual(['goal']);
-    expect(context.user.map((e) => `${e.namespace}/${e.key}=${String(e.value)}`)).toEqual([
-      'user:alice/name=Alice',
-      'user:alice:preferences/lang=fr',
-      'user:alice:preferences/theme=light',
+    expect(context.user.map((e) => `${e.namespace}/${e.key}=${JSON.stringify(e.value)}`)).toEqual([
+      'user:alice/name="Alice"',
+      'user:alice:preferences/lang="fr"',
+      'user:alice:preferences/theme="light"',
     ]);
     expect(context.app.map((e) => e.key)).toEqual(['model']);
     expect(context.project.map((e) => e.key)).toEqual(['repo']);

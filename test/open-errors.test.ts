@@ -68,7 +68,7 @@ describe('opening bad files and paths', () => {
     const hash = fileHash(path);
     // SQLite may only notice the damage when it reads a missing page; the open or the
     // first check must fail, and the file stays as it was either way.
-    let refused = false;
+    let refused: boolean;
     try {
       openAndApply(path);
       const db = openReaderConnection(path, 1000);

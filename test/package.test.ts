@@ -119,7 +119,7 @@ describe('the tarball', () => {
   it('publint reports nothing, suggestions included', async () => {
     const buffer = readFileSync(tarball);
     const { messages, pkg } = await publint({
-      pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer },
+      pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) },
       level: 'suggestion',
       strict: true,
     });

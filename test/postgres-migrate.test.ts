@@ -149,6 +149,21 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
     expect(rows[0]).toEqual({ sessions: 0, versions: 1 });
   });
 
+  it('refuses a file that holds LangGraph or ADK data, which PostgreSQL does not store, and copies nothing', async () => {
+    const path = tempDbPath();
+    await sourceStore(path);
+    const db = new Database(path);
+    db.prepare("INSERT INTO adk_app_states (app_name, state) VALUES ('planner', '{}')").run();
+    db.close();
+    const url = await freshEmptyPostgresUrl();
+    const io = capture();
+    expect(await main(['migrate', '--from', path, '--to', url], io)).toBe(1);
+    expect(io.errors()).toMatch(/INVALID_STATE: .* holds LangGraph or ADK data \(adk_app_states\), which the PostgreSQL engine does not store: nothing was copied/);
+    const client = await pgClient(url);
+    const { rows } = await client.query("SELECT to_regclass('abathur.sessions') IS NOT NULL AS created");
+    expect(rows[0]).toEqual({ created: false });
+  });
+
   it('refuses a file at an older schema version, a missing file, and half the arguments', async () => {
     const old = tempDbPath();
     createV1Database(old, [{ id: 's', events: [1] }]);

@@ -112,7 +112,7 @@ describe('read pool', () => {
     expect(codes.filter((c) => c === 'WORKER_CRASHED')).toHaveLength(4);
     expect(codes.filter((c) => c === 'ok')).toHaveLength(4);
     const crashed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
-    expect(crashed.reason.message).toBe('reader thread died during the read: Terminating worker thread');
+    expect((crashed.reason as Error).message).toBe('reader thread died during the read: Terminating worker thread');
     expect(pool.restarts).toBe(1);
     expect(pool.threads).toHaveLength(2);
     expect(pool.threads).not.toContain(doomed);

@@ -192,7 +192,7 @@ describe('writer client', () => {
       'ok',
       'ok',
     ]);
-    expect((settled[0] as PromiseRejectedResult).reason.message).toMatch(/writer thread died while committing.*exited with code 1/);
+    expect(((settled[0] as PromiseRejectedResult).reason as Error).message).toMatch(/writer thread died while committing.*exited with code 1/);
     expect(client.restarts).toBe(1);
     expect(threads).toHaveLength(2);
     expect(client.thread).toBe(threads[1]);

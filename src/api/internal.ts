@@ -20,7 +20,7 @@ export function linkEngine(store: Store, engine: StoreEngine): void {
 export function engineOf(store: Store): StoreEngine {
   const engine = engines.get(store);
   if (engine === undefined) throw new TypeError('expected a Store made by openStore');
-  return engine as Engine;
+  return engine;
 }
 
 /** Called by Store's static block: hands over the one way to construct a Store. */

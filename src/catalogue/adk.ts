@@ -428,7 +428,7 @@ export const adkMemoryAddSession = defineOperation({
     const result = { added: 0, changed: 0, removed: 0 };
     const put = (key: string, value: string, text: string): void => {
       const version = ((st.maxVersion.get(namespace, key) as number | null) ?? 0) + 1;
-      st.index.run(st.insert.get(namespace, key, value, version) as number, scope, text);
+      st.index.run(st.insert.get(namespace, key, value, version), scope, text);
     };
     for (const [key, value, text] of input.items) {
       const old = stored.get(key);

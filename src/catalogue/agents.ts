@@ -15,7 +15,7 @@ const auditUnder = (ctx: AuditContext | undefined, agentId: string): AuditContex
 function agentMiss(state: unknown, id: string, action: string): StoreError {
   return state === undefined
     ? new StoreError('NOT_FOUND', `agent ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} agent ${id}: it is ${String(state)}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} agent ${id}: it is ${state as string}`);
 }
 
 export interface SpawnAgentArgs {

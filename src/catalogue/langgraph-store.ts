@@ -1,4 +1,3 @@
-import type { Statement } from 'better-sqlite3';
 import type { JsonObject, JsonValue } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';

@@ -55,14 +55,15 @@ export function defineOperation<S extends Statements, A extends readonly unknown
   kind: OperationKind;
   statements: S;
   transactional?: boolean;
-  run(context: RunContext<S>, args: A): R;
+  /** Called detached from `spec`: it must not use `this`. */
+  run(this: void, context: RunContext<S>, args: A): R;
 }): Operation<A, R> {
   return {
     name: spec.name,
     kind: spec.kind,
     statements: spec.statements,
     transactional: spec.transactional ?? true,
-    run: spec.run as Operation<A, R>['run'],
+    run: spec.run,
   };
 }
 

@@ -27,7 +27,7 @@ export const SESSION_STATUS = pluck('SELECT status FROM sessions WHERE id = ?');
 export function sessionMiss(status: unknown, id: string, action: string): StoreError {
   return status === undefined
     ? new StoreError('NOT_FOUND', `session ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} session ${id}: it is ${String(status)}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} session ${id}: it is ${status as string}`);
 }
 
 // A session's events, oldest first: all of them (the costly form: it reads the whole

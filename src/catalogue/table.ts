@@ -107,16 +107,17 @@ export interface Table<S extends ColumnsSpec> {
   readonly columns: string;
   /** How many columns `columns` selects: a statement's extra columns come after. */
   readonly width: number;
+  // Functions, not methods: `rows.map(TASKS.decode)` passes them on detached.
   /** The column list with each column qualified by a table alias (for joins). */
-  qualified(alias: string): string;
+  readonly qualified: (alias: string) => string;
   /** The row of a statement that selected `columns` first. */
-  decode(row: RawRow): RowOf<{ spec: S }>;
+  readonly decode: (row: RawRow) => RowOf<{ spec: S }>;
   /** The row whose columns start at `offset` (a join that selected another table first). */
-  decodeAt(row: RawRow, offset: number): RowOf<{ spec: S }>;
+  readonly decodeAt: (row: RawRow, offset: number) => RowOf<{ spec: S }>;
   /** The SQL column name of a field. */
-  column(field: keyof S & string): string;
+  readonly column: (field: keyof S & string) => string;
   /** The `i`-th value a statement selected after this table's columns (e.g. rowid). */
-  after(row: RawRow, i?: number): unknown;
+  readonly after: (row: RawRow, i?: number) => unknown;
 }
 
 /**

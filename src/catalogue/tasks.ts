@@ -17,7 +17,7 @@ const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext
 function transitionMiss(status: unknown, id: string, action: string, from: readonly TaskStatus[]): StoreError {
   return status === undefined
     ? new StoreError('NOT_FOUND', `task ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${String(status)}, not ${from.join(' or ')}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${status as string}, not ${from.join(' or ')}`);
 }
 
 export interface CreateTaskArgs {

@@ -13,12 +13,12 @@ import { resolveOptions } from '../api/options.js';
 import { UsageError } from './usage-error.js';
 
 export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
+  out: (text: string) => void;
+  err: (text: string) => void;
   /** A terminal: progress can be redrawn in place. */
   interactive?: boolean;
   /** Redraws one progress line in place (interactive only); `done` ends the line. */
-  progress?(line: string, done: boolean): void;
+  progress?: (line: string, done: boolean) => void;
 }
 
 const consoleIo: CliIo = {

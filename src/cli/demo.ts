@@ -183,8 +183,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }, 200);
   eld.start();
   engineOf(store).resetStats();
-  let turns = 0;
-  let sessions: { sessionId: string; turns: number }[] = [];
+  let turns: number;
+  let sessions: { sessionId: string; turns: number }[];
   try {
     const settled = await Promise.all(
       Array.from({ length: options.sessions }, (_, i) =>

@@ -134,7 +134,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       if (value === undefined) continue;
       let json: string | undefined;
       try {
-        json = JSON.stringify(value) as string | undefined;
+        json = JSON.stringify(value);
       } catch {
         json = undefined;
       }
@@ -189,7 +189,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const [checkpointBytes, metadataBytes, ...serialized] = await Promise.all([
       dump(this.serde, rest),
       dump(this.serde, metadata),
-      ...changed.map(([channel]) => (Object.hasOwn(values, channel) ? dump(this.serde, (values as Record<string, unknown>)[channel]) : undefined)),
+      ...changed.map(([channel]) => (Object.hasOwn(values, channel) ? dump(this.serde, values[channel]) : undefined)),
     ]);
     const blobs = changed.map(([channel, version], i): CheckpointToPut['blobs'][number] => {
       const typed = serialized[i];
@@ -207,9 +207,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       id,
       parentId: parent,
       v,
-      checkpoint: checkpointBytes!,
+      checkpoint: checkpointBytes,
       channelVersions: JSON.stringify(checkpoint.channel_versions ?? {}),
-      metadata: metadataBytes!,
+      metadata: metadataBytes,
       metadataJson,
       blobs,
     };

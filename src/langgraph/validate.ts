@@ -12,8 +12,10 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
   if (typeof value === 'object') return `a ${value.constructor?.name ?? 'null-prototype'} object`;
-  return `${typeof value} ${String(value)}`;
+  // A function or a symbol: its kind, not its source text.
+  return typeof value;
 }
 
 /** A string from a RunnableConfig (thread_id, checkpoint_ns, checkpoint_id) or a task id. */

@@ -30,6 +30,12 @@ const C = (spec: string): (readonly [string, ColumnType])[] =>
  * before it: sessions before their events, tasks in rowid order (a parent task is always
  * older than its subtasks), audit after the agents, tasks and memory it names.
  */
+/**
+ * The framework adapters' tables (SQLite migrations 003 and 004), which the PostgreSQL
+ * engine does not have: a file with rows in any of them is refused, not copied in part.
+ */
+const ADAPTER_TABLES = ['lg_checkpoints', 'lg_checkpoint_blobs', 'lg_checkpoint_writes', 'lg_store', 'lg_store_vectors', 'adk_sessions', 'adk_app_states', 'adk_user_states'];
+
 export const COPY_TABLES: readonly CopyTable[] = [
   {
     name: 'sessions',
@@ -187,6 +193,13 @@ export async function copySqliteToPostgres(options: {
         `${options.from} is at schema version ${version}, not this library's ${SCHEMA_VERSION}: run \`abathur-store migrate ${options.from}\` first`,
       );
     }
+    const adapterData = ADAPTER_TABLES.filter((table) => source.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined);
+    if (adapterData.length > 0) {
+      throw new StoreError(
+        'INVALID_STATE',
+        `${options.from} holds LangGraph or ADK data (${adapterData.join(', ')}), which the PostgreSQL engine does not store: nothing was copied`,
+      );
+    }
     pool = await createPool(options.to);
     const client = await pool.connect();
     try {
@@ -271,7 +284,7 @@ async function copyTable(
   for (const row of select.iterate() as Iterable<Record<string, unknown>>) {
     for (const [name, type] of table.columns) {
       if (type === 'bytes' && row[name] != null) row[name] = (row[name] as Buffer).toString('hex');
-      if (type === 'json' && typeof row[name] === 'string') bytes += (row[name] as string).length;
+      if (type === 'json' && typeof row[name] === 'string') bytes += row[name].length;
     }
     batch.push(row);
     if (batch.length >= batchRows || bytes >= BATCH_BYTES) await flush();

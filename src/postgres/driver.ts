@@ -56,14 +56,13 @@ export function storeTypes(pg: PgModule): Pg.CustomTypesConfig {
     return n;
   };
   const keepText: Parser = (text) => text;
+  const ours = new Map<number, Parser>([
+    [builtins.TIMESTAMPTZ, timestamp],
+    [builtins.JSONB, keepText],
+    [builtins.JSON, keepText],
+    [builtins.INT8, int8],
+  ]);
   return {
-    getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-      if (format === undefined || format === 'text') {
-        if (oid === builtins.TIMESTAMPTZ) return timestamp;
-        if (oid === builtins.JSONB || oid === builtins.JSON) return keepText;
-        if (oid === builtins.INT8) return int8;
-      }
-      return pg.types.getTypeParser(oid, format as 'text');
-    }) as Pg.CustomTypesConfig['getTypeParser'],
+    getTypeParser: (oid, format) => (format === 'binary' ? undefined : ours.get(oid)) ?? (pg.types.getTypeParser(oid, format) as unknown),
   };
 }

@@ -148,7 +148,7 @@ export class PostgresEngine implements StoreEngine {
       }
     };
     const start = performance.now();
-    const options = signal === undefined ? { onConnected: connected } : { onConnected: connected, signal: signal as AbortSignal };
+    const options = signal === undefined ? { onConnected: connected } : { onConnected: connected, signal };
     return execute(this.#pool, implementation, args, options).finally(() => {
       connected();
       this.#accepted[kind]--;

@@ -136,7 +136,7 @@ async function runOnce(
   try {
     if (implementation.mode === 'write') await client.query('BEGIN');
     else if (implementation.mode === 'snapshot') await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const value = await implementation.run(new CallQueries(client, implementation), args as never);
+    const value = await implementation.run(new CallQueries(client, implementation), args);
     if (transaction) {
       phase = 'commit';
       const commit = await client.query('COMMIT');

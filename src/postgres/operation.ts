@@ -48,14 +48,15 @@ export function implement<O extends Operation, S extends PgStatements>(
   spec: {
     mode?: PgMode;
     statements: S;
-    run(q: PgQueries<S>, args: ArgsOf<O>): Promise<ResultOf<O>>;
+    /** Called detached from `spec`: it must not use `this`. */
+    run(this: void, q: PgQueries<S>, args: ArgsOf<O>): Promise<ResultOf<O>>;
   },
 ): PgImplementation<O> {
   const mode = spec.mode ?? (operation.kind === 'write' ? 'write' : 'read');
   if ((mode === 'write') !== (operation.kind === 'write')) {
     throw new Error(`${operation.name} is a ${operation.kind} operation; its PostgreSQL mode cannot be ${mode}`);
   }
-  return { operation, mode, statements: spec.statements, run: spec.run as PgImplementation<O>['run'] };
+  return { operation, mode, statements: spec.statements, run: spec.run };
 }
 
 /** The statement that writes an audit row; named once, shared by every write. */

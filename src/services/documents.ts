@@ -99,7 +99,7 @@ export class Documents {
       if (o.embedding !== undefined && !(o.embedding instanceof Float32Array)) {
         throw invalidArgument('embedding must be a Float32Array');
       }
-      const embedding = o.embedding as Float32Array | undefined;
+      const embedding = o.embedding;
       return [
         v.identifier('filePath', filePath),
         // A view into a larger buffer would send the whole buffer: send just its bytes.

@@ -1,7 +1,11 @@
 import type { Endpoint } from 'comlink';
 import type { MessagePort, Worker } from 'node:worker_threads';
 
-type Listener = Parameters<Endpoint['addEventListener']>[1];
+/**
+ * The listener comlink passes: the DOM's `EventListenerOrEventListenerObject`, which
+ * Node's types do not declare (in comlink's signature it resolves to nothing).
+ */
+type Listener = ((event: MessageEvent) => void) | { handleEvent(event: MessageEvent): void };
 
 /**
  * comlink's Endpoint over a Node worker or port (comlink's own node-adapter ships types

@@ -88,8 +88,7 @@ export class ReaderSet implements ReadWorkers {
   }
 
   #start(): void {
-    // The events arrive later, from the thread: by then `reader` is set.
-    let reader!: Reader;
+    // The events arrive later, from the thread: by then `reader`, declared below, is set.
     const channel = this.#spawn({
       ready: () => {
         reader.ready = true;
@@ -103,7 +102,7 @@ export class ReaderSet implements ReadWorkers {
       },
       exit: (reason) => this.#exited(reader, reason),
     });
-    reader = { channel, waiting: [], ready: false };
+    const reader: Reader = { channel, waiting: [], ready: false };
     channel.unref();
     this.#readers.push(reader);
   }

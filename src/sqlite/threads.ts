@@ -3,7 +3,7 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import { StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
 import { nodeEndpoint } from './node-endpoint.js';
-import type { ReadBatchRequest, ReadBatchResponse } from './protocol.js';
+import type { ReadBatchResponse } from './protocol.js';
 import type { ReadPoolLimits, ReadWorkers } from './read-pool.js';
 import { ReaderSet, type ReaderChannel, type ReaderEvents } from './reader-set.js';
 import { READER_READY, type ReaderConfig, type ReaderThreadData } from './reader-thread.js';

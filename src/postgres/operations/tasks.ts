@@ -26,7 +26,7 @@ const auditUnder = (ctx: AuditContext | undefined, taskId: string): AuditContext
 function transitionMiss(status: unknown, id: string, action: string, from: readonly TaskStatus[]): StoreError {
   return status === undefined
     ? new StoreError('NOT_FOUND', `task ${id} does not exist`)
-    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${String(status)}, not ${from.join(' or ')}`);
+    : new StoreError('INVALID_STATE', `cannot ${action} task ${id}: it is ${status as string}, not ${from.join(' or ')}`);
 }
 
 export const pgTasksCreate = implement(tasksCreate, {
@@ -40,9 +40,9 @@ export const pgTasksCreate = implement(tasksCreate, {
   },
   async run(q, [task, ctx]) {
     if (task.dependencies.length > 0) {
-      const dependency = await q.value('missing', [task.dependencies]);
+      const dependency = (await q.value('missing', [task.dependencies])) as string | undefined;
       if (dependency !== undefined) {
-        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${String(dependency)}, which does not exist`);
+        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${dependency}, which does not exist`);
       }
     }
     const row = await conflictOnDuplicate(
