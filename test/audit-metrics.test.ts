@@ -88,6 +88,9 @@ describeEachEngine('what each write audits', (engine) => {
     await store.tasks.complete(task.id, { done: true });
     await store.tasks.create({ id: 't2', prompt: 'p', inputData: {} });
     await store.tasks.cancel('t2');
+    await store.tasks.create({ id: 't3', prompt: 'p', inputData: {} });
+    await store.tasks.claimNext();
+    const failed = await store.tasks.fail('t3', 'boom');
     await store.state.set(task.id, 'k', 1);
     await store.checkpoints.save({ taskId: task.id, iteration: 1, state: {} });
     await store.metrics.record('m', 2);
@@ -131,6 +134,9 @@ describeEachEngine('what each write audits', (engine) => {
       entry('task_complete', { taskId: 't1' }, { taskId: 't1', result: 'completed' }),
       entry('task_create', { taskId: 't2', priority: 5, agentType: 'general' }, { taskId: 't2' }),
       entry('task_cancel', { taskId: 't2' }, { taskId: 't2', result: 'cancelled' }),
+      entry('task_create', { taskId: 't3', priority: 5, agentType: 'general' }, { taskId: 't3' }),
+      entry('task_claim', { taskId: 't3', priority: 5, agentType: 'general' }, { taskId: 't3' }),
+      entry('task_fail', { taskId: 't3', error: 'boom', retryCount: failed.retryCount }, { taskId: 't3', result: failed.status }),
       entry('state_set', { taskId: 't1', key: 'k' }, { taskId: 't1' }),
       entry('checkpoint_save', { taskId: 't1', iteration: 1 }, { taskId: 't1' }),
       entry('metric_record', { name: 'm', value: 2 }),
