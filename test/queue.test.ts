@@ -58,4 +58,27 @@ describe('a queue with withdrawal', () => {
     controller.abort();
     expect(withdrawn).toEqual([]);
   });
+
+  it('withdraws the item at the very front too, and takes a withdrawal that nobody asked to hear of', () => {
+    const queue = new Queue<string>();
+    const first = new AbortController();
+    const withdrawn: string[] = [];
+    queue.push('a', first.signal, (item) => withdrawn.push(item));
+    const silent = new AbortController();
+    queue.push('b', silent.signal);
+    queue.push('c');
+    first.abort();
+    silent.abort();
+    expect(withdrawn).toEqual(['a']);
+    expect(queue.drain()).toEqual(['c']);
+  });
+
+  it('takes items with and without a signal together, detaching only the signals there are', () => {
+    const queue = new Queue<string>();
+    const controller = new AbortController();
+    queue.push('a', controller.signal, () => {});
+    queue.push('b');
+    expect(queue.take(2)).toEqual(['a', 'b']);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
 });
