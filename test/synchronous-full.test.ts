@@ -46,7 +46,10 @@ describe('synchronous FULL', () => {
     const normal = syncsFor('normal');
     const full = syncsFor('full');
     console.log(`file syncs for ${WRITES} commits plus open and close: NORMAL ${normal}, FULL ${full}`);
-    expect(full - normal).toBeGreaterThanOrEqual(WRITES);
+    // FULL: a sync per commit at least. NORMAL: only the checkpoints' syncs, whose number
+    // depends on when the checkpointer thread runs (a handful to twenty here), so the two
+    // counts are compared each with its own bound, not by their difference.
+    expect(full).toBeGreaterThanOrEqual(WRITES);
     expect(normal).toBeLessThan(WRITES / 4);
   });
 });
