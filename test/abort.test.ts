@@ -1,8 +1,6 @@
-import { getEventListeners } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
-import { Queue } from '../src/sqlite/queue.js';
 import type { Store } from '../src/api/store.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { openTestStore } from './helpers/store.js';
@@ -13,33 +11,6 @@ const entry = (key: string, signal?: AbortSignal) => ({
   value: key,
   type: 'semantic' as const,
   ...(signal === undefined ? {} : { signal }),
-});
-
-describe('a queue with withdrawal', () => {
-  it('withdraws an aborted item from the middle, keeps the order of the rest, and tells who asked', () => {
-    const queue = new Queue<string>();
-    const withdrawn: string[] = [];
-    const controller = new AbortController();
-    queue.push('a');
-    queue.push('b', controller.signal, (item) => withdrawn.push(item));
-    queue.push('c');
-    controller.abort();
-    expect(withdrawn).toEqual(['b']);
-    expect(queue.length).toBe(2);
-    expect(queue.drain()).toEqual(['a', 'c']);
-  });
-
-  it('forgets the signal of an item once taken: a later abort changes nothing, no listener is left', () => {
-    const queue = new Queue<string>();
-    const controller = new AbortController();
-    const withdrawn: string[] = [];
-    queue.push('a', controller.signal, (item) => withdrawn.push(item));
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
-    expect(queue.take(1)).toEqual(['a']);
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
-    controller.abort();
-    expect(withdrawn).toEqual([]);
-  });
 });
 
 describe('AbortSignal on calls', () => {

@@ -55,12 +55,35 @@ describe('engine', () => {
     expect(engine.stats().batches.write.calls).toBe(0);
   });
 
+  it('takes an AbortSignal only: one already aborted rejects ABORTED with its reason, and nothing is queued or built', async () => {
+    const { engine } = await openInProcessEngine();
+    let built = 0;
+    const build = (): readonly [string, number, null, undefined] => {
+      built++;
+      return ['m', 1, null, undefined] as const;
+    };
+    await expect(engine.call(metricsRecord, build, 'stop')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'signal must be an AbortSignal' });
+    const reason = new Error('the user went away');
+    const error = (await engine.call(metricsRecord, build, AbortSignal.abort(reason)).catch((e: unknown) => e)) as StoreError;
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error).toMatchObject({ code: 'ABORTED', message: 'metrics.record was aborted before it ran' });
+    expect(error.cause).toBe(reason);
+    expect(built).toBe(0);
+    expect(engine.stats().batches.write.calls).toBe(0);
+    // A signal that has not aborted lets the call run.
+    await expect(engine.call(metricsRecord, build, new AbortController().signal)).resolves.toMatchObject({ name: 'm' });
+    expect(built).toBe(1);
+  });
+
   it('reports queues, batches, latency, WAL, restarts and readers; resetStats clears the counters', async () => {
     const { engine, writers } = await openInProcessEngine({ readers: 3 });
     await Promise.all(Array.from({ length: 4 }, (_, i) => engine.call(metricsRecord, () => [`m${i}`, i, null, undefined] as const)));
     await writers[0]!.terminate();
     await engine.call(metricsRecord, () => ['after', 1, null, undefined] as const);
     const stats = engine.stats();
+    expect(engine.kind).toBe('sqlite');
+    expect(stats.engine).toBe('sqlite');
+    expect(stats.limits).toEqual({ maxPayloadBytes: 1 << 20, maxStateBytes: 1 << 20 });
     expect(stats.readers).toBe(3);
     expect(stats.restarts).toEqual({ readers: 0, writer: 1 });
     expect(stats.batches.write).toEqual({ batches: 2, calls: 5, mean: 2.5, max: 4 });

@@ -5,6 +5,7 @@ import { engineOf } from '../src/api/internal.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
+import { conflictOnDuplicate } from '../src/catalogue/sql.js';
 import { metricsRecord } from '../src/catalogue/metrics.js';
 import { ReadExecutor } from '../src/sqlite/read-executor.js';
 import { WriteExecutor } from '../src/sqlite/write-executor.js';
@@ -87,6 +88,50 @@ describe('what is not a SQLite error', () => {
     expect(error.cause).toBe(original);
     const store = new StoreError('NOT_FOUND', 'gone');
     expect(toStoreError(store)).toBe(store);
+  });
+});
+
+describe('the wire form of an error', () => {
+  it('carries only the fields there are: no sqliteCode, cause, stack or code key set to undefined', () => {
+    expect(toWireError(new StoreError('NOT_FOUND', 'gone'))).toStrictEqual({ code: 'NOT_FOUND', message: 'gone' });
+    const bare = Object.assign(new Error('no stack'), { code: 5 });
+    bare.stack = undefined;
+    expect(toWireError(bare)).toStrictEqual({ code: 'INTERNAL', message: 'no stack', cause: { name: 'Error', message: 'no stack' } });
+    expect(toWireError(new StoreError('ABORTED', 'stopped', { cause: 'the user left' })).cause).toStrictEqual({ name: 'string', message: 'the user left' });
+    const rebuilt = fromWireError({ code: 'INTERNAL', message: 'm', cause: { name: 'TypeError', message: 'm' } }).cause as Error;
+    expect(rebuilt).toMatchObject({ name: 'TypeError', message: 'm' });
+    expect(typeof rebuilt.stack).toBe('string');
+    expect('code' in rebuilt).toBe(false);
+  });
+
+  it('takes only SQLite’s codes for SQLite’s: a Node error code stays on the cause', () => {
+    const wire = toWireError(Object.assign(new Error('missing'), { code: 'ENOENT' }));
+    expect(wire).toMatchObject({ code: 'INTERNAL', cause: { code: 'ENOENT' } });
+    expect('sqliteCode' in wire).toBe(false);
+  });
+
+  it('a duplicate, by primary key or UNIQUE index, is CONFLICT; another constraint is not', () => {
+    const failing = (code: string) => () => {
+      throw Object.assign(new Error('constraint failed'), { code });
+    };
+    for (const code of ['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_CONSTRAINT_UNIQUE']) {
+      expect(() => conflictOnDuplicate('taken', failing(code))).toThrow(expect.objectContaining({ code: 'CONFLICT', message: 'taken', sqliteCode: code }) as Error);
+    }
+    expect(() => conflictOnDuplicate('taken', failing('SQLITE_CONSTRAINT_CHECK'))).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_CHECK' }) as Error);
+    expect(conflictOnDuplicate('taken', () => 1)).toBe(1);
+  });
+
+  it('on the caller’s thread, a SQLite error keeps its code', () => {
+    const db = new Database(':memory:');
+    let thrown: unknown;
+    try {
+      db.exec('SELEC 1');
+    } catch (error) {
+      thrown = error;
+    } finally {
+      db.close();
+    }
+    expect(toStoreError(thrown)).toMatchObject({ code: 'INTERNAL', sqliteCode: 'SQLITE_ERROR' });
   });
 });
 

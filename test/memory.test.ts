@@ -145,6 +145,10 @@ describeEachEngine('memory search and context', (engine) => {
     expect(noProject.project).toEqual([]);
     expect(noProject.user).toHaveLength(1);
     expect(noProject.truncated).toBe(true);
+    // Exactly `limit` entries in the largest scope (user: 3) is everything: not truncated.
+    const exactly = await store.memory.context({ sessionId: 's1', userId: 'alice', appName: 'planner', limit: 3 });
+    expect(exactly.user).toHaveLength(3);
+    expect(exactly.truncated).toBe(false);
     await expect(store.memory.context({ sessionId: 's1', userId: 'alice:x', appName: 'planner' })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });

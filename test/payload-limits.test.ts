@@ -100,6 +100,17 @@ describeEachEngine('payload limits', (engine) => {
     });
   });
 
+  it('accepts a state of exactly maxStateBytes, and refuses one byte more', async () => {
+    const store = await seeded(engine);
+    // Each delta stays under maxPayloadBytes; together they fill the state.
+    await store.sessions.setState('s1', { a: jsonOfBytes(900), b: '' });
+    await store.sessions.setState('s1', { c: jsonOfBytes(900) });
+    const padding = STATE - (await engine.stateBytes(store, 's1'));
+    await expect(store.sessions.setState('s1', { b: 'x'.repeat(padding + 1) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('maxStateBytes') });
+    await store.sessions.setState('s1', { b: 'x'.repeat(padding) });
+    expect(await engine.stateBytes(store, 's1')).toBe(STATE);
+  });
+
   it('reports the limits in stats(); by default 1 MiB each, so a 2 MiB memory value is refused', async () => {
     expect((await seeded(engine)).stats().limits).toEqual({ maxPayloadBytes: PAYLOAD, maxStateBytes: STATE });
     const store = await engine.open();

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Queue } from '../src/sqlite/queue.js';
 
@@ -29,5 +30,55 @@ describe('queue', () => {
       expect(queue.length).toBe(next - taken.length);
     }
     expect(taken).toEqual(Array.from({ length: next }, (_, i) => i));
+  });
+});
+
+describe('a queue with withdrawal', () => {
+  it('withdraws an aborted item from the middle, keeps the order of the rest, and tells who asked', () => {
+    const queue = new Queue<string>();
+    const withdrawn: string[] = [];
+    const controller = new AbortController();
+    queue.push('a');
+    queue.push('b', controller.signal, (item) => withdrawn.push(item));
+    queue.push('c');
+    controller.abort();
+    expect(withdrawn).toEqual(['b']);
+    expect(queue.length).toBe(2);
+    expect(queue.drain()).toEqual(['a', 'c']);
+  });
+
+  it('forgets the signal of an item once taken: a later abort changes nothing, no listener is left', () => {
+    const queue = new Queue<string>();
+    const controller = new AbortController();
+    const withdrawn: string[] = [];
+    queue.push('a', controller.signal, (item) => withdrawn.push(item));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    expect(queue.take(1)).toEqual(['a']);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    controller.abort();
+    expect(withdrawn).toEqual([]);
+  });
+
+  it('withdraws the item at the very front too, and takes a withdrawal that nobody asked to hear of', () => {
+    const queue = new Queue<string>();
+    const first = new AbortController();
+    const withdrawn: string[] = [];
+    queue.push('a', first.signal, (item) => withdrawn.push(item));
+    const silent = new AbortController();
+    queue.push('b', silent.signal);
+    queue.push('c');
+    first.abort();
+    silent.abort();
+    expect(withdrawn).toEqual(['a']);
+    expect(queue.drain()).toEqual(['c']);
+  });
+
+  it('takes items with and without a signal together, detaching only the signals there are', () => {
+    const queue = new Queue<string>();
+    const controller = new AbortController();
+    queue.push('a', controller.signal, () => {});
+    queue.push('b');
+    expect(queue.take(2)).toEqual(['a', 'b']);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });

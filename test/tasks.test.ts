@@ -29,9 +29,9 @@ describeEachEngine('tasks', (engine) => {
     await expect(store.tasks.create({ prompt: 'p', inputData: 1, dependencies: 't' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
-  it('claimNext takes the highest priority first, oldest first within a priority', async () => {
+  it('claimNext takes the highest priority first, oldest first within a priority, down to the lowest', async () => {
     const store = await engine.open();
-    for (const [id, priority] of [['low', 9], ['mid-1', 5], ['high', 1], ['mid-2', 5]] as const) {
+    for (const [id, priority] of [['lowest', 10], ['low', 9], ['mid-1', 5], ['high', 1], ['mid-2', 5]] as const) {
       await store.tasks.create({ id, prompt: id, inputData: {}, priority });
     }
     const order: string[] = [];
@@ -40,7 +40,7 @@ describeEachEngine('tasks', (engine) => {
       expect(task.startedAt).toMatch(/Z$/);
       order.push(task.id);
     }
-    expect(order).toEqual(['high', 'mid-1', 'mid-2', 'low']);
+    expect(order).toEqual(['high', 'mid-1', 'mid-2', 'low', 'lowest']);
   });
 
   it('claimNext filters by agent type and waits for dependencies to complete', async () => {

@@ -195,6 +195,7 @@ describe('argument checks', () => {
     expect(v.timestamp('since', 0)).toBe('1970-01-01T00:00:00.000Z');
     expect(v.timestamp('since', '2026-11-26T12:00+02:00')).toBe('2026-11-26T10:00:00.000Z');
     expect(v.timestamp('since', '2026-11-26T10:00:05.5Z')).toBe('2026-11-26T10:00:05.500Z');
+    expect(v.timestamp('since', '2026-11-26T10:00:05Z')).toBe('2026-11-26T10:00:05.000Z');
     const message = (got: string): string => `since must be a Date, epoch milliseconds or an ISO-8601 timestamp, got ${got}`;
     expect(refusal(() => v.timestamp('since', '2026-11-26'))).toBe(message('"2026-11-26"'));
     expect(refusal(() => v.timestamp('since', '2026-11-26T10:00:00'))).toBe(message('"2026-11-26T10:00:00"'));

@@ -108,9 +108,19 @@ export const ENGINES: readonly TestEngine[] = [
 export const THREADED_ENGINES: readonly TestEngine[] = [{ name: 'sqlite', open: (options) => openTestStore(options), ...sqliteFile }, postgres];
 
 /**
+ * `ABATHUR_TEST_ENGINES=sqlite` runs the suites on the engines named (comma-separated)
+ * only: the mutation run (vitest.mutate.config.ts) mutates SQLite's engine and starts no
+ * PostgreSQL server. Unset (`npm test`), every engine runs.
+ */
+const ONLY = process.env.ABATHUR_TEST_ENGINES?.split(',');
+
+/**
  * One suite, two engines: runs `body` once per engine, as `title [sqlite]` and
  * `title [postgres]`. `threads` picks SQLite's threaded store over the in-process one.
  */
 export function describeEachEngine(title: string, body: (engine: TestEngine) => void, options: { threads?: boolean } = {}): void {
-  for (const engine of options.threads === true ? THREADED_ENGINES : ENGINES) describe(`${title} [${engine.name}]`, () => body(engine));
+  for (const engine of options.threads === true ? THREADED_ENGINES : ENGINES) {
+    if (ONLY !== undefined && !ONLY.includes(engine.name)) continue;
+    describe(`${title} [${engine.name}]`, () => body(engine));
+  }
 }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { defineTable } from '../src/catalogue/table.js';
+
+// The decoder a table declaration compiles, on rows as each engine returns them: SQLite's
+// 0/1 and PostgreSQL's booleans, JSON text, and NULL where a column allows it.
+
+describe('a declared table', () => {
+  const table = defineTable('t', { id: 'integer', isDeleted: 'boolean', dependencies: 'idList', note: 'text?' });
+
+  it('decodes booleans from 0/1 and true/false, and an id list from JSON or NULL', () => {
+    expect(table.decode([1, 1, '["a","b"]', 'n'])).toEqual({ id: 1, isDeleted: true, dependencies: ['a', 'b'], note: 'n' });
+    expect(table.decode([2, 0, null, null])).toEqual({ id: 2, isDeleted: false, dependencies: [], note: null });
+    expect(table.decode([3, true, '[]', null])).toEqual({ id: 3, isDeleted: true, dependencies: [], note: null });
+    expect(table.decode([4, false, undefined, null])).toEqual({ id: 4, isDeleted: false, dependencies: [], note: null });
+  });
+
+  it('reads the values a statement selected after its columns, and a row that starts at an offset', () => {
+    const row = [1, 0, null, null, 'rowid', 'extra'];
+    expect(table.after(row)).toBe('rowid');
+    expect(table.after(row, 1)).toBe('extra');
+    expect(table.decodeAt(['other', 5, 1, '["x"]', 'n'], 1)).toEqual({ id: 5, isDeleted: true, dependencies: ['x'], note: 'n' });
+    expect(table.columns).toBe('id, is_deleted, dependencies, note');
+    expect(table.width).toBe(4);
+  });
+});
