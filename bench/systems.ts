@@ -65,29 +65,20 @@ export async function facadeSystem(options: SystemOptions, open: typeof openStor
     maxQueue: 1_000_000,
     ...(options.maxWriteBatch === undefined ? {} : { maxWriteBatch: options.maxWriteBatch }),
   });
-  return {
-    name,
-    store,
-    getSession: (id) => store.sessions.get(id),
-    getMemory: (namespace, key) => store.memory.get(namespace, key),
-    context: (q) => store.memory.context(q),
-    appendEvent: (id, event, stateDelta) => store.sessions.appendEvent(id, event, { stateDelta }),
-    updateMemory: (namespace, key, value) => store.memory.update(namespace, key, value),
-    claimNext: () => store.tasks.claimNext(),
-    completeTask: (id, result) => store.tasks.complete(id, result),
-    saveCheckpoint: (taskId, iteration, state) => store.checkpoints.save({ taskId, iteration, state }),
-    recordMetric: (name, value, labels) => store.metrics.record(name, value, { labels }),
-    close: () => store.close(),
-    batches: () => store.stats().batches,
-  };
+  return { ...storeSystem(name, store), batches: () => store.stats().batches };
 }
 
 /** The same facade on the PostgreSQL engine: a node-postgres pool, one transaction per call. */
 export async function postgresSystem(options: SystemOptions): Promise<System & { store: Store }> {
   if (options.url === undefined) throw new Error('the postgres system needs a database url');
   const store = await openStore({ url: options.url, maxQueue: 1_000_000, ...(options.pool === undefined ? {} : { pool: { max: options.pool } }) });
+  return storeSystem('postgres', store);
+}
+
+/** A workload's calls on an open store, on either engine. */
+function storeSystem(name: string, store: Store): System & { store: Store } {
   return {
-    name: 'postgres',
+    name,
     store,
     getSession: (id) => store.sessions.get(id),
     getMemory: (namespace, key) => store.memory.get(namespace, key),
