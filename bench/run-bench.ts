@@ -7,7 +7,7 @@ import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
-import { preparePostgres, type PostgresBench } from './postgres-bench.js';
+import type { PostgresBench } from './postgres-bench.js';
 import { ALL_SYSTEMS, SYSTEMS, type SystemName } from './systems.js';
 import { assertWriteMix } from './writer-limit.js';
 import { OPERATIONS, parseMix, parseThink, type LoadResult, type Mix, type Think } from './workload.js';
@@ -109,6 +109,9 @@ export async function compare(options: {
   try {
     const seed = seedTemplate(dir, options.seedSessions);
     if (options.systems.includes('postgres')) {
+      // Loaded only when asked for: `pg` is a dev dependency, absent from a bench packed
+      // with the runtime modules alone (bench/device-pack.sh).
+      const { preparePostgres } = await import('./postgres-bench.js');
       postgres = await preparePostgres({
         ...(options.postgres?.url === undefined ? {} : { url: options.postgres.url }),
         template: seed.path,
