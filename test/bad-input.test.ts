@@ -1,13 +1,12 @@
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ERROR_CODES, StoreError } from '../src/api/errors.js';
 import type { Store } from '../src/api/store.js';
 import type { JsonValue } from '../src/api/types.js';
 import { describeEachEngine } from './helpers/engines.js';
-import { cleanup } from './helpers/temp.js';
+import { cleanup, testTmpRoot } from './helpers/temp.js';
 
 const RUNS = Number(process.env.ABATHUR_FUZZ_RUNS ?? 25);
 
@@ -88,7 +87,7 @@ const opts = (shape: Record<string, fc.Arbitrary<unknown>>) =>
 const ctx = fc.oneof(fc.constant(undefined), fc.record({ taskId: id, agentId: id }, { requiredKeys: [] }), anything);
 const limitish = fc.oneof(fc.integer({ min: -5, max: 2000 }), anything);
 
-const backupDir = mkdtempSync(join(tmpdir(), 'abathur-fuzz-backups-'));
+const backupDir = mkdtempSync(join(testTmpRoot(), 'abathur-fuzz-backups-'));
 cleanup(() => rmSync(backupDir, { recursive: true, force: true }));
 const backupPath = hostile.filter((name) => !name.includes('/')).map((name) => join(backupDir, name));
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { reapStale, startPostgres, type PostgresServer } from '../bench/postgres-server.js';
@@ -14,12 +17,17 @@ declare module 'vitest' {
 export const PG_TEMPLATE = 'abathur_template';
 
 let server: PostgresServer | undefined;
+let runTmp: string | undefined;
 
 /**
  * Starts one PostgreSQL server for the whole run and applies the store's schema to a
  * template database; each test clones the template (a file copy, tens of milliseconds).
  */
 export async function setup(project: TestProject): Promise<void> {
+  // The run's temporary directory (test/helpers/temp.ts): whatever a test leaves in it,
+  // from a cleanup that never ran (a hook's, a killed worker's), is removed at teardown.
+  runTmp = mkdtempSync(join(tmpdir(), 'abathur-run-'));
+  process.env.ABATHUR_TEST_TMP = runTmp;
   reapStale();
   server = await startPostgres({ database: PG_TEMPLATE });
   const client = new pg.Client({ connectionString: server.url });
@@ -35,5 +43,9 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
-  await server?.stop();
+  try {
+    await server?.stop();
+  } finally {
+    if (runTmp !== undefined) rmSync(runTmp, { recursive: true, force: true });
+  }
 }

@@ -17,9 +17,18 @@ export function cleanup(fn: () => void | Promise<void>): void {
   }
 }
 
+/**
+ * Where the run's temporary files go: a directory the global setup makes for the run and
+ * removes at its end (test/global-setup.ts), so that what a killed or timed-out test could
+ * not remove goes too; the system's temporary directory outside a vitest run.
+ */
+export function testTmpRoot(): string {
+  return process.env.ABATHUR_TEST_TMP ?? tmpdir();
+}
+
 /** A fresh directory for this test, removed when the test finishes. */
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'abathur-test-'));
+  const dir = mkdtempSync(join(testTmpRoot(), 'abathur-test-'));
   cleanup(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
