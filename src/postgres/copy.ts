@@ -26,16 +26,16 @@ const C = (spec: string): (readonly [string, ColumnType])[] =>
   });
 
 /**
- * Every table of the store's schema, in an order where each row's parents are copied
- * before it: sessions before their events, tasks in rowid order (a parent task is always
- * older than its subtasks), audit after the agents, tasks and memory it names.
- */
-/**
  * The framework adapters' tables (SQLite migrations 003 and 004), which the PostgreSQL
  * engine does not have: a file with rows in any of them is refused, not copied in part.
  */
 const ADAPTER_TABLES = ['lg_checkpoints', 'lg_checkpoint_blobs', 'lg_checkpoint_writes', 'lg_store', 'lg_store_vectors', 'adk_sessions', 'adk_app_states', 'adk_user_states'];
 
+/**
+ * Every table of the store's schema, in an order where each row's parents are copied
+ * before it: sessions before their events, tasks in rowid order (a parent task is always
+ * older than its subtasks), audit after the agents, tasks and memory it names.
+ */
 export const COPY_TABLES: readonly CopyTable[] = [
   {
     name: 'sessions',
