@@ -22,6 +22,19 @@ function capture(interactive = false): CliIo & { text(): string; errors(): strin
 }
 
 /** A SQLite store with rows in every table, closed; returns its path and what a reader of it sees. */
+/** A source file made by {@link sourceStore}, then changed by `sql` straight in the file. */
+async function sourceStoreThen(sql: string): Promise<string> {
+  const path = tempDbPath();
+  await sourceStore(path);
+  const db = new Database(path);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+  return path;
+}
+
 async function sourceStore(path: string): Promise<void> {
   const store = await openStore({ path });
   try {
@@ -134,12 +147,8 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
   });
 
   it('leaves the target as it was when a row cannot be copied, and names the table', async () => {
-    const path = tempDbPath();
-    await sourceStore(path);
     // Text PostgreSQL cannot hold (NUL), written straight into the file.
-    const db = new Database(path);
-    db.prepare("UPDATE tasks SET prompt = 'a' || char(0) || 'b' WHERE id = 't2'").run();
-    db.close();
+    const path = await sourceStoreThen("UPDATE tasks SET prompt = 'a' || char(0) || 'b' WHERE id = 't2'");
     const url = await freshEmptyPostgresUrl();
     const io = capture();
     expect(await main(['migrate', '--from', path, '--to', url], io)).toBe(1);
@@ -150,11 +159,7 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
   });
 
   it('refuses a file that holds LangGraph or ADK data, which PostgreSQL does not store, and copies nothing', async () => {
-    const path = tempDbPath();
-    await sourceStore(path);
-    const db = new Database(path);
-    db.prepare("INSERT INTO adk_app_states (app_name, state) VALUES ('planner', '{}')").run();
-    db.close();
+    const path = await sourceStoreThen("INSERT INTO adk_app_states (app_name, state) VALUES ('planner', '{}')");
     const url = await freshEmptyPostgresUrl();
     const io = capture();
     expect(await main(['migrate', '--from', path, '--to', url], io)).toBe(1);
