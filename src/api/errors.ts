@@ -1,7 +1,8 @@
 /**
  * The store's one error class. Every rejection carries a stable `code` that says whose
  * fault it is: the caller's (`INVALID_ARGUMENT`, `NOT_FOUND`, …), the load's
- * (`OVERLOADED`), the disk's (`IO_ERROR`, `CORRUPT`) or the store's own (`INTERNAL`).
+ * (`OVERLOADED`, `BUSY`, `TIMEOUT`: retry later), the disk's (`IO_ERROR`, `CORRUPT`) or the
+ * store's own (`INTERNAL`).
  * Errors that came from SQLite also keep SQLite's extended code
  * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, errors that came from PostgreSQL
  * its SQLSTATE as `pgCode`, and any error that was translated keeps the original as `cause`.
