@@ -68,6 +68,28 @@ describe('AbortSignal on calls', () => {
     await expect(last).resolves.toMatchObject({ items: [] });
   });
 
+  it('one signal shared by many queued calls: no MaxListenersExceededWarning, and its abort withdraws them all', async () => {
+    const store = await openInProcessStore();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      const writes = Array.from({ length: 30 }, (_, n) => store.memory.add(entry(`k${n}`, shared.signal)));
+      const reads = Array.from({ length: 30 }, (_, n) => store.memory.get('user:alice:notes', `k${n}`, { signal: shared.signal }));
+      expect(store.stats().queues).toEqual({ read: 30, write: 30 });
+      shared.abort();
+      for (const result of await Promise.allSettled([...writes, ...reads])) {
+        expect(result).toMatchObject({ status: 'rejected', reason: { code: 'ABORTED' } });
+      }
+      // A warning is emitted on the next tick.
+      await nextTurn();
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('close still drains and resolves after a withdrawal', async () => {
     const store = await openTestStore({ readers: 1 });
     const controller = new AbortController();

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { codeForSqlite, fromWireError, StoreError, toStoreError, toWireError, type ErrorCode } from '../src/api/errors.js';
+import { codeForSqlite, ERROR_CODES, fromWireError, StoreError, toStoreError, toWireError, type ErrorCode } from '../src/api/errors.js';
 import { engineOf } from '../src/api/internal.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, type Operation } from '../src/catalogue/operation.js';
@@ -35,9 +35,11 @@ describe('SQLite result codes map to the store’s codes', () => {
     ['SQLITE_READONLY', 'IO_ERROR'],
     ['SQLITE_READONLY_DBMOVED', 'IO_ERROR'],
     ['SQLITE_TOOBIG', 'INVALID_ARGUMENT'],
-    ['SQLITE_BUSY', 'INVALID_STATE'],
-    ['SQLITE_BUSY_SNAPSHOT', 'INVALID_STATE'],
-    ['SQLITE_LOCKED', 'INVALID_STATE'],
+    ['SQLITE_BUSY', 'BUSY'],
+    ['SQLITE_BUSY_SNAPSHOT', 'BUSY'],
+    ['SQLITE_BUSY_TIMEOUT', 'BUSY'],
+    ['SQLITE_LOCKED', 'BUSY'],
+    ['SQLITE_LOCKED_SHAREDCACHE', 'BUSY'],
     // Ours: a SQL mistake, a binding mistake, an API mistake, and codes nobody expected.
     ['SQLITE_ERROR', 'INTERNAL'],
     ['SQLITE_RANGE', 'INTERNAL'],
@@ -54,6 +56,31 @@ describe('SQLite result codes map to the store’s codes', () => {
     expect(error).toBeInstanceOf(StoreError);
     expect(error).toMatchObject({ code, sqliteCode, message: 'from SQLite' });
     expect(error.cause).toMatchObject({ name: 'Error', message: 'from SQLite', code: sqliteCode });
+  });
+});
+
+describe('the codes', () => {
+  it('ERROR_CODES lists every code of the union, once', () => {
+    // A Record over the union: a code added to ErrorCode and missing here fails to compile.
+    const every: Record<ErrorCode, true> = {
+      NOT_FOUND: true,
+      CONFLICT: true,
+      CONSTRAINT: true,
+      INVALID_ARGUMENT: true,
+      INVALID_STATE: true,
+      OVERLOADED: true,
+      BUSY: true,
+      CLOSED: true,
+      WORKER_CRASHED: true,
+      OUTCOME_UNKNOWN: true,
+      ABORTED: true,
+      TIMEOUT: true,
+      IO_ERROR: true,
+      CORRUPT: true,
+      INTERNAL: true,
+    };
+    expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length);
+    expect([...ERROR_CODES].sort()).toEqual(Object.keys(every).sort());
   });
 });
 
@@ -222,17 +249,41 @@ describe('real defects become INTERNAL, with the cause', () => {
 });
 
 describe('real SQLite conditions', () => {
-  it('a lock held past busy_timeout (SQLITE_BUSY) is INVALID_STATE', () => {
+  it('a lock held past busy_timeout (SQLITE_BUSY) is BUSY', () => {
     const path = tempDbPath();
     const holder = freshDatabase(path);
     holder.prepare('BEGIN IMMEDIATE').run();
     const other = new Database(path, { timeout: 0 });
     try {
       const error = fromWireError(toWireError(captured(() => other.prepare('BEGIN IMMEDIATE').run())));
-      expect(error).toMatchObject({ code: 'INVALID_STATE', sqliteCode: 'SQLITE_BUSY' });
+      expect(error).toMatchObject({ code: 'BUSY', sqliteCode: 'SQLITE_BUSY' });
     } finally {
       other.close();
       holder.prepare('ROLLBACK').run();
+    }
+  });
+
+  it('through the store: writes queued behind another process’s lock all fail BUSY, nothing written, and a retry succeeds', async () => {
+    const path = tempDbPath();
+    const store = await openInProcessStore({ path, busyTimeoutMs: 20 });
+    await store.metrics.record('before', 1);
+    const other = new Database(path);
+    other.prepare('BEGIN IMMEDIATE').run();
+    let settled: PromiseSettledResult<unknown>[];
+    try {
+      settled = await Promise.allSettled(Array.from({ length: 20 }, (_, n) => store.metrics.record(`m${n}`, n)));
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as StoreError).code : 'ok'))).toEqual(Array.from({ length: 20 }, () => 'BUSY'));
+    expect((settled[0] as PromiseRejectedResult).reason).toMatchObject({ sqliteCode: 'SQLITE_BUSY', message: expect.stringContaining('nothing was written, retry') });
+    await store.metrics.record('after', 2);
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT metric_name FROM metrics ORDER BY id').pluck().all()).toEqual(['before', 'after']);
+    } finally {
+      db.close();
     }
   });
 

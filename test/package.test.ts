@@ -204,6 +204,8 @@ try {
 
   const pending: Page<DocumentEntry> = await store.documents.pendingSync({ limit: 10 });
 
+  // The codes a caller may retry on are in the published union.
+  const retryable: readonly ErrorCode[] = ['BUSY', 'TIMEOUT', 'OVERLOADED'];
   let conflict: ErrorCode | undefined;
   try {
     await store.memory.add({ namespace: 'user:alice:prefs', key: 'ui', value: 1, type: 'semantic' });
@@ -219,7 +221,7 @@ try {
   // Nothing internal is reachable from outside the package.
   const internal = await import('abathur-store/dist/src/api/internal.js' as string).then(() => 'imported', (error: { code?: string }) => error.code);
 
-  console.log(JSON.stringify({ step, theme, untyped, pending: pending.items.length, conflict, aborted, internal, readers: store.stats().readers, subpaths }));
+  console.log(JSON.stringify({ step, theme, untyped, pending: pending.items.length, conflict, aborted, retryable, internal, readers: store.stats().readers, subpaths }));
 } finally {
   await store.close();
 }
@@ -323,6 +325,7 @@ describe('from TypeScript', () => {
       pending: 0,
       conflict: 'CONFLICT',
       aborted: 'ABORTED',
+      retryable: ['BUSY', 'TIMEOUT', 'OVERLOADED'],
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
       readers: 1,
       subpaths: expect.any(Object),

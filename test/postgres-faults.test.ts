@@ -1,13 +1,13 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, getEventListeners } from 'node:events';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
 import { openStore } from '../src/api/store.js';
-import { memoryUpdate } from '../src/catalogue/memory.js';
+import { memoryGet, memoryUpdate } from '../src/catalogue/memory.js';
 import { startPostgres } from '../bench/postgres-server.js';
 import { execute } from '../src/postgres/executor.js';
 import { implement, RetryTransaction } from '../src/postgres/operation.js';
-import { openPostgresTestStore, pgClient, urlOf } from './helpers/postgres.js';
+import { freshPostgresUrl, openPostgresTestStore, pgClient, urlOf } from './helpers/postgres.js';
 import { settleAll } from './helpers/store.js';
 import { cleanup } from './helpers/temp.js';
 
@@ -65,6 +65,55 @@ describe('a call’s transaction on PostgreSQL', () => {
   it('does not take a COMMIT that rolled back for a success', async () => {
     const { pool } = scriptedPool((sql) => (sql === 'COMMIT' ? { command: 'ROLLBACK', rows: [] } : undefined));
     await expect(execute(pool, write, [])).rejects.toMatchObject({ message: expect.stringContaining('COMMIT answered ROLLBACK') });
+  });
+
+  it('a lock wait past lock_timeout (55P03) is BUSY: rolled back, nothing written, retry', async () => {
+    const { pool, log } = scriptedPool((sql) => (sql.startsWith('UPDATE') ? sqlError('55P03', 'canceling statement due to lock timeout') : undefined));
+    await expect(execute(pool, write, [])).rejects.toMatchObject({ code: 'BUSY', pgCode: '55P03', message: expect.stringContaining('nothing was written, retry') });
+    expect(log).toEqual(['BEGIN', 'UPDATE x SET y = 1', 'ROLLBACK']);
+  });
+
+  it('a deadlock or serialization failure that persists past the retries is BUSY, not CONFLICT: nothing was written', async () => {
+    for (const sqlstate of ['40P01', '40001']) {
+      const { pool, log } = scriptedPool((sql) => (sql.startsWith('UPDATE') ? sqlError(sqlstate, 'lost again') : undefined));
+      await expect(execute(pool, write, [])).rejects.toMatchObject({ code: 'BUSY', pgCode: sqlstate, message: expect.stringContaining('nothing was written, retry') });
+      expect(log.filter((sql) => sql === 'BEGIN')).toHaveLength(8);
+    }
+  });
+
+  it('a statement the server cancelled (57014, statement_timeout) is TIMEOUT: it ran, rolled back, nothing written', async () => {
+    const { pool } = scriptedPool((sql) => (sql.startsWith('UPDATE') ? sqlError('57014', 'canceling statement due to statement timeout') : undefined));
+    const error = (await execute(pool, write, []).catch((e: unknown) => e)) as StoreError;
+    expect(error).toMatchObject({ code: 'TIMEOUT', pgCode: '57014' });
+    expect(error.message).toMatch(/statementTimeoutMs.*nothing was written/);
+    const read = implement(memoryGet, {
+      statements: { one: 'SELECT 1' },
+      async run(q) {
+        await q.all('one');
+        return undefined;
+      },
+    });
+    const reading = scriptedPool((sql) => (sql === 'SELECT 1' ? sqlError('57014', 'canceling statement due to statement timeout') : undefined));
+    await expect(execute(reading.pool, read, [])).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining('nothing was read') });
+  });
+
+  it('a pool with no connection free within connectionTimeoutMs: OVERLOADED, known by its own timer; a connection that comes later goes straight back', async () => {
+    let handOut: (client: unknown) => void = () => {};
+    const released: unknown[] = [];
+    const late = { release: (error?: unknown) => released.push(error ?? 'released'), on() {}, off() {} };
+    const pool = { connect: () => new Promise((resolve) => (handOut = resolve)) } as unknown as Pool;
+    await expect(execute(pool, write, [], { connectionTimeoutMs: 20 })).rejects.toMatchObject({
+      code: 'OVERLOADED',
+      message: expect.stringMatching(/no PostgreSQL connection came free within 20 ms.*nothing was run/),
+    });
+    handOut(late);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(released).toEqual(['released']);
+  });
+
+  it('errors are known by code, not by their text: a message that reads like the pool’s timeout is not OVERLOADED', async () => {
+    const { pool } = scriptedPool((sql) => (sql.startsWith('UPDATE') ? new Error('timeout exceeded when trying to connect') : undefined));
+    await expect(execute(pool, write, [])).rejects.toMatchObject({ code: 'INTERNAL' });
   });
 
   it('runs a transaction that lost a deadlock again, and gives up on an endless race with CONFLICT', async () => {
@@ -146,6 +195,27 @@ describe('PostgreSQL faults', () => {
     expect(store.stats().pool).toMatchObject({ waiting: 0 });
   });
 
+  it('one signal shared by many calls waiting for a connection: one listener on it, and its abort withdraws them all', async () => {
+    const store = await openPostgresTestStore({ pool: { max: 1 } });
+    const url = urlOf(store);
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
+    const lock = await lockSession(url, 's');
+    const running = store.sessions.appendEvent('s', { n: 0 });
+    await waitingOnLocks(url, 1);
+    const shared = new AbortController();
+    const waiting = Array.from({ length: 20 }, (_, n) => store.sessions.appendEvent('s', { n: n + 1 }, { signal: shared.signal }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.stats().queues.write).toBe(20);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+    shared.abort();
+    const settled = await settleAll(waiting);
+    expect(settled.errors.map((e) => e.code)).toEqual(Array(20).fill('ABORTED'));
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    await lock.release();
+    await running;
+    expect((await store.sessions.get('s'))!.events).toEqual([{ n: 0 }]);
+  });
+
   it('a killed connection fails its call with IO_ERROR, writes nothing, and the pool replaces it', async () => {
     const store = await openPostgresTestStore({ pool: { max: 4 } });
     const url = urlOf(store);
@@ -165,14 +235,40 @@ describe('PostgreSQL faults', () => {
     expect((await store.sessions.get('s'))!.events).toEqual([{ after: true }]);
   });
 
-  it('a statement past statementTimeoutMs is cancelled by the server: ABORTED, nothing written, the store goes on', async () => {
+  it('a statement past statementTimeoutMs is cancelled by the server: TIMEOUT, nothing written, the store goes on', async () => {
     const store = await openPostgresTestStore({ statementTimeoutMs: 300 });
     await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
     const lock = await lockSession(urlOf(store), 's');
-    await expect(store.sessions.appendEvent('s', { slow: true })).rejects.toMatchObject({ code: 'ABORTED', pgCode: '57014' });
+    await expect(store.sessions.appendEvent('s', { slow: true })).rejects.toMatchObject({ code: 'TIMEOUT', pgCode: '57014' });
     await lock.release();
     expect((await store.sessions.get('s'))!.events).toEqual([]);
     expect(await store.sessions.appendEvent('s', { fast: true })).toMatchObject({ eventCount: 1 });
+  });
+
+  it('a lock held past the server’s lock_timeout is BUSY: nothing written, and the retry succeeds once the lock is free', async () => {
+    const url = await freshPostgresUrl();
+    const admin = await pgClient(url);
+    await admin.query(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET lock_timeout = '200ms'`);
+    const store = await openStore({ url });
+    cleanup(() => store.close().catch(() => {}));
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
+    const lock = await lockSession(url, 's');
+    await expect(store.sessions.appendEvent('s', { locked: true })).rejects.toMatchObject({ code: 'BUSY', pgCode: '55P03' });
+    await lock.release();
+    expect(await store.sessions.appendEvent('s', { retried: true })).toMatchObject({ eventCount: 1 });
+    expect((await store.sessions.get('s'))!.events).toEqual([{ retried: true }]);
+  });
+
+  it('no connection free within pool.connectionTimeoutMs: OVERLOADED, and the call never ran', async () => {
+    const store = await openPostgresTestStore({ pool: { max: 1, connectionTimeoutMs: 200 } });
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
+    const lock = await lockSession(urlOf(store), 's');
+    const holding = store.sessions.appendEvent('s', { first: true });
+    await waitingOnLocks(urlOf(store), 1);
+    await expect(store.sessions.appendEvent('s', { second: true })).rejects.toMatchObject({ code: 'OVERLOADED', message: expect.stringContaining('nothing was run') });
+    await lock.release();
+    await holding;
+    expect((await store.sessions.get('s'))!.events).toEqual([{ first: true }]);
   });
 
   it('the server restarted mid-load: calls in flight reject typed, nothing acknowledged is lost, the pool reconnects', async () => {

@@ -81,4 +81,34 @@ describe('a queue with withdrawal', () => {
     expect(queue.take(2)).toEqual(['a', 'b']);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
+
+  it('one listener per signal however many waiting items share it; all withdrawn in order on abort, none left after', () => {
+    const queue = new Queue<number>();
+    const controller = new AbortController();
+    const withdrawn: number[] = [];
+    for (let i = 0; i < 20; i++) queue.push(i, controller.signal, (item) => withdrawn.push(item));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    // Taking some detaches them; the signal keeps its one listener for the rest.
+    expect(queue.take(5)).toEqual([0, 1, 2, 3, 4]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    queue.push(20);
+    controller.abort();
+    expect(withdrawn).toEqual(Array.from({ length: 15 }, (_, i) => i + 5));
+    expect(queue.drain()).toEqual([20]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('the last waiting item of a shared signal taken: its listener is removed, and a new item adds one again', () => {
+    const queue = new Queue<string>();
+    const controller = new AbortController();
+    queue.push('a', controller.signal);
+    queue.push('b', controller.signal);
+    expect(queue.take(2)).toEqual(['a', 'b']);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const withdrawn: string[] = [];
+    queue.push('c', controller.signal, (item) => withdrawn.push(item));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    controller.abort();
+    expect(withdrawn).toEqual(['c']);
+  });
 });

@@ -5,7 +5,7 @@ import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
-import type { Outcome } from '../src/sqlite/protocol.js';
+import type { OperationCall, Outcome } from '../src/sqlite/protocol.js';
 import { WriteExecutor } from '../src/sqlite/write-executor.js';
 import { freshDatabase } from './helpers/database.js';
 
@@ -114,6 +114,24 @@ const count = (db: Connection, where = '1'): number =>
 
 const codes = (outcomes: Outcome[]): (string | true)[] => outcomes.map((o) => (o.ok ? true : o.error.code));
 
+/** Counts the runs of one statement the executor prepares (call before constructing it). */
+function countRuns(db: Connection, sql: string): () => number {
+  let runs = 0;
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    if (source === sql) {
+      const run = statement.run.bind(statement);
+      statement.run = (...params: unknown[]) => {
+        runs++;
+        return run(...params);
+      };
+    }
+    return statement;
+  }) as typeof db.prepare;
+  return () => runs;
+}
+
 describe('group commit', () => {
   it('commits a batch of writes in one transaction', () => {
     const db = freshDatabase();
@@ -194,24 +212,31 @@ describe('group commit', () => {
     expect(db.inTransaction).toBe(false);
   });
 
-  it('fails each call whose transaction cannot begin (another connection holds the write lock), and writes nothing', () => {
+  it('fails the whole batch BUSY after one BEGIN when another connection holds the write lock past busy_timeout; nothing is written', () => {
     const db = freshDatabase();
-    db.pragma('busy_timeout = 0');
+    db.pragma('busy_timeout = 20');
+    const begins = countRuns(db, 'BEGIN IMMEDIATE');
     const other = new Database(db.name);
     other.prepare('BEGIN IMMEDIATE').run();
+    const run = executor(db);
     try {
-      const outcomes = executor(db).execute([
-        ['test.insertMetric', ['a', 1]],
-        ['test.insertMetric', ['b', 2]],
-      ]);
-      expect(codes(outcomes)).toEqual(['INVALID_STATE', 'INVALID_STATE']);
-      expect(outcomes[0]).toMatchObject({ error: { sqliteCode: 'SQLITE_BUSY' } });
+      const outcomes = run.execute(Array.from({ length: 20 }, (_, n): OperationCall => ['test.insertMetric', [`m${n}`, n]]));
+      // One BEGIN waited busy_timeout once, and its failure failed every call: a BEGIN per
+      // call would wait 20 times as long, and with the default 5 s and batches of 512, the
+      // batch would stall for most of an hour.
+      expect(begins()).toBe(1);
+      expect(codes(outcomes)).toEqual(Array.from({ length: 20 }, () => 'BUSY'));
+      expect(outcomes[19]).toMatchObject({
+        error: { sqliteCode: 'SQLITE_BUSY', message: expect.stringMatching(/another connection held the write lock past busyTimeoutMs; nothing was written, retry/) },
+      });
       expect(db.inTransaction).toBe(false);
     } finally {
       other.prepare('ROLLBACK').run();
       other.close();
     }
     expect(count(db)).toBe(0);
+    // Once the lock is free the next batch commits.
+    expect(codes(run.execute([['test.insertMetric', ['after', 1]]]))).toEqual([true]);
   });
 
   it('fails the whole batch when the COMMIT fails', () => {

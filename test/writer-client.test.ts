@@ -373,6 +373,35 @@ describe('writer client', () => {
     expect(metricNames(config.path)).toEqual(['m1', 'm2', 'm3']);
   });
 
+  it('close during a restart waits for the replacement, closes it, and starts no other', async () => {
+    const calls: [InProcessWriterThread, string][] = [];
+    const { client, threads } = await start({}, { beforeCall: (method, thread) => void calls.push([thread, method]) });
+    // The writer dies while idle: its replacement is opening when close() is called.
+    await threads[0]!.terminate();
+    expect(threads).toHaveLength(2);
+    await client.close();
+    // The replacement opened and was closed as a writer is (its connection closed, the WAL
+    // truncated), not killed while opening; no writer started after close() resolved.
+    expect(calls.map(([thread, method]) => `${threads.indexOf(thread)} ${method}`)).toEqual(['0 open', '1 open', '1 close']);
+    expect(threads.map((t) => t.alive)).toEqual([false, false]);
+    await sleep(100);
+    expect(threads.map((t) => t.alive)).toEqual([false, false]);
+  });
+
+  it('close while a replacement died starting: the restart tries no more, and none is left running', async () => {
+    const { client, threads } = await start(
+      {},
+      reopens((thread) => void thread.terminate()),
+    );
+    await threads[0]!.terminate();
+    await client.close();
+    // The first replacement died opening; close() came before the restart tried again,
+    // so none started after it.
+    expect(threads.map((t) => t.alive)).toEqual([false, false]);
+    await sleep(100);
+    expect(threads.map((t) => t.alive)).toEqual([false, false]);
+  });
+
   it('close ends a writer that is down without calling it', async () => {
     const dir = join(tempDir(), 'db');
     mkdirSync(dir);

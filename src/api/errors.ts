@@ -1,7 +1,8 @@
 /**
  * The store's one error class. Every rejection carries a stable `code` that says whose
  * fault it is: the caller's (`INVALID_ARGUMENT`, `NOT_FOUND`, …), the load's
- * (`OVERLOADED`), the disk's (`IO_ERROR`, `CORRUPT`) or the store's own (`INTERNAL`).
+ * (`OVERLOADED`, `BUSY`, `TIMEOUT`: retry later), the disk's (`IO_ERROR`, `CORRUPT`) or the
+ * store's own (`INTERNAL`).
  * Errors that came from SQLite also keep SQLite's extended code
  * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, errors that came from PostgreSQL
  * its SQLSTATE as `pgCode`, and any error that was translated keeps the original as `cause`.
@@ -19,10 +20,12 @@ export type ErrorCode =
   | 'CONSTRAINT'
   /** A bad argument, refused before anything was queued. */
   | 'INVALID_ARGUMENT'
-  /** A move the row's status forbids; a database file that is newer or not ours; a lock held too long. */
+  /** A move the row's status forbids; a database file that is newer or not ours. */
   | 'INVALID_STATE'
   /** The read or write queue is full (`maxQueue`): nothing was accepted. */
   | 'OVERLOADED'
+  /** Another process held the lock past `busyTimeoutMs` (PostgreSQL: a lock wait timed out): nothing was written; retry. */
+  | 'BUSY'
   /** The store is closing or closed. */
   | 'CLOSED'
   /** The thread running the call died (it is replaced), or the writer could not restart. */
@@ -31,6 +34,11 @@ export type ErrorCode =
   | 'OUTCOME_UNKNOWN'
   /** The call's `signal` aborted while it still waited in a queue: it was never run. */
   | 'ABORTED'
+  /**
+   * PostgreSQL cancelled a statement of the call: it ran past `statementTimeoutMs` (or was
+   * cancelled on the server). Its transaction rolled back: nothing was written.
+   */
+  | 'TIMEOUT'
   /** The file system refused: disk full, I/O error, a missing, unopenable or read-only location. */
   | 'IO_ERROR'
   /** The file is not a SQLite database, or is damaged. */
@@ -45,10 +53,12 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'INVALID_ARGUMENT',
   'INVALID_STATE',
   'OVERLOADED',
+  'BUSY',
   'CLOSED',
   'WORKER_CRASHED',
   'OUTCOME_UNKNOWN',
   'ABORTED',
+  'TIMEOUT',
   'IO_ERROR',
   'CORRUPT',
   'INTERNAL',
@@ -108,10 +118,11 @@ export function codeForSqlite(sqliteCode: string): ErrorCode {
     // A string or blob over SQLite's own limit: the caller's value is too big.
     case 'SQLITE_TOOBIG':
       return 'INVALID_ARGUMENT';
-    // Another connection (another process) held the lock past busy_timeout.
+    // Another connection (another process) held the lock past busy_timeout: nothing
+    // was written, and the same call may succeed once the lock is free.
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
-      return 'INVALID_STATE';
+      return 'BUSY';
     default:
       return 'INTERNAL';
   }

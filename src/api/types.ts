@@ -406,7 +406,7 @@ export interface StoreOptions {
   synchronous?: Synchronous;
   /** Calls that may wait per queue (reads, writes) before new ones get OVERLOADED. Default 10000. */
   maxQueue?: number;
-  /** How long SQLite waits on a lock before SQLITE_BUSY. Default 5000. */
+  /** How long SQLite waits on a lock another process holds before the call rejects BUSY. Default 5000. */
   busyTimeoutMs?: number;
   /** Most reads sent to a reader in one message. Default 256. */
   maxReadBatch?: number;
@@ -463,7 +463,7 @@ export interface PostgresStoreOptions {
   };
   /** Calls that may wait for a connection beyond `pool.max` running ones before new ones get OVERLOADED. Default 10000. */
   maxQueue?: number;
-  /** The server cancels a statement that runs longer (the call rejects ABORTED, nothing is written); 0: no limit. Default 30000. */
+  /** The server cancels a statement that runs longer (the call rejects TIMEOUT, nothing is written); 0: no limit. Default 30000. */
   statementTimeoutMs?: number;
   /** The PostgreSQL schema the store's tables live in, created when missing. Default `abathur`. */
   schema?: string;

@@ -42,7 +42,8 @@ const MERGE_USER_STATE = raw(
 function mergeScope(merge: Statement, params: Record<string, string>, scope: string, maxStateBytes: number): string {
   const [state, bytes] = merge.get(params) as [string, number];
   if (bytes > maxStateBytes) {
-    // Thrown inside the operation's savepoint: the merge and all else it did roll back.
+    // Thrown mid-operation: all it did is undone (by its savepoint, or on the batch's
+    // optimistic first run, which has none, by the batch's rollback and replay).
     throw new StoreError(
       'INVALID_ARGUMENT',
       `the state delta would make the ${scope} state ${bytes} bytes, over the ${maxStateBytes}-byte limit (maxStateBytes); nothing was written`,
@@ -333,7 +334,7 @@ export const adkSessionsAppendEvent = defineOperation({
   /**
    * Appends an event, or replaces the stored event with the same id where it stands (ADK's
    * rule: an event id appended again replaces that event and applies its delta again), and
-   * applies its delta to the three scopes, in one savepoint. So an event id is stored once:
+   * applies its delta to the three scopes, as one atomic operation. So an event id is stored once:
    * a retry after OUTCOME_UNKNOWN never duplicates an event.
    */
   run({ st }, [input, ctx]: readonly [AdkAppendInput, AuditContext | undefined]): AdkAppendResult {

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { AuditContext, JsonValue, MemoryOperationType } from '../api/types.js';
 
-/** The one audit insert every write operation runs in its own savepoint. */
+/** The one audit insert every write operation runs, in the same transaction as its writes. */
 export const AUDIT_INSERT =
   'INSERT INTO audit (agent_id, task_id, action_type, action_data, result, ' +
   'memory_operation_type, memory_namespace, memory_entry_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
@@ -13,7 +13,7 @@ export interface AuditRecord {
   memory?: { operation: MemoryOperationType; namespace: string; entryId: number | null };
 }
 
-/** Writes the audit row of a write operation, inside that operation's savepoint. */
+/** Writes the audit row of a write operation: it commits, or is undone, with the operation's writes. */
 export function writeAudit(insert: Statement, ctx: AuditContext | undefined, record: AuditRecord): void {
   insert.run(
     ctx?.agentId ?? null,

@@ -67,8 +67,9 @@ interface SessionCount {
 
 /**
  * Refuses a state merged past `maxStateBytes`. Only the writer knows the merged size, so
- * this runs inside the operation's savepoint: the throw rolls the merge (and all else the
- * operation did) back, and nothing is written.
+ * this runs mid-operation, after the merge: the throw fails the operation and all it did
+ * is undone (its savepoint; on the batch's optimistic first run, which has none, the
+ * batch's rollback and replay; on PostgreSQL, the call's transaction), so nothing is written.
  */
 export function checkStateBytes(id: string, bytes: number, maxStateBytes: number): void {
   if (bytes > maxStateBytes) {

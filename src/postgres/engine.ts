@@ -17,6 +17,13 @@ import { migrate } from './schema.js';
 /** Idle connections in a transaction longer than this are closed by the server (a stuck caller must not hold locks forever). */
 const IDLE_IN_TRANSACTION_MS = 60_000;
 
+/**
+ * A call's wait for a connection is timed by the executor, at `pool.connectionTimeoutMs`,
+ * so that it is known by its own error; the pool's timers run this much later and only
+ * clean up (a queued request nobody waits for any more, a connection attempt that hangs).
+ */
+const POOL_TIMER_MARGIN_MS = 1000;
+
 const EMPTY_BATCHES = { batches: 0, calls: 0, mean: 0, max: 0 };
 
 /** An OVERLOADED error without a stack trace: refusing must stay cheap under a surge. */
@@ -36,7 +43,7 @@ export async function createPool(options: ResolvedPostgresOptions): Promise<Pool
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.pool.max,
-    connectionTimeoutMillis: options.pool.connectionTimeoutMs,
+    connectionTimeoutMillis: options.pool.connectionTimeoutMs + POOL_TIMER_MARGIN_MS,
     idleTimeoutMillis: options.pool.idleTimeoutMs,
     application_name: 'abathur-store',
     keepAlive: true,
@@ -148,7 +155,8 @@ export class PostgresEngine implements StoreEngine {
       }
     };
     const start = performance.now();
-    const options = signal === undefined ? { onConnected: connected } : { onConnected: connected, signal };
+    const wait = { onConnected: connected, connectionTimeoutMs: this.options.pool.connectionTimeoutMs };
+    const options = signal === undefined ? wait : { ...wait, signal };
     return execute(this.#pool, implementation, args, options).finally(() => {
       connected();
       this.#accepted[kind]--;

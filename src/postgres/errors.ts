@@ -36,18 +36,23 @@ export function isRetryable(error: unknown): boolean {
   return sqlstate === '40001' || sqlstate === '40P01';
 }
 
-/** The store's code for a SQLSTATE. */
+/**
+ * The store's code for a SQLSTATE. Lock contention the server gave up on is BUSY: a lock
+ * wait past `lock_timeout` (55P03), and a deadlock or serialization failure (40P01,
+ * 40001) that outlasted the call's own retries; each rolled the transaction back, and the
+ * same call may succeed later. A statement the server cancelled (57014) is TIMEOUT.
+ */
 export function codeForSqlstate(sqlstate: string): ErrorCode {
   if (sqlstate === '23505') return 'CONFLICT';
   if (sqlstate.startsWith('23')) return 'CONSTRAINT';
   if (sqlstate.startsWith('22')) return 'INVALID_ARGUMENT';
-  if (sqlstate === '57014') return 'ABORTED';
-  if (sqlstate === '40001' || sqlstate === '40P01') return 'CONFLICT';
+  if (sqlstate === '57014') return 'TIMEOUT';
+  if (sqlstate === '55P03' || sqlstate === '40001' || sqlstate === '40P01') return 'BUSY';
   if (sqlstate === '53300' || sqlstate === '53400') return 'OVERLOADED';
   if (sqlstate.startsWith('53') || sqlstate.startsWith('58')) return 'IO_ERROR';
   if (sqlstate === 'XX001' || sqlstate === 'XX002') return 'CORRUPT';
   if (sqlstate.startsWith('08') || sqlstate === '57P01' || sqlstate === '57P02' || sqlstate === '57P03') return 'IO_ERROR';
-  if (sqlstate === '55P03' || sqlstate === '25006' || sqlstate === '28000' || sqlstate === '28P01' || sqlstate === '3D000') {
+  if (sqlstate === '25006' || sqlstate === '28000' || sqlstate === '28P01' || sqlstate === '3D000') {
     return 'INVALID_STATE';
   }
   return DEFECT;
@@ -78,13 +83,14 @@ export function pgStoreError(error: unknown, context: { operation: string; phase
   }
   if (sqlstate !== undefined) {
     const code = codeForSqlstate(sqlstate);
-    const note = sqlstate === '57014' ? `; the server cancelled it (statement timeout or cancel) and nothing was written` : '';
+    const nothing = context.write ? 'nothing was written' : 'nothing was read';
+    let note = '';
+    if (code === 'TIMEOUT') {
+      note = `; the server cancelled it (it ran past statementTimeoutMs, or was cancelled on the server) and rolled it back: ${nothing}`;
+    } else if (code === 'BUSY') {
+      note = `; another transaction held the lock: ${nothing}, retry`;
+    }
     return new StoreError(code, `${context.operation}: ${message}${note}`, { pgCode: sqlstate, cause: error });
-  }
-  if (/timeout exceeded when trying to connect/i.test(message)) {
-    return new StoreError('OVERLOADED', `${context.operation}: no PostgreSQL connection became free in time; nothing was run, retry later`, {
-      cause: error,
-    });
   }
   return new StoreError(DEFECT, `${context.operation}: ${message}`, { cause: error });
 }

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { listenForAbort } from '../api/abort-listeners.js';
 import { StoreError } from '../api/errors.js';
 import type { AuditContext } from '../api/types.js';
 import type { AuditRecord } from '../catalogue/audit-log.js';
@@ -60,7 +61,7 @@ export async function execute(
   pool: Pool,
   implementation: PgImplementation,
   args: readonly unknown[],
-  options: { onConnected?: () => void; signal?: AbortSignal } = {},
+  options: ConnectOptions & { onConnected?: () => void } = {},
 ): Promise<unknown> {
   const write = implementation.mode === 'write';
   for (let attempt = 1; ; attempt++) {
@@ -82,43 +83,81 @@ export async function execute(
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; phase: Phase };
 
+/** How a call waits for its connection. */
+export interface ConnectOptions {
+  /** Withdraws the call while it waits (ABORTED). */
+  signal?: AbortSignal;
+  /** Refuses the call (OVERLOADED) when no connection came within this long. */
+  connectionTimeoutMs?: number;
+}
+
 /**
- * A connection from the pool, unless the signal aborts first: then the call is withdrawn
- * (nothing ran) and a connection that arrives later goes straight back.
+ * A connection from the pool, unless the signal aborts or `connectionTimeoutMs` passes
+ * first: then the call is withdrawn (nothing ran) and a connection that arrives later
+ * goes straight back. The wait is timed here, not by the pool's own timer, whose error
+ * carries nothing but its message to be known by.
  */
-function connect(pool: Pool, signal: AbortSignal | undefined): Promise<PoolClient> {
-  if (signal === undefined) return pool.connect();
+function connect(pool: Pool, options: ConnectOptions): Promise<PoolClient> {
+  const { signal, connectionTimeoutMs } = options;
+  if (signal === undefined && connectionTimeoutMs === undefined) return pool.connect();
+  // A transaction run again after a lost race: a signal that aborted meanwhile withdraws it.
+  if (signal?.aborted) return Promise.reject(abortedWaiting(signal));
   return new Promise((resolve, reject) => {
-    let withdrawn = false;
-    const onAbort = (): void => {
-      withdrawn = true;
-      reject(new StoreError('ABORTED', 'the call was aborted while it waited for a connection; it was not run', { cause: signal.reason }));
+    let waiting = true;
+    const stop = (): void => {
+      waiting = false;
+      clearTimeout(timer);
+      detach();
     };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const withdraw = (error: StoreError): void => {
+      stop();
+      reject(error);
+    };
+    const timer =
+      connectionTimeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              withdraw(
+                new StoreError(
+                  'OVERLOADED',
+                  `no PostgreSQL connection came free within ${connectionTimeoutMs} ms (pool.connectionTimeoutMs); nothing was run, retry later`,
+                ),
+              ),
+            connectionTimeoutMs,
+          );
+    const detach =
+      signal === undefined
+        ? () => {}
+        : listenForAbort(signal, () => withdraw(abortedWaiting(signal)));
     pool.connect().then(
       (client) => {
-        signal.removeEventListener('abort', onAbort);
-        if (withdrawn) client.release();
-        else resolve(client);
+        if (!waiting) return client.release();
+        stop();
+        resolve(client);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        if (!waiting) return;
+        stop();
         reject(error);
       },
     );
   });
 }
 
+function abortedWaiting(signal: AbortSignal): StoreError {
+  return new StoreError('ABORTED', 'the call was aborted while it waited for a connection; it was not run', { cause: signal.reason });
+}
+
 async function runOnce(
   pool: Pool,
   implementation: PgImplementation,
   args: readonly unknown[],
-  options: { onConnected?: () => void; signal?: AbortSignal },
+  options: ConnectOptions & { onConnected?: () => void },
 ): Promise<Outcome> {
   let client: PoolClient;
   try {
-    client = await connect(pool, options.signal);
+    client = await connect(pool, options);
   } catch (error) {
     return { ok: false, error, phase: 'connect' };
   }

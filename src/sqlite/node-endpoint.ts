@@ -33,3 +33,53 @@ export function nodeEndpoint(port: Worker | MessagePort): Endpoint {
     },
   };
 }
+
+/** A comlink request or answer: each carries the request's id. */
+const idOf = (message: unknown): string | undefined => {
+  const id = (message as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : undefined;
+};
+
+/**
+ * The caller's end of a worker's comlink channel. comlink keeps each request's resolver
+ * until its answer comes, and a worker that exited never answers: when it exits, every
+ * request still owed is answered here as comlink answers a call that threw, with
+ * `exitError(exitCode)`. No call is left pending, and nothing it holds is kept.
+ */
+export function workerEndpoint(worker: Worker, exitError: (exitCode: number) => unknown): Endpoint {
+  const endpoint = nodeEndpoint(worker);
+  const listeners = new Set<Listener>();
+  const owed = new Set<string>();
+  worker.on('message', (message: unknown) => {
+    const id = idOf(message);
+    if (id !== undefined) owed.delete(id);
+  });
+  worker.once('exit', (exitCode: number) => {
+    const error = exitError(exitCode);
+    for (const id of owed) {
+      // comlink's wire form of a thrown value: its 'throw' handler rethrows `value` as it is.
+      const data = { id, type: 'HANDLER', name: 'throw', value: { isError: false, value: error } };
+      for (const listener of listeners) {
+        const event = { data } as MessageEvent;
+        if (typeof listener === 'function') listener(event);
+        else listener.handleEvent(event);
+      }
+    }
+    owed.clear();
+  });
+  return {
+    postMessage: (...args: Parameters<Endpoint['postMessage']>) => {
+      const id = idOf(args[0]);
+      if (id !== undefined) owed.add(id);
+      endpoint.postMessage(...args);
+    },
+    addEventListener: (...args: Parameters<Endpoint['addEventListener']>) => {
+      listeners.add(args[1] as Listener);
+      endpoint.addEventListener(...args);
+    },
+    removeEventListener: (...args: Parameters<Endpoint['removeEventListener']>) => {
+      listeners.delete(args[1] as Listener);
+      endpoint.removeEventListener(...args);
+    },
+  };
+}

@@ -1,7 +1,10 @@
+import { listenForAbort } from '../api/abort-listeners.js';
+
 /**
  * A FIFO queue that takes from the front in O(1) (Array#shift is O(n)). An item pushed
  * with an AbortSignal is withdrawn when the signal aborts while the item still waits:
  * it leaves the queue and `onWithdraw` is told. Once taken, its signal no longer matters.
+ * However many waiting items share a signal, it has one listener.
  */
 export class Queue<T> {
   #items: T[] = [];
@@ -16,12 +19,11 @@ export class Queue<T> {
   push(item: T, signal?: AbortSignal, onWithdraw?: (item: T, signal: AbortSignal) => void): void {
     this.#items.push(item);
     if (signal === undefined) return;
-    const abort = (): void => {
+    const detach = listenForAbort(signal, () => {
       this.#detach.delete(item);
       if (this.#remove(item)) onWithdraw?.(item, signal);
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    this.#detach.set(item, () => signal.removeEventListener('abort', abort));
+    });
+    this.#detach.set(item, detach);
   }
 
   /** Removes and returns up to `count` items from the front. */

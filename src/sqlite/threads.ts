@@ -2,7 +2,7 @@ import { wrap } from 'comlink';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
-import { nodeEndpoint } from './node-endpoint.js';
+import { workerEndpoint } from './node-endpoint.js';
 import type { ReadBatchResponse } from './protocol.js';
 import type { ReadPoolLimits, ReadWorkers } from './read-pool.js';
 import { ReaderSet, type ReaderChannel, type ReaderEvents } from './reader-set.js';
@@ -67,7 +67,8 @@ export const spawnWriterThread: SpawnWriter = (onExit) => {
   });
   exited.catch(() => {});
   return {
-    remote: wrap<Writer>(nodeEndpoint(worker)),
+    // Calls still owed when the thread exits reject WORKER_CRASHED rather than stay pending.
+    remote: wrap<Writer>(workerEndpoint(worker, (code) => new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}`))),
     exited,
     get threadId() {
       return worker.threadId;

@@ -96,8 +96,12 @@ export class WriteExecutor {
       try {
         if (!db.inTransaction) this.#begin.run();
       } catch (error) {
-        outcomes[i] = { ok: false, error: toWireError(error) };
-        continue;
+        // Nothing of this transaction ran, and no call after this one can run without it.
+        // Each retrying BEGIN would wait busy_timeout again (20 calls × 200 ms took 4 s to
+        // fail): the rest of the batch fails at once, with the one error.
+        const failure = beginFailed(toWireError(error));
+        for (let j = i; j < calls.length; j++) outcomes[j] = { ok: false, error: failure };
+        return outcomes;
       }
       let bound;
       try {
@@ -163,6 +167,11 @@ export class WriteExecutor {
       // Nothing more can be undone; SQLite rolls back when the connection recovers.
     }
   }
+}
+
+function beginFailed(error: WireError): WireError {
+  if (error.code !== 'BUSY') return error;
+  return { ...error, message: `another connection held the write lock past busyTimeoutMs; nothing was written, retry (${error.message})` };
 }
 
 function rolledBack(cause: WireError): WireError {

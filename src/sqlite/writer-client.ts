@@ -31,6 +31,11 @@ export type SpawnWriter = (onExit: () => void) => WriterThread;
 /** Consecutive writer threads that may die while starting before queued writes are failed. */
 const RESTART_ATTEMPTS = 5;
 
+/**
+ * The writer's lifecycle: down → starting → ready → down … until closed. Every move goes
+ * through `#moveTo`, which never leaves `closed`: a restart or a spawn handler that runs
+ * after close() cannot bring a writer back.
+ */
 type WriterState = 'starting' | 'ready' | 'down' | 'closed';
 
 /**
@@ -41,14 +46,14 @@ type WriterState = 'starting' | 'ready' | 'down' | 'closed';
  *
  * If the writer thread dies, the batch it held rejects with OUTCOME_UNKNOWN (it may or
  * may not have committed), a fresh writer starts, and the writes still waiting here go
- * to it.
+ * to it. Once closed, no writer starts again.
  */
 export class WriterClient extends CallQueue {
   readonly #config: WriterConfig;
   readonly #limits: WriterLimits;
   readonly #spawnThread: SpawnWriter;
   #thread!: WriterThread;
-  #state: WriterState = 'starting';
+  #state: WriterState = 'down';
   #starting: Promise<void> | undefined;
   #restarting: Promise<void> | undefined;
   #inFlight: PendingCall[] | undefined;
@@ -153,23 +158,31 @@ export class WriterClient extends CallQueue {
     );
   }
 
+  /** The one place the lifecycle moves; false, and nothing changes, once closed. */
+  #moveTo(next: WriterState): boolean {
+    if (this.#state === 'closed') return false;
+    this.#state = next;
+    return true;
+  }
+
   #spawn(): Promise<void> {
-    this.#state = 'starting';
+    if (!this.#moveTo('starting')) return Promise.reject(new StoreError('CLOSED', 'the writer is closed; no writer starts again'));
     const thread: WriterThread = this.#spawnThread(() => this.#onExit(thread));
     this.#thread = thread;
     this.#refed = true;
     this.#starting = Promise.race([thread.remote.open(this.#config), thread.exited]).then(
       async (result) => {
         if (!result.ok) {
-          this.#state = 'down';
+          this.#moveTo('down');
           await thread.terminate();
           throw fromWireError(result.error);
         }
-        this.#state = 'ready';
+        // close() waits while a writer is starting, so this move always succeeds.
+        this.#moveTo('ready');
         this.flush();
       },
       (error: unknown) => {
-        this.#state = 'down';
+        this.#moveTo('down');
         throw error;
       },
     );
@@ -182,7 +195,7 @@ export class WriterClient extends CallQueue {
     // A writer that dies while starting fails its own start, and whoever started it
     // (openStore, or the restart loop) decides what next.
     if (this.#state === 'starting') return;
-    this.#state = 'down';
+    this.#moveTo('down');
     void this.#restart();
   }
 
@@ -241,18 +254,25 @@ export class WriterClient extends CallQueue {
     }
   }
 
-  /** Drains, truncates the WAL, closes the connection and ends the thread. */
+  /**
+   * Drains, truncates the WAL, closes the connection and ends the thread. A writer that
+   * is starting (a restart after a death) finishes opening first and is closed as any
+   * other; a restart waiting to try again starts nothing once closed.
+   */
   async close(): Promise<void> {
     await this.drain();
+    while (this.#state === 'starting') await this.#starting!.catch(() => {});
     const thread = this.#thread;
     const wasReady = this.#state === 'ready';
-    this.#state = 'closed';
+    this.#moveTo('closed');
     // Hold the process open until the thread has closed the database and exited.
     this.#setRef(true);
     try {
       if (wasReady) await Promise.race([thread.remote.close(), thread.exited]);
     } finally {
       await thread.terminate();
+      // A restart between two attempts finds the writer closed and ends (it never rejects).
+      await this.#restarting;
     }
   }
 }
