@@ -1,6 +1,6 @@
 import type { StoreEngine } from '../services/engine.js';
 import { Engine } from '../sqlite/engine.js';
-import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
+import { createDirectoryFor, DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { adminBackup } from '../catalogue/admin.js';
 import { Agents } from '../services/agents.js';
 import { Audit } from '../services/audit.js';
@@ -120,7 +120,8 @@ export class Store {
 
 /**
  * Opens (creating if needed) a store on a database file; a new file, its `-wal` and
- * `-shm` files are created owner-only (`fileMode`, default 0o600). Given a `url`, opens
+ * `-shm` files are created owner-only (`fileMode`, default 0o600), and a missing
+ * directory (with its missing parents) owner-only too (0o700). Given a `url`, opens
  * it on a PostgreSQL server instead (its schema is created on first open; the optional
  * peer dependency `pg` must be installed).
  *
@@ -140,5 +141,8 @@ export async function openStore(options: StoreOptions | PostgresStoreOptions): P
     return createStore(await PostgresEngine.start(resolved));
   }
   const resolved = resolveOptions(options);
+  // Here, once, not where the writer opens the file: a writer that restarts after its
+  // directory was moved away must fail, not start an empty store in a new directory.
+  createDirectoryFor(resolved.path, resolved.fileMode);
   return createStore(await Engine.start(resolved));
 }

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { parseArgs } from 'node:util';
 import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
 import { openReaderConnection, openWriterConnection } from '../sqlite/connection.js';
+import { createDirectoryFor } from '../sqlite/files.js';
 import { operations } from '../catalogue/index.js';
 import { StoreError } from '../api/errors.js';
 import { runDemo } from './demo.js';
@@ -120,9 +121,10 @@ async function init(args: string[], io: CliIo): Promise<number> {
   if (isPostgresUrl(positionals[0])) return (await postgresCommands()).initPostgres(positionals[0]!, values.schema, io);
   if (values.schema !== undefined) throw new UsageError('--schema applies to a PostgreSQL URL only');
   const path = resolve(positionals[0]!);
-  mkdirSync(dirname(path), { recursive: true });
-  // The connection the store's writer would open with its default options.
-  const db = openWriterConnection(path, engineConfig(resolveOptions({ path })).writer);
+  // The directory and the connection the store would make with its default options.
+  const { writer } = engineConfig(resolveOptions({ path }));
+  createDirectoryFor(path, writer.fileMode);
+  const db = openWriterConnection(path, writer);
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
