@@ -7,7 +7,7 @@ import { openReaderConnection, openWriterConnection } from '../sqlite/connection
 import { createDirectoryFor } from '../sqlite/files.js';
 import { operations } from '../catalogue/index.js';
 import { StoreError } from '../api/errors.js';
-import { runDemo } from './demo.js';
+import { DEMO_PATH, runDemo } from './demo.js';
 import { applySchema } from '../sqlite/schema.js';
 import { engineConfig } from '../sqlite/engine.js';
 import { resolveOptions } from '../api/options.js';
@@ -46,7 +46,7 @@ commands:
   migrate --from <path> --to <url>
                          copy a SQLite store into an empty PostgreSQL one, table by
                          table in batches, then count each table on both sides
-  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
+  demo [options]         a simulated orchestrator on its own ./data/abathur-demo.db, then a report
   bench                  where the load benchmark is: a program of its own in a source
                          checkout (npm run bench), not part of the package
 
@@ -100,7 +100,8 @@ metrics, then a report per operation and the database's check.
   --sessions N     concurrent agent sessions (64)
   --duration S     seconds to run (20)
   --think MS       think time between turns (100)
-  --path FILE      the database (./data/abathur.db)`,
+  --path FILE      the database (${DEMO_PATH}); a file holding data the demo did not
+                   write is refused (exit 1), so the demo never writes into your store`,
 };
 
 /** What the command line says about the benchmark, which is not part of the library. */
@@ -209,7 +210,7 @@ async function demo(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      path: { type: 'string', default: './data/abathur.db' },
+      path: { type: 'string', default: DEMO_PATH },
       sessions: { type: 'string', default: '64' },
       duration: { type: 'string', default: '20' },
       think: { type: 'string', default: '100' },
