@@ -17,7 +17,7 @@ describeEachEngine('agents', (engine) => {
     expect(await store.agents.get(agent.id)).toEqual(agent);
     expect(await store.agents.get('missing')).toBeUndefined();
     await expect(store.agents.spawn({ id: agent.id, name: 'x', specialization: 'y', taskId: task.id, model: 'm' })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(store.agents.spawn({ name: 'x', specialization: 'y', taskId: 'ghost', model: 'm' })).rejects.toMatchObject({ code: 'CONSTRAINT', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
+    await expect(store.agents.spawn({ name: 'x', specialization: 'y', taskId: 'ghost', model: 'm' })).rejects.toMatchObject({ code: 'NOT_FOUND', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
   });
 
   it('spawn names every missing field in one message', async () => {
