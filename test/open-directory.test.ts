@@ -67,6 +67,14 @@ describe('a missing directory', () => {
     expect(statSync(join(root, 'data')).isFile()).toBe(true);
   });
 
+  it('backup makes its destination’s directory the same way', async () => {
+    const root = tempDir();
+    const store = await openTestStore({ readers: 1 });
+    const target = join(root, 'backups', 'nightly', 'abathur.db');
+    await store.backup(target);
+    expect([modeOf(join(root, 'backups')), modeOf(join(root, 'backups', 'nightly')), modeOf(target)]).toEqual(['0o700', '0o700', '0o600']);
+  });
+
   it('abathur-store init makes its directory the same way', async () => {
     const root = tempDir();
     const path = join(root, 'cli', 'deeper', 'store.db');

@@ -79,7 +79,7 @@ export class Store {
   /**
    * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
    * writes go on meanwhile). The destination must not exist; it is created with the
-   * store's `fileMode` (owner-only by default). On PostgreSQL it rejects INVALID_STATE:
+   * store's `fileMode` (owner-only by default), and a missing directory for it owner-only too. On PostgreSQL it rejects INVALID_STATE:
    * back the server up with its own tools (pg_dump, base backups).
    *
    * @example
@@ -93,6 +93,7 @@ export class Store {
         const target = resolve(v.identifier('path', path));
         if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
         const mode = this.#engine instanceof Engine ? this.#engine.options.fileMode : DEFAULT_FILE_MODE;
+        createDirectoryFor(target, mode);
         return [target, mode] as const;
       },
       options?.signal,
