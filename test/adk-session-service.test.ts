@@ -257,7 +257,11 @@ describe('AbathurSessionService: getSession, listSessions, deleteSession', () =>
     expect(await ids({ afterTimestamp: 0 })).toHaveLength(5);
     expect(await ids({ numRecentEvents: 1, afterTimestamp: 20 })).toEqual(['e4']);
     // D4
-    await expect(service.getSession({ ...key(session), config: { numRecentEvents: -1 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    // 0 is accepted (all events), so the message says the range starts there.
+    await expect(service.getSession({ ...key(session), config: { numRecentEvents: -1 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('config.numRecentEvents must be an integer from 0 to'),
+    });
     await expect(service.getSession({ ...key(session), config: { numRecentEvents: 1.5 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await service.getSession({ appName: 'a', userId: 'u', sessionId: 'none' })).toBeUndefined();
   });

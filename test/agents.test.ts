@@ -17,7 +17,18 @@ describeEachEngine('agents', (engine) => {
     expect(await store.agents.get(agent.id)).toEqual(agent);
     expect(await store.agents.get('missing')).toBeUndefined();
     await expect(store.agents.spawn({ id: agent.id, name: 'x', specialization: 'y', taskId: task.id, model: 'm' })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(store.agents.spawn({ name: 'x', specialization: 'y', taskId: 'ghost', model: 'm' })).rejects.toMatchObject({ code: 'CONSTRAINT', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
+    await expect(store.agents.spawn({ name: 'x', specialization: 'y', taskId: 'ghost', model: 'm' })).rejects.toMatchObject({ code: 'NOT_FOUND', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
+  });
+
+  it('spawn names every missing field in one message', async () => {
+    const store = await engine.open();
+    await expect(store.agents.spawn({} as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'input is missing name, specialization, taskId and model (required)',
+    });
+    await expect(store.agents.spawn({ name: 'coder', taskId: 't' } as never)).rejects.toMatchObject({
+      message: 'input is missing specialization and model (required)',
+    });
   });
 
   it('moves between live states and terminates once', async () => {

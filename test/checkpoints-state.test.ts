@@ -14,7 +14,7 @@ describeEachEngine('checkpoints', (engine) => {
     const first = await store.checkpoints.list(task.id, { limit: 3 });
     const rest = await store.checkpoints.list(task.id, { cursor: first.nextCursor! });
     expect([...first.items, ...rest.items].map((c) => c.iteration)).toEqual([4, 3, 2, 1, 0]);
-    await expect(store.checkpoints.save({ taskId: 'ghost', iteration: 0, state: {} })).rejects.toMatchObject({ code: 'CONSTRAINT' });
+    await expect(store.checkpoints.save({ taskId: 'ghost', iteration: 0, state: {} })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.checkpoints.save({ taskId: task.id, iteration: -1, state: {} })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
@@ -30,7 +30,7 @@ describeEachEngine('legacy task state', (engine) => {
     expect(second.createdAt).toBe(first.createdAt);
     expect(await store.state.get(task.id, 'progress')).toEqual({ done: 2 });
     expect(await store.state.get(task.id, 'absent')).toBeUndefined();
-    await expect(store.state.set('ghost', 'k', 1)).rejects.toMatchObject({ code: 'CONSTRAINT' });
+    await expect(store.state.set('ghost', 'k', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(store.state.set(task.id, 'k', undefined as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

@@ -1,13 +1,20 @@
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/cli.js';
+import { lineWriter, main } from '../src/cli/cli.js';
 import { packageRoot } from '../src/paths.js';
 import { SCHEMA_VERSION } from '../src/sqlite/schema.js';
 import { fileHash } from './helpers/files.js';
 import { tempDir } from './helpers/temp.js';
 import { createV1Database } from './helpers/v1-database.js';
+
+// The command line from the build, for what only a real process shows (its pipes).
+const bin = fileURLToPath(new URL('../dist/src/cli/bin.js', import.meta.url));
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -164,7 +171,85 @@ describe('abathur-store CLI', () => {
   it("a bad option prints the command's own help with the error and exits 2", async () => {
     const bad = await run('check', 'x.db', '--bogus');
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain("Unknown option '--bogus'");
+    expect(bad.err).toContain('unknown option --bogus for check; its options: --json, --schema, --help');
+    expect(bad.err).not.toContain('did you mean');
     expect(bad.err).toContain('usage: abathur-store check <path> [--json]');
+  });
+
+  it('a misspelled option or command is named, with the closest one suggested (and balanced quotes)', async () => {
+    const typo = await run('check', 'x.db', '--jsn');
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/^abathur-store: unknown option --jsn for check \(did you mean --json\?\)/);
+    expect(typo.err.split('\n')[0]!.split("'").length % 2).toBe(1);
+    expect((await run('demo', '--sesions', '2')).err).toContain('unknown option --sesions for demo (did you mean --sessions?)');
+    expect((await run('migrate', '--form', 'a.db')).err).toContain('(did you mean --from?)');
+    expect((await run('chek', 'x.db')).err).toContain('unknown command "chek" (did you mean check?)');
+    expect((await run('frobnicate')).err).not.toContain('did you mean');
+  });
+
+  it('bench --help explains where the benchmark is and exits 0; bench alone still exits 2', async () => {
+    for (const argv of [['bench', '--help'], ['bench', '-h'], ['help', 'bench']]) {
+      const help = await run(...argv);
+      expect({ code: help.code, err: help.err }, argv.join(' ')).toEqual({ code: 0, err: '' });
+      expect(help.out).toContain('usage: abathur-store bench');
+      expect(help.out).toContain('npm run bench -- --help');
+    }
+    const bare = await run('bench');
+    expect(bare.code).toBe(2);
+    expect(bare.err).toContain('the benchmark is a program of its own');
+  });
+
+  it('a URL of another scheme is a usage error (2): no directory named after it, and no password echoed', async () => {
+    const dir = tempDir();
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const argv of [
+        ['init', 'mysql://root:hunter2@db/app'],
+        ['check', 'mysql://root:hunter2@db/app'],
+        ['migrate', 'sqlite://store.db'],
+        ['migrate', '--from', 'mysql://root:hunter2@db/app', '--to', 'postgres://localhost/x'],
+        ['demo', '--path', 'file:///tmp/demo.db'],
+      ]) {
+        const result = await run(...argv);
+        expect(result.code, argv.join(' ')).toBe(2);
+        expect(result.err, argv.join(' ')).toMatch(/is a (mysql|sqlite|file):\/\/ URL; it takes a database file path/);
+        expect(result.err).not.toContain('hunter2');
+      }
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('output piped into a reader that stops early (| head) ends quietly: no EPIPE trace, the command’s own exit code', async () => {
+    const path = join(tempDir(), 'store.db');
+    await run('init', path);
+    const child = spawn(process.execPath, [bin, 'check', path, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader goes away before the report is written: every write meets a closed pipe.
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('lineWriter drops lines after EPIPE and rethrows any other stream error', () => {
+    const written: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        written.push(chunk.toString());
+        done();
+      },
+    });
+    const out = lineWriter(stream);
+    out('one');
+    stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    out('two');
+    expect(written).toEqual(['one\n']);
+    const other = new Writable({ write: (_chunk, _encoding, done) => done() });
+    lineWriter(other);
+    expect(() => other.emit('error', Object.assign(new Error('disk full'), { code: 'ENOSPC' }))).toThrow('disk full');
   });
 });

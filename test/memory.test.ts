@@ -178,7 +178,7 @@ describeEachEngine('memory search and context', (engine) => {
     for (const namespace of ['', ':user', 'user:', 'user::alice', 'user\u0000x']) {
       await expect(store.memory.add({ namespace, key: 'k', value: 1, type: 'semantic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
-    await expect(store.memory.add({ namespace: NS, key: 'k', value: undefined as never, type: 'semantic' })).rejects.toMatchObject({ message: 'value is required' });
+    await expect(store.memory.add({ namespace: NS, key: 'k', value: undefined as never, type: 'semantic' })).rejects.toMatchObject({ message: 'input is missing value (required)' });
     await expect(store.memory.add({ namespace: NS, key: 'k', value: new Date() as never, type: 'semantic' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(store.memory.add({ namespace: NS, key: 'k', value: 1, type: 'working' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(store.memory.expireEpisodic('yesterday')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -1,7 +1,8 @@
+import Database from 'better-sqlite3';
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,9 +96,21 @@ function exportTargets(value: unknown): string[] {
 
 const strip = (path: string): string => path.replace(/^\.\//, '');
 
+/** The #anchors a Markdown page's headings get where it is read (GitHub, npm): lower case, punctuation dropped, spaces as hyphens. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  for (const [, heading] of markdown.replace(/^```[\s\S]*?^```$/gm, '').matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
+    const base = heading!.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    let anchor = base;
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${base}-${n}`;
+    anchors.add(anchor);
+  }
+  return anchors;
+}
+
 describe('the tarball', () => {
-  it('ships the library, the workers, the SQL, the command line, LICENSE and README; no bench, tests, maps or sources', () => {
-    const allowed = /^(dist\/src\/.+\.(js|d\.ts)|dist\/workers\/[^/]+\.(js|d\.ts)|sql\/.+\.sql|LICENSE|README\.md|package\.json)$/;
+  it('ships the library, the workers, the SQL, the command line, LICENSE, README and docs; no bench, tests, maps or sources', () => {
+    const allowed = /^(dist\/src\/.+\.(js|d\.ts)|dist\/workers\/[^/]+\.(js|d\.ts)|sql\/.+\.sql|docs\/.+|LICENSE|README\.md|package\.json)$/;
     expect(packed.filter((path) => !allowed.test(path))).toEqual([]);
     for (const required of ['LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/reader.js', 'dist/workers/writer.js', 'dist/workers/checkpointer.js', 'dist/src/cli/bin.js', 'sql/001_memory_tables.sql']) {
       expect(packed).toContain(required);
@@ -106,6 +119,29 @@ describe('the tarball', () => {
     for (const path of packed.filter((p) => p.endsWith('.js'))) {
       expect(readFileSync(join(installed, path), 'utf8'), path).not.toContain('sourceMappingURL');
     }
+  });
+
+  it('every link of the README and of the docs it ships leads to a file in the tarball, and every #anchor to a heading', () => {
+    const pages = packed.filter((path) => path.endsWith('.md'));
+    expect(pages).toEqual(expect.arrayContaining(['README.md', 'docs/PERFORMANCE.md', 'docs/RELIABILITY.md', 'docs/TESTING.md']));
+    const dead: string[] = [];
+    let links = 0;
+    for (const page of pages) {
+      const text = readFileSync(join(installed, page), 'utf8').replace(/^```[\s\S]*?^```$/gm, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/i.test(target!)) continue;
+        links++;
+        const [file, anchor] = target!.split('#') as [string, string | undefined];
+        const path = file === '' ? page : posix.normalize(posix.join(posix.dirname(page), file));
+        const exists = packed.includes(path) || packed.some((shipped) => shipped.startsWith(`${path.replace(/\/$/, '')}/`));
+        if (!exists) dead.push(`${page}: ${target!} (no ${path} in the tarball)`);
+        else if (anchor !== undefined && !anchorsOf(readFileSync(join(installed, path), 'utf8')).has(anchor)) {
+          dead.push(`${page}: ${target!} (no heading #${anchor} in ${path})`);
+        }
+      }
+    }
+    expect(links).toBeGreaterThan(20);
+    expect(dead).toEqual([]);
   });
 
   it('holds every file package.json points at: main, types, bin and each export', () => {
@@ -251,14 +287,50 @@ export {};
 interface Block {
   line: number;
   file: string;
+  code: string;
 }
+
+/**
+ * README blocks compiled but not run: they need what an empty project does not have (a
+ * Gemini model for ADK's Runner, the caller's LangGraph `builder` and `input`, a PostgreSQL
+ * server).
+ */
+const COMPILE_ONLY = /from '(@google\/adk|abathur-store\/langgraph)'|openStore\(\{ url:/;
+
+/**
+ * Runs one README block as a program of its own, after setting up the names the README's
+ * prose lets a block use undeclared (README_CONTEXT), on a store of the runner's.
+ */
+const README_RUNNER = `
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { openStore } from 'abathur-store';
+
+const [block, path] = process.argv.slice(2);
+const store = await openStore({ path, readers: 1 });
+try {
+  const s = await store.sessions.create({ appName: 'planner', userId: 'alice' });
+  const task = await store.tasks.create({ prompt: 'the task the README names', inputData: {} });
+  Object.assign(globalThis, {
+    store,
+    s,
+    task,
+    contentHash: createHash('sha256').update('docs/design.md').digest('hex'),
+    embed: async () => new Float32Array([0.25, 0.5, 0.75]),
+  });
+  await import(pathToFileURL(block).href);
+} finally {
+  await store.close();
+}
+`;
 
 describe('from TypeScript', () => {
   let blocks: Block[];
   let diagnostics: string[];
+  let project: string;
 
   beforeAll(() => {
-    const project = join(consumer, 'ts');
+    project = join(consumer, 'ts');
     mkdirSync(project);
     // The subpath exports, as specifiers: the consumer imports each (types and module).
     const subpaths = Object.keys(manifest.exports)
@@ -274,7 +346,7 @@ describe('from TypeScript', () => {
       const line = readme.slice(0, match.index).split('\n').length + 1;
       const file = `readme-line-${line}.mts`;
       writeFileSync(join(project, file), match[1]!);
-      blocks.push({ line, file });
+      blocks.push({ line, file, code: match[1]! });
     }
     writeFileSync(
       join(project, 'tsconfig.json'),
@@ -305,11 +377,75 @@ describe('from TypeScript', () => {
     expect(diagnostics.filter((line) => !line.startsWith('readme-line-') && !foreign(line))).toEqual([]);
   });
 
+  it('the README says what npm needs allowed (each runtime dependency with an install script) and why ADK needs skipLibCheck', () => {
+    const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+    // npm 11 asks about, and npm 12 skips, the install script of every dependency nobody allowed.
+    const scripted = Object.keys(manifest.dependencies).filter((dependency) => {
+      const { scripts = {} } = JSON.parse(readFileSync(join(root, 'node_modules', dependency, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+      return ['preinstall', 'install', 'postinstall'].some((hook) => scripts[hook] !== undefined);
+    });
+    expect(scripted).toContain('better-sqlite3');
+    const example = readme.includes('allowScripts') ? /^```json\n([\s\S]*?)^```$/m.exec(readme.slice(readme.indexOf('allowScripts'))) : null;
+    expect(example, 'the README shows an allowScripts block').not.toBeNull();
+    const allowed = (JSON.parse(example![1]!) as { allowScripts: Record<string, boolean> }).allowScripts;
+    for (const dependency of scripted) expect(allowed[dependency], dependency).toBe(true);
+    // The README's claim: our declarations compile under skipLibCheck: false, @google/adk's do not.
+    const adkOwn = diagnostics.filter((line) => /node_modules\/@google\/adk\//.test(line));
+    expect(adkOwn.length).toBeGreaterThan(0);
+    const adkSection = readme.slice(readme.indexOf('\n## ADK'), readme.indexOf('\n## ', readme.indexOf('\n## ADK') + 1));
+    expect(adkSection).toContain('compiles with `skipLibCheck: true`');
+  });
+
   it('every ```ts block of the README compiles against them too', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(8);
     const failing = diagnostics.filter((line) => line.startsWith('readme-line-'));
     // readme-line-N.mts(l,c): the block that starts at README line N.
     expect(failing).toEqual([]);
+  });
+
+  it('runs every ```ts block of the README as written, each a program that exits 0 (but the three COMPILE_ONLY ones)', () => {
+    // Every block starts in one directory that is empty at first: the first example's
+    // './data/abathur.db' and the store example's './backups/…' are made there.
+    const cwd = join(consumer, 'readme-run');
+    mkdirSync(cwd);
+    const runner = join(consumer, 'readme-runner.mjs');
+    writeFileSync(runner, README_RUNNER);
+    const context = join(consumer, 'readme-context', 'store.db');
+    mkdirSync(dirname(context));
+    const ran: number[] = [];
+    const compiledOnly: number[] = [];
+    for (const block of blocks) {
+      if (COMPILE_ONLY.test(block.code)) {
+        compiledOnly.push(block.line);
+        continue;
+      }
+      const program = join(project, 'out', block.file.replace(/\.mts$/, '.mjs'));
+      const result = run(process.execPath, [runner, program, context], cwd);
+      // readme-line-N: the block that starts at README line N.
+      expect({ block: block.file, status: result.status, stderr: result.stderr }).toEqual({ block: block.file, status: 0, stderr: '' });
+      ran.push(block.line);
+    }
+    expect(compiledOnly).toHaveLength(3);
+    expect(ran.length).toBeGreaterThanOrEqual(10);
+    expect(statSync(join(cwd, 'data')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cwd, 'data', 'abathur.db')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(cwd, 'backups')).mode & 0o777).toBe(0o700);
+  }, 180_000);
+
+  it('the first example, copied, hides no error: a write that fails makes it fail', () => {
+    const first = blocks.find((block) => block.code.includes("openStore({ path: './data/abathur.db' })"));
+    expect(first).toBeDefined();
+    const cwd = join(consumer, 'readme-failing');
+    const path = join(cwd, 'data', 'abathur.db');
+    mkdirSync(dirname(path), { recursive: true });
+    expect(cli('init', path).status).toBe(0);
+    // A store whose event log refuses every append: the example's appendEvent rejects.
+    const db = new Database(path);
+    db.exec("CREATE TRIGGER refuse_events BEFORE INSERT ON session_events BEGIN SELECT RAISE(ABORT, 'planted failure'); END");
+    db.close();
+    const result = run(process.execPath, [join(project, 'out', first!.file.replace(/\.mts$/, '.mjs'))], cwd);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('planted failure');
   });
 
   it('runs: opens a store, writes, reads typed values, closes', () => {
@@ -362,6 +498,21 @@ describe('from the command line', () => {
     const check = cli('check', path);
     expect(check.status).toBe(1);
     expect(check.stderr).toContain('CORRUPT');
+  });
+
+  it('runs the README’s command-line examples as written, each exiting 0 (but those with a … placeholder, and the 20 s demo)', () => {
+    const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+    const lines = [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].flatMap((block) => block[1]!.split('\n')).filter((line) => line.startsWith('npx abathur-store '));
+    const runnable = lines.filter((line) => !line.includes('…') && !/ demo\b/.test(line));
+    expect(runnable.length).toBeGreaterThanOrEqual(6);
+    const cwd = join(consumer, 'readme-cli');
+    mkdirSync(cwd);
+    for (const line of runnable) {
+      const args = line.replace(/#.*$/, '').trim().split(/\s+/).slice(2);
+      const result = run(join(consumer, 'node_modules', '.bin', 'abathur-store'), args, cwd);
+      expect({ line, status: result.status, stderr: result.stderr }).toEqual({ line, status: 0, stderr: '' });
+    }
+    expect(statSync(join(cwd, 'data')).mode & 0o777).toBe(0o700);
   });
 
   it('bench says where the benchmark is (a program of its own, not in the package), and exits 2, rather than crashing', () => {

@@ -138,6 +138,23 @@ describeEachEngine('sessions', (engine) => {
     await expect(store.sessions.listByUser('alice', { limit: 1001 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('lists carry no events unless asked (lastEvents: n); get without it still returns the whole log', async () => {
+    const store = await engine.open();
+    const { id } = await store.sessions.create({ appName: 'a', userId: 'alice', projectId: 'p' });
+    await store.sessions.appendEvents(id, [{ event: 'e1' }, { event: 'e2' }, { event: 'e3' }]);
+    for (const list of [() => store.sessions.listByUser('alice'), () => store.sessions.listByProject('p')]) {
+      const [listed] = (await list()).items;
+      expect(listed).toMatchObject({ id, eventCount: 3, events: [] });
+    }
+    expect((await store.sessions.listByUser('alice', { lastEvents: 2 })).items[0]!.events).toEqual(['e2', 'e3']);
+    expect((await store.sessions.listByProject('p', { lastEvents: 5 })).items[0]!.events).toEqual(['e1', 'e2', 'e3']);
+    expect((await store.sessions.get(id))?.events).toEqual(['e1', 'e2', 'e3']);
+    await expect(store.sessions.listByUser({} as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'userId must be a string, got an object',
+    });
+  });
+
   it('deletes a session and detaches its tasks, agents and checkpoints', async () => {
     const store = await engine.open();
     const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
@@ -156,7 +173,7 @@ describeEachEngine('sessions', (engine) => {
     const store = await engine.open();
     const bad: [() => Promise<unknown>, string][] = [
       [() => store.sessions.create({ appName: '', userId: 'u' }), 'appName must not be empty'],
-      [() => store.sessions.create({ appName: 'a' } as never), 'userId must be a string'],
+      [() => store.sessions.create({ appName: 'a' } as never), 'input is missing userId (required)'],
       [() => store.sessions.create({ appName: 'a', userId: 'u', state: [] as never }), 'state must be a plain object'],
       [() => store.sessions.create({ appName: 'a', userId: 'u', apName: 'x' } as never), 'unknown option "apName"'],
       [() => store.sessions.appendEvent('x', (() => 1) as never), 'event is function'],

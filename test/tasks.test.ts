@@ -19,9 +19,9 @@ describeEachEngine('tasks', (engine) => {
 
   it('rejects unknown sessions, parents and dependencies, and duplicate ids', async () => {
     const store = await engine.open();
-    await expect(store.tasks.create({ prompt: 'p', inputData: 1, sessionId: 'ghost' })).rejects.toMatchObject({ code: 'CONSTRAINT', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
-    await expect(store.tasks.create({ prompt: 'p', inputData: 1, parentTaskId: 'ghost' })).rejects.toMatchObject({ code: 'CONSTRAINT' });
-    await expect(store.tasks.create({ prompt: 'p', inputData: 1, dependencies: ['ghost'] })).rejects.toMatchObject({ code: 'CONSTRAINT', message: expect.stringContaining('ghost') });
+    await expect(store.tasks.create({ prompt: 'p', inputData: 1, sessionId: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND', ...engine.native('SQLITE_CONSTRAINT_FOREIGNKEY') });
+    await expect(store.tasks.create({ prompt: 'p', inputData: 1, parentTaskId: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(store.tasks.create({ prompt: 'p', inputData: 1, dependencies: ['ghost'] })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('ghost') });
     await store.tasks.create({ id: 't', prompt: 'p', inputData: 1 });
     await expect(store.tasks.create({ id: 't', prompt: 'p', inputData: 1 })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(store.tasks.create({ prompt: 'p', inputData: 1, priority: 11 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -44,6 +44,9 @@ describe('argument checks', () => {
     expect(refusal(() => v.text('t', 10n))).toBe('t must be a string, got bigint 10');
     expect(refusal(() => v.text('t', new Point()))).toBe('t must be a string, got a Point object');
     expect(refusal(() => v.text('t', Object.create(null)))).toBe('t must be a string, got a null-prototype object');
+    expect(refusal(() => v.text('t', {}))).toBe('t must be a string, got an object');
+    expect(refusal(() => v.text('t', new Error('x')))).toBe('t must be a string, got an Error object');
+    expect(refusal(() => v.text('t', new Date(0)))).toBe('t must be a string, got a Date object');
     expect(refusal(() => v.text('t', undefined))).toBe('t must be a string, got undefined');
     expect(refusal(() => v.text('t', () => 1))).toBe('t must be a string, got function');
   });
@@ -166,6 +169,22 @@ describe('argument checks', () => {
     );
     expect(refusal(() => v.options('options', { size: 5 }, [], { call: false }))).toBe('options has an unknown option "size" (known: none)');
     expect(refusal(() => v.options('options', 'x', ['limit']))).toBe('options must be an object, got "x"');
+  });
+
+  it('options: required keys missing are named together, in one message', () => {
+    const known = ['name', 'specialization', 'taskId', 'model', 'sessionId'] as const;
+    const required = ['name', 'specialization', 'taskId', 'model'] as const;
+    expect(refusal(() => v.options('input', {}, known, { required }))).toBe('input is missing name, specialization, taskId and model (required)');
+    expect(refusal(() => v.options('input', { name: 'n', model: undefined }, known, { required }))).toBe(
+      'input is missing specialization, taskId and model (required)',
+    );
+    expect(refusal(() => v.options('input', { name: 'n', specialization: 's', taskId: 't' }, known, { required }))).toBe('input is missing model (required)');
+    expect(refusal(() => v.options('input', undefined, known, { required }))).toBe('input must be an object with name, specialization, taskId and model, got undefined');
+    expect(refusal(() => v.options('input', 7, known, { required: ['name'] }))).toBe('input must be an object with name, got number 7');
+    const given = { name: 'n', specialization: 's', taskId: 't', model: 'm' };
+    expect(v.options('input', given, known, { required })).toBe(given);
+    // A misspelled key is still named as such, before what is missing.
+    expect(refusal(() => v.options('input', { Name: 'n' }, known, { required }))).toBe('input: misspelled option "Name" should be "name"');
   });
 
   it('limit: 50 by default, 1 to 1000', () => {

@@ -204,7 +204,7 @@ export class AbathurSessionService extends BaseSessionService {
       return [
         key,
         // ADK treats 0 as "no limit"; a negative count is refused (ADK's two services disagree on it).
-        recent ? v.integer('config.numRecentEvents', recent, 1, Number.MAX_SAFE_INTEGER) : null,
+        recent === undefined || recent === null ? null : v.integer('config.numRecentEvents', recent, 0, Number.MAX_SAFE_INTEGER) || null,
         after ? v.finiteNumber('config.afterTimestamp', after) : null,
       ] as const;
     });

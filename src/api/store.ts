@@ -1,6 +1,6 @@
 import type { StoreEngine } from '../services/engine.js';
 import { Engine } from '../sqlite/engine.js';
-import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
+import { createDirectoryFor, DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { adminBackup } from '../catalogue/admin.js';
 import { Agents } from '../services/agents.js';
 import { Audit } from '../services/audit.js';
@@ -79,7 +79,7 @@ export class Store {
   /**
    * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
    * writes go on meanwhile). The destination must not exist; it is created with the
-   * store's `fileMode` (owner-only by default). On PostgreSQL it rejects INVALID_STATE:
+   * store's `fileMode` (owner-only by default), and a missing directory for it owner-only too. On PostgreSQL it rejects INVALID_STATE:
    * back the server up with its own tools (pg_dump, base backups).
    *
    * @example
@@ -93,6 +93,7 @@ export class Store {
         const target = resolve(v.identifier('path', path));
         if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
         const mode = this.#engine instanceof Engine ? this.#engine.options.fileMode : DEFAULT_FILE_MODE;
+        createDirectoryFor(target, mode);
         return [target, mode] as const;
       },
       options?.signal,
@@ -120,7 +121,8 @@ export class Store {
 
 /**
  * Opens (creating if needed) a store on a database file; a new file, its `-wal` and
- * `-shm` files are created owner-only (`fileMode`, default 0o600). Given a `url`, opens
+ * `-shm` files are created owner-only (`fileMode`, default 0o600), and a missing
+ * directory (with its missing parents) owner-only too (0o700). Given a `url`, opens
  * it on a PostgreSQL server instead (its schema is created on first open; the optional
  * peer dependency `pg` must be installed).
  *
@@ -140,5 +142,8 @@ export async function openStore(options: StoreOptions | PostgresStoreOptions): P
     return createStore(await PostgresEngine.start(resolved));
   }
   const resolved = resolveOptions(options);
+  // Here, once, not where the writer opens the file: a writer that restarts after its
+  // directory was moved away must fail, not start an empty store in a new directory.
+  createDirectoryFor(resolved.path, resolved.fileMode);
   return createStore(await Engine.start(resolved));
 }

@@ -15,9 +15,18 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
-  if (typeof value === 'object') return `a ${value.constructor?.name ?? 'null-prototype'} object`;
+  if (typeof value === 'object') {
+    const kind = (value.constructor as { name?: string } | undefined)?.name;
+    if (kind === undefined) return 'a null-prototype object';
+    if (kind === 'Object') return 'an object';
+    return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} object`;
+  }
   return typeof value;
 }
+
+/** `a`, `a and b`, `a, b and c`. */
+const listed = (names: readonly string[]): string =>
+  names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
 
 /** Any string, up to 1 MiB of text (prompts, titles, error messages). */
 export function text(name: string, value: unknown, max = MAX_TEXT): string {
@@ -173,15 +182,22 @@ const NO_OPTIONS: Readonly<Partial<Record<string, unknown>>> = Object.freeze({})
  * An options bag: undefined, or a plain object with only known keys. A misspelled key is
  * an error, not silently ignored. Every call's options (or input object) may also carry
  * `signal`, which the engine checks and uses; `call: false` refuses it (nested objects).
+ * `required` keys must be present (not undefined): those missing are named together, in
+ * one message, rather than one per attempt.
  */
 export function options<K extends string>(
   name: string,
   value: unknown,
   known: readonly K[],
-  { call = true }: { call?: boolean } = {},
+  { call = true, required = [] }: { call?: boolean; required?: readonly K[] } = {},
 ): Readonly<Partial<Record<K, unknown>>> {
-  if (value === undefined || value === null) return NO_OPTIONS;
-  if (!isPlainObject(value)) throw invalidArgument(`${name} must be an object, got ${describe(value)}`);
+  if (value === undefined || value === null) {
+    if (required.length > 0) throw invalidArgument(`${name} must be an object with ${listed(required)}, got ${describe(value)}`);
+    return NO_OPTIONS;
+  }
+  if (!isPlainObject(value)) {
+    throw invalidArgument(`${name} must be an object${required.length > 0 ? ` with ${listed(required)}` : ''}, got ${describe(value)}`);
+  }
   for (const key of Object.keys(value)) {
     if (call && key === 'signal') continue;
     if (!(known as readonly string[]).includes(key)) {
@@ -193,6 +209,8 @@ export function options<K extends string>(
       );
     }
   }
+  const absent = required.filter((key) => value[key] === undefined);
+  if (absent.length > 0) throw invalidArgument(`${name} is missing ${listed(absent)} (required)`);
   return value as Readonly<Partial<Record<K, unknown>>>;
 }
 

@@ -28,9 +28,15 @@ export interface SpawnAgentArgs {
   resourceUsage: string | null;
 }
 
+type SpawnArgs = readonly [agent: SpawnAgentArgs, ctx: AuditContext | undefined];
+
 export const agentsSpawn = defineOperation({
   name: 'agents.spawn',
   kind: 'write',
+  parents: [
+    { field: 'taskId', table: 'tasks', id: ([agent]: SpawnArgs) => agent.taskId },
+    { field: 'sessionId', table: 'sessions', id: ([agent]: SpawnArgs) => agent.sessionId },
+  ],
   statements: {
     insert: raw(
       'INSERT INTO agents (id, name, specialization, task_id, model, session_id, resource_usage) ' +
@@ -38,7 +44,7 @@ export const agentsSpawn = defineOperation({
     ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [agent, ctx]: readonly [SpawnAgentArgs, AuditContext | undefined]): Agent {
+  run({ st }, [agent, ctx]: SpawnArgs): Agent {
     const row = conflictOnDuplicate(`agent ${agent.id} already exists`, () => st.insert.get(agent)) as RawRow;
     // The audit row names the new agent, so it is written after it exists.
     writeAudit(st.audit, auditUnder({ taskId: agent.taskId, ...ctx }, agent.id), {

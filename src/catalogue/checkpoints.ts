@@ -6,19 +6,22 @@ import { CHECKPOINTS } from './tables.js';
 import type { RawRow } from './table.js';
 import { conflictOnDuplicate } from './sql.js';
 
+type SaveArgs = readonly [taskId: string, iteration: number, state: string, sessionId: string | null, ctx: AuditContext | undefined];
+
 export const checkpointsSave = defineOperation({
   name: 'checkpoints.save',
   kind: 'write',
+  parents: [
+    { field: 'taskId', table: 'tasks', id: ([taskId]: SaveArgs) => taskId },
+    { field: 'sessionId', table: 'sessions', id: ([, , , sessionId]: SaveArgs) => sessionId },
+  ],
   statements: {
     insert: raw(
       `INSERT INTO checkpoints (task_id, iteration, state, session_id) VALUES (?, ?, ?, ?) RETURNING ${CHECKPOINTS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
-  run(
-    { st },
-    [taskId, iteration, state, sessionId, ctx]: readonly [string, number, string, string | null, AuditContext | undefined],
-  ): Checkpoint {
+  run({ st }, [taskId, iteration, state, sessionId, ctx]: SaveArgs): Checkpoint {
     const row = conflictOnDuplicate(`task ${taskId} already has checkpoint ${iteration}`, () =>
       st.insert.get(taskId, iteration, state, sessionId),
     ) as RawRow;

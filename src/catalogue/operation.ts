@@ -1,5 +1,6 @@
 import type { Connection } from '../sqlite/connection.js';
 import type { Statement } from 'better-sqlite3';
+import { missingParent, parentExists, type ParentField, type ParentTable } from './parents.js';
 
 export type OperationKind = 'read' | 'write';
 
@@ -47,7 +48,38 @@ export interface Operation<A extends readonly unknown[] = readonly unknown[], R 
   readonly statements: Readonly<Statements>;
   /** False for operations SQLite refuses inside a transaction (VACUUM INTO). */
   readonly transactional: boolean;
+  /** The rows of other tables this write names (its foreign keys): a missing one is NOT_FOUND. */
+  readonly parents?: readonly ParentField<A>[];
   run(context: RunContext<Statements>, args: A): R;
+}
+
+/** The statement, added to an operation that declares parents, that looks for one of `table`. */
+const PARENT_STATEMENT: Readonly<Record<ParentTable, string>> = { tasks: 'parentTask', sessions: 'parentSession' };
+
+/**
+ * `run`, with a foreign-key failure turned into NOT_FOUND naming the declared parent that
+ * is missing. SQLite does not say which key failed, so each declared id is looked for in
+ * the same transaction (the failed statement has undone itself). A failure no declared
+ * parent explains (an audit context naming a missing task) stays what it was.
+ */
+function reportingMissingParents<A extends readonly unknown[], R>(
+  run: (context: RunContext<Statements>, args: A) => R,
+  parents: readonly ParentField<A>[],
+): (context: RunContext<Statements>, args: A) => R {
+  return (context, args) => {
+    try {
+      return run(context, args);
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw error;
+      for (const parent of parents) {
+        const id = parent.id(args);
+        if (id !== null && context.st[PARENT_STATEMENT[parent.table]]!.get(id) === undefined) {
+          throw missingParent(parent.field, parent.table, id, { sqliteCode: 'SQLITE_CONSTRAINT_FOREIGNKEY', cause: error });
+        }
+      }
+      throw error;
+    }
+  };
 }
 
 export function defineOperation<S extends Statements, A extends readonly unknown[], R>(spec: {
@@ -55,15 +87,24 @@ export function defineOperation<S extends Statements, A extends readonly unknown
   kind: OperationKind;
   statements: S;
   transactional?: boolean;
+  /** A write's foreign keys, by the caller's field names: see {@link Operation.parents}. */
+  parents?: readonly ParentField<A>[];
   /** Called detached from `spec`: it must not use `this`. */
   run(this: void, context: RunContext<S>, args: A): R;
 }): Operation<A, R> {
+  const run = spec.run as (context: RunContext<Statements>, args: A) => R;
+  const { parents } = spec;
+  if (parents === undefined || parents.length === 0) {
+    return { name: spec.name, kind: spec.kind, statements: spec.statements, transactional: spec.transactional ?? true, run };
+  }
+  const lookups = Object.fromEntries(parents.map(({ table }) => [PARENT_STATEMENT[table], pluck(parentExists(table))]));
   return {
     name: spec.name,
     kind: spec.kind,
-    statements: spec.statements,
+    statements: { ...spec.statements, ...lookups },
     transactional: spec.transactional ?? true,
-    run: spec.run,
+    parents,
+    run: reportingMissingParents(run, parents),
   };
 }
 

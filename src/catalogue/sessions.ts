@@ -124,8 +124,10 @@ export const sessionsSetState = defineOperation({
 
 // Lists are newest first, keyset-paginated on (created_at DESC, rowid DESC): a page is
 // one range of the index, whatever page it is (SQLite sorts only rows that share a
-// created_at, the index's last term). The rowid follows the columns.
-type ListArgs = readonly [owner: string, limit: number, after: readonly [string, number] | null, lastEvents: number | null];
+// created_at, the index's last term). The rowid follows the columns. A listed session
+// carries its newest `lastEvents` events (0, the service's default: none), never its
+// whole log: a page of 50 would otherwise read 50 whole logs.
+type ListArgs = readonly [owner: string, limit: number, after: readonly [string, number] | null, lastEvents: number];
 
 /** A session list by one owner column (user_id or project_id), served by its index. */
 const listBy = (name: string, column: 'user_id' | 'project_id') =>
@@ -134,7 +136,6 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
     kind: 'read',
     statements: {
       first: raw(`SELECT ${SESSIONS.columns}, rowid FROM sessions WHERE ${column} = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
-      all: ALL_EVENTS,
       last: LAST_EVENTS,
       next: raw(
         `SELECT ${SESSIONS.columns}, rowid FROM sessions WHERE ${column} = @owner AND created_at <= @at ` +
@@ -151,7 +152,8 @@ const listBy = (name: string, column: 'user_id' | 'project_id') =>
         limit,
         (row) => {
           const info = SESSIONS.decode(row);
-          return withEvents(info, eventsOf(st, info.id, lastEvents));
+          const events = lastEvents === 0 ? [] : (st.last.all(info.id, lastEvents) as string[]).reverse();
+          return withEvents(info, events);
         },
         (session, row) => [session.createdAt, SESSIONS.after(row) as number],
       );

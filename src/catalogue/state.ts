@@ -17,9 +17,12 @@ export const stateGet = defineOperation({
   },
 });
 
+type SetArgs = readonly [taskId: string, key: string, value: string, ctx: AuditContext | undefined];
+
 export const stateSet = defineOperation({
   name: 'state.set',
   kind: 'write',
+  parents: [{ field: 'taskId', table: 'tasks', id: ([taskId]: SetArgs) => taskId }],
   statements: {
     upsert: raw(
       'INSERT INTO state (task_id, key, value) VALUES (?, ?, ?) ' +
@@ -27,10 +30,7 @@ export const stateSet = defineOperation({
     ),
     audit: AUDIT_INSERT,
   },
-  run(
-    { st },
-    [taskId, key, value, ctx]: readonly [string, string, string, AuditContext | undefined],
-  ): StateEntry {
+  run({ st }, [taskId, key, value, ctx]: SetArgs): StateEntry {
     const row = st.upsert.get(taskId, key, value) as RawRow;
     writeAudit(st.audit, { ...ctx, taskId: ctx?.taskId ?? taskId }, { action: 'state_set', data: { taskId, key } });
     return STATE.decode(row);

@@ -5,6 +5,7 @@ import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { SESSIONS, TASKS } from './tables.js';
 import type { RawRow } from './table.js';
+import { missingParent } from './parents.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 const BY_ID = raw(`SELECT ${TASKS.columns} FROM tasks WHERE id = ?`);
@@ -34,9 +35,15 @@ export interface CreateTaskArgs {
   timeoutSeconds: number;
 }
 
+type CreateArgs = readonly [task: CreateTaskArgs, ctx: AuditContext | undefined];
+
 export const tasksCreate = defineOperation({
   name: 'tasks.create',
   kind: 'write',
+  parents: [
+    { field: 'parentTaskId', table: 'tasks', id: ([task]: CreateArgs) => task.parentTaskId },
+    { field: 'sessionId', table: 'sessions', id: ([task]: CreateArgs) => task.sessionId },
+  ],
   statements: {
     exists: pluck('SELECT 1 FROM tasks WHERE id = ?'),
     insert: raw(
@@ -46,12 +53,11 @@ export const tasksCreate = defineOperation({
     ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [task, ctx]: readonly [CreateTaskArgs, AuditContext | undefined]): Task {
-    // dependencies is a JSON array, which no foreign key can check: check it here.
+  run({ st }, [task, ctx]: CreateArgs): Task {
+    // dependencies is a JSON array, which no foreign key can check: check it here, and
+    // say it as a missing parent is said.
     for (const dependency of task.dependencies) {
-      if (st.exists.get(dependency) === undefined) {
-        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${dependency}, which does not exist`);
-      }
+      if (st.exists.get(dependency) === undefined) throw missingParent('dependencies', 'tasks', dependency);
     }
     const row = conflictOnDuplicate(`task ${task.id} already exists`, () =>
       st.insert.get({ ...task, dependencies: JSON.stringify(task.dependencies) }),

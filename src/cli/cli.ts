@@ -1,15 +1,16 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { packageRoot } from '../paths.js';
-import { parseArgs } from 'node:util';
 import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
 import { openReaderConnection, openWriterConnection } from '../sqlite/connection.js';
+import { createDirectoryFor } from '../sqlite/files.js';
 import { operations } from '../catalogue/index.js';
 import { StoreError } from '../api/errors.js';
-import { runDemo } from './demo.js';
+import { DEMO_PATH, runDemo } from './demo.js';
 import { applySchema } from '../sqlite/schema.js';
 import { engineConfig } from '../sqlite/engine.js';
 import { resolveOptions } from '../api/options.js';
+import { parseCommand, refuseForeignUrl, suggestion } from './arguments.js';
 import { UsageError } from './usage-error.js';
 
 export interface CliIo {
@@ -21,12 +22,31 @@ export interface CliIo {
   progress?: (line: string, done: boolean) => void;
 }
 
-const consoleIo: CliIo = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
-  interactive: process.stdout.isTTY,
-  progress: (line, done) => process.stdout.write(`\r\x1b[2K${line}${done ? '\n' : ''}`),
-};
+/**
+ * Writes lines to a stream until its reader goes away (`abathur-store check --json | head`):
+ * the rest is then dropped, quietly, and the command ends with its own exit code, as if its
+ * output had all been read. Any other stream error is thrown, as without this listener.
+ */
+export function lineWriter(stream: NodeJS.WritableStream): (text: string) => void {
+  let gone = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    gone = true;
+  });
+  return (text) => {
+    if (!gone) stream.write(`${text}\n`);
+  };
+}
+
+/** The process's own stdout and stderr. */
+function consoleIo(): CliIo {
+  return {
+    out: lineWriter(process.stdout),
+    err: lineWriter(process.stderr),
+    interactive: process.stdout.isTTY,
+    progress: (line, done) => process.stdout.write(`\r\x1b[2K${line}${done ? '\n' : ''}`),
+  };
+}
 
 /** The PostgreSQL commands, loaded only for a postgres:// argument (a SQLite command never loads `pg`). */
 const postgresCommands = (): Promise<typeof import('./postgres-commands.js')> => import('./postgres-commands.js');
@@ -45,7 +65,7 @@ commands:
   migrate --from <path> --to <url>
                          copy a SQLite store into an empty PostgreSQL one, table by
                          table in batches, then count each table on both sides
-  demo [options]         a simulated orchestrator on ./data/abathur.db, then a report
+  demo [options]         a simulated orchestrator on its own ./data/abathur-demo.db, then a report
   bench                  where the load benchmark is: a program of its own in a source
                          checkout (npm run bench), not part of the package
 
@@ -99,7 +119,15 @@ metrics, then a report per operation and the database's check.
   --sessions N     concurrent agent sessions (64)
   --duration S     seconds to run (20)
   --think MS       think time between turns (100)
-  --path FILE      the database (./data/abathur.db)`,
+  --path FILE      the database (${DEMO_PATH}); a file holding data the demo did not
+                   write is refused (exit 1), so the demo never writes into your store`,
+  bench: `usage: abathur-store bench
+
+The load benchmark is a program of its own beside the library, not part of this command
+line or of the published package: it needs development dependencies (sqlite3, tinybench).
+From a source checkout:
+  npm install && npm run bench -- --help
+Run without --help, this command says the same on stderr and exits 2.`,
 };
 
 /** What the command line says about the benchmark, which is not part of the library. */
@@ -115,14 +143,16 @@ export function packageVersion(): string {
 }
 
 async function init(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { schema: { type: 'string' } } });
+  const { positionals, values } = parseCommand('init', { args, allowPositionals: true, options: { schema: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('init takes one database path or PostgreSQL URL');
+  refuseForeignUrl(positionals[0], "init's argument", 'postgres');
   if (isPostgresUrl(positionals[0])) return (await postgresCommands()).initPostgres(positionals[0]!, values.schema, io);
   if (values.schema !== undefined) throw new UsageError('--schema applies to a PostgreSQL URL only');
   const path = resolve(positionals[0]!);
-  mkdirSync(dirname(path), { recursive: true });
-  // The connection the store's writer would open with its default options.
-  const db = openWriterConnection(path, engineConfig(resolveOptions({ path })).writer);
+  // The directory and the connection the store would make with its default options.
+  const { writer } = engineConfig(resolveOptions({ path }));
+  createDirectoryFor(path, writer.fileMode);
+  const db = openWriterConnection(path, writer);
   try {
     const { applied, version } = applySchema(db);
     io.out(applied ? `initialised ${path} (schema version ${version})` : `${path} is already at schema version ${version}`);
@@ -135,7 +165,7 @@ async function init(args: string[], io: CliIo): Promise<number> {
 const thousands = (n: number): string => n.toLocaleString('en-US');
 
 async function migrate(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommand('migrate', {
     args,
     allowPositionals: true,
     options: { from: { type: 'string' }, to: { type: 'string' }, schema: { type: 'string' } },
@@ -144,6 +174,7 @@ async function migrate(args: string[], io: CliIo): Promise<number> {
     if (values.from === undefined || values.to === undefined || positionals.length > 0) {
       throw new UsageError('migrate --from <sqlite file> --to <postgres://…> takes both, and no other argument');
     }
+    refuseForeignUrl(values.from, '--from', 'none');
     if (!isPostgresUrl(values.to)) throw new UsageError(`--to must be a PostgreSQL URL (postgres://…), got "${values.to}"`);
     const from = resolve(values.from);
     if (!existsSync(from)) throw new StoreError('IO_ERROR', `cannot copy ${from}: file does not exist`);
@@ -151,6 +182,7 @@ async function migrate(args: string[], io: CliIo): Promise<number> {
   }
   if (values.schema !== undefined) throw new UsageError('--schema applies to migrate --from … --to postgres://… only');
   if (positionals.length !== 1) throw new UsageError('migrate takes one database path');
+  refuseForeignUrl(positionals[0], "migrate's argument", 'none');
   const path = resolve(positionals[0]!);
   if (!existsSync(path)) {
     throw new StoreError('IO_ERROR', `cannot migrate ${path}: file does not exist (abathur-store init creates one)`);
@@ -181,12 +213,13 @@ async function migrate(args: string[], io: CliIo): Promise<number> {
 }
 
 async function check(args: string[], io: CliIo): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommand('check', {
     args,
     allowPositionals: true,
     options: { json: { type: 'boolean', default: false }, schema: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('check takes one database path or PostgreSQL URL');
+  refuseForeignUrl(positionals[0], "check's argument", 'postgres');
   if (isPostgresUrl(positionals[0])) return (await postgresCommands()).checkPostgresUrl(positionals[0]!, values.schema, values.json, io);
   if (values.schema !== undefined) throw new UsageError('--schema applies to a PostgreSQL URL only');
   // Read-only: checking never changes the file. foreign_keys is set on this connection
@@ -204,10 +237,10 @@ async function check(args: string[], io: CliIo): Promise<number> {
 }
 
 async function demo(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommand('demo', {
     args,
     options: {
-      path: { type: 'string', default: './data/abathur.db' },
+      path: { type: 'string', default: DEMO_PATH },
       sessions: { type: 'string', default: '64' },
       duration: { type: 'string', default: '20' },
       think: { type: 'string', default: '100' },
@@ -218,6 +251,7 @@ async function demo(args: string[], io: CliIo): Promise<number> {
     if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number of at least ${min}, got "${text}"`);
     return n;
   };
+  refuseForeignUrl(values.path, '--path', 'none');
   const result = await runDemo({
     path: values.path,
     sessions: Math.round(number('sessions', values.sessions, 1)),
@@ -230,7 +264,7 @@ async function demo(args: string[], io: CliIo): Promise<number> {
 }
 
 /** Runs the command line; resolves to the exit code. */
-export async function main(argv: readonly string[], io: CliIo = consoleIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = consoleIo()): Promise<number> {
   const [command, ...rest] = argv;
   const commandHelp = command === undefined ? undefined : COMMAND_HELP[command];
   try {
@@ -264,7 +298,7 @@ export async function main(argv: readonly string[], io: CliIo = consoleIo): Prom
         io.err(USAGE);
         return 2;
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        throw new UsageError(`unknown command "${command}"${suggestion(command, Object.keys(COMMAND_HELP))}`);
     }
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {

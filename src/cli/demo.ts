@@ -1,12 +1,77 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreError } from '../api/errors.js';
 import { formatCheckReport } from '../diagnostics/check.js';
 import type { LatencySummary } from '../sqlite/engine-stats.js';
+import { openReaderConnection, type Connection } from '../sqlite/connection.js';
 import { EventLoopDelay } from './event-loop-delay.js';
 import { openStore, type Store } from '../api/store.js';
 import { engineOf } from '../api/internal.js';
+
+/**
+ * The demo's own database: not the README's `./data/abathur.db`, which is where a user's
+ * own store is likely to be, and which the demo must never fill with its rows.
+ */
+export const DEMO_PATH = './data/abathur-demo.db';
+
+/** The memory entry that marks a database as the demo's: a later run may write there again. */
+const DEMO_MARK = { namespace: 'abathur-store:demo', key: 'database' } as const;
+
+/** The tables a user's data lives in; a database with a row in any of them is not the demo's to fill. */
+const DATA_TABLES = [
+  'sessions',
+  'memory_entries',
+  'document_index',
+  'tasks',
+  'agents',
+  'state',
+  'checkpoints',
+  'metrics',
+  'audit',
+  'lg_checkpoints',
+  'lg_store',
+  'adk_sessions',
+  'adk_app_states',
+  'adk_user_states',
+];
+
+function holdsOtherData(db: Connection): boolean {
+  const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
+  const marked =
+    tables.has('memory_entries') &&
+    db.prepare('SELECT 1 FROM memory_entries WHERE namespace = ? AND key = ? LIMIT 1').get(DEMO_MARK.namespace, DEMO_MARK.key) !== undefined;
+  return !marked && DATA_TABLES.some((table) => tables.has(table) && db.prepare(`SELECT 1 FROM "${table}" LIMIT 1`).get() !== undefined);
+}
+
+/**
+ * Refuses a database that holds rows the demo did not write, before the store opens it
+ * (opening would migrate it): the demo fills its database with sessions, memory, tasks
+ * and metrics, and a user's own store must not receive them. A missing or empty file, or
+ * one an earlier demo run marked, is the demo's.
+ */
+function refuseOtherData(path: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return;
+  }
+  if (size === 0) return;
+  const db = openReaderConnection(path, 5000);
+  try {
+    if (holdsOtherData(db)) {
+      throw new StoreError(
+        'INVALID_STATE',
+        `${path} holds data the demo did not write, and the demo would add its own sessions, memory, tasks and metrics to it; ` +
+          `give --path a new file (the demo's own is ${DEMO_PATH})`,
+      );
+    }
+  } finally {
+    db.close();
+  }
+}
 
 export interface DemoOptions {
   path: string;
@@ -151,11 +216,17 @@ function eventCountLines(counts: DemoResult['eventCounts']): string[] {
   return lines;
 }
 
-/** The demo behind `npm start`: an orchestrator's sessions on the default database, then a report. */
+/** The demo behind `npm start`: an orchestrator's sessions on the demo's own database, then a report. */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const path = resolve(options.path);
-  mkdirSync(dirname(path), { recursive: true });
+  refuseOtherData(path);
   const store = await openStore({ path });
+  await store.memory
+    .add({ ...DEMO_MARK, value: 'written by abathur-store demo, which may write here again', type: 'semantic' })
+    .catch((error: unknown) => {
+      // Marked by an earlier run.
+      if (!(error instanceof StoreError && error.code === 'CONFLICT')) throw error;
+    });
   const run = Date.now().toString(36);
   const errorSamples: string[] = [];
   let errors = 0;

@@ -2,6 +2,7 @@ import { resolvePostgresOptions } from '../api/options.js';
 import { formatCheckReport } from '../diagnostics/check.js';
 import { checkPostgres } from '../postgres/check.js';
 import { copySqliteToPostgres, type CopyProgress } from '../postgres/copy.js';
+import { loadPg } from '../postgres/driver.js';
 import { createPool } from '../postgres/engine.js';
 import { pgStoreError } from '../postgres/errors.js';
 import { pgImplementations } from '../postgres/operations/index.js';
@@ -74,6 +75,8 @@ function progressPrinter(io: CliIo): (progress: CopyProgress) => void {
  */
 export async function copyToPostgres(from: string, url: string, schema: string | undefined, io: CliIo): Promise<number> {
   const to = resolvePostgresOptions({ url, ...(schema === undefined ? {} : { schema }) });
+  // Before the first line of output: without `pg` nothing can be copied, so nothing is announced.
+  await loadPg();
   io.out(`copying ${from} into schema "${to.schema}" on ${to.location}, one transaction, in batches:`);
   const report = await copySqliteToPostgres({ from, to, onProgress: progressPrinter(io) });
   const width = Math.max(...report.counts.map((c) => c.table.length));

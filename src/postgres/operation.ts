@@ -1,6 +1,7 @@
 import type { AuditContext } from '../api/types.js';
 import type { AuditRecord } from '../catalogue/audit-log.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
+import { missingParent, type ParentField } from '../catalogue/parents.js';
 import type { RawRow } from '../catalogue/table.js';
 
 export type PgStatements = Record<string, string>;
@@ -56,7 +57,36 @@ export function implement<O extends Operation, S extends PgStatements>(
   if ((mode === 'write') !== (operation.kind === 'write')) {
     throw new Error(`${operation.name} is a ${operation.kind} operation; its PostgreSQL mode cannot be ${mode}`);
   }
-  return { operation, mode, statements: spec.statements, run: spec.run };
+  const run = spec.run;
+  const parents = operation.parents as readonly ParentField<ArgsOf<O>>[] | undefined;
+  return { operation, mode, statements: spec.statements, run: parents === undefined ? run : reportingMissingParents(run, parents) };
+}
+
+/** A foreign-key violation's detail: `Key (task_id)=(t-9) is not present in table "tasks".` */
+const NOT_PRESENT = /^Key \([^)]*\)=\((.*)\) is not present in table "([^"]+)"\.?$/s;
+
+/**
+ * `run`, with a foreign-key violation (23503) on a declared parent turned into the same
+ * NOT_FOUND the SQLite engine gives. The transaction is aborted by then, so nothing can be
+ * looked up: the violation's detail names the table and the id, and the declared parent
+ * with both is the one missing. A violation no declared parent explains (an audit
+ * context naming a missing task) stays what it was.
+ */
+function reportingMissingParents<A, R>(
+  run: (q: PgQueries<PgStatements>, args: A) => Promise<R>,
+  parents: readonly ParentField<A>[],
+): (q: PgQueries<PgStatements>, args: A) => Promise<R> {
+  return async (q, args) => {
+    try {
+      return await run(q, args);
+    } catch (error) {
+      const { code, detail } = (error ?? {}) as { code?: unknown; detail?: unknown };
+      const [, id, table] = code === '23503' && typeof detail === 'string' ? (NOT_PRESENT.exec(detail) ?? []) : [];
+      const parent = parents.find((p) => p.table === table && p.id(args) === id);
+      if (parent === undefined || id === undefined) throw error;
+      throw missingParent(parent.field, parent.table, id, { pgCode: '23503', cause: error });
+    }
+  };
 }
 
 /** The statement that writes an audit row; named once, shared by every write. */

@@ -46,7 +46,9 @@ export class Agents {
    */
   spawn(input: SpawnAgentInput): Promise<Agent> {
     return this.#engine.call(agentsSpawn, () => {
-      const o = v.options('input', input, ['id', 'name', 'specialization', 'taskId', 'model', 'sessionId', 'resourceUsage', 'ctx'] as const);
+      const o = v.options('input', input, ['id', 'name', 'specialization', 'taskId', 'model', 'sessionId', 'resourceUsage', 'ctx'] as const, {
+        required: ['name', 'specialization', 'taskId', 'model'],
+      });
       return [
         {
           id: o.id === undefined ? randomUUID() : v.identifier('id', o.id),

@@ -26,8 +26,9 @@ export class Checkpoints {
    */
   save<State = JsonValue>(input: SaveCheckpointInput): Promise<Checkpoint<State>> {
     return this.#engine.call(checkpointsSave, () => {
-      const o = v.options('input', input, ['taskId', 'iteration', 'state', 'sessionId', 'ctx'] as const);
-      if (o.state === undefined) throw v.missing('state');
+      const o = v.options('input', input, ['taskId', 'iteration', 'state', 'sessionId', 'ctx'] as const, {
+        required: ['taskId', 'iteration', 'state'],
+      });
       return [
         v.identifier('taskId', o.taskId),
         v.integer('iteration', o.iteration, 0, MAX_ITERATION),

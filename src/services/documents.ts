@@ -44,7 +44,9 @@ export class Documents {
    */
   upsert(input: UpsertDocumentInput): Promise<DocumentEntry> {
     return this.#engine.call(documentsUpsert, () => {
-      const o = v.options('input', input, ['filePath', 'title', 'documentType', 'contentHash', 'chunkCount', 'metadata', 'ctx'] as const);
+      const o = v.options('input', input, ['filePath', 'title', 'documentType', 'contentHash', 'chunkCount', 'metadata', 'ctx'] as const, {
+        required: ['filePath', 'title', 'contentHash'],
+      });
       return [
         v.identifier('filePath', o.filePath),
         v.text('title', o.title, 4096),

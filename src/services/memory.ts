@@ -52,8 +52,9 @@ export class Memory {
    */
   add<Value = JsonValue>(input: AddMemoryInput): Promise<MemoryEntry<Value>> {
     return this.#engine.call(memoryAdd, () => {
-      const o = v.options('input', input, ['namespace', 'key', 'value', 'type', 'metadata', 'createdBy', 'ctx'] as const);
-      if (o.value === undefined) throw v.missing('value');
+      const o = v.options('input', input, ['namespace', 'key', 'value', 'type', 'metadata', 'createdBy', 'ctx'] as const, {
+        required: ['namespace', 'key', 'value', 'type'],
+      });
       return [
         v.namespace('namespace', o.namespace),
         v.identifier('key', o.key),

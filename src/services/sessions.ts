@@ -55,7 +55,10 @@ export interface GetSessionOptions extends CallOptions {
   lastEvents?: number;
 }
 
-export interface SessionListOptions extends ListOptions, GetSessionOptions {}
+export interface SessionListOptions extends ListOptions, CallOptions {
+  /** Each listed session carries its newest n events; without it, none (`events: []`). */
+  lastEvents?: number;
+}
 
 export interface AppendEventOptions extends WriteOptions {
   /**
@@ -124,10 +127,11 @@ function eventArgs(value: unknown, maxBytes: number): EventArg[] {
   });
 }
 
+/** A list's sessions carry no events unless `lastEvents` asks for the newest n of each. */
 function listArgs(owner: string, value: unknown, opts: unknown) {
   const o = v.options('options', opts, ['limit', 'cursor', 'lastEvents'] as const);
   const after = o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'sn') as [string, number]);
-  return [v.identifier(owner, value), v.limit(o.limit), after, lastEvents(o.lastEvents)] as const;
+  return [v.identifier(owner, value), v.limit(o.limit), after, lastEvents(o.lastEvents) ?? 0] as const;
 }
 
 /** Sessions: an event history and a state object per conversation, with a lifecycle. */
@@ -152,7 +156,9 @@ export class Sessions {
    */
   create<State = JsonObject>(input: CreateSessionInput): Promise<Session<State>> {
     return this.#engine.call(sessionsCreate, () => {
-      const o = v.options('input', input, ['id', 'appName', 'userId', 'projectId', 'state', 'metadata', 'ctx'] as const);
+      const o = v.options('input', input, ['id', 'appName', 'userId', 'projectId', 'state', 'metadata', 'ctx'] as const, {
+        required: ['appName', 'userId'],
+      });
       return [
         o.id === undefined ? randomUUID() : v.identifier('id', o.id),
         v.identifier('appName', o.appName),
@@ -287,12 +293,15 @@ export class Sessions {
     }, options?.signal) as Promise<State>;
   }
 
-  /** A user's sessions, newest first. */
+  /**
+   * A user's sessions, newest first. They carry no events (`events: []`; `eventCount`
+   * says how many were appended) unless `lastEvents: n` asks for each one's newest n.
+   */
   listByUser<State = JsonObject>(userId: string, options?: SessionListOptions): Promise<Page<Session<State>>> {
     return this.#engine.call(sessionsListByUser, () => listArgs('userId', userId, options), options?.signal) as Promise<Page<Session<State>>>;
   }
 
-  /** A project's sessions, newest first. */
+  /** A project's sessions, newest first; events as {@link Sessions.listByUser}. */
   listByProject<State = JsonObject>(projectId: string, options?: SessionListOptions): Promise<Page<Session<State>>> {
     return this.#engine.call(sessionsListByProject, () => listArgs('projectId', projectId, options), options?.signal) as Promise<Page<Session<State>>>;
   }

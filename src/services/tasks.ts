@@ -55,8 +55,7 @@ export class Tasks {
       const o = v.options('input', input, [
         'id', 'prompt', 'inputData', 'agentType', 'priority', 'parentTaskId', 'dependencies', 'sessionId', 'createdBy',
         'maxRetries', 'maxExecutionTimeoutSeconds', 'ctx',
-      ] as const);
-      if (o.inputData === undefined) throw v.missing('inputData');
+      ] as const, { required: ['prompt', 'inputData'] });
       if (o.dependencies !== undefined && !Array.isArray(o.dependencies)) {
         throw invalidArgument('dependencies must be an array of task ids');
       }

@@ -97,8 +97,9 @@ export const pgSessionsSetState = implement(sessionsSetState, {
 });
 
 // Newest first on (created_at DESC, rowid DESC), served by the owner's index, which ends
-// in those two columns: a page is one range of it. Each session's newest events come in
-// the same statement.
+// in those two columns: a page is one range of it. Each session's newest `lastEvents`
+// events come in the same statement; with 0, the lists' default, the LIMIT 0 subquery
+// reads none.
 const listBy = (operation: typeof sessionsListByUser, column: 'user_id' | 'project_id') =>
   implement(operation, {
     statements: {

@@ -14,6 +14,7 @@ import {
   tasksListBySession,
   tasksListChildren,
 } from '../../catalogue/tasks.js';
+import { missingParent } from '../../catalogue/parents.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { NOW } from './sql.js';
@@ -41,9 +42,7 @@ export const pgTasksCreate = implement(tasksCreate, {
   async run(q, [task, ctx]) {
     if (task.dependencies.length > 0) {
       const dependency = (await q.value('missing', [task.dependencies])) as string | undefined;
-      if (dependency !== undefined) {
-        throw new StoreError('CONSTRAINT', `task ${task.id} depends on task ${dependency}, which does not exist`);
-      }
+      if (dependency !== undefined) throw missingParent('dependencies', 'tasks', dependency);
     }
     const row = await conflictOnDuplicate(
       `task ${task.id} already exists`,
