@@ -58,7 +58,9 @@ describe('examples/', () => {
       cwd: packageRoot,
       env: { ...process.env, TMPDIR: tmp },
       encoding: 'utf8',
-      timeout: 120_000,
+      // Killed (signal SIGTERM) before vitest's 60 s: an example that never exits, say one
+      // that leaves a store open, fails here rather than hanging the run.
+      timeout: 50_000,
     });
     expect({ status: run.status, signal: run.signal, stderr: run.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
     const lines = run.stdout.split('\n');
