@@ -1,7 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended type-checked rules over the
-// sources, tests, benchmarks and thread entries. Where a rule fights a sound pattern of
-// this codebase it is turned off or down here, each with its reason, never with scattered
-// disable comments.
+// sources, tests, benchmarks, examples and thread entries. Where a rule fights a sound
+// pattern of this codebase it is turned off or down here, each with its reason, never
+// with scattered disable comments.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
@@ -11,7 +11,7 @@ export default defineConfig(
     ignores: ['dist/', 'coverage/', 'reports/', '.stryker-tmp/', 'bench-results/', 'data/'],
   },
   {
-    files: ['{src,test,bench,workers}/**/*.{ts,mjs}'],
+    files: ['{src,test,bench,workers,examples}/**/*.{ts,mjs}'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {

@@ -1,3 +1,9 @@
+/**
+ * The embedded store: {@link openStore} opens one (a SQLite file, or a PostgreSQL
+ * database), whose services return promises; every rejection is a {@link StoreError}.
+ *
+ * @module abathur-store
+ */
 // The package entry: openStore, the public types and the error class, nothing else.
 // Every type a user can name is in api/types.ts; a Store's engine is not reachable from here.
 export { openStore } from './api/store.js';

@@ -7,6 +7,7 @@ import * as v from '../api/validate.js';
 import { adkMemoryAddSession, adkMemorySearch, type AdkMemoryItem } from '../catalogue/adk.js';
 import type { Engine } from '../sqlite/engine.js';
 
+/** Options of {@link AbathurMemoryService}'s constructor. */
 export interface AbathurMemoryServiceOptions {
   /** Most memories one search returns, best first. Default 50, at most 1000. */
   limit?: number;
@@ -59,6 +60,7 @@ export class AbathurMemoryService implements BaseMemoryService {
   readonly #limit: number;
   readonly #payload: number;
 
+  /** A memory service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurMemoryServiceOptions) {
     let engine: Engine;
     try {

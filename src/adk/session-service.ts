@@ -32,6 +32,7 @@ import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord }
 /** What `appendEvent` does with a session object older than the stored session. */
 export type StalePolicy = 'reload' | 'reject';
 
+/** Options of {@link AbathurSessionService}'s constructor. */
 export interface AbathurSessionServiceOptions {
   /**
    * What `appendEvent` does with a session object older than the stored session (another
@@ -128,6 +129,7 @@ export class AbathurSessionService extends BaseSessionService {
   /** The store version each session object this service handed out was read at. */
   readonly #versions = new WeakMap<Session, KnownVersion>();
 
+  /** A session service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
     super();
     let engine: Engine;

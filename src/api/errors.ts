@@ -1,16 +1,7 @@
-/**
- * The store's one error class. Every rejection carries a stable `code` that says whose
- * fault it is: the caller's (`INVALID_ARGUMENT`, `NOT_FOUND`, …), the load's
- * (`OVERLOADED`, `BUSY`, `TIMEOUT`: retry later), the disk's (`IO_ERROR`, `CORRUPT`) or the
- * store's own (`INTERNAL`).
- * Errors that came from SQLite also keep SQLite's extended code
- * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, errors that came from PostgreSQL
- * its SQLSTATE as `pgCode`, and any error that was translated keeps the original as `cause`.
- *
- * Errors cross thread boundaries as plain data ({@link WireError}) and are rebuilt here:
- * structured clone keeps only `message` and `name` of an Error, and drops `code`.
- */
+// Errors cross thread boundaries as plain data (WireError, below) and are rebuilt here:
+// structured clone keeps only `message` and `name` of an Error, and drops `code`.
 
+/** What went wrong, as a {@link StoreError}'s stable `code`: branch on it, not on messages. */
 export type ErrorCode =
   /** The row a write names does not exist. */
   | 'NOT_FOUND'
@@ -64,6 +55,15 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'INTERNAL',
 ];
 
+/**
+ * The store's one error class. Every rejection carries a stable `code` that says whose
+ * fault it is: the caller's (`INVALID_ARGUMENT`, `NOT_FOUND`, …), the load's
+ * (`OVERLOADED`, `BUSY`, `TIMEOUT`: retry later), the disk's (`IO_ERROR`, `CORRUPT`) or the
+ * store's own (`INTERNAL`).
+ * Errors that came from SQLite also keep SQLite's extended code
+ * (`SQLITE_CONSTRAINT_FOREIGNKEY`, …) as `sqliteCode`, errors that came from PostgreSQL
+ * its SQLSTATE as `pgCode`, and any error that was translated keeps the original as `cause`.
+ */
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   readonly code: ErrorCode;
@@ -72,6 +72,7 @@ export class StoreError extends Error {
   /** The SQLSTATE of an error that came from PostgreSQL (`23505`, `57014`, …). */
   readonly pgCode: string | undefined;
 
+  /** Made by the store; build one yourself only to stand in for the store, as a test's fake does. */
   constructor(code: ErrorCode, message: string, options?: { sqliteCode?: string; pgCode?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

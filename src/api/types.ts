@@ -5,6 +5,7 @@
 
 /** A value that survives JSON: what JSON columns accept and return. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object: what state, metadata and labels must be. */
 export type JsonObject = { [key: string]: JsonValue };
 
 /** Optional audit context every write accepts: who did it, under which task. */
@@ -51,6 +52,7 @@ export interface ListOptions extends CallOptions {
 
 /** A session's lifecycle: created → active → (paused ↔ active) → terminated → archived. */
 export const SESSION_STATUSES = ['created', 'active', 'paused', 'terminated', 'archived'] as const;
+/** One of {@link SESSION_STATUSES}; `sessions.setStatus` moves a session between them. */
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 /**
@@ -118,7 +120,9 @@ export interface TrimmedEvents {
   eventCount: number;
 }
 
+/** The kinds of memory entry. Only `episodic` entries expire (`memory.expireEpisodic`). */
 export const MEMORY_TYPES = ['semantic', 'episodic', 'procedural'] as const;
+/** One of {@link MEMORY_TYPES}: fixed by `memory.add`, kept by every later version. */
 export type MemoryType = (typeof MEMORY_TYPES)[number];
 
 /** One version of a memory key. `Value` types `value` for the caller; it is not checked when read. */
@@ -137,11 +141,19 @@ export interface MemoryEntry<Value = JsonValue> {
   updatedAt: Timestamp;
 }
 
+/** The kinds of indexed document, as `documents.listByType` lists them. */
 export const DOCUMENT_TYPES = ['design', 'specification', 'plan', 'report'] as const;
+/** One of {@link DOCUMENT_TYPES}. */
 export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+/**
+ * Where a document's embedding stands: `pending` (not embedded yet), `synced`, `failed`,
+ * `stale` (its content hash changed since it was embedded).
+ */
 export const SYNC_STATUSES = ['pending', 'synced', 'failed', 'stale'] as const;
+/** One of {@link SYNC_STATUSES}; `documents.pendingSync` lists the `pending` and `stale` ones. */
 export type SyncStatus = (typeof SYNC_STATUSES)[number];
 
+/** A document of the index: its path, content hash and the state of its embedding. */
 export interface DocumentEntry {
   id: number;
   filePath: string;
@@ -159,7 +171,12 @@ export interface DocumentEntry {
   updatedAt: Timestamp;
 }
 
+/**
+ * A task's lifecycle: `pending` until claimed, `running` while an agent works on it, then
+ * `completed`, `failed` (for good: no retries left, or none wanted) or `cancelled`.
+ */
 export const TASK_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+/** One of {@link TASK_STATUSES}. */
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** A task. `Input` and `Result` type its JSON payloads for the caller; they are not checked when read. */
@@ -186,9 +203,12 @@ export interface Task<Input = JsonValue, Result = JsonValue> {
   sessionId: string | null;
 }
 
+/** What an agent is doing; `terminated` is final. */
 export const AGENT_STATES = ['idle', 'working', 'waiting', 'terminated'] as const;
+/** One of {@link AGENT_STATES}. */
 export type AgentState = (typeof AGENT_STATES)[number];
 
+/** An agent spawned for a task, optionally in a session, with its state and resource usage. */
 export interface Agent {
   id: string;
   name: string;
@@ -202,6 +222,10 @@ export interface Agent {
   sessionId: string | null;
 }
 
+/**
+ * A task's saved state at one iteration: where a restarted orchestrator resumes.
+ * `State` types `state` for the caller; it is not checked when read.
+ */
 export interface Checkpoint<State = JsonValue> {
   taskId: string;
   iteration: number;
@@ -210,6 +234,7 @@ export interface Checkpoint<State = JsonValue> {
   sessionId: string | null;
 }
 
+/** One key of a task's key/value state (`store.state`, kept for the seed's callers). */
 export interface StateEntry<Value = JsonValue> {
   id: number;
   taskId: string;
@@ -219,9 +244,15 @@ export interface StateEntry<Value = JsonValue> {
   updatedAt: Timestamp;
 }
 
+/** The memory operations an audit entry records, for `audit.list({ memoryOperation })`. */
 export const MEMORY_OPERATION_TYPES = ['create', 'update', 'delete', 'consolidate', 'publish'] as const;
+/** One of {@link MEMORY_OPERATION_TYPES}. */
 export type MemoryOperationType = (typeof MEMORY_OPERATION_TYPES)[number];
 
+/**
+ * One audit row: every write writes one in its own transaction, with the caller's
+ * {@link AuditContext} and, for memory operations, the namespace and entry.
+ */
 export interface AuditEntry {
   id: number;
   timestamp: Timestamp;
@@ -235,6 +266,7 @@ export interface AuditEntry {
   memoryEntryId: number | null;
 }
 
+/** One recorded value of a named metric (`metrics.record`). */
 export interface Metric {
   id: number;
   timestamp: Timestamp;
@@ -397,6 +429,7 @@ export interface MetricQuery extends ListOptions {
 /** `'normal'` survives process crashes; `'full'` also power loss, at a cost per commit. */
 export type Synchronous = 'normal' | 'full';
 
+/** Options of {@link openStore} for a store on a SQLite file; only `path` is required. */
 export interface StoreOptions {
   /** The database file. Created (with its directory's WAL and SHM files) when missing. */
   path: string;
@@ -480,6 +513,7 @@ export interface PostgresStoreOptions {
 /** Which storage engine a store runs on. */
 export type EngineKind = 'sqlite' | 'postgres';
 
+/** Latency percentiles of one operation, in microseconds, as {@link StoreStats} reports them. */
 export interface LatencySummary {
   count: number;
   /** Microseconds. */
@@ -490,6 +524,7 @@ export interface LatencySummary {
   mean: number;
 }
 
+/** How many calls went in one reader message or one commit: `calls / batches` on average, and the largest. */
 export interface BatchSummary {
   batches: number;
   calls: number;
@@ -497,6 +532,10 @@ export interface BatchSummary {
   max: number;
 }
 
+/**
+ * What `store.stats()` returns: counters the caller's thread already keeps, so sampling
+ * them asks no thread and touches no file.
+ */
 export interface StoreStats {
   /** The storage engine. */
   engine: EngineKind;
@@ -538,6 +577,7 @@ export interface IndexFinding {
   problem?: string;
 }
 
+/** A row whose parent row is missing, as SQLite's `foreign_key_check` reports it. */
 export interface ForeignKeyViolation {
   table: string;
   rowid: number | null;
@@ -565,6 +605,11 @@ export interface StatementPlan {
   ok: boolean;
 }
 
+/**
+ * What `store.check()` found: integrity, foreign keys, the journal mode, the schema
+ * version, the 33 index requirements and, when asked, every catalogue statement's plan.
+ * `ok` is true only when all of them pass.
+ */
 export interface CheckReport {
   /** The engine checked. */
   engine: EngineKind;

@@ -33,11 +33,13 @@ import {
 import type { Engine } from '../sqlite/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 
+/** Options of {@link AbathurSaver}'s constructor. */
 export interface AbathurSaverOptions {
   /** The serializer for checkpoints, metadata and values. Default: LangGraph's JsonPlusSerializer. */
   serde?: SerializerProtocol;
 }
 
+/** Options of {@link AbathurSaver.fromPath}: the saver's, and those of the store it opens. */
 export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
   /** Options for the store the saver opens (all but `path`). */
   store?: Omit<StoreOptions, 'path'>;
@@ -106,6 +108,10 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     return whole + 1 + Math.random() / 2;
   }
 
+  /**
+   * The checkpoint `config` names by `checkpoint_id`, or else the thread's newest in its
+   * namespace, with its values and pending writes; `undefined` when there is none.
+   */
   override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const c = config.configurable;
     // Without a thread id there is nothing to find: undefined, not an error (the suite checks it).
@@ -160,6 +166,11 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     }
   }
 
+  /**
+   * Stores a checkpoint and its metadata with the values of the channels in `newVersions`
+   * only (the others are stored under their versions already), in one write; returns the
+   * config that names the new checkpoint.
+   */
   override async put(
     config: RunnableConfig,
     checkpoint: Checkpoint,

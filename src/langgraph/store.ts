@@ -40,13 +40,16 @@ import { describeValue, MAX_NAME, namespaceLabels, storeOf } from './validate.js
 
 /** What LangGraph's `Embeddings` classes offer (`@langchain/core/embeddings`). */
 export interface EmbeddingsLike {
+  /** One vector per text: what a put's fields are embedded with. */
   embedDocuments(texts: string[]): Promise<number[][]>;
+  /** The vector a `search({ query })` ranks by. */
   embedQuery(text: string): Promise<number[]>;
 }
 
 /** Texts in, one vector per text out. */
 export type EmbedFunction = (texts: string[]) => Promise<number[][]>;
 
+/** Semantic search: how items are embedded, and which of their fields. */
 export interface AbathurStoreIndexConfig {
   /** Length of every vector. */
   dims: number;
@@ -58,6 +61,7 @@ export interface AbathurStoreIndexConfig {
   fields?: string[];
 }
 
+/** Time to live, in minutes: expired items are invisible at once and deleted by a sweeper. */
 export interface AbathurStoreTtlConfig {
   /** Minutes an item lives after it is written (or read, with refreshOnRead), when a put names none. Default: forever. */
   defaultTtl?: number;
@@ -67,6 +71,7 @@ export interface AbathurStoreTtlConfig {
   sweepIntervalMinutes?: number;
 }
 
+/** Options of {@link AbathurStore}'s constructor: semantic search and time to live, both off by default. */
 export interface AbathurStoreOptions {
   /** Semantic search: items are embedded on put and `search({ query })` ranks by cosine similarity. */
   index?: AbathurStoreIndexConfig;
@@ -74,6 +79,7 @@ export interface AbathurStoreOptions {
   ttl?: AbathurStoreTtlConfig;
 }
 
+/** Options of {@link AbathurStore.fromPath}: the memory store's, and those of the store it opens. */
 export interface AbathurStoreFromPathOptions extends AbathurStoreOptions {
   /** Options for the store it opens (all but `path`). */
   store?: Omit<StoreOptions, 'path'>;

@@ -64,6 +64,7 @@ export class Agents {
     }, input?.signal);
   }
 
+  /** The agent, or `undefined`. */
   get(id: string, options?: CallOptions): Promise<Agent | undefined> {
     return this.#engine.call(agentsGet, () => {
       v.options('options', options, []);

@@ -59,6 +59,7 @@ export class Documents {
     }, input?.signal);
   }
 
+  /** The document indexed under this path (its embedding included), or `undefined`. */
   get(filePath: string, options?: CallOptions): Promise<DocumentEntry | undefined> {
     return this.#engine.call(documentsGet, () => {
       v.options('options', options, []);
@@ -121,6 +122,7 @@ export class Documents {
     }, options?.signal);
   }
 
+  /** Removes the document from the index; `NOT_FOUND` when no document has this path. */
   delete(filePath: string, options?: WriteOptions): Promise<void> {
     return this.#engine.call(documentsDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
