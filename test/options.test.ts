@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultReaders, resolveOptions } from '../src/api/options.js';
 import { openStore } from '../src/api/store.js';
@@ -51,7 +53,10 @@ describe('openStore options', () => {
   });
 
   it('rejects an unusable path with a typed error naming the file', async () => {
-    const path = tempDbPath('no/such/dir/store.db');
+    // A missing directory is made (openStore creates it); one that is a file cannot be.
+    const file = tempDbPath('a-file');
+    writeFileSync(file, '');
+    const path = join(file, 'store.db');
     await expect(openStore({ path })).rejects.toMatchObject({ code: 'IO_ERROR', message: expect.stringContaining(path) });
   });
 });

@@ -109,8 +109,8 @@ function anchorsOf(markdown: string): Set<string> {
 }
 
 describe('the tarball', () => {
-  it('ships the library, the workers, the SQL, the command line, LICENSE, README and docs; no bench, tests, maps or sources', () => {
-    const allowed = /^(dist\/src\/.+\.(js|d\.ts)|dist\/workers\/[^/]+\.(js|d\.ts)|sql\/.+\.sql|docs\/.+|LICENSE|README\.md|package\.json)$/;
+  it('ships the library, the workers, the SQL, the command line, LICENSE, README, docs and the examples as sources to read; no bench, tests, maps or other sources', () => {
+    const allowed = /^(dist\/src\/.+\.(js|d\.ts)|dist\/workers\/[^/]+\.(js|d\.ts)|sql\/.+\.sql|docs\/.+|examples\/[^/]+\.(ts|md)|LICENSE|README\.md|package\.json)$/;
     expect(packed.filter((path) => !allowed.test(path))).toEqual([]);
     for (const required of ['LICENSE', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/workers/reader.js', 'dist/workers/writer.js', 'dist/workers/checkpointer.js', 'dist/src/cli/bin.js', 'sql/001_memory_tables.sql']) {
       expect(packed).toContain(required);
