@@ -3,6 +3,7 @@ import { Piscina } from 'piscina';
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
+import { execArgvOption } from './exec-argv.js';
 import { nodeEndpoint } from './node-endpoint.js';
 import type { ReadPoolLimits, ReadWorkers } from './read-pool.js';
 import { ReaderChannels, type ServePool } from './reader-channels.js';
@@ -28,6 +29,7 @@ export function piscinaReaders(config: ReaderConfig, limits: ReadPoolLimits): Re
     atomics: 'disabled',
     recordTiming: false,
     ...(limits.resourceLimits === undefined ? {} : { resourceLimits: limits.resourceLimits }),
+    ...execArgvOption(),
   });
   // A thread that dies with no task to reject (one that failed while it started) is
   // reported here; an 'error' event without a listener would throw on the caller's thread.
@@ -57,12 +59,16 @@ export function piscinaReaders(config: ReaderConfig, limits: ReadPoolLimits): Re
 
 /** The real writer thread: `workers/writer`, a {@link Writer} exposed with comlink. */
 export const spawnWriterThread: SpawnWriter = (onExit) => {
-  const worker = new Worker(workerFile('writer'));
-  // Failures surface through 'exit'; an 'error' event without a listener would throw here.
-  worker.on('error', () => {});
+  const worker = new Worker(workerFile('writer'), execArgvOption());
+  // What killed the thread, when it said: the exit then carries it as its cause.
+  let died: Error | undefined;
+  worker.on('error', (error) => {
+    died = error;
+  });
   const exited = new Promise<never>((_, reject) => {
     worker.once('exit', (code) => {
-      reject(new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}`));
+      const why = died === undefined ? '' : `: ${died.message}`;
+      reject(new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}${why}`, died === undefined ? undefined : { cause: died }));
       onExit();
     });
   });
