@@ -152,6 +152,7 @@ describe('reader channels', () => {
     await settle();
     const idle = referencedPorts();
     const first = channels.run([1]);
+    expect(referencedPorts()).toBe(idle + 1);
     const second = channels.run([2]);
     expect(referencedPorts()).toBe(idle + 1);
     await settle();
@@ -285,6 +286,20 @@ describe('reader channels', () => {
     expect(await again).toEqual(['answered', 3]);
   });
 
+  it('leaves a reader given up on alone while another serves: only a read that finds none running starts it', async () => {
+    const { channels, tasks } = setup(2);
+    const [a, b] = tasks as [FakeTask, FakeTask];
+    a.ready();
+    b.cannotOpen({ code: 'IO_ERROR', message: 'cannot open database /x.db: file does not exist' });
+    await settle();
+    const read = channels.run([1]);
+    expect(tasks.length).toBe(2);
+    await settle();
+    a.answer();
+    expect(await read).toEqual(['answered', 1]);
+    expect(tasks.length).toBe(2);
+  });
+
   it('withdraws the serve tasks that wait for a thread nothing will start, and gives them again', async () => {
     const { pool, tasks } = setup(2);
     const [a, b] = tasks as [FakeTask, FakeTask];
@@ -328,6 +343,20 @@ describe('reader channels', () => {
     await ended;
     expect(await outcome(channels.run([1]))).toMatchObject({ error: { code: 'CLOSED' } });
     expect(tasks.length).toBe(2);
+  });
+});
+
+describe('reader channels closed while a reader waits to start again', () => {
+  it('fail the batches it held CLOSED and start no task for it', async () => {
+    const { channels, tasks } = setup(1);
+    const read = outcome(channels.run([1]));
+    await settle();
+    tasks[0]!.die();
+    await settle();
+    await channels.destroy();
+    expect(await read).toMatchObject({ error: { code: 'CLOSED' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(tasks.length).toBe(1);
   });
 });
 
