@@ -15,7 +15,7 @@ export default {
   ignoreStatic: true,
   mutate: [
     // The engine: executors, the writer and reader thread logic, the queues, the reader
-    // set and the writer client with their restarts, the engine on the caller's side.
+    // channels and the writer client with their restarts, the engine on the caller's side.
     // Left out: threads.ts and the checkpointer's and WAL manager's files (they start
     // real threads or only maintain the WAL; wal-bounded and checkpointer tests cover
     // them), connection and schema (SQL and pragmas, run by every test).
@@ -27,7 +27,7 @@ export default {
     'src/sqlite/call-queue.ts',
     'src/sqlite/queue.ts',
     'src/sqlite/read-pool.ts',
-    'src/sqlite/reader-set.ts',
+    'src/sqlite/reader-channels.ts',
     'src/sqlite/writer-client.ts',
     'src/sqlite/engine.ts',
     'src/api/validate.ts',

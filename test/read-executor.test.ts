@@ -6,7 +6,7 @@ import { PreparedCatalogue } from '../src/catalogue/prepared.js';
 import { ReadExecutor } from '../src/sqlite/read-executor.js';
 import { appendCall, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
 import type { WireError } from '../src/api/errors.js';
-import { createReadHandler, type ReadHandler } from '../src/sqlite/reader-thread.js';
+import { openReadHandler, type ReadHandler } from '../src/sqlite/reader-thread.js';
 import { freshDatabase } from './helpers/database.js';
 import { tempDbPath } from './helpers/temp.js';
 
@@ -102,7 +102,7 @@ describe('read executor', () => {
 function runHandler(handler: ReadHandler, calls: OperationCall[]) {
   const request: ReadBatchRequest = [];
   for (const [name, args] of calls) appendCall(request, name, args);
-  const response = handler(request);
+  const response = handler.run(request);
   const outcomes: Outcome[] = [];
   for (let i = 0; i < response.length; i += 2) {
     outcomes.push(response[i] === 1 ? { ok: true, value: response[i + 1] } : { ok: false, error: response[i + 1] as WireError });
@@ -111,19 +111,16 @@ function runHandler(handler: ReadHandler, calls: OperationCall[]) {
 }
 
 describe('reader handler', () => {
-  it('answers every call with the open error when it cannot open the database', () => {
-    const handler = createReadHandler({ path: tempDbPath('absent.db'), busyTimeoutMs: 100 });
-    const outcomes = runHandler(handler, [
-      ['sessions.get', ['x', null]],
-      ['sessions.get', ['y', null]],
-    ]);
-    expect(outcomes).toHaveLength(2);
-    for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, error: { code: 'IO_ERROR' } });
+  it('throws the open error, naming the file, when it cannot open the database', () => {
+    const path = tempDbPath('absent.db');
+    expect(() => openReadHandler({ path, busyTimeoutMs: 100 })).toThrow(
+      expect.objectContaining({ name: 'StoreError', code: 'IO_ERROR', message: expect.stringContaining(path) }),
+    );
   });
 
   it('serves reads from a database the writer set up', () => {
     const { writer } = setup();
-    const handler = createReadHandler({ path: writer.name, busyTimeoutMs: 100 });
+    const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
     expect(runHandler(handler, [['sessions.get', ['s1', null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
       { ok: true, value: expect.objectContaining({ id: 's1' }) },
       { ok: true, value: undefined },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { StoreError } from '../src/api/errors.js';
 import { EngineStats } from '../src/sqlite/engine-stats.js';
 import { ReadPool } from '../src/sqlite/read-pool.js';
 import type { ReadBatchRequest, ReadBatchResponse } from '../src/sqlite/protocol.js';
@@ -113,6 +114,7 @@ describe('read pool', () => {
     expect(codes.filter((c) => c === 'ok')).toHaveLength(4);
     const crashed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
     expect((crashed.reason as Error).message).toBe('reader thread died during the read: Terminating worker thread');
+    expect((crashed.reason as Error).cause).toMatchObject({ message: 'Terminating worker thread' });
     expect(pool.restarts).toBe(1);
     expect(pool.threads).toHaveLength(2);
     expect(pool.threads).not.toContain(doomed);
@@ -137,6 +139,14 @@ describe('read pool', () => {
     await pool.close();
     expect(await last).toMatchObject({ id: 't1' });
     expect(threads.every((t) => t.threadId === -1)).toBe(true);
+  });
+
+  it('passes on a reader\'s own StoreError (one that could not start says why), in reads and in the warm-up', async () => {
+    const { pool, workers, get } = setup({ readers: 1 });
+    const why = new StoreError('IO_ERROR', 'cannot open database /x.db: file does not exist');
+    workers.run = () => Promise.reject(why);
+    await expect(get('t1')).rejects.toBe(why);
+    await expect(pool.warmUp()).rejects.toBe(why);
   });
 
   it('warms up with two empty batches per reader', async () => {

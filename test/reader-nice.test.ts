@@ -19,9 +19,10 @@ async function serve(nice: number): Promise<void> {
   const db = freshDatabase();
   const { port1, port2 } = new MessageChannel();
   const ready = new Promise((resolve) => port1.once('message', resolve));
-  serveReads({ config: { path: db.name, busyTimeoutMs: 1000 }, nice, port: port2 });
+  const serving = serveReads({ config: { path: db.name, busyTimeoutMs: 1000 }, nice, port: port2 });
   expect(await ready).toBe(READER_READY);
   port1.close();
+  await serving;
 }
 
 describe.skipIf(process.platform !== 'linux')('a reader’s priority', () => {

@@ -1,5 +1,3 @@
-// A reader thread: one read-only connection, answering batches from its channel in order.
-import { workerData } from 'node:worker_threads';
-import { serveReads, type ReaderThreadData } from '../src/sqlite/reader-thread.js';
-
-serveReads(workerData as ReaderThreadData);
+// A reader thread of the Piscina pool. Its one task serves reads for the thread's whole
+// life: one read-only connection, answering batches on the port the task was given.
+export { serveReads as default } from '../src/sqlite/reader-thread.js';

@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
-import type { PostgresStoreOptions, StoreOptions } from './types.js';
-import { boolean, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
+import type { PostgresStoreOptions, ReaderResourceLimits, StoreOptions } from './types.js';
+import { boolean, finiteNumber, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
 
 export type { PostgresStoreOptions, StoreOptions };
 
@@ -88,6 +88,7 @@ const KNOWN = [
   'checkpointIntervalMs',
   'manageWal',
   'readerNice',
+  'readerResourceLimits',
   'fileMode',
   'maxPayloadBytes',
   'maxStateBytes',
@@ -104,6 +105,29 @@ export function fileMode(value: unknown): number {
     );
   }
   return mode;
+}
+
+/** Each limit's range, in megabytes. A stack under 1 MB kills the whole process, not just the thread. */
+const RESOURCE_LIMITS = {
+  maxOldGenerationSizeMb: [1, 2 ** 20],
+  maxYoungGenerationSizeMb: [1, 2 ** 20],
+  codeRangeSizeMb: [1, 2 ** 20],
+  stackSizeMb: [1, 1024],
+} as const satisfies Record<keyof ReaderResourceLimits, readonly [number, number]>;
+
+/** The reader threads' limits: known keys only, each a number of megabytes in its range. */
+export function readerResourceLimits(value: unknown): ReaderResourceLimits {
+  const keys = Object.keys(RESOURCE_LIMITS) as (keyof ReaderResourceLimits)[];
+  const given = knownOptions('options.readerResourceLimits', value, keys, { call: false });
+  const limits: ReaderResourceLimits = {};
+  for (const key of keys) {
+    if (given[key] === undefined) continue;
+    const [min, max] = RESOURCE_LIMITS[key];
+    const mb = finiteNumber(`options.readerResourceLimits.${key}`, given[key], min);
+    if (mb > max) throw invalidArgument(`options.readerResourceLimits.${key} must be at most ${max} (megabytes), got ${mb}`);
+    limits[key] = mb;
+  }
+  return limits;
 }
 
 export function defaultReaders(): number {
@@ -140,6 +164,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ),
     manageWal: opt(o.manageWal, true, (v) => boolean('options.manageWal', v)),
     readerNice: opt(o.readerNice, 5, (v) => integer('options.readerNice', v, 0, 19)),
+    readerResourceLimits: opt(o.readerResourceLimits, {}, readerResourceLimits),
     fileMode: opt(o.fileMode, DEFAULT_FILE_MODE, fileMode),
     // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),

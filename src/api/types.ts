@@ -429,6 +429,18 @@ export interface MetricQuery extends ListOptions {
 /** `'normal'` survives process crashes; `'full'` also power loss, at a cost per commit. */
 export type Synchronous = 'normal' | 'full';
 
+/** A reader thread's limits (Node's `Worker` `resourceLimits`), each in megabytes. */
+export interface ReaderResourceLimits {
+  /** The thread's main heap. */
+  maxOldGenerationSizeMb?: number;
+  /** The heap space for recently created objects. */
+  maxYoungGenerationSizeMb?: number;
+  /** The memory range reserved for generated code. */
+  codeRangeSizeMb?: number;
+  /** The thread's stack. Node's default is 4. */
+  stackSizeMb?: number;
+}
+
 /** Options of {@link openStore} for a store on a SQLite file; only `path` is required. */
 export interface StoreOptions {
   /** The database file. Created (with its directory's WAL and SHM files) when missing. */
@@ -459,6 +471,14 @@ export interface StoreOptions {
    * wins, which keeps its delay low. Default 5.
    */
   readerNice?: number;
+  /**
+   * Limits for each reader thread, passed to the reader pool (Piscina's `resourceLimits`,
+   * Node's `Worker` option of the same name). A reader that outgrows its heap dies: only
+   * its batches fail (`WORKER_CRASHED`) and it is replaced. Limits too small for a reader
+   * to start make `openStore` reject, with the thread's own error as `cause`.
+   * Default: Node's defaults.
+   */
+  readerResourceLimits?: ReaderResourceLimits;
   /**
    * Largest JSON payload one argument may carry, in bytes of UTF-8: an event (or a batch
    * of them), a state delta, a memory value, task input or result, checkpoint state,

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../paths.js';
+import { execArgvOption } from './exec-argv.js';
 import type { StartCheckpointer } from './checkpointer.js';
 
 /**
@@ -7,7 +8,7 @@ import type { StartCheckpointer } from './checkpointer.js';
  * with the writer's thread, and never holds the process open.
  */
 export const checkpointerThread: StartCheckpointer = (config) => {
-  const worker = new Worker(workerFile('checkpointer'), { workerData: config });
+  const worker = new Worker(workerFile('checkpointer'), { workerData: config, ...execArgvOption() });
   // A helper that fails only stops copying early; the writer's WAL limit still holds.
   worker.on('error', () => {});
   worker.unref();

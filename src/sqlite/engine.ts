@@ -6,10 +6,10 @@ import type { StoreEngine } from '../services/engine.js';
 import type { StoreStats } from '../api/types.js';
 import type { ThreadHandle } from './call-queue.js';
 import { EngineStats } from './engine-stats.js';
-import { ReadPool, type ReadPoolLimits } from './read-pool.js';
+import { ReadPool, type ReadPoolLimits, type ReadWorkers } from './read-pool.js';
 import type { ReaderConfig } from './reader-thread.js';
-import { spawnWriterThread, threadReaders } from './threads.js';
-import { WriterClient, type WriterLimits } from './writer-client.js';
+import { piscinaReaders, spawnWriterThread } from './threads.js';
+import { WriterClient, type SpawnWriter, type WriterLimits } from './writer-client.js';
 import type { WriterConfig } from './writer-thread.js';
 
 export type { StoreStats };
@@ -39,9 +39,22 @@ export function engineConfig(options: ResolvedOptions): EngineConfig {
     },
     reader: { path: options.path, busyTimeoutMs: options.busyTimeoutMs },
     writeQueue: { maxBatch: options.maxWriteBatch },
-    readPool: { readers: options.readers, maxBatch: options.maxReadBatch, nice: options.readerNice },
+    readPool: {
+      readers: options.readers,
+      maxBatch: options.maxReadBatch,
+      nice: options.readerNice,
+      resourceLimits: options.readerResourceLimits,
+    },
   };
 }
+
+/** What the engine starts its threads with: the real ones, or in tests threads on this one. */
+export interface EngineThreads {
+  spawnWriter: SpawnWriter;
+  readers(config: ReaderConfig, limits: ReadPoolLimits): ReadWorkers;
+}
+
+const REAL_THREADS: EngineThreads = { spawnWriter: spawnWriterThread, readers: piscinaReaders };
 
 /**
  * An OVERLOADED error without a stack trace: capturing one costs several times what the
@@ -81,13 +94,24 @@ export class Engine implements StoreEngine {
     return this.options.path;
   }
 
-  /** Starts the writer (which applies the schema), then the readers. */
-  static async start(options: ResolvedOptions): Promise<Engine> {
+  /**
+   * Starts the writer (which applies the schema), then the readers. A start that fails
+   * leaves nothing running: the readers that did start and the writer are closed first.
+   */
+  static async start(options: ResolvedOptions, threads: EngineThreads = REAL_THREADS): Promise<Engine> {
     const config = engineConfig(options);
     const stats = new EngineStats();
-    const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawnWriterThread);
-    const readers = new ReadPool(threadReaders(config.reader, config.readPool), config.readPool, stats);
-    await readers.warmUp();
+    const writer = await WriterClient.start(config.writer, config.writeQueue, stats, threads.spawnWriter);
+    let readers: ReadPool | undefined;
+    try {
+      readers = new ReadPool(threads.readers(config.reader, config.readPool), config.readPool, stats);
+      await readers.warmUp();
+    } catch (error) {
+      // Readers before the writer, as close() does; the start's own error is the one to report.
+      await readers?.close().catch(() => {});
+      await writer.close().catch(() => {});
+      throw error;
+    }
     return new Engine(options, stats, writer, readers);
   }
 

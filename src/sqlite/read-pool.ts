@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { fromWireError, StoreError, type WireError } from '../api/errors.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
+import type { ReaderResourceLimits } from '../api/types.js';
 import type { EngineStats } from './engine-stats.js';
 import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 
@@ -16,19 +17,29 @@ export interface ReadPoolLimits {
   maxBatch: number;
   /** Added to the readers' nice value (Linux): the caller's thread wins a busy CPU. */
   nice: number;
+  /** Each reader thread's heap and stack limits (Piscina's `resourceLimits`). */
+  resourceLimits?: ReaderResourceLimits;
 }
 
 /**
- * Where a read pool runs its batches: the reader threads (a ReaderSet), or in tests
- * this thread. A batch whose reader died rejects.
+ * Where a read pool runs its batches: the serve tasks of the Piscina pool (ReaderChannels),
+ * or in tests this thread. A batch whose reader died rejects; one whose reader could not
+ * start rejects with a StoreError that says why.
  */
 export interface ReadWorkers {
   run(request: ReadBatchRequest): Promise<ReadBatchResponse>;
-  /** Reader threads started so far, the first ones included. */
+  /** Readers that became ready so far, the first ones included. */
   readonly started: number;
   readonly threads: readonly ThreadHandle[];
-  /** Ends every reader, holding the process open until they have exited. */
+  /** Ends every reader, and their threads. */
   destroy(): Promise<void>;
+}
+
+/** A batch's rejection as its reads' error: a reader's own StoreError, or WORKER_CRASHED for a death. */
+function readerError(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreError('WORKER_CRASHED', `reader thread died during the read: ${message}`, { cause: error });
 }
 
 /**
@@ -101,15 +112,10 @@ export class ReadPool extends CallQueue {
         this.flush();
       },
       (error: unknown) => {
-        // The reader died with this batch; only its calls fail, and it is replaced.
+        // The reader died with this batch (only its calls fail, and it is replaced), or
+        // could not start (the error says why).
         this.#inFlight--;
-        this.failBatch(
-          batch,
-          new StoreError(
-            'WORKER_CRASHED',
-            `reader thread died during the read: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
+        this.failBatch(batch, readerError(error));
         this.flush();
       },
     );
@@ -120,8 +126,12 @@ export class ReadPool extends CallQueue {
     await this.#workers.destroy();
   }
 
-  /** Resolves once every reader has opened its connection: an empty batch each. */
+  /** Resolves once every reader has opened its connection: an empty batch each; rejects as a read would. */
   async warmUp(): Promise<void> {
-    await Promise.all(Array.from({ length: this.#limits.readers * DEPTH }, () => this.#workers.run([])));
+    try {
+      await Promise.all(Array.from({ length: this.#limits.readers * DEPTH }, () => this.#workers.run([])));
+    } catch (error) {
+      throw readerError(error);
+    }
   }
 }

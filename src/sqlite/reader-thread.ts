@@ -3,7 +3,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { openReaderConnection } from './connection.js';
 import { operations } from '../catalogue/index.js';
 import { PreparedCatalogue } from '../catalogue/prepared.js';
-import { toWireError } from '../api/errors.js';
+import { toWireError, type WireError } from '../api/errors.js';
 import { decodeReadBatch, encodeOutcomes, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 import { ReadExecutor } from './read-executor.js';
 
@@ -13,8 +13,11 @@ export interface ReaderConfig {
   busyTimeoutMs: number;
 }
 
-/** What a reader thread receives as its `workerData`. */
-export interface ReaderThreadData {
+/**
+ * A serve task: what a reader thread of the Piscina pool is given, once, for as long as it
+ * serves. `port` travels in the task's transferList.
+ */
+export interface ServeTask {
   config: ReaderConfig;
   /** Added to the thread's nice value (Linux only). */
   nice: number;
@@ -22,33 +25,43 @@ export interface ReaderThreadData {
   port: MessagePort;
 }
 
-export type ReadHandler = (request: ReadBatchRequest) => ReadBatchResponse;
+/** What a reader says first once its connection is open: it takes batches. */
+export const READER_READY = 'ready';
 
-/**
- * Opens a read-only connection, prepares every read operation on it and returns the
- * batch handler. Opening never throws: a reader that cannot open answers every call
- * with the error, rather than dying and being replaced in a loop.
- */
-export function createReadHandler(config: ReaderConfig): ReadHandler {
+/** What a reader says instead of ready when its connection cannot open; then its task ends. */
+export interface ReaderFailed {
+  failed: WireError;
+}
+
+/** Reader → main, on a serve task's port: READER_READY or ReaderFailed first, then one answer per batch. */
+export type ReaderMessage = typeof READER_READY | ReaderFailed | ReadBatchResponse;
+
+export function isReaderFailed(message: ReaderMessage): message is ReaderFailed {
+  return typeof message === 'object' && !Array.isArray(message);
+}
+
+/** A read-only connection with every read operation prepared on it. */
+export interface ReadHandler {
+  run(request: ReadBatchRequest): ReadBatchResponse;
+  close(): void;
+}
+
+/** Opens a read-only connection and prepares every read on it; throws (a StoreError) if it cannot. */
+export function openReadHandler(config: ReaderConfig): ReadHandler {
+  const db = openReaderConnection(config.path, config.busyTimeoutMs);
   try {
-    const db = openReaderConnection(config.path, config.busyTimeoutMs);
     const executor = new ReadExecutor(new PreparedCatalogue(db, operations, ['read']));
-    return (request) => encodeOutcomes(executor.run(decodeReadBatch(request)));
+    return {
+      run: (request) => encodeOutcomes(executor.run(decodeReadBatch(request))),
+      close: () => db.close(),
+    };
   } catch (error) {
-    const wire = toWireError(error);
-    return (request) => encodeOutcomes(decodeReadBatch(request).map(() => ({ ok: false, error: wire })));
+    db.close();
+    throw error;
   }
 }
 
-/** What a reader thread says first, once its connection is open: it is ready. */
-export const READER_READY = 'ready';
-
-/**
- * A reader thread's loop: says it is ready, then answers each batch that arrives on
- * `port`, in order. Batches already waiting are taken at once (receiveMessageOnPort)
- * rather than each through an event of its own.
- */
-export function serveReads({ config, nice, port }: ReaderThreadData): void {
+function lowerPriority(nice: number): void {
   // On Linux a thread's priority is its own: this lowers the reader's, not the process's.
   if (nice > 0 && process.platform === 'linux') {
     try {
@@ -57,13 +70,40 @@ export function serveReads({ config, nice, port }: ReaderThreadData): void {
       // Not permitted here: the reader runs at the caller's priority.
     }
   }
-  const handle = createReadHandler(config);
-  port.postMessage(READER_READY);
-  port.on('message', (first: ReadBatchRequest) => {
-    let request: ReadBatchRequest | undefined = first;
-    while (request !== undefined) {
-      port.postMessage(handle(request));
-      request = (receiveMessageOnPort(port)?.message as ReadBatchRequest | undefined);
-    }
+}
+
+/**
+ * A reader thread's one task (the Piscina task of `workers/reader`): opens the connection,
+ * says it is ready, then answers each batch that arrives on `port`, in order, until the
+ * caller's side closes the port; then closes the connection and ends. Batches already
+ * waiting are taken at once (receiveMessageOnPort) rather than each through an event.
+ *
+ * A connection that cannot open is reported instead of ready and the task ends, leaving
+ * the thread to the pool: the caller's side fails the reads that waited for this reader
+ * with the error, and tries again on a later read rather than in a loop.
+ */
+export function serveReads({ config, nice, port }: ServeTask): Promise<void> {
+  lowerPriority(nice);
+  let handler: ReadHandler;
+  try {
+    handler = openReadHandler(config);
+  } catch (error) {
+    port.postMessage({ failed: toWireError(error) } satisfies ReaderFailed);
+    port.close();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    port.once('close', () => {
+      handler.close();
+      resolve();
+    });
+    port.on('message', (first: ReadBatchRequest) => {
+      let request: ReadBatchRequest | undefined = first;
+      while (request !== undefined) {
+        port.postMessage(handler.run(request));
+        request = receiveMessageOnPort(port)?.message as ReadBatchRequest | undefined;
+      }
+    });
+    port.postMessage(READER_READY);
   });
 }

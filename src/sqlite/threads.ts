@@ -1,12 +1,13 @@
 import { wrap } from 'comlink';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { Worker } from 'node:worker_threads';
 import { StoreError } from '../api/errors.js';
 import { workerFile } from '../paths.js';
+import { execArgvOption } from './exec-argv.js';
 import { workerEndpoint } from './node-endpoint.js';
-import type { ReadBatchResponse } from './protocol.js';
 import type { ReadPoolLimits, ReadWorkers } from './read-pool.js';
-import { ReaderSet, type ReaderChannel, type ReaderEvents } from './reader-set.js';
-import { READER_READY, type ReaderConfig, type ReaderThreadData } from './reader-thread.js';
+import { ReaderChannels, type ServePool } from './reader-channels.js';
+import type { ReaderConfig, ServeTask } from './reader-thread.js';
 import type { SpawnWriter } from './writer-client.js';
 import type { Writer } from './writer-thread.js';
 
@@ -15,60 +16,68 @@ import type { Writer } from './writer-thread.js';
 // run in-process instead; this file is all that only real threads exercise.
 
 /**
- * The reader threads: `workers/reader`, each with its own read-only connection and its
- * own message channel to this thread, fed by a {@link ReaderSet}.
+ * The reader threads: a Piscina pool of `workers/reader` (`minThreads = maxThreads =
+ * readers`, no idle timeout), each thread running one serve task fed by {@link ReaderChannels}.
  */
-export function threadReaders(config: ReaderConfig, limits: ReadPoolLimits): ReadWorkers {
-  return new ReaderSet((events) => spawnReaderThread(config, limits.nice, events), limits.readers);
-}
-
-function spawnReaderThread(config: ReaderConfig, nice: number, events: ReaderEvents): ReaderChannel {
-  const { port1: port, port2 } = new MessageChannel();
-  const data: ReaderThreadData = { config, nice, port: port2 };
-  const worker = new Worker(workerFile('reader'), { workerData: data, transferList: [port2] });
-  // The thread never holds the process open; its port does, while it has batches.
-  worker.unref();
-  // Failures surface through 'exit'; an 'error' event without a listener would throw here.
-  worker.on('error', () => {});
-  worker.once('exit', (code) => {
-    port.close();
-    events.exit(`reader thread exited with code ${code}`);
+export function piscinaReaders(config: ReaderConfig, limits: ReadPoolLimits): ReadWorkers {
+  const pool = new Piscina<ServeTask, void>({
+    filename: workerFile('reader'),
+    minThreads: limits.readers,
+    maxThreads: limits.readers,
+    idleTimeout: Infinity,
+    // Each thread runs one task for its whole life: there is no wait between tasks to shorten.
+    atomics: 'disabled',
+    recordTiming: false,
+    ...(limits.resourceLimits === undefined ? {} : { resourceLimits: limits.resourceLimits }),
+    ...execArgvOption(),
   });
-  port.on('message', (first: ReadBatchResponse | typeof READER_READY) => {
-    // Answers already waiting are taken at once rather than each through an event.
-    let message: ReadBatchResponse | typeof READER_READY | undefined = first;
-    while (message !== undefined) {
-      if (message === READER_READY) events.ready();
-      else events.answer(message);
-      message = receiveMessageOnPort(port)?.message as ReadBatchResponse | undefined;
-    }
+  // A thread that dies with no task to reject (one that failed while it started) is
+  // reported here; an 'error' event without a listener would throw on the caller's thread.
+  let lastError: Error | undefined;
+  pool.on('error', (error: Error) => {
+    lastError = error;
   });
-  return {
-    post: (request) => port.postMessage(request),
-    ref: () => port.ref(),
-    unref: () => port.unref(),
-    get threadId() {
-      return worker.threadId;
+  const serve: ServePool = {
+    serve: (task, signal) => pool.run(task, { transferList: [task.port], signal }),
+    get threads() {
+      return pool.threads;
     },
-    terminate: () => worker.terminate(),
+    onThreadLost(listener) {
+      pool.on('workerDestroy', () => {
+        // Once the tasks it held have settled and were given again.
+        setImmediate(() => {
+          const error = lastError;
+          lastError = undefined;
+          listener(pool.queueSize > 0 && pool.threads.length < limits.readers, error);
+        });
+      });
+    },
+    close: () => pool.close(),
   };
+  return new ReaderChannels(serve, limits.readers, { config, nice: limits.nice });
 }
 
 /** The real writer thread: `workers/writer`, a {@link Writer} exposed with comlink. */
 export const spawnWriterThread: SpawnWriter = (onExit) => {
-  const worker = new Worker(workerFile('writer'));
-  // Failures surface through 'exit'; an 'error' event without a listener would throw here.
-  worker.on('error', () => {});
+  const worker = new Worker(workerFile('writer'), execArgvOption());
+  // What killed the thread, when it said: the exit then carries it as its cause.
+  let died: Error | undefined;
+  worker.on('error', (error) => {
+    died = error;
+  });
   const exited = new Promise<never>((_, reject) => {
     worker.once('exit', (code) => {
-      reject(new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}`));
+      const why = died === undefined ? '' : `: ${died.message}`;
+      reject(new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}${why}`, died === undefined ? undefined : { cause: died }));
       onExit();
     });
   });
   exited.catch(() => {});
   return {
     // Calls still owed when the thread exits reject WORKER_CRASHED rather than stay pending.
-    remote: wrap<Writer>(workerEndpoint(worker, (code) => new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}`))),
+    remote: wrap<Writer>(
+      workerEndpoint(worker, (code) => new StoreError('WORKER_CRASHED', `writer thread exited with code ${code}`, died === undefined ? undefined : { cause: died })),
+    ),
     exited,
     get threadId() {
       return worker.threadId;

@@ -8,7 +8,7 @@ import { Engine, engineConfig } from '../../src/sqlite/engine.js';
 import { EngineStats } from '../../src/sqlite/engine-stats.js';
 import type { ReadBatchRequest, ReadBatchResponse } from '../../src/sqlite/protocol.js';
 import { ReadPool, type ReadWorkers } from '../../src/sqlite/read-pool.js';
-import { createReadHandler, type ReaderConfig, type ReadHandler } from '../../src/sqlite/reader-thread.js';
+import { openReadHandler, type ReaderConfig, type ReadHandler } from '../../src/sqlite/reader-thread.js';
 import { WriterClient, type SpawnWriter, type WriterRemote, type WriterThread } from '../../src/sqlite/writer-client.js';
 import { Writer } from '../../src/sqlite/writer-thread.js';
 import { cleanup, tempDbPath } from './temp.js';
@@ -110,12 +110,13 @@ class InProcessReader implements ThreadHandle {
   }
 
   run(request: ReadBatchRequest): ReadBatchResponse {
-    this.#handler ??= createReadHandler(this.#config);
-    return this.#handler(request);
+    this.#handler ??= openReadHandler(this.#config);
+    return this.#handler.run(request);
   }
 
   terminate(): Promise<number> {
     this.threadId = -1;
+    this.#handler?.close();
     return Promise.resolve(1);
   }
 }
