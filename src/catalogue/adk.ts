@@ -3,7 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AuditContext } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { ALL_EVENTS, checkStateBytes, LAST_EVENTS } from './session-events.js';
+import { ALL_EVENTS, checkStateBytes, LAST_EVENTS, SEQ_OF_EVENT_ID } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 // Operations of the Google ADK adapter (src/adk/). An ADK session is a store session (a
@@ -311,7 +311,8 @@ export const adkSessionsAppendEvent = defineOperation({
   kind: 'write',
   statements: {
     adk: raw('SELECT session_id, version, last_update_time FROM adk_sessions WHERE app_name = ? AND user_id = ? AND id = ?'),
-    existing: pluck('SELECT seq FROM session_events WHERE session_id = ? AND event_id = ?'),
+    // The id's seq, its event kept or trimmed (a trimmed event is not appended again).
+    existing: SEQ_OF_EVENT_ID,
     // As the event log numbers events (sessions.appendEvent): the session row first, its
     // event_count the new event's seq, its last_update_time the event's created_at.
     session: raw(
@@ -353,7 +354,7 @@ export const adkSessionsAppendEvent = defineOperation({
           'get the session again and retry',
       );
     }
-    const existing = st.existing.get(storeId, eventId) as number | undefined;
+    const existing = st.existing.get({ session: storeId, eventId }) as number | undefined;
     const updated = st.session.get({ sid: storeId, delta: input.sessionDelta, added: existing === undefined ? 1 : 0 }) as
       | [number, string, number]
       | undefined;
@@ -364,6 +365,7 @@ export const adkSessionsAppendEvent = defineOperation({
     checkStateBytes(storeId, stateBytes, input.maxStateBytes);
     const seq = existing ?? eventCount;
     if (existing === undefined) st.insertEvent.run(storeId, seq, eventId, event, now);
+    // Replaced where it stands; an event trimmed since has no row left to replace.
     else st.replaceEvent.run(event, storeId, seq);
     if (input.appDelta !== null) mergeScope(st.mergeApp, { app, delta: input.appDelta }, `app: state of app ${app}`, input.maxStateBytes);
     if (input.userDelta !== null) {
