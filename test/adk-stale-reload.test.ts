@@ -91,4 +91,26 @@ describe('a stale session object of a long session', () => {
   });
 });
 
+describe('a stale session object whose session goes while it catches up', () => {
+  it('keeps what it held, plus its own event, when the session was deleted before the reload read it', async () => {
+    const store = await openInProcessStore();
+    const service = new AbathurSessionService(store);
+    const stale = await service.createSession(key);
+    const other = (await service.getSession(key))!;
+    await service.appendEvent({ session: other, event: event('other', 1) });
+    // The session is deleted between this append's commit and the reload's read.
+    const engine = engineOf(store);
+    const call = engine.call.bind(engine);
+    vi.spyOn(engine, 'call').mockImplementation(async (operation, build, signal) => {
+      if (operation.name === 'adk.sessions.get') await service.deleteSession(key);
+      return call(operation, build, signal);
+    });
+    const mine = event('mine', 2, { k: 1 });
+    await expect(service.appendEvent({ session: stale, event: mine })).resolves.toBe(mine);
+    expect(stale.events).toEqual([mine]);
+    expect(stale.state).toEqual({ k: 1 });
+    expect(stale.lastUpdateTime).toBe(2);
+  });
+});
+
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value));

@@ -377,7 +377,7 @@ export class AbathurSessionService extends BaseSessionService {
     if (record === undefined) return undefined;
     if (record.storeId !== holding.storeId) return wholeSession(await read(0));
     const replacedByOthers = record.replacements - holding.replacements - (appended.replaced ? 1 : 0);
-    if (replacedByOthers === 0) return { record, whole: false };
+    if (replacedByOthers <= 0) return { record, whole: false };
     const again = await read(holding.firstSeq - 1);
     return wholeSession(again !== undefined && again.storeId !== holding.storeId ? await read(0) : again);
   }
