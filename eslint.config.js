@@ -34,6 +34,24 @@ export default defineConfig(
     },
   },
   {
+    // Spreading an array into a call's arguments puts every element on the stack: past
+    // about 125,000 elements (Node 20) the call throws RangeError. Where the caller's data
+    // sets the length (a session's events, a query's rows) a long enough history gets
+    // there, as ADK's stale reload once did after its append had committed. The library's
+    // code loops, reduces, or passes the array itself; test/no-argument-spread.test.ts
+    // holds this rule to that.
+    files: ['{src,workers}/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression > SpreadElement, NewExpression > SpreadElement',
+          message: 'No spread into call arguments: a long array overflows the stack (RangeError). Loop, reduce, or pass the array.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // vitest types its asymmetric matchers (expect.stringContaining, expect.any, …)

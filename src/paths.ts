@@ -17,5 +17,5 @@ export const sqlDirectory = join(packageRoot, 'sql');
 export const migrationsDirectory = join(sqlDirectory, 'migrations');
 
 /** Compiled worker entry files. */
-export const workerFile = (name: 'reader' | 'writer' | 'checkpointer'): string =>
+export const workerFile = (name: 'reader' | 'writer' | 'checkpointer' | 'backup'): string =>
   join(packageRoot, 'dist', 'workers', `${name}.js`);

@@ -149,6 +149,28 @@ describe('AbathurSessionService: appendEvent', () => {
     expect(json(session)).toEqual(json(stored));
   });
 
+  it('does not append again an event trimmed from the log: its id still names it, and its delta applies again', async () => {
+    const store = await openInProcessStore();
+    const service = new AbathurSessionService(store);
+    const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
+    await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 100, delta: { k: 1 } }) });
+    await service.appendEvent({ session, event: event({ id: 'e2', timestamp: 200, delta: { k: 2 } }) });
+    const { id: storeId } = await storeSession(store, session);
+    await store.sessions.trimEvents(storeId, { keepLast: 1 });
+    const reader = (await service.getSession(key(session)))!;
+    // e1 sent again (a retry after OUTCOME_UNKNOWN, say): as a replacement of an event no longer kept.
+    await service.appendEvent({ session: reader, event: event({ id: 'e1', timestamp: 300, delta: { k: 1 } }) });
+    const stored = await service.getSession(key(session));
+    expect(stored?.events.map((e) => e.id)).toEqual(['e2']);
+    expect(stored?.state).toEqual({ k: 1 });
+    expect(await store.sessions.get(storeId)).toMatchObject({ eventCount: 2 });
+    await service.appendEvent({ session: reader, event: event({ id: 'e3', timestamp: 400 }) });
+    expect((await store.sessions.events(storeId)).items.map((e) => [e.seq, e.eventId])).toEqual([
+      [2, 'e2'],
+      [3, 'e3'],
+    ]);
+  });
+
   it('does not store a partial event, nor let it change anything', async () => {
     const service = new AbathurSessionService(await openInProcessStore());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });

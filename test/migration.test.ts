@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/api/types.js';
 import { openWriterConnection } from '../src/sqlite/connection.js';
-import { applySchema, migrations, SCHEMA_VERSION } from '../src/sqlite/schema.js';
+import { applySchema, migrations, schemaFiles, SCHEMA_VERSION } from '../src/sqlite/schema.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { tempDbPath } from './helpers/temp.js';
 import { createV1Database, v1Ddl, V1_FILES, type V1Session } from './helpers/v1-database.js';
@@ -126,6 +126,33 @@ describe('schema migrations', () => {
     expect(applySchema(again)).toEqual({ applied: false, from: SCHEMA_VERSION, version: SCHEMA_VERSION, migrated: [] });
     expect(again.prepare('SELECT count(*) FROM session_events').pluck().get()).toBe(5 + KINDS.length + 300);
     again.close();
+  });
+
+  it('keeps the ids of trimmed events from version 5 on: a version-4 file migrates with its events as they were', async () => {
+    const path = tempDbPath();
+    const db = openWriterConnection(path, writerOptions);
+    db.transaction(() => {
+      for (const file of schemaFiles()) db.exec(file.sql);
+      for (const migration of migrations().filter((m) => m.version <= 4)) db.exec(migration.sql);
+      db.pragma('user_version = 4');
+    }).immediate();
+    db.prepare("INSERT INTO sessions (id, app_name, user_id, event_count) VALUES ('s', 'a', 'u', 3)").run();
+    const insert = db.prepare('INSERT INTO session_events (session_id, seq, event_id, event) VALUES (?, ?, ?, ?)');
+    insert.run('s', 1, 'e1', '"one"');
+    insert.run('s', 2, null, '"two"');
+    insert.run('s', 3, 'e3', '"three"');
+    db.close();
+
+    const store = await openInProcessStore({ path });
+    expect((await store.sessions.get('s'))?.events).toEqual(['one', 'two', 'three']);
+    expect(await store.sessions.trimEvents('s', { keepLast: 1 })).toMatchObject({ deleted: 2, firstSeq: 3 });
+    expect(await store.sessions.appendEvent('s', 'one again', { eventId: 'e1' })).toMatchObject({ seq: 1, eventCount: 3 });
+    expect(await store.check()).toMatchObject({ ok: true, schemaVersion: SCHEMA_VERSION });
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    // One row per trimmed event that had an id; none for the event without one.
+    expect(after.prepare('SELECT session_id, event_id, seq FROM session_trimmed_event_ids').all()).toEqual([{ session_id: 's', event_id: 'e1', seq: 1 }]);
+    after.close();
   });
 
   it('leaves a version-1 file exactly as it was when a migration fails midway, and migrates it on the next open', () => {

@@ -12,7 +12,7 @@ import { formatCheckReport } from '../src/diagnostics/check.js';
 import { AbathurMemoryService, AbathurSessionService } from '../src/adk/index.js';
 import { AbathurSaver, AbathurStore } from '../src/langgraph/index.js';
 import { pgImplementations } from '../src/postgres/operations/index.js';
-import { migrate, postgresSchemaVersion } from '../src/postgres/schema.js';
+import { migrate, postgresMigrations, postgresSchemaVersion } from '../src/postgres/schema.js';
 import { freshEmptyPostgresUrl, freshPostgresUrl, openPostgresTestStore, pgClient } from './helpers/postgres.js';
 import { populatePostgres } from './helpers/populate-postgres.js';
 import { tempDbPath, tempDir } from './helpers/temp.js';
@@ -137,17 +137,46 @@ describe('PostgreSQL migrations', () => {
     const url = await freshEmptyPostgresUrl();
     const clients = await Promise.all(Array.from({ length: 4 }, () => pgClient(url)));
     const results = await Promise.all(clients.map((client) => migrate(client, 'abathur')));
-    expect(results.map((r) => r.applied).flat()).toEqual([postgresSchemaVersion()]);
+    // Each migration once, by whichever host took the lock first.
+    const all = postgresMigrations();
+    expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(all.map((m) => m.version));
     expect(results.every((r) => r.version === postgresSchemaVersion())).toBe(true);
-    const { rows } = await clients[0]!.query('SELECT version, name FROM abathur.schema_version');
-    expect(rows).toEqual([{ version: 1, name: '001_schema.sql' }]);
+    const { rows } = await clients[0]!.query('SELECT version, name FROM abathur.schema_version ORDER BY version');
+    expect(rows).toEqual(all.map(({ version, name }) => ({ version, name })));
+    expect(rows[0]).toEqual({ version: 1, name: '001_schema.sql' });
     expect(await migrate(clients[0]!, 'abathur')).toEqual({ applied: [], version: postgresSchemaVersion() });
     // Stores opened together on a fresh database agree too.
     const url2 = await freshEmptyPostgresUrl();
     const stores = await Promise.all(Array.from({ length: 3 }, () => openStore({ url: url2 })));
     await Promise.all(stores.map((store) => store.close()));
     const other = await pgClient(url2);
-    expect((await other.query('SELECT count(*)::int AS n FROM abathur.schema_version')).rows[0]).toEqual({ n: 1 });
+    expect((await other.query('SELECT count(*)::int AS n FROM abathur.schema_version')).rows[0]).toEqual({ n: all.length });
+  });
+
+  it('bring a schema made by an older library up to date, its rows kept', async () => {
+    // Version 1 as the first PostgreSQL release left it, with a session whose events carry ids.
+    const url = await freshEmptyPostgresUrl();
+    const client = await pgClient(url);
+    await client.query('CREATE SCHEMA abathur');
+    await client.query('SET search_path TO abathur');
+    await client.query(postgresMigrations()[0]!.sql);
+    await client.query("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz(3) NOT NULL DEFAULT clock_timestamp())");
+    await client.query("INSERT INTO schema_version (version, name) VALUES (1, '001_schema.sql')");
+    await client.query("INSERT INTO sessions (id, app_name, user_id, event_count) VALUES ('s', 'a', 'u', 2)");
+    await client.query(`INSERT INTO session_events (session_id, seq, event_id, event) VALUES ('s', 1, 'e1', '"one"'), ('s', 2, 'e2', '"two"')`);
+
+    const store = await openStore({ url });
+    try {
+      expect((await store.check()).schemaVersion).toBe(postgresSchemaVersion());
+      expect((await store.sessions.get('s'))?.events).toEqual(['one', 'two']);
+      // Version 2 keeps the ids of trimmed events.
+      await store.sessions.trimEvents('s', { keepLast: 1 });
+      expect(await store.sessions.appendEvent('s', 'one again', { eventId: 'e1' })).toMatchObject({ seq: 1, eventCount: 2 });
+    } finally {
+      await store.close();
+    }
+    const { rows } = await client.query('SELECT version FROM abathur.schema_version ORDER BY version');
+    expect(rows.map((r: { version: number }) => r.version)).toEqual(postgresMigrations().map((m) => m.version));
   });
 
   it('refuses a schema newer than the library, and one that holds someone else’s tables', async () => {
@@ -204,7 +233,7 @@ describe('check() on PostgreSQL', () => {
   it('passes a fresh store: 33 of 33 requirements, each duplicate served by what the table keeps', async () => {
     const store = await openPostgresTestStore();
     const report = await store.check();
-    expect(report).toMatchObject({ engine: 'postgres', ok: true, integrity: ['ok'], foreignKeys: true, schemaVersion: 1, expectedSchemaVersion: 1 });
+    expect(report).toMatchObject({ engine: 'postgres', ok: true, integrity: ['ok'], foreignKeys: true, schemaVersion: postgresSchemaVersion(), expectedSchemaVersion: postgresSchemaVersion() });
     expect(report.indexesSatisfied).toBe(33);
     expect(Object.fromEntries(report.indexes.filter((f) => f.servedBy !== f.requirement).map((f) => [f.requirement, f.servedBy]))).toEqual(
       SERVED_BY_OTHERS,

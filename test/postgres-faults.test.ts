@@ -155,6 +155,28 @@ async function waitingOnLocks(url: string, count: number): Promise<number[]> {
 }
 
 describe('PostgreSQL faults', () => {
+  it('an append whose eventId was appended and trimmed while it waited for the session appends nothing: it runs again and finds the id', async () => {
+    const store = await openPostgresTestStore();
+    const url = urlOf(store);
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
+    // Another host's append of e1, not committed yet: it holds the session's row.
+    const other = await pgClient(url);
+    await other.query('BEGIN');
+    await other.query("UPDATE abathur.sessions SET event_count = 1 WHERE id = 's'");
+    await other.query(`INSERT INTO abathur.session_events (session_id, seq, event_id, event) VALUES ('s', 1, 'e1', '"first"')`);
+    // The retry looks e1 up (not there yet), then waits for the row.
+    const retry = store.sessions.appendEvent('s', 'retry', { eventId: 'e1' });
+    await waitingOnLocks(url, 1);
+    // Committed together with a trim of it, as trimEvents does it: the event gone, its id kept.
+    await other.query(
+      "WITH d AS (DELETE FROM abathur.session_events WHERE session_id = 's' AND seq <= 1 RETURNING event_id, seq) " +
+        "INSERT INTO abathur.session_trimmed_event_ids (session_id, event_id, seq) SELECT 's', event_id, seq FROM d",
+    );
+    await other.query('COMMIT');
+    expect(await retry).toMatchObject({ seq: 1, eventCount: 1 });
+    expect(await store.sessions.get('s')).toMatchObject({ events: [], eventCount: 1 });
+  });
+
   it('a full pool refuses calls past maxQueue with OVERLOADED at once; the accepted ones all complete', async () => {
     const store = await openPostgresTestStore({ pool: { max: 2 }, maxQueue: 3 });
     const url = urlOf(store);

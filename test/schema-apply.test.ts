@@ -47,6 +47,7 @@ describe('schema apply', () => {
       'memory_entries',
       'metrics',
       'session_events',
+      'session_trimmed_event_ids',
       'sessions',
       'state',
       'tasks',

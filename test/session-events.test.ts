@@ -139,6 +139,49 @@ describeEachEngine('the event log', (engine) => {
     await expect(store.sessions.trimEvents(id, {} as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('keepLast') });
   });
 
+  it('keeps an eventId idempotent after its event was trimmed: the retry gets the first seq back and appends nothing', async () => {
+    const store = await engine.open();
+    const { id } = await store.sessions.create({ appName: 'a', userId: 'u', state: { step: 0 } });
+    expect(await store.sessions.appendEvent(id, 'first', { eventId: 'once', stateDelta: { step: 1 } })).toMatchObject({ seq: 1 });
+    await store.sessions.appendEvents(id, [{ event: 'second', eventId: 'twice' }, { event: 'third' }]);
+    expect(await store.sessions.trimEvents(id, { keepLast: 1 })).toEqual({ deleted: 2, firstSeq: 3, eventCount: 3 });
+    const auditBefore = await auditActions(store);
+    const { lastUpdateTime } = (await store.sessions.get(id))!;
+
+    // A retry of each trimmed event, one by one and as a batch: the first seqs, nothing appended.
+    expect(await store.sessions.appendEvent(id, 'first, again', { eventId: 'once', stateDelta: { step: 99 } })).toEqual({
+      seq: 1,
+      eventCount: 3,
+      lastUpdateTime,
+    });
+    expect(await store.sessions.appendEvents(id, [{ event: 'x', eventId: 'twice' }, { event: 'y', eventId: 'once' }], { stateDelta: { step: 98 } })).toEqual({
+      seqs: [2, 1],
+      eventCount: 3,
+      lastUpdateTime,
+    });
+    // A batch mixing a trimmed id, a kept one and new events appends only the new ones.
+    expect(await store.sessions.appendEvents(id, [{ event: 'z', eventId: 'once' }, { event: 'fourth', eventId: 'new' }, { event: 'fifth' }])).toMatchObject({
+      seqs: [1, 4, 5],
+      eventCount: 5,
+    });
+    const session = await store.sessions.get(id);
+    expect(session).toMatchObject({ events: ['third', 'fourth', 'fifth'], eventCount: 5, state: { step: 1 } });
+    expect(await auditActions(store)).toEqual([...auditBefore, 'session_append_events']);
+
+    // Trimmed again, past ids kept from the first trim and from this one.
+    await store.sessions.trimEvents(id, { keepLast: 0 });
+    expect(await store.sessions.appendEvent(id, 'again', { eventId: 'new' })).toMatchObject({ seq: 4, eventCount: 5 });
+    expect(await store.sessions.appendEvent(id, 'again', { eventId: 'once' })).toMatchObject({ seq: 1, eventCount: 5 });
+    expect(await store.sessions.events(id)).toEqual({ items: [], nextCursor: undefined });
+    // Ids are still per session, and go with their session.
+    const other = await store.sessions.create({ appName: 'a', userId: 'u' });
+    expect(await store.sessions.appendEvent(other.id, 'elsewhere', { eventId: 'once' })).toMatchObject({ seq: 1, eventCount: 1 });
+    await store.sessions.delete(id);
+    const reborn = await store.sessions.create({ id, appName: 'a', userId: 'u' });
+    expect(await store.sessions.appendEvent(reborn.id, 'fresh', { eventId: 'once' })).toMatchObject({ seq: 1, eventCount: 1 });
+    expect(await store.sessions.appendEvent(reborn.id, 'fresh', { eventId: 'new' })).toMatchObject({ seq: 2, eventCount: 2 });
+  });
+
   it('reads the newest n events of each listed session; deleting a session deletes its log', async () => {
     const store = await engine.open();
     for (const sid of ['s1', 's2']) {
@@ -184,13 +227,17 @@ describe('event-log statements', () => {
     const db = populatedDatabase();
     const sql = (operation: string, statement: string): string =>
       specOf(operations.find((op) => op.name === operation)!.statements[statement]!).sql;
-    expect(explain(db, sql('sessions.appendEvent', 'byEventId')).join(' ')).toMatch(
-      /SEARCH session_events USING (COVERING )?INDEX idx_session_events_event_id \(session_id=\? AND event_id=\?\)/,
-    );
+    for (const operation of ['sessions.appendEvent', 'sessions.appendEvents', 'adk.sessions.appendEvent']) {
+      const plan = explain(db, sql(operation, operation.startsWith('adk') ? 'existing' : 'byEventId')).join(' ');
+      expect(plan, operation).toMatch(/SEARCH session_events USING (COVERING )?INDEX idx_session_events_event_id \(session_id=\? AND event_id=\?\)/);
+      expect(plan, operation).toMatch(/SEARCH session_trimmed_event_ids USING PRIMARY KEY \(session_id=\? AND event_id=\?\)/);
+    }
     for (const [operation, statement] of [
       ['sessions.get', 'last'],
       ['sessions.events', 'asc'],
       ['sessions.events', 'desc'],
+      // Only the trimmed range, not every id the session has.
+      ['sessions.trimEvents', 'keepIds'],
       ['sessions.trimEvents', 'delete'],
       ['sessions.trimEvents', 'first'],
     ] as const) {

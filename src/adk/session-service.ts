@@ -22,9 +22,9 @@ import {
   adkSessionsDelete,
   adkSessionsGet,
   adkSessionsList,
+  type AdkAppendResult,
   type AdkKey,
   type AdkSessionRecord,
-  type KnownVersion,
 } from '../catalogue/adk.js';
 import type { Engine } from '../sqlite/engine.js';
 import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
@@ -86,15 +86,39 @@ function eventFromJson(text: string): Event {
   return event as unknown as Event;
 }
 
+/** The state ADK sees in a stored session: its three scopes merged. */
+function stateOf(record: AdkSessionRecord): StateRecord {
+  return mergeScopes(parseObject(record.state), parseObject(record.appState), parseObject(record.userState));
+}
+
 function sessionFromRecord(key: AdkKey, record: AdkSessionRecord): Session {
   return createSession({
     id: key[2],
     appName: key[0],
     userId: key[1],
-    state: mergeScopes(parseObject(record.state), parseObject(record.appState), parseObject(record.userState)),
+    state: stateOf(record),
     events: record.events.map(eventFromJson),
     lastUpdateTime: record.lastUpdateTime,
   });
+}
+
+/**
+ * What a session object this service handed out holds of its stored session: the version
+ * it matches, and the events it holds, seqs `firstSeq` to `eventCount` (none when
+ * `firstSeq` is past `eventCount`), as of `replacements` replaced events.
+ */
+interface Holding {
+  storeId: string;
+  version: number;
+  eventCount: number;
+  replacements: number;
+  firstSeq: number;
+}
+
+/** How a stale object catches up: the events read, after which seq, and whether they replace all it holds. */
+interface CatchUp {
+  record: AdkSessionRecord;
+  whole: boolean;
 }
 
 /**
@@ -126,8 +150,8 @@ export class AbathurSessionService extends BaseSessionService {
   /** The store's maxPayloadBytes and maxStateBytes. */
   readonly #payload: number;
   readonly #state: number;
-  /** The store version each session object this service handed out was read at. */
-  readonly #versions = new WeakMap<Session, KnownVersion>();
+  /** What each session object this service handed out holds of its stored session. */
+  readonly #holdings = new WeakMap<Session, Holding>();
 
   /** A session service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
@@ -180,7 +204,7 @@ export class AbathurSessionService extends BaseSessionService {
       events: [],
       lastUpdateTime,
     });
-    this.#versions.set(session, [storeId, 0]);
+    this.#holdings.set(session, { storeId, version: 0, eventCount: 0, replacements: 0, firstSeq: 1 });
     return session;
   }
 
@@ -205,14 +229,18 @@ export class AbathurSessionService extends BaseSessionService {
       const after = config?.afterTimestamp;
       return [
         key,
-        // ADK treats 0 as "no limit"; a negative count is refused (ADK's two services disagree on it).
-        recent === undefined || recent === null ? null : v.integer('config.numRecentEvents', recent, 0, Number.MAX_SAFE_INTEGER) || null,
-        after ? v.finiteNumber('config.afterTimestamp', after) : null,
+        {
+          // ADK treats 0 as "no limit"; a negative count is refused (ADK's two services disagree on it).
+          recent: recent === undefined || recent === null ? null : v.integer('config.numRecentEvents', recent, 0, Number.MAX_SAFE_INTEGER) || null,
+          after: after ? v.finiteNumber('config.afterTimestamp', after) : null,
+          afterSeq: null,
+        },
       ] as const;
     });
     if (record === undefined) return undefined;
     const session = sessionFromRecord(key!, record);
-    this.#versions.set(session, [record.storeId, record.version]);
+    // The events read are the newest: a run that ends at the session's last seq.
+    this.#holdings.set(session, { ...heldBy(record), firstSeq: record.eventCount - record.events.length + 1 });
     return { session, record };
   }
 
@@ -270,6 +298,7 @@ export class AbathurSessionService extends BaseSessionService {
   override async appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
     if (event?.partial) return event;
     let key: AdkKey | undefined;
+    const holding = typeof session === 'object' && session !== null ? this.#holdings.get(session) : undefined;
     const result = await this.#engine.call(adkSessionsAppendEvent, () => {
       if (typeof session !== 'object' || session === null) throw invalidArgument('session must be a Session object');
       if (typeof event !== 'object' || event === null) throw invalidArgument('event must be an Event object');
@@ -288,7 +317,7 @@ export class AbathurSessionService extends BaseSessionService {
           sessionDelta: scopeJson('event.actions.stateDelta', scoped.session, this.#payload),
           appDelta: scopeJson('event.actions.stateDelta (app: keys)', scoped.app, this.#payload),
           userDelta: scopeJson('event.actions.stateDelta (user: keys)', scoped.user, this.#payload),
-          known: this.#versions.get(session) ?? null,
+          known: holding === undefined ? null : ([holding.storeId, holding.version] as const),
           knownLastUpdateTime: typeof session.lastUpdateTime === 'number' ? session.lastUpdateTime : 0,
           onStale: this.#onStale,
           maxStateBytes: this.#state,
@@ -299,25 +328,68 @@ export class AbathurSessionService extends BaseSessionService {
     if (!result.stale) {
       await super.appendEvent({ session, event });
       session.lastUpdateTime = event.timestamp;
-      this.#versions.set(session, [result.storeId, result.version]);
+      // An object this service did not hand out, judged current: it holds the newest events.
+      const firstSeq = holding?.firstSeq ?? Math.max(1, result.eventCount - session.events.length + 1);
+      this.#holdings.set(session, { ...heldBy(result), firstSeq });
       return event;
     }
     // Stale and reloading: the stored session already holds this event and, after it,
     // whatever others appended. Applying the delta again here could undo their later
     // writes, so the object takes the stored events and state instead.
     trimTempDelta(event);
-    const fresh = await this.#read({ appName: key![0], userId: key![1], sessionId: key![2] });
-    if (fresh === undefined) {
+    const caught = await this.#catchUp(key!, holding, result);
+    if (caught === undefined) {
       // Deleted in between: the object keeps what it was, plus this event.
       await super.appendEvent({ session, event });
       session.lastUpdateTime = event.timestamp;
       return event;
     }
-    const events = fresh.session.events.map((stored) => (stored.id === event.id ? event : stored));
-    session.events.splice(0, session.events.length, ...events);
-    refreshState(session.state, fresh.session.state);
-    session.lastUpdateTime = fresh.session.lastUpdateTime;
-    this.#versions.set(session, [fresh.record.storeId, fresh.record.version]);
+    const { record, whole } = caught;
+    // In place, one event at a time: the Runner holds this very array, and spreading a
+    // long log into one call's arguments overflows the stack.
+    if (whole) session.events.length = 0;
+    for (const text of record.events) {
+      const stored = eventFromJson(text);
+      session.events.push(stored.id === event.id ? event : stored);
+    }
+    if (!whole && result.replaced && result.seq <= holding!.eventCount) {
+      // This append replaced an event the object may hold: it stands where that one stood.
+      const at = session.events.findIndex((held) => held.id === event.id);
+      if (at >= 0) session.events[at] = event;
+    }
+    refreshState(session.state, stateOf(record));
+    session.lastUpdateTime = record.lastUpdateTime;
+    const firstSeq = whole ? record.eventCount - record.events.length + 1 : holding!.firstSeq;
+    this.#holdings.set(session, { ...heldBy(record), firstSeq });
     return event;
   }
+
+  /**
+   * Reads what a stale object lacks after its append: the events after the last one it
+   * holds, when all that changed since is appends; its events again from its first one,
+   * when another caller replaced an event since (the object's copy may be the old one);
+   * the whole session, when the object is of another incarnation of the session or was not
+   * handed out by this service. Undefined when the session is gone.
+   */
+  async #catchUp(key: AdkKey, holding: Holding | undefined, appended: AdkAppendResult): Promise<CatchUp | undefined> {
+    const read = (afterSeq: number): Promise<AdkSessionRecord | undefined> =>
+      this.#engine.call(adkSessionsGet, () => [key, { recent: null, after: null, afterSeq }] as const);
+    if (holding === undefined || holding.storeId !== appended.storeId) return wholeSession(await read(0));
+    const record = await read(holding.eventCount);
+    if (record === undefined) return undefined;
+    if (record.storeId !== holding.storeId) return wholeSession(await read(0));
+    const replacedByOthers = record.replacements - holding.replacements - (appended.replaced ? 1 : 0);
+    if (replacedByOthers <= 0) return { record, whole: false };
+    const again = await read(holding.firstSeq - 1);
+    return wholeSession(again !== undefined && again.storeId !== holding.storeId ? await read(0) : again);
+  }
+}
+
+function wholeSession(record: AdkSessionRecord | undefined): CatchUp | undefined {
+  return record === undefined ? undefined : { record, whole: true };
+}
+
+/** A holding's counters as of a read or an append (its first seq is the caller's to give). */
+function heldBy(source: AdkSessionRecord | AdkAppendResult): Omit<Holding, 'firstSeq'> {
+  return { storeId: source.storeId, version: source.version, eventCount: source.eventCount, replacements: source.replacements };
 }

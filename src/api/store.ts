@@ -1,7 +1,6 @@
 import type { StoreEngine } from '../services/engine.js';
 import { Engine } from '../sqlite/engine.js';
-import { createDirectoryFor, DEFAULT_FILE_MODE } from '../sqlite/files.js';
-import { adminBackup } from '../catalogue/admin.js';
+import { createDirectoryFor } from '../sqlite/files.js';
 import { Agents } from '../services/agents.js';
 import { Audit } from '../services/audit.js';
 import { Checkpoints } from '../services/checkpoints.js';
@@ -11,12 +10,11 @@ import { Metrics } from '../services/metrics.js';
 import { Sessions } from '../services/sessions.js';
 import { TaskState } from '../services/state.js';
 import { Tasks } from '../services/tasks.js';
-import { StoreError } from './errors.js';
+import { StoreError, toStoreError } from './errors.js';
 import { createStore, linkEngine, provideStoreConstructor } from './internal.js';
 import { resolveOptions, resolvePostgresOptions } from './options.js';
 import type { BackupResult, CallOptions, CheckReport, EngineKind, PostgresStoreOptions, StoreOptions, StoreStats } from './types.js';
 import * as v from './validate.js';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
@@ -77,27 +75,30 @@ export class Store {
   }
 
   /**
-   * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a reader:
-   * writes go on meanwhile). The destination must not exist; it is created with the
-   * store's `fileMode` (owner-only by default), and a missing directory for it owner-only too. On PostgreSQL it rejects INVALID_STATE:
-   * back the server up with its own tools (pg_dump, base backups).
+   * Writes a consistent copy of the database to a new file (`VACUUM INTO`, on a thread and
+   * a connection of its own: reads and writes go on meanwhile). The copy is made under a
+   * temporary name in the destination's directory and takes its name only once whole, so
+   * the destination holds the whole copy or nothing. The destination must not exist
+   * (CONFLICT, also when another backup takes the name first); it gets the store's
+   * `fileMode` (owner-only by default). Backups run one at a time. On PostgreSQL it
+   * rejects INVALID_STATE: back the server up with its own tools (pg_dump, base backups).
    *
    * @example
    * await store.backup(`./backups/abathur-${Date.now()}.db`);
    */
   backup(path: string, options?: CallOptions): Promise<BackupResult> {
-    return this.#engine.call(
-      adminBackup,
-      () => {
-        v.options('options', options, []);
-        const target = resolve(v.identifier('path', path));
-        if (existsSync(target)) throw new StoreError('CONFLICT', `backup destination ${target} already exists`);
-        const mode = this.#engine instanceof Engine ? this.#engine.options.fileMode : DEFAULT_FILE_MODE;
-        createDirectoryFor(target, mode);
-        return [target, mode] as const;
-      },
-      options?.signal,
-    );
+    let target: string;
+    try {
+      v.options('options', options, []);
+      target = resolve(v.identifier('path', path));
+    } catch (error) {
+      return Promise.reject(toStoreError(error));
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new StoreError('INVALID_ARGUMENT', 'signal must be an AbortSignal'));
+    }
+    return this.#engine.backup(target, signal);
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AuditContext } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import { ALL_EVENTS, checkStateBytes, LAST_EVENTS } from './session-events.js';
+import { checkStateBytes, LAST_EVENTS, SEQ_OF_EVENT_ID } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 // Operations of the Google ADK adapter (src/adk/). An ADK session is a store session (a
@@ -111,10 +111,27 @@ export interface AdkSessionRecord extends AdkScopes {
   storeId: string;
   version: number;
   lastUpdateTime: number;
+  /** The session's event count: the seq of its last event. */
+  eventCount: number;
+  /** How many appends replaced an event already there (adk_sessions.replacements). */
+  replacements: number;
   /** Session-scoped state, JSON text. */
   state: string;
   /** Events as JSON text, oldest first. */
   events: string[];
+}
+
+/** Which of a session's events a read returns. */
+export interface AdkEventWindow {
+  /** Only the newest n events (null: all). */
+  recent: number | null;
+  /**
+   * Then only the trailing run of events whose timestamp is ≥ after (null: no filter), as
+   * ADK's InMemorySessionService filters: it stops at the newest event older than `after`.
+   */
+  after: number | null;
+  /** Only the events with a greater seq, oldest first (null: no bound). Not combined with the others. */
+  afterSeq: number | null;
 }
 
 export const adkSessionsGet = defineOperation({
@@ -122,26 +139,24 @@ export const adkSessionsGet = defineOperation({
   kind: 'read',
   statements: {
     session: raw(
-      'SELECT a.session_id, a.version, a.last_update_time, s.state, ' +
+      'SELECT a.session_id, a.version, a.last_update_time, a.replacements, s.event_count, s.state, ' +
         '(SELECT state FROM adk_app_states WHERE app_name = a.app_name), ' +
         '(SELECT state FROM adk_user_states WHERE app_name = a.app_name AND user_id = a.user_id) ' +
         'FROM adk_sessions a JOIN sessions s ON s.id = a.session_id WHERE a.app_name = ? AND a.user_id = ? AND a.id = ?',
     ),
-    all: ALL_EVENTS,
+    // Every event after a seq, oldest first (after 0: the whole log).
+    newer: pluck('SELECT event FROM session_events WHERE session_id = ? AND seq > ? ORDER BY seq'),
     newest: LAST_EVENTS,
     newestTimed: raw("SELECT event, json_extract(event, '$.timestamp') FROM session_events WHERE session_id = ? ORDER BY seq DESC"),
   },
-  /**
-   * `recent`: only the newest n events (null: all). `after`: then only the trailing run of
-   * events whose timestamp is ≥ after (null: no filter), as ADK's InMemorySessionService
-   * filters: it stops at the newest event older than `after`.
-   */
-  run({ st }, [key, recent, after]: readonly [AdkKey, number | null, number | null]): AdkSessionRecord | undefined {
-    const row = st.session.get(...key) as [string, number, number, string, string | null, string | null] | undefined;
+  run({ st }, [key, { recent, after, afterSeq }]: readonly [AdkKey, AdkEventWindow]): AdkSessionRecord | undefined {
+    const row = st.session.get(key) as [string, number, number, number, number, string, string | null, string | null] | undefined;
     if (row === undefined) return undefined;
-    const [storeId, version, lastUpdateTime, state, appState, userState] = row;
+    const [storeId, version, lastUpdateTime, replacements, eventCount, state, appState, userState] = row;
     let events: string[];
-    if (after !== null) {
+    if (afterSeq !== null) {
+      events = st.newer.all(storeId, afterSeq) as string[];
+    } else if (after !== null) {
       // Newest first, read only as far as needed: the scan stops at the first older event.
       events = [];
       for (const [event, timestamp] of st.newestTimed.iterate(storeId) as Iterable<[string, unknown]>) {
@@ -152,9 +167,9 @@ export const adkSessionsGet = defineOperation({
     } else if (recent !== null) {
       events = (st.newest.all(storeId, recent) as string[]).reverse();
     } else {
-      events = st.all.all(storeId) as string[];
+      events = st.newer.all(storeId, 0) as string[];
     }
-    return { storeId, version, lastUpdateTime, state, appState, userState, events };
+    return { storeId, version, lastUpdateTime, eventCount, replacements, state, appState, userState, events };
   },
 });
 
@@ -267,7 +282,7 @@ export const adkSessionsDelete = defineOperation({
   },
   /** Deleting a session that is not there does nothing, as in ADK. True when one was deleted. */
   run({ st }, [key, ctx]: readonly [AdkKey, AuditContext | undefined]): boolean {
-    const storeId = st.delete.get(...key) as string | undefined;
+    const storeId = st.delete.get(key) as string | undefined;
     if (storeId === undefined) return false;
     writeAudit(st.audit, ctx, { action: 'adk_session_delete', data: { sessionId: storeId, adkSessionId: key[2] } });
     return true;
@@ -303,6 +318,11 @@ export interface AdkAppendResult {
   version: number;
   /** The event's position in the session's log. */
   seq: number;
+  /** The event replaced one with its id (kept or trimmed) rather than being appended. */
+  replaced: boolean;
+  /** The session's event count and replacement count after this append. */
+  eventCount: number;
+  replacements: number;
   /** The appending object was older than the stored session (only with onStale 'reload'). */
   stale: boolean;
 }
@@ -312,7 +332,8 @@ export const adkSessionsAppendEvent = defineOperation({
   kind: 'write',
   statements: {
     adk: raw('SELECT session_id, version, last_update_time FROM adk_sessions WHERE app_name = ? AND user_id = ? AND id = ?'),
-    existing: pluck('SELECT seq FROM session_events WHERE session_id = ? AND event_id = ?'),
+    // The id's seq, its event kept or trimmed (a trimmed event is not appended again).
+    existing: SEQ_OF_EVENT_ID,
     // As the event log numbers events (sessions.appendEvent): the session row first, its
     // event_count the new event's seq, its last_update_time the event's created_at.
     session: raw(
@@ -327,8 +348,8 @@ export const adkSessionsAppendEvent = defineOperation({
     mergeApp: MERGE_APP_STATE,
     mergeUser: MERGE_USER_STATE,
     bump:
-      'UPDATE adk_sessions SET version = version + 1, last_update_time = @time ' +
-      'WHERE app_name = @app AND user_id = @user AND id = @id RETURNING version',
+      'UPDATE adk_sessions SET version = version + 1, replacements = replacements + @replaced, last_update_time = @time ' +
+      'WHERE app_name = @app AND user_id = @user AND id = @id RETURNING version, replacements',
     audit: AUDIT_INSERT,
   },
   /**
@@ -340,7 +361,7 @@ export const adkSessionsAppendEvent = defineOperation({
   run({ st }, [input, ctx]: readonly [AdkAppendInput, AuditContext | undefined]): AdkAppendResult {
     const { key, eventId, event } = input;
     const [app, user, id] = key;
-    const row = st.adk.get(...key) as [string, number, number] | undefined;
+    const row = st.adk.get(key) as [string, number, number] | undefined;
     if (row === undefined) throw new StoreError('NOT_FOUND', `${describeKey(key)} does not exist; cannot append event ${eventId}`);
     const [storeId, version, lastUpdateTime] = row;
     const stale =
@@ -354,7 +375,7 @@ export const adkSessionsAppendEvent = defineOperation({
           'get the session again and retry',
       );
     }
-    const existing = st.existing.get(storeId, eventId) as number | undefined;
+    const existing = st.existing.get({ session: storeId, eventId }) as number | undefined;
     const updated = st.session.get({ sid: storeId, delta: input.sessionDelta, added: existing === undefined ? 1 : 0 }) as
       | [number, string, number]
       | undefined;
@@ -365,17 +386,19 @@ export const adkSessionsAppendEvent = defineOperation({
     checkStateBytes(storeId, stateBytes, input.maxStateBytes);
     const seq = existing ?? eventCount;
     if (existing === undefined) st.insertEvent.run(storeId, seq, eventId, event, now);
+    // Replaced where it stands; an event trimmed since has no row left to replace.
     else st.replaceEvent.run(event, storeId, seq);
     if (input.appDelta !== null) mergeScope(st.mergeApp, { app, delta: input.appDelta }, `app: state of app ${app}`, input.maxStateBytes);
     if (input.userDelta !== null) {
       mergeScope(st.mergeUser, { app, user, delta: input.userDelta }, `user: state of user ${user} in app ${app}`, input.maxStateBytes);
     }
-    const next = st.bump.get({ app, user, id, time: input.timestamp }) as { version: number };
+    const replaced = existing !== undefined;
+    const next = st.bump.get({ app, user, id, time: input.timestamp, replaced: replaced ? 1 : 0 }) as { version: number; replacements: number };
     writeAudit(st.audit, ctx, {
       action: 'adk_append_event',
-      data: { sessionId: storeId, eventId, seq, replaced: existing !== undefined },
+      data: { sessionId: storeId, eventId, seq, replaced },
     });
-    return { storeId, version: next.version, seq, stale };
+    return { storeId, version: next.version, seq, replaced, eventCount, replacements: next.replacements, stale };
   },
 });
 

@@ -1,26 +1,7 @@
-import { rmSync, statSync } from 'node:fs';
-import { createFileWithMode } from '../sqlite/files.js';
-import { defineOperation } from './operation.js';
+// The statement a backup runs. Not an operation: a backup runs on a connection of its own
+// (src/sqlite/backup-file.ts), never in a reader's batch, whose one snapshot it would break
+// (SQLite refuses VACUUM INTO inside a transaction) and whose other reads it would hold
+// for as long as the copy takes.
 
-export const adminBackup = defineOperation({
-  name: 'admin.backup',
-  kind: 'read',
-  // VACUUM INTO copies one consistent snapshot into a new, compact file. SQLite refuses
-  // it inside a transaction, and it works on a read-only connection.
-  transactional: false,
-  statements: { vacuumInto: 'VACUUM INTO ?' },
-  run({ st }, [path, mode]: readonly [string, number]): { path: string; bytes: number } {
-    // VACUUM INTO accepts an empty file: creating it first gives the copy the store's
-    // file mode (owner-only by default) rather than SQLite's 0644 less the umask.
-    createFileWithMode(path, mode);
-    try {
-      st.vacuumInto.run(path);
-    } catch (error) {
-      rmSync(path, { force: true });
-      throw error;
-    }
-    return { path, bytes: statSync(path).size };
-  },
-});
-
-export const adminOperations = [adminBackup];
+/** Copies one consistent snapshot of the database into a new, compact file; works on a read-only connection. */
+export const BACKUP_INTO = 'VACUUM INTO ?';

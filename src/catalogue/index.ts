@@ -1,5 +1,4 @@
 import { adkOperations } from './adk.js';
-import { adminOperations } from './admin.js';
 import { agentOperations } from './agents.js';
 import { auditOperations } from './audit.js';
 import { checkpointOperations } from './checkpoints.js';
@@ -23,7 +22,6 @@ export const storeOperations: readonly Operation[] = [
   ...stateOperations,
   ...auditOperations,
   ...metricOperations,
-  ...adminOperations,
 ] as readonly Operation[];
 
 /** The framework adapters' operations, on tables of the SQLite schema alone. */

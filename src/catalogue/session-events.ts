@@ -18,8 +18,9 @@ import { SESSION_EVENTS } from './tables.js';
 import { NOW } from './sql.js';
 
 // The event log: rows of session_events, (session_id, seq) their primary key. Every
-// statement here is a point or a range of that key (or of the event-id index), so no
-// operation's cost grows with the length of a log it does not return.
+// statement here is a point or a range of that key (or of the event-id index, or of the
+// key of trimmed events' ids), so no operation's cost grows with the length of a log it
+// does not return.
 
 export const SESSION_STATUS = pluck('SELECT status FROM sessions WHERE id = ?');
 
@@ -41,12 +42,22 @@ export function eventsOf(st: { readonly all: Statement; readonly last: Statement
   return (st.last.all(id, lastEvents) as string[]).reverse();
 }
 
+/**
+ * The seq an eventId took in its session, or none when the id is new: among the kept
+ * events (idx_session_events_event_id), else among the ids of trimmed ones (their table's
+ * key). A retried append finds its first seq here whether or not its event was trimmed since.
+ */
+export const SEQ_OF_EVENT_ID = pluck(
+  'SELECT seq FROM session_events WHERE session_id = @session AND event_id = @eventId ' +
+    'UNION ALL SELECT seq FROM session_trimmed_event_ids WHERE session_id = @session AND event_id = @eventId LIMIT 1',
+);
+
 // An append is one UPDATE of the session row (count, state merge, time) and one INSERT per
 // event, numbered from the new count: event_count is the last seq, so nothing reads the
-// log to number an event. The caller's eventId is looked up first through
-// idx_session_events_event_id; a retried append finds its first seq there.
+// log to number an event. The caller's eventId is looked up first; a retried append finds
+// its first seq there.
 const APPEND_STATEMENTS = {
-  byEventId: pluck('SELECT seq FROM session_events WHERE session_id = ? AND event_id = ?'),
+  byEventId: SEQ_OF_EVENT_ID,
   update:
     'UPDATE sessions SET event_count = event_count + @n, ' +
     'state = CASE WHEN @delta IS NULL THEN state ELSE json_patch(state, @delta) END, ' +
@@ -98,7 +109,7 @@ export const sessionsAppendEvent = defineOperation({
     ],
   ): AppendedEvent {
     if (eventId !== null) {
-      const seq = st.byEventId.get(id, eventId) as number | undefined;
+      const seq = st.byEventId.get({ session: id, eventId }) as number | undefined;
       // Already appended (a retry): the first append's seq, and nothing changes.
       if (seq !== undefined) return { seq, ...(st.current.get(id) as SessionCount) };
     }
@@ -139,7 +150,7 @@ export const sessionsAppendEvents = defineOperation({
     for (let i = 0; i < events.length; i++) {
       const eventId = events[i]![1];
       if (eventId !== null) {
-        const seq = st.byEventId.get(id, eventId) as number | undefined;
+        const seq = st.byEventId.get({ session: id, eventId }) as number | undefined;
         if (seq !== undefined) {
           seqs[i] = seq;
           continue;
@@ -198,6 +209,12 @@ export const sessionsTrimEvents = defineOperation({
   kind: 'write',
   statements: {
     count: pluck('SELECT event_count FROM sessions WHERE id = ?'),
+    // The ids of the events about to go, with their seqs: a retry of their appends must
+    // still find them (SEQ_OF_EVENT_ID). A range of the primary key: `+event_id` keeps
+    // SQLite off the event-id index, which would read every id the session has.
+    keepIds:
+      'INSERT INTO session_trimmed_event_ids (session_id, event_id, seq) ' +
+      'SELECT session_id, event_id, seq FROM session_events WHERE session_id = ? AND seq <= ? AND +event_id IS NOT NULL',
     delete: 'DELETE FROM session_events WHERE session_id = ? AND seq <= ?',
     first: pluck('SELECT seq FROM session_events WHERE session_id = ? ORDER BY seq LIMIT 1'),
     audit: AUDIT_INSERT,
@@ -207,7 +224,11 @@ export const sessionsTrimEvents = defineOperation({
     if (eventCount === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
     // Events are numbered 1..eventCount; those at or below the cut go, whatever was trimmed before.
     const cut = eventCount - keepLast;
-    const deleted = cut > 0 ? st.delete.run(id, cut).changes : 0;
+    let deleted = 0;
+    if (cut > 0) {
+      st.keepIds.run(id, cut);
+      deleted = st.delete.run(id, cut).changes;
+    }
     const firstSeq = (st.first.get(id) as number | undefined) ?? null;
     writeAudit(st.audit, ctx, { action: 'session_trim_events', data: { sessionId: id, keepLast, deleted, firstSeq } });
     return { deleted, firstSeq, eventCount };

@@ -142,11 +142,11 @@ export function defineTable<const S extends ColumnsSpec>(name: string, spec: S):
         return `${JSON.stringify(field)}: ${kind.endsWith('?') ? `${cell(i)} == null ? null : ${call}` : call}`;
       })
       .join(', ');
+  // The converters arrive as one array, unpacked once into c0, c1, … by the compiled code.
+  const unpack = `const [${converters.map((_, i) => `c${i}`).join(', ')}] = c;`;
   const compile = <F>(params: string, cell: (i: number) => string): F =>
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled once, from this module's own declarations
-    (new Function(...converters.map((_, i) => `c${i}`), `return (${params}) => ({ ${body(cell)} });`) as (...c: unknown[]) => F)(
-      ...converters,
-    );
+    (new Function('c', `${unpack} return (${params}) => ({ ${body(cell)} });`) as (c: readonly unknown[]) => F)(converters);
   const decode = compile<Table<S>['decode']>('r', (i) => `r[${i}]`);
   const decodeAt = compile<Table<S>['decodeAt']>('r, o', (i) => `r[o + ${i}]`);
   const columns = described.map((d) => d.column);

@@ -189,7 +189,7 @@ function report(result: DemoResult, options: DemoOptions): string {
     return [name, String(l.count), String(Math.round(l.count / seconds)), fmt(Math.min(l.p50, l.max)), fmt(Math.min(l.p99, l.max)), fmt(l.max)];
   });
   const header = ['operation', 'calls', 'per s', 'p50', 'p99', 'max'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const widths = header.map((h, c) => rows.reduce((width, r) => Math.max(width, r[c]!.length), h.length));
   const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const total = names.reduce((sum, name) => sum + result.latency[name]!.count, 0);
   return [

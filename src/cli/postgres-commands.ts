@@ -79,7 +79,7 @@ export async function copyToPostgres(from: string, url: string, schema: string |
   await loadPg();
   io.out(`copying ${from} into schema "${to.schema}" on ${to.location}, one transaction, in batches:`);
   const report = await copySqliteToPostgres({ from, to, onProgress: progressPrinter(io) });
-  const width = Math.max(...report.counts.map((c) => c.table.length));
+  const width = report.counts.reduce((most, c) => Math.max(most, c.table.length), 0);
   io.out(`${'table'.padEnd(width)}  ${'SQLite'.padStart(10)}  ${'PostgreSQL'.padStart(10)}`);
   for (const count of report.counts) {
     const mark = count.sqlite === count.postgres ? '' : '  MISMATCH';

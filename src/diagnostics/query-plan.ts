@@ -42,7 +42,7 @@ export function explain(db: Connection, sql: string): string[] {
   const rows = (
     named.length > 0
       ? statement.all(Object.fromEntries(named.map((name) => [name, null])))
-      : statement.all(...new Array<null>(positional).fill(null))
+      : statement.all(new Array<null>(positional).fill(null))
   ) as { detail: string }[];
   return rows.map((row) => row.detail);
 }

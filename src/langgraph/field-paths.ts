@@ -66,7 +66,7 @@ function leafTexts(value: unknown): string[] {
 
 function walk(value: unknown, steps: readonly Step[], at: number, out: string[]): void {
   if (at === steps.length) {
-    out.push(...leafTexts(value));
+    for (const text of leafTexts(value)) out.push(text);
     return;
   }
   const step = steps[at]!;

@@ -278,7 +278,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       // A checkpoint from before format 4 kept its pending sends as the parent's writes.
       checkpoint.channel_values[TASKS] = await Promise.all(stored.sends.map(([type, bytes]) => serde.loadsTyped(type, bytes)));
       const versions = Object.values(checkpoint.channel_versions);
-      checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+      checkpoint.channel_versions[TASKS] = versions.length > 0 ? versions.reduce((most, version) => maxChannelVersion(most, version)) : this.getNextVersion(undefined);
     }
     const config = (id: string): RunnableConfig => ({
       configurable: { thread_id: stored.threadId, checkpoint_ns: stored.ns, checkpoint_id: id },

@@ -152,7 +152,7 @@ function filterOf(value: unknown, maxBytes: number): StoreFilter | null {
 
 /** Several match conditions of one kind, as one path (they must all hold); null when none can. */
 function mergePaths(paths: string[][], fromEnd: boolean): string[] | null {
-  const length = Math.max(...paths.map((p) => p.length));
+  const length = paths.reduce((most, p) => Math.max(most, p.length), 0);
   const merged: string[] = new Array<string>(length).fill('*');
   for (const path of paths) {
     for (let i = 0; i < path.length; i++) {

@@ -198,7 +198,7 @@ export const PG_ACCEPTED_PLANS: Readonly<Record<string, string>> = {
 };
 
 /** The highest $n a statement uses. */
-const parameterCount = (sql: string): number => Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+const parameterCount = (sql: string): number => [...sql.matchAll(/\$(\d+)/g)].reduce((most, m) => Math.max(most, Number(m[1])), 0);
 
 /**
  * The generic plan of one statement: the plan a prepared statement falls back to once

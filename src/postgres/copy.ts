@@ -33,7 +33,7 @@ const ADAPTER_TABLES = ['lg_checkpoints', 'lg_checkpoint_blobs', 'lg_checkpoint_
 
 /**
  * Every table of the store's schema, in an order where each row's parents are copied
- * before it: sessions before their events, tasks in rowid order (a parent task is always
+ * before it: sessions before their events (and their trimmed events' ids), tasks in rowid order (a parent task is always
  * older than its subtasks), audit after the agents, tasks and memory it names.
  */
 export const COPY_TABLES: readonly CopyTable[] = [
@@ -50,6 +50,12 @@ export const COPY_TABLES: readonly CopyTable[] = [
     name: 'session_events',
     columns: C('session_id, seq:integer, event_id, event:json, created_at:timestamp'),
     order: 'session_id, seq',
+    identity: [],
+  },
+  {
+    name: 'session_trimmed_event_ids',
+    columns: C('session_id, event_id, seq:integer'),
+    order: 'session_id, event_id',
     identity: [],
   },
   {

@@ -3,7 +3,7 @@ import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import type { CheckReport } from '../diagnostics/check.js';
-import type { StoreStats } from '../api/types.js';
+import type { BackupResult, StoreStats } from '../api/types.js';
 import type { StoreEngine } from '../services/engine.js';
 import { EngineStats } from '../sqlite/engine-stats.js';
 import { checkPostgres } from './check.js';
@@ -168,6 +168,18 @@ export class PostgresEngine implements StoreEngine {
   check(): Promise<CheckReport> {
     if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed'));
     return checkPostgres(this.#pool, { location: this.location, schema: this.options.schema, implementations: [...this.#implementations.values()] });
+  }
+
+  /** A PostgreSQL database is not a file: the server's own tools back it up. */
+  backup(path: string, signal?: AbortSignal): Promise<BackupResult> {
+    if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed; backup was not run'));
+    if (signal?.aborted) return Promise.reject(aborted('backup', signal));
+    return Promise.reject(
+      new StoreError(
+        'INVALID_STATE',
+        `backup(${path}) copies a SQLite file; a store on PostgreSQL is backed up with the server's own tools (pg_dump, base backups and WAL archiving)`,
+      ),
+    );
   }
 
   stats(): StoreStats {

@@ -1,5 +1,5 @@
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { CheckReport, EngineKind, StoreStats } from '../api/types.js';
+import type { BackupResult, CheckReport, EngineKind, StoreStats } from '../api/types.js';
 
 /**
  * What the services talk to: an engine runs catalogue operations by name and settles
@@ -20,6 +20,12 @@ export interface StoreEngine {
    */
   call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>>;
   check(): Promise<CheckReport>;
+  /**
+   * Copies the database to the new file `path` (absolute; validated by the caller) off the
+   * caller's thread, or rejects: CONFLICT when `path` exists, INVALID_STATE where the
+   * engine's database is not a file. A `signal` that aborts before the copy starts withdraws it.
+   */
+  backup(path: string, signal?: AbortSignal): Promise<BackupResult>;
   stats(): StoreStats;
   resetStats(): void;
   /** Stops accepting calls (they reject CLOSED), lets accepted ones finish, releases everything. */

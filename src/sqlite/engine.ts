@@ -3,7 +3,9 @@ import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
 import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
 import type { StoreEngine } from '../services/engine.js';
-import type { StoreStats } from '../api/types.js';
+import type { BackupResult, StoreStats } from '../api/types.js';
+import { runSnapshotOnThread } from './backup-thread.js';
+import { Backups } from './backups.js';
 import type { ThreadHandle } from './call-queue.js';
 import { EngineStats } from './engine-stats.js';
 import { ReadPool, type ReadPoolLimits, type ReadWorkers } from './read-pool.js';
@@ -80,6 +82,7 @@ export class Engine implements StoreEngine {
   readonly #stats: EngineStats;
   readonly #writer: WriterClient;
   readonly #readers: ReadPool;
+  readonly #backups: Backups;
   #closing: Promise<void> | undefined;
 
   /** @internal {@link Engine.start} builds the real one; tests also build one on in-process threads. */
@@ -88,6 +91,7 @@ export class Engine implements StoreEngine {
     this.#stats = stats;
     this.#writer = writer;
     this.#readers = readers;
+    this.#backups = new Backups({ path: options.path, fileMode: options.fileMode, busyTimeoutMs: options.busyTimeoutMs, maxQueue: options.maxQueue }, runSnapshotOnThread);
   }
 
   get location(): string {
@@ -168,10 +172,16 @@ export class Engine implements StoreEngine {
     return this.#writer.check();
   }
 
+  /** Copies the database to a new file, on a thread and a connection of the backup's own. */
+  backup(path: string, signal?: AbortSignal): Promise<BackupResult> {
+    if (this.#closing !== undefined) return Promise.reject(new StoreError('CLOSED', 'store is closed; backup was not run'));
+    return this.#backups.backup(path, signal);
+  }
+
   /** Stops accepting calls, drains accepted ones, closes the readers, then the writer. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await Promise.all([this.#readers.drain(), this.#writer.drain()]);
+      await Promise.all([this.#readers.drain(), this.#writer.drain(), this.#backups.close()]);
       await this.#readers.close();
       await this.#writer.close();
     })();

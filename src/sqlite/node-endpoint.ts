@@ -68,18 +68,18 @@ export function workerEndpoint(worker: Worker, exitError: (exitCode: number) => 
     owed.clear();
   });
   return {
-    postMessage: (...args: Parameters<Endpoint['postMessage']>) => {
-      const id = idOf(args[0]);
+    postMessage: (message, transfer) => {
+      const id = idOf(message);
       if (id !== undefined) owed.add(id);
-      endpoint.postMessage(...args);
+      endpoint.postMessage(message, transfer);
     },
-    addEventListener: (...args: Parameters<Endpoint['addEventListener']>) => {
-      listeners.add(args[1] as Listener);
-      endpoint.addEventListener(...args);
+    addEventListener: (type, listener, options) => {
+      listeners.add(listener as Listener);
+      endpoint.addEventListener(type, listener, options);
     },
-    removeEventListener: (...args: Parameters<Endpoint['removeEventListener']>) => {
-      listeners.delete(args[1] as Listener);
-      endpoint.removeEventListener(...args);
+    removeEventListener: (type, listener, options) => {
+      listeners.delete(listener as Listener);
+      endpoint.removeEventListener(type, listener, options);
     },
   };
 }

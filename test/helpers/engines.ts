@@ -53,6 +53,8 @@ function withSqliteFile<T>(store: Store, read: (db: Database.Database) => T): T 
 }
 
 const SQLITE_TABLES = ['sessions', 'session_events', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints'];
+/** Tables WITHOUT ROWID, read in their key's order. */
+const SQLITE_KEYED_TABLES: Readonly<Record<string, string>> = { session_trimmed_event_ids: 'session_id, event_id' };
 
 const sqliteFile = {
   native: sqliteNative,
@@ -60,8 +62,8 @@ const sqliteFile = {
     withSqliteFile(store, (db) => {
       const hash = createHash('sha256');
       hash.update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all()));
-      for (const table of SQLITE_TABLES) {
-        for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).raw().iterate()) {
+      for (const [table, order] of [...SQLITE_TABLES.map((table) => [table, 'rowid']), ...Object.entries(SQLITE_KEYED_TABLES)]) {
+        for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().iterate()) {
           hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
         }
       }

@@ -70,6 +70,7 @@ export function urlOf(store: Store): string {
 const TABLE_ORDER: Readonly<Record<string, string>> = {
   sessions: 'id',
   session_events: 'session_id, seq',
+  session_trimmed_event_ids: 'session_id, event_id',
   memory_entries: 'id',
   document_index: 'id',
   tasks: 'id',

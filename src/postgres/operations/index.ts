@@ -1,5 +1,4 @@
 import type { PgImplementation } from '../operation.js';
-import { pgAdminOperations } from './admin.js';
 import { pgAgentOperations } from './agents.js';
 import { pgAuditOperations } from './audit.js';
 import { pgCheckpointOperations } from './checkpoints.js';
@@ -21,5 +20,4 @@ export const pgImplementations: readonly PgImplementation[] = [
   ...pgStateOperations,
   ...pgAuditOperations,
   ...pgMetricOperations,
-  ...pgAdminOperations,
 ] as readonly PgImplementation[];

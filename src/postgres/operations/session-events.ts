@@ -17,12 +17,20 @@ import { NOW } from './sql.js';
 // The event log: rows of session_events, (session_id, seq) their primary key. An append
 // updates the session row first: its row lock orders the appends to one session, on any
 // host, and the new event_count is the next seq, so nothing reads the log to number an
-// event. A caller's eventId is looked up first; two appends of one id racing past that
-// lookup meet at UNIQUE (session_id, event_id), and the loser runs again and finds it.
+// event. A caller's eventId is looked up first, among the kept events and the ids of
+// trimmed ones. Two appends of one id racing past that lookup meet at UNIQUE (session_id,
+// event_id), and the loser runs again and finds it. An append whose lookup ran before a
+// trim moved its id away (the first append committed, then was trimmed, while the retry
+// waited for the session's row) inserts nothing for that id: the insert skips ids found
+// trimmed by then, the count comes up short, and the retry runs again and finds it.
 
 const APPEND_STATEMENTS = {
-  byEventId: 'SELECT seq FROM session_events WHERE session_id = $1 AND event_id = $2',
-  byEventIds: 'SELECT event_id, seq FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[])',
+  byEventId:
+    'SELECT seq FROM session_events WHERE session_id = $1 AND event_id = $2 ' +
+    'UNION ALL SELECT seq FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = $2 LIMIT 1',
+  byEventIds:
+    'SELECT event_id, seq FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[]) ' +
+    'UNION ALL SELECT event_id, seq FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = ANY ($2::text[])',
   current: 'SELECT event_count, last_update_time FROM sessions WHERE id = $1',
   update:
     'UPDATE sessions SET event_count = event_count + $2, ' +
@@ -30,11 +38,14 @@ const APPEND_STATEMENTS = {
     `last_update_time = ${NOW} ` +
     "WHERE id = $1 AND status IN ('created', 'active', 'paused') " +
     'RETURNING event_count, last_update_time, CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END',
-  // One statement for any number of events: seq $2, $2 + 1, … in the arrays' order.
+  // One statement for any number of events: seq $2, $2 + 1, … in the arrays' order; the
+  // number inserted, which falls short only when an id was trimmed since the lookup.
   insert:
-    'INSERT INTO session_events (session_id, seq, event_id, event, created_at) ' +
+    'WITH i AS (INSERT INTO session_events (session_id, seq, event_id, event, created_at) ' +
     'SELECT $1, $2 + x.n - 1, x.event_id, x.event::jsonb, $3::timestamptz ' +
-    'FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS x(event, event_id, n)',
+    'FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS x(event, event_id, n) ' +
+    'WHERE NOT EXISTS (SELECT 1 FROM session_trimmed_event_ids t WHERE t.session_id = $1 AND t.event_id = x.event_id) ' +
+    'RETURNING 1) SELECT count(*)::int FROM i',
   status: 'SELECT status FROM sessions WHERE id = $1',
 } as const;
 
@@ -61,12 +72,14 @@ async function append(
   // The throw rolls the count and the merge back: nothing is written.
   checkStateBytes(id, row[2] as number, maxStateBytes);
   const first = eventCount - events.length + 1;
+  let inserted: number;
   try {
-    await q.all('insert', [id, first, lastUpdateTime, events.map((e) => e[0]), events.map((e) => e[1])]);
+    inserted = (await q.value('insert', [id, first, lastUpdateTime, events.map((e) => e[0]), events.map((e) => e[1])])) as number;
   } catch (error) {
     if (isUniqueViolation(error)) throw new RetryTransaction(`an eventId of session ${id} was appended concurrently`);
     throw error;
   }
+  if (inserted !== events.length) throw new RetryTransaction(`an eventId of session ${id} was trimmed since it was looked up`);
   return { eventCount, lastUpdateTime, first };
 }
 
@@ -151,7 +164,12 @@ export const pgSessionsTrimEvents = implement(sessionsTrimEvents, {
   statements: {
     // Locked, so the count is the one the cut is made against.
     count: 'SELECT event_count FROM sessions WHERE id = $1 FOR UPDATE',
-    delete: 'WITH d AS (DELETE FROM session_events WHERE session_id = $1 AND seq <= $2 RETURNING 1) SELECT count(*)::int FROM d',
+    // The events go; their ids stay, with their seqs, so a retry of their appends still
+    // finds them.
+    delete:
+      'WITH d AS (DELETE FROM session_events WHERE session_id = $1 AND seq <= $2 RETURNING event_id, seq), ' +
+      'k AS (INSERT INTO session_trimmed_event_ids (session_id, event_id, seq) SELECT $1, event_id, seq FROM d WHERE event_id IS NOT NULL) ' +
+      'SELECT count(*)::int FROM d',
     first: 'SELECT seq FROM session_events WHERE session_id = $1 ORDER BY seq LIMIT 1',
   },
   async run(q, [id, keepLast, ctx]: readonly [string, number, AuditContext | undefined]) {
