@@ -16,7 +16,7 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { invalidArgument } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { sqliteEngineOf } from '../api/internal.js';
+import { engineOf } from '../api/internal.js';
 import { openStore, type Store } from '../api/store.js';
 import {
   lgCheckpointGet,
@@ -30,7 +30,7 @@ import {
   type Typed,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from '../services/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 
 export interface AbathurSaverOptions {
@@ -68,14 +68,14 @@ async function dump(serde: SerializerProtocol, value: unknown): Promise<Typed> {
  */
 export class AbathurSaver extends BaseCheckpointSaver<number> {
   readonly #store: Store;
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
   #owned = false;
 
   /** A saver on an open store; closing the store is the caller's business. */
   constructor(store: Store, options?: AbathurSaverOptions) {
     super(options?.serde);
     this.#store = storeOf('AbathurSaver', store);
-    this.#engine = sqliteEngineOf('AbathurSaver', this.#store);
+    this.#engine = engineOf(this.#store);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */

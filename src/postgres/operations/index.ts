@@ -1,9 +1,11 @@
 import type { PgImplementation } from '../operation.js';
+import { pgAdkOperations } from './adk.js';
 import { pgAdminOperations } from './admin.js';
 import { pgAgentOperations } from './agents.js';
 import { pgAuditOperations } from './audit.js';
 import { pgCheckpointOperations } from './checkpoints.js';
 import { pgDocumentOperations } from './documents.js';
+import { pgLangGraphOperations } from './langgraph.js';
 import { pgMemoryOperations } from './memory.js';
 import { pgMetricOperations } from './metrics.js';
 import { pgSessionOperations } from './sessions.js';
@@ -22,4 +24,7 @@ export const pgImplementations: readonly PgImplementation[] = [
   ...pgAuditOperations,
   ...pgMetricOperations,
   ...pgAdminOperations,
+  // The framework adapters' (sql/postgres/003_langgraph.sql, 004_adk.sql).
+  ...pgLangGraphOperations,
+  ...pgAdkOperations,
 ] as readonly PgImplementation[];
