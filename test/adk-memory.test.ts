@@ -94,6 +94,18 @@ describeEachEngine('AbathurMemoryService', (engine) => {
     expect(await both('"paris" OR NEAR(')).toEqual([['Un café à Paris'], []]);
   });
 
+  it('keeps one version of each event when the same session is added from several callers at once', async () => {
+    const store = await engine.open();
+    const memory = new AbathurMemoryService(store);
+    const events = Array.from({ length: 5 }, (_, i) => said(`e${i}`, `word${i} shared`));
+    await Promise.all(Array.from({ length: 8 }, () => memory.addSessionToMemory(session('s', events))));
+    const ns = memoryNamespace('notes', 'alice');
+    for (let i = 0; i < 5; i++) expect((await store.memory.history(ns, `s/e${i}`)).items.map((e) => e.version)).toEqual([1]);
+    expect(texts((await memory.searchMemory({ appName: 'notes', userId: 'alice', query: 'shared' })).memories)).toHaveLength(5);
+    const adds = (await store.audit.list({ namespacePrefix: ns, limit: 20 })).items.map((e) => e.actionData as { added: number });
+    expect(adds.map((a) => a.added).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 5]);
+  });
+
   it('returns at most `limit` memories, and leaves out memory entries deleted by the store', async () => {
     const store = await engine.open();
     const memory = new AbathurMemoryService(store, { limit: 3 });

@@ -45,6 +45,17 @@ describeEachEngine('AbathurStore items', (engine) => {
     ]);
   });
 
+  it('audits concurrent puts of one new key as one create and then updates, and keeps one of their values', async () => {
+    const store = await engine.open();
+    const memory = new AbathurStore(store);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => memory.put(['race'], 'k', { i })));
+    const audit = (await store.audit.list({ namespacePrefix: 'race' })).items.map((e) => e.memoryOperationType);
+    expect(audit.filter((op) => op === 'create')).toHaveLength(1);
+    expect(audit.filter((op) => op === 'update')).toHaveLength(7);
+    expect(audit.at(-1)).toBe('create');
+    expect((await memory.get(['race'], 'k'))?.value).toEqual({ i: expect.any(Number) as number });
+  });
+
   it('runs a batch as LangGraph stores do: reads see the store before the batch, the last put of a key wins', async () => {
     const memory = new AbathurStore(await engine.open());
     await memory.put(['a'], 'k', { v: 0 });
@@ -209,6 +220,17 @@ describeEachEngine('AbathurStore search filters', (engine) => {
     expect(await found({ color: 'red' }, { offset: 1, limit: 1 })).toEqual(['i2']);
     expect(await found({}, { limit: 0 })).toEqual([]);
     expect(await found({ absent: undefined })).toEqual(['i0', 'i1', 'i2', 'i3', 'i4']);
+  });
+
+  it('filters past the rows one read returns, offset and limit counted among the matches', async () => {
+    const memory = new AbathurStore(await engine.open());
+    const key = (i: number) => `k${String(i).padStart(3, '0')}`;
+    await memory.batch(Array.from({ length: 700 }, (_, i) => ({ namespace: ['many'], key: key(i), value: { seventh: i % 7 === 0 } })));
+    const matching = Array.from({ length: 100 }, (_, i) => key(7 * i));
+    expect(keys(await memory.search(['many'], { filter: { seventh: true }, offset: 40, limit: 50 }))).toEqual(matching.slice(40, 90));
+    expect(keys(await memory.search([], { filter: { seventh: true }, offset: 95, limit: 10 }))).toEqual(matching.slice(95));
+    const others = Array.from({ length: 700 }, (_, i) => i).filter((i) => i % 7 !== 0).map(key);
+    expect(keys(await memory.search(['many'], { filter: { seventh: false }, offset: 590, limit: 10 }))).toEqual(others.slice(590));
   });
 });
 

@@ -16,6 +16,7 @@ import { checkStateBytes } from '../../catalogue/session-events.js';
 import type { RawRow } from '../../catalogue/table.js';
 import { implement, RetryTransaction, type PgQueries } from '../operation.js';
 import { conflictOnDuplicate, isUniqueViolation } from './conflict.js';
+import { memoryDocument, searchQuery, searchText } from '../memory-text.js';
 import { NOW } from './sql.js';
 
 // The Google ADK adapter on PostgreSQL (sql/postgres/004_adk.sql), with the semantics of
@@ -256,36 +257,7 @@ export const pgAdkSessionsAppendEvent = implement(adkSessionsAppendEvent, {
 });
 
 // ADK memory: memory_entries rows, one per event with text (see src/catalogue/adk.ts), and
-// for the current version of each a tsvector in adk_memory_fts: the scope lexeme, then the
-// words of the text. Words are folded here before PostgreSQL sees them, as FTS5's unicode61
-// tokenizer folds them (case and diacritics aside; every run of letters and digits is a
-// word, anything else separates), so the "simple" configuration only splits on the spaces.
-
-/** The text as words the "simple" configuration keeps as they are: lower-case letters and digits, one space between. */
-export function searchText(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word.length > 0)
-    .join(' ');
-}
-
-/**
- * A tsquery (to_tsquery syntax) matching any of the query's words; a word that folds to
- * several (`don't`, `e-mail`) is a phrase of them, as an FTS5 phrase. Undefined when no
- * word has a letter or a digit.
- */
-export function searchQuery(words: readonly string[]): string | undefined {
-  const phrases = words.map((word) => searchText(word)).filter((folded) => folded.length > 0);
-  if (phrases.length === 0) return undefined;
-  return phrases.map((folded) => `(${folded.split(' ').join(' <-> ')})`).join(' | ');
-}
-
-/** The tsvector of a memory entry of `namespace` (SQL text) whose folded words are `text`. */
-export const memoryDocument = (namespace: string, text: string): string =>
-  `to_tsvector('simple', 's' || md5(${namespace})) || to_tsvector('simple', ${text})`;
+// for the current version of each a tsvector in adk_memory_fts (../memory-text.ts).
 
 export const pgAdkMemoryAddSession = implement(adkMemoryAddSession, {
   statements: {
