@@ -79,7 +79,7 @@ describeEachEngine('AbathurMemoryService', (engine) => {
   it('matches words as FTS5 splits them: case, accents and punctuation aside (InMemory would not)', async () => {
     const memory = new AbathurMemoryService(await engine.open());
     const inMemory = new InMemoryMemoryService();
-    const s = session('s', [said('e1', 'Un café à Paris'), said('e2', "What's the weather?"), said('e3', 'room 42')]);
+    const s = session('s', [said('e1', 'Un café à Paris'), said('e2', "What's the weather?"), said('e3', 'room 42'), said('e4', 'Herr Müller')]);
     await memory.addSessionToMemory(s);
     await inMemory.addSessionToMemory(s);
     const both = async (query: string) => [
@@ -89,6 +89,8 @@ describeEachEngine('AbathurMemoryService', (engine) => {
     expect(await both('CAFE')).toEqual([['Un café à Paris'], []]);
     expect(await both('weather?')).toEqual([["What's the weather?"], []]);
     expect(await both('42')).toEqual([['room 42'], []]);
+    // A diacritic inside a word, not only at its end.
+    expect(await both('MULLER')).toEqual([['Herr Müller'], []]);
     expect(await both('paris')).toEqual([['Un café à Paris'], ['Un café à Paris']]);
     // A query's quotes and FTS operators are words, not syntax (InMemory keeps the quotes).
     expect(await both('"paris" OR NEAR(')).toEqual([['Un café à Paris'], []]);
@@ -98,6 +100,8 @@ describeEachEngine('AbathurMemoryService', (engine) => {
     const store = await engine.open();
     const memory = new AbathurMemoryService(store);
     const events = Array.from({ length: 5 }, (_, i) => said(`e${i}`, `word${i} shared`));
+    // Connections (PostgreSQL's pool) open first, so that the adds do run at once.
+    await Promise.all(Array.from({ length: 8 }, () => store.sessions.get('none')));
     await Promise.all(Array.from({ length: 8 }, () => memory.addSessionToMemory(session('s', events))));
     const ns = memoryNamespace('notes', 'alice');
     for (let i = 0; i < 5; i++) expect((await store.memory.history(ns, `s/e${i}`)).items.map((e) => e.version)).toEqual([1]);
