@@ -40,8 +40,8 @@ export function queryWords(query: string): string[] {
 
 /**
  * ADK memory on abathur-store: the events of sessions added to memory are memory entries
- * (namespace `adk:<app>:<user>`, type episodic), searched by keyword with SQLite FTS5,
- * best matches (BM25) first.
+ * (namespace `adk:<app>:<user>`, type episodic), searched by keyword, best matches first:
+ * with FTS5 and BM25 on SQLite, with a tsvector index and ts_rank on PostgreSQL.
  *
  * @example
  * const memoryService = new AbathurMemoryService(store);
@@ -106,8 +106,9 @@ export class AbathurMemoryService implements BaseMemoryService {
 
   /**
    * Memories of this app and user whose text has any of the query's words, best first
-   * (BM25), at most `limit` of them. Words match as FTS5's unicode61 tokenizer splits
-   * them: case- and accent-insensitive, digits included, punctuation ignored.
+   * (BM25 on SQLite, ts_rank on PostgreSQL), at most `limit` of them. Words match as FTS5's
+   * unicode61 tokenizer splits them, on both engines: case- and accent-insensitive, digits
+   * included, punctuation ignored.
    */
   async searchMemory(request: SearchMemoryRequest): Promise<SearchMemoryResponse> {
     if (typeof request !== 'object' || request === null) throw invalidArgument('request must be an object');

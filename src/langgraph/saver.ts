@@ -43,7 +43,7 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
   store?: Omit<StoreOptions, 'path'>;
 }
 
-/** Checkpoints one list() call asks the readers for at a time. */
+/** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
 
 /** Values a serializer returns as the caller's own bytes: copied, so a later change to them cannot reach the database. */
@@ -53,10 +53,11 @@ async function dump(serde: SerializerProtocol, value: unknown): Promise<Typed> {
 }
 
 /**
- * A LangGraph.js checkpointer on an abathur-store database. Checkpoints, their channel
- * values and pending writes live in the store's file (tables `lg_*`); reads run on the
- * store's reader threads and writes go through its writer's group commit, so 64 graphs
- * checkpointing at once never block the caller's event loop on SQL.
+ * A LangGraph.js checkpointer on an abathur-store store, on either engine. Checkpoints,
+ * their channel values and pending writes live in the store's tables `lg_*`: on SQLite
+ * reads run on the store's reader threads and writes go through its writer's group commit,
+ * so 64 graphs checkpointing at once never block the caller's event loop on SQL; on
+ * PostgreSQL each call is one transaction on the store's pool.
  *
  * A checkpoint that changes one channel stores that channel's value only: values are
  * kept once per (channel, version), as LangGraph's Postgres saver keeps them.

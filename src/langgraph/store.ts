@@ -172,7 +172,7 @@ function itemOf(stored: StoredItem): Item {
 }
 
 /**
- * LangGraph.js's long-term memory store on an abathur-store database (tables `lg_store`
+ * LangGraph.js's long-term memory store on an abathur-store store, on either engine (tables `lg_store`
  * and `lg_store_vectors`): `batch`, `get`, `put`, `delete`, `search` (filters, semantic
  * ranking when an index is configured) and `listNamespaces`, with optional time to live.
  *
