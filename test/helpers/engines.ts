@@ -58,7 +58,8 @@ function withSqliteFile<T>(store: Store, read: (db: Database.Database) => T): T 
   }
 }
 
-const SQLITE_TABLES = [
+/** The tables, each with the order that lists its rows the same way every time (WITHOUT ROWID tables: their key). */
+const SQLITE_TABLES: readonly (readonly [table: string, order: string])[] = [
   'sessions',
   'session_events',
   'memory_entries',
@@ -75,10 +76,13 @@ const SQLITE_TABLES = [
   'lg_checkpoint_writes',
   'lg_store',
   'lg_store_vectors',
-  'adk_sessions',
-  'adk_app_states',
-  'adk_user_states',
-];
+]
+  .map((table): readonly [string, string] => [table, 'rowid'])
+  .concat([
+    ['adk_sessions', 'app_name, user_id, id'],
+    ['adk_app_states', 'app_name'],
+    ['adk_user_states', 'app_name, user_id'],
+  ]);
 
 const sqliteFile = {
   native: sqliteNative,
@@ -86,8 +90,8 @@ const sqliteFile = {
     withSqliteFile(store, (db) => {
       const hash = createHash('sha256');
       hash.update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all()));
-      for (const table of SQLITE_TABLES) {
-        for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).raw().iterate()) {
+      for (const [table, order] of SQLITE_TABLES) {
+        for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().iterate()) {
           hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
         }
       }
