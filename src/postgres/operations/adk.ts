@@ -13,7 +13,8 @@ import {
   type AdkOrder,
 } from '../../catalogue/adk.js';
 import { checkStateBytes } from '../../catalogue/session-events.js';
-import type { RawRow } from '../../catalogue/table.js';
+import { ADK_SESSIONS } from '../../catalogue/adapter-tables.js';
+import type { RawRow, RowOf } from '../../catalogue/table.js';
 import { implement, RetryTransaction, type PgQueries } from '../operation.js';
 import { conflictOnDuplicate, isUniqueViolation } from './conflict.js';
 import { memoryDocument, searchQuery, searchText } from '../memory-text.js';
@@ -55,15 +56,16 @@ export const pgAdkSessionsCreate = implement(adkSessionsCreate, {
   },
   async run(q, [key, storeId, state, appDelta, userDelta, lastUpdateTime, maxStateBytes, ctx]) {
     const [app, user, id] = key;
-    const row = (await conflictOnDuplicate(
+    const row = await conflictOnDuplicate(
       // The same message DatabaseSessionService gives, on a StoreError with code CONFLICT.
       `Session with id ${id} already exists.`,
       q.one('create', [app, user, id, storeId, state, JSON.stringify({ adk: { sessionId: id } }), lastUpdateTime, appDelta, userDelta]),
-    ))!;
-    checkScopeBytes(row[1] as number | null, `app: state of app ${app}`, maxStateBytes);
-    checkScopeBytes(row[3] as number | null, `user: state of user ${user} in app ${app}`, maxStateBytes);
+    );
+    const [appState, appBytes, userState, userBytes] = row as [string | null, number | null, string | null, number | null];
+    checkScopeBytes(appBytes, `app: state of app ${app}`, maxStateBytes);
+    checkScopeBytes(userBytes, `user: state of user ${user} in app ${app}`, maxStateBytes);
     await q.audit(ctx, { action: 'adk_session_create', data: { sessionId: storeId, adkSessionId: id } });
-    return { appState: row[0] as string | null, userState: row[2] as string | null };
+    return { appState, userState };
   },
 });
 
@@ -81,8 +83,9 @@ const RECENT_FROM =
 
 export const pgAdkSessionsGet = implement(adkSessionsGet, {
   statements: {
+    // ADK's row, then the session's state, the two scopes and the events.
     session:
-      'SELECT a.session_id, a.version, a.last_update_time, s.state, ' +
+      `SELECT ${ADK_SESSIONS.qualified('a')}, s.state, ` +
       '(SELECT state FROM adk_app_states WHERE app_name = a.app_name), ' +
       '(SELECT state FROM adk_user_states WHERE app_name = a.app_name AND user_id = a.user_id), ' +
       'ARRAY(SELECT e.event::text FROM session_events AS e WHERE e.session_id = a.session_id ' +
@@ -92,23 +95,26 @@ export const pgAdkSessionsGet = implement(adkSessionsGet, {
   async run(q, [key, recent, after]) {
     const row = await q.one('session', [...key, recent, after]);
     if (row === undefined) return undefined;
+    const adk = ADK_SESSIONS.decode(row);
     return {
-      storeId: row[0] as string,
-      version: row[1] as number,
-      lastUpdateTime: row[2] as number,
-      state: row[3] as string,
-      appState: row[4] as string | null,
-      userState: row[5] as string | null,
-      events: row[6] as string[],
+      storeId: adk.sessionId,
+      version: adk.version,
+      lastUpdateTime: adk.lastUpdateTime,
+      state: ADK_SESSIONS.after(row, 0) as string,
+      appState: ADK_SESSIONS.after(row, 1) as string | null,
+      userState: ADK_SESSIONS.after(row, 2) as string | null,
+      events: ADK_SESSIONS.after(row, 3) as string[],
     };
   },
 });
 
 /**
  * The statements of one list scope, each one round trip: `unordered` (by user, then id),
- * and `asc`/`desc` by lastUpdateTime, which return the list's length, how many sessions
- * come before the page's first time, and every session whose time is within the page's
- * (ties and all): ADK breaks ties with localeCompare, which the rows are then sorted by.
+ * and `asc`/`desc` by lastUpdateTime, which return every session whose time is within the
+ * page's (ties and all: ADK breaks ties with localeCompare, which the rows are then sorted
+ * by). Each row: ADK's row, then the list's length, how many sessions come before the
+ * page's first time, and whether the row is a session (a list with none still says its
+ * length, in one row without a session).
  */
 function listStatements(scope: 'user' | 'app') {
   const own = scope === 'user' ? 'app_name = $1 AND user_id = $2' : 'app_name = $1';
@@ -117,25 +123,26 @@ function listStatements(scope: 'user' | 'app') {
   // Unordered: how many to list (NULL: all). Ordered: the page's last position (NULL: the list's end).
   const bound = `$${n + 2}`;
   const total = `(SELECT count(*)::int FROM adk_sessions WHERE ${own})`;
-  const COLUMNS = 'id, user_id, last_update_time';
+  const listed = (r: string): string => `${ADK_SESSIONS.qualified(r)}, b.total, b.before, ${r}.id IS NOT NULL`;
   const ordered = (direction: 'ASC' | 'DESC') => {
     const end = direction === 'ASC' ? 'max' : 'min';
     const at = (position: string): string =>
       `(SELECT last_update_time FROM adk_sessions WHERE ${own} ORDER BY last_update_time ${direction} LIMIT 1 OFFSET ${position})`;
     const [low, high] = direction === 'ASC' ? ['b.first', 'b.last'] : ['b.last', 'b.first'];
     return (
-      `WITH b AS (SELECT ${total} AS total, ${at(offset)} AS first, ` +
+      `WITH page AS (SELECT ${total} AS total, ${at(offset)} AS first, ` +
       // The page's last position (NULL: to the end of the list), or the list's last time.
       `coalesce(CASE WHEN ${bound}::int IS NULL THEN NULL ELSE ${at(bound)} END, ` +
       `(SELECT ${end}(last_update_time) FROM adk_sessions WHERE ${own})) AS last) ` +
-      `SELECT b.total, (SELECT count(*)::int FROM adk_sessions WHERE ${own} AND last_update_time ${direction === 'ASC' ? '<' : '>'} b.first), ` +
-      `r.id, r.user_id, r.last_update_time FROM b LEFT JOIN LATERAL (SELECT ${COLUMNS} FROM adk_sessions WHERE ${own} ` +
+      `SELECT ${listed('r')} FROM (SELECT page.*, (SELECT count(*)::int FROM adk_sessions WHERE ${own} ` +
+      `AND last_update_time ${direction === 'ASC' ? '<' : '>'} page.first) AS before FROM page) AS b ` +
+      `LEFT JOIN LATERAL (SELECT * FROM adk_sessions WHERE ${own} ` +
       `AND last_update_time BETWEEN ${low} AND ${high} ORDER BY last_update_time ${direction}) AS r ON true`
     );
   };
   return {
     unordered:
-      `SELECT ${total}, 0, p.id, p.user_id, p.last_update_time FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT ${COLUMNS} ` +
+      `SELECT ${listed('p')} FROM (SELECT ${total} AS total, 0 AS before) AS b LEFT JOIN LATERAL (SELECT * ` +
       `FROM adk_sessions WHERE ${own} ORDER BY ${scope === 'user' ? 'id' : 'user_id, id'} OFFSET ${offset} LIMIT ${bound}) AS p ON true`,
     asc: ordered('ASC'),
     desc: ordered('DESC'),
@@ -161,9 +168,14 @@ export const pgAdkSessionsList = implement(adkSessionsList, {
     const bound = direction === null ? (count < 0 ? null : count) : count < 0 ? null : offset + count - 1;
     const statement = `${scope}${direction === null ? 'Unordered' : direction === 'asc' ? 'Asc' : 'Desc'}` as const;
     const rows = await q.all(statement, [...owner, offset, bound]);
-    const total = rows[0]![0] as number;
-    const before = rows[0]![1] as number;
-    const found = rows.filter((row) => row[2] !== null).map((row) => [row[2], row[3], row[4]] as unknown as AdkListedSession);
+    const total = ADK_SESSIONS.after(rows[0]!, 0) as number;
+    const before = ADK_SESSIONS.after(rows[0]!, 1) as number;
+    const found = rows
+      .filter((row) => ADK_SESSIONS.after(row, 2) === true)
+      .map((row): AdkListedSession => {
+        const session = ADK_SESSIONS.decode(row);
+        return [session.id, session.userId, session.lastUpdateTime];
+      });
     if (direction === null) return { total, sessions: found };
     if (offset >= total) return { total, sessions: [] };
     const end = count < 0 ? total : Math.min(total, offset + count);
@@ -189,7 +201,7 @@ export const pgAdkSessionsDelete = implement(adkSessionsDelete, {
 const APPEND_STATEMENTS = {
   // ADK's row, locked: appends to one session, from any host, take turns, and each judges
   // staleness against the version the one before it left.
-  lock: 'SELECT session_id, version, last_update_time FROM adk_sessions WHERE app_name = $1 AND user_id = $2 AND id = $3 FOR UPDATE',
+  lock: `SELECT ${ADK_SESSIONS.columns} FROM adk_sessions WHERE app_name = $1 AND user_id = $2 AND id = $3 FOR UPDATE`,
   // In one statement, after the lock (so it sees the appends before it): the event found by
   // its id or appended (the session row first, its event_count the new event's seq, its
   // last_update_time the event's created_at, as the event log numbers events), the three
@@ -212,10 +224,10 @@ const APPEND_STATEMENTS = {
   status: 'SELECT status FROM sessions WHERE id = $1',
 } as const;
 
-async function locked(q: PgQueries<typeof APPEND_STATEMENTS>, key: AdkKey, eventId: string): Promise<[string, number, number]> {
+async function locked(q: PgQueries<typeof APPEND_STATEMENTS>, key: AdkKey, eventId: string): Promise<RowOf<typeof ADK_SESSIONS>> {
   const row = await q.one('lock', [...key]);
   if (row === undefined) throw new StoreError('NOT_FOUND', `${describeKey(key)} does not exist; cannot append event ${eventId}`);
-  return [row[0] as string, row[1] as number, row[2] as number];
+  return ADK_SESSIONS.decode(row);
 }
 
 export const pgAdkSessionsAppendEvent = implement(adkSessionsAppendEvent, {
@@ -227,7 +239,7 @@ export const pgAdkSessionsAppendEvent = implement(adkSessionsAppendEvent, {
   async run(q, [input, ctx]) {
     const { key, eventId, event } = input;
     const [app, user, id] = key;
-    const [storeId, version, lastUpdateTime] = await locked(q, key, eventId);
+    const { sessionId: storeId, version, lastUpdateTime } = await locked(q, key, eventId);
     const stale =
       input.known === null ? lastUpdateTime > input.knownLastUpdateTime : input.known[0] !== storeId || input.known[1] !== version;
     if (stale && input.onStale === 'reject') {
@@ -289,7 +301,7 @@ export const pgAdkMemoryAddSession = implement(adkMemoryAddSession, {
       input.items.map(([key]) => key),
       input.items.map(([, value]) => value),
     ]);
-    const stored = new Map(current.map((row) => [row[0] as string, { id: row[1] as number, same: row[2] as boolean }]));
+    const stored = new Map(current.map(([key, id, same]) => [key as string, { id: id as number, same: same as boolean }]));
     const result = { added: 0, changed: 0, removed: 0 };
     const put: (typeof input.items)[number][] = [];
     const unindex: number[] = [];
@@ -343,7 +355,7 @@ export const pgAdkMemorySearch = implement(adkMemorySearch, {
     const query = searchQuery(search.words);
     if (query === undefined) return [];
     const rows = await q.all('search', [search.namespace, query, search.limit]);
-    return rows.map((row) => row[0] as string);
+    return rows.map(([value]) => value as string);
   },
 });
 

@@ -139,13 +139,14 @@ export const pgLgStoreRank = implement(lgStoreRank, {
   async run(q, [rank]) {
     const { prefix, filter, wanted, query, part, parts } = rank;
     const params = [Array.from(query), vectorNorm(query), parts, part, ...(prefix === null ? [] : [prefix, prefix + SUBTREE_END])];
-    const width = LG_STORE.width;
+    // Each row: the item's columns, then its score.
+    const scoreOf = (row: RawRow): number | null => LG_STORE.after(row) as number | null;
     if (filter === null) {
       const rows = await q.all(prefix === null ? 'bestAll' : 'bestUnder', [...params, wanted]);
       const scored: StoredItem[] = [];
       const unscored: StoredItem[] = [];
       for (const row of rows) {
-        const score = row[width] as number | null;
+        const score = scoreOf(row);
         (score === null ? unscored : scored).push(storedItem(row, score));
       }
       return { scored, unscored };
@@ -154,7 +155,7 @@ export const pgLgStoreRank = implement(lgStoreRank, {
     const top = new TopScores<StoredItem>(wanted);
     const unscored: StoredItem[] = [];
     for (const row of rows) {
-      const item = storedItem(row, row[width] as number | null);
+      const item = storedItem(row, scoreOf(row));
       if (!filterMatches(item.value, filter)) continue;
       if (item.score === null) {
         if (unscored.length < wanted) unscored.push(item);
@@ -202,7 +203,7 @@ export const pgLgStoreListNamespaces = implement(lgStoreListNamespaces, {
     const lo = lead.join(NAMESPACE_SEPARATOR);
     const hi = lead.length === 0 ? null : lo + SUBTREE_END;
     const rows = await q.all('walk', [lo, hi, prefix, suffix, maxDepth, offset, limit]);
-    return rows.map((row) => decodeNamespace(row[0] as string));
+    return rows.map(([name]) => decodeNamespace(name as string));
   },
 });
 

@@ -58,10 +58,10 @@ function aggregates(c: string, when: string): string {
 /** Bytes from an aggregate as a plain Uint8Array, as the table declaration's `bytes` columns decode. */
 const plain = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
-/** A read's row as the adapter takes it. `offset`: where the aggregates start. */
-function storedCheckpoint(row: RawRow, offset: number): StoredCheckpoint {
+/** A read's row as the adapter takes it: the checkpoint's columns, then from `first` on the aggregates. */
+function storedCheckpoint(row: RawRow, first: number): StoredCheckpoint {
   const c = LG_CHECKPOINTS.decode(row);
-  const at = <T>(i: number): T[] => (row[offset + i] as T[] | null) ?? [];
+  const at = <T>(i: number): T[] => (LG_CHECKPOINTS.after(row, first + i) as T[] | null) ?? [];
   const valueChannels = at<string>(0);
   const valueTypes = at<string>(1);
   const valueBytes = at<Uint8Array>(2);
@@ -93,7 +93,7 @@ export const pgLgCheckpointGet = implement(lgCheckpointGet, {
   },
   async run(q, [threadId, ns, id]) {
     const row = id === null ? await q.one('latest', [threadId, ns]) : await q.one('one', [threadId, ns, id]);
-    return row === undefined ? undefined : storedCheckpoint(row, LG_CHECKPOINTS.width);
+    return row === undefined ? undefined : storedCheckpoint(row, 0);
   },
 });
 
@@ -181,17 +181,18 @@ export const pgLgCheckpointList = implement(lgCheckpointList, {
     } else {
       rows = start === null ? await q.all('allFirst', [ns, ...tail]) : await q.all('allNext', [start[0], start[1], start[2], ns, ...tail]);
     }
+    // Each row: the checkpoint's columns, whether it is kept, its position among the rows
+    // examined, then its aggregates.
     const kept: StoredCheckpoint[] = [];
-    const width = LG_CHECKPOINTS.width;
     let last: RawRow | undefined;
     let exhausted = true;
     for (const row of rows) {
-      if (kept.length >= limit || (row[width + 1] as number) > LIST_SCAN_LIMIT) {
+      if (kept.length >= limit || (LG_CHECKPOINTS.after(row, 1) as number) > LIST_SCAN_LIMIT) {
         exhausted = false;
         break;
       }
       last = row;
-      if (row[width] === true) kept.push(storedCheckpoint(row, width + 2));
+      if (LG_CHECKPOINTS.after(row, 0) === true) kept.push(storedCheckpoint(row, 2));
     }
     const cursor = last === undefined ? undefined : LG_CHECKPOINTS.decode(last);
     const next: ListCursor | null = exhausted || cursor === undefined ? null : [cursor.checkpointId, cursor.threadId, cursor.checkpointNs];
