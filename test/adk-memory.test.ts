@@ -1,9 +1,9 @@
 import { createEvent, createSession, InMemoryMemoryService, type Event, type Session } from '@google/adk';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { AbathurMemoryService } from '../src/adk/index.js';
 import { memoryNamespace } from '../src/adk/memory-service.js';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { describeEachEngine } from './helpers/engines.js';
 
 const RUNS = Number(process.env.ABATHUR_FUZZ_RUNS ?? 40);
 
@@ -15,9 +15,9 @@ const session = (id: string, events: Event[], userId = 'alice', appName = 'notes
 
 const texts = (memories: { content: { parts?: { text?: string }[] } }[]) => memories.map((m) => m.content.parts?.[0]?.text);
 
-describe('AbathurMemoryService', () => {
+describeEachEngine('AbathurMemoryService', (engine) => {
   it('finds events by any of the query’s words, best match first, as ADK memory entries', async () => {
-    const memory = new AbathurMemoryService(await openInProcessStore());
+    const memory = new AbathurMemoryService(await engine.open());
     await memory.addSessionToMemory(
       session('s1', [
         said('e1', 'The weather in Paris is sunny', 'user', Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
@@ -40,7 +40,7 @@ describe('AbathurMemoryService', () => {
   });
 
   it('keeps each user’s memory, of each app, to itself', async () => {
-    const memory = new AbathurMemoryService(await openInProcessStore());
+    const memory = new AbathurMemoryService(await engine.open());
     await memory.addSessionToMemory(session('s', [said('e', 'secret plans')], 'alice'));
     await memory.addSessionToMemory(session('s', [said('e', 'public plans')], 'bob'));
     await memory.addSessionToMemory(session('s', [said('e', 'other plans')], 'alice', 'other'));
@@ -55,7 +55,7 @@ describe('AbathurMemoryService', () => {
   });
 
   it('replaces what a session added before when it is added again: new, changed and removed events', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurMemoryService(store);
     const search = async (query: string) => texts((await memory.searchMemory({ appName: 'notes', userId: 'alice', query })).memories);
     await memory.addSessionToMemory(session('s1', [said('e1', 'alpha'), said('e2', 'beta'), said('e3', 'gamma')]));
@@ -77,9 +77,9 @@ describe('AbathurMemoryService', () => {
   });
 
   it('matches words as FTS5 splits them: case, accents and punctuation aside (InMemory would not)', async () => {
-    const memory = new AbathurMemoryService(await openInProcessStore());
+    const memory = new AbathurMemoryService(await engine.open());
     const inMemory = new InMemoryMemoryService();
-    const s = session('s', [said('e1', 'Un café à Paris'), said('e2', "What's the weather?"), said('e3', 'room 42')]);
+    const s = session('s', [said('e1', 'Un café à Paris'), said('e2', "What's the weather?"), said('e3', 'room 42'), said('e4', 'Herr Müller')]);
     await memory.addSessionToMemory(s);
     await inMemory.addSessionToMemory(s);
     const both = async (query: string) => [
@@ -89,13 +89,29 @@ describe('AbathurMemoryService', () => {
     expect(await both('CAFE')).toEqual([['Un café à Paris'], []]);
     expect(await both('weather?')).toEqual([["What's the weather?"], []]);
     expect(await both('42')).toEqual([['room 42'], []]);
+    // A diacritic inside a word, not only at its end.
+    expect(await both('MULLER')).toEqual([['Herr Müller'], []]);
     expect(await both('paris')).toEqual([['Un café à Paris'], ['Un café à Paris']]);
     // A query's quotes and FTS operators are words, not syntax (InMemory keeps the quotes).
     expect(await both('"paris" OR NEAR(')).toEqual([['Un café à Paris'], []]);
   });
 
+  it('keeps one version of each event when the same session is added from several callers at once', async () => {
+    const store = await engine.open();
+    const memory = new AbathurMemoryService(store);
+    const events = Array.from({ length: 5 }, (_, i) => said(`e${i}`, `word${i} shared`));
+    // Connections (PostgreSQL's pool) open first, so that the adds do run at once.
+    await Promise.all(Array.from({ length: 8 }, () => store.sessions.get('none')));
+    await Promise.all(Array.from({ length: 8 }, () => memory.addSessionToMemory(session('s', events))));
+    const ns = memoryNamespace('notes', 'alice');
+    for (let i = 0; i < 5; i++) expect((await store.memory.history(ns, `s/e${i}`)).items.map((e) => e.version)).toEqual([1]);
+    expect(texts((await memory.searchMemory({ appName: 'notes', userId: 'alice', query: 'shared' })).memories)).toHaveLength(5);
+    const adds = (await store.audit.list({ namespacePrefix: ns, limit: 20 })).items.map((e) => e.actionData as { added: number });
+    expect(adds.map((a) => a.added).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 5]);
+  });
+
   it('returns at most `limit` memories, and leaves out memory entries deleted by the store', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurMemoryService(store, { limit: 3 });
     await memory.addSessionToMemory(session('s', Array.from({ length: 10 }, (_, i) => said(`e${i}`, `note number ${i}`))));
     expect((await memory.searchMemory({ appName: 'notes', userId: 'alice', query: 'note' })).memories).toHaveLength(3);
@@ -107,7 +123,7 @@ describe('AbathurMemoryService', () => {
   });
 
   it('refuses a session whose text together is over maxPayloadBytes, and keeps what it had', async () => {
-    const memory = new AbathurMemoryService(await openInProcessStore({ maxPayloadBytes: 4096 }));
+    const memory = new AbathurMemoryService(await engine.open({ maxPayloadBytes: 4096 }));
     await memory.addSessionToMemory(session('s', [said('e0', 'kept words')]));
     const long = Array.from({ length: 4 }, (_, i) => said(`e${i}`, `words ${'y'.repeat(1500)}`));
     await expect(memory.addSessionToMemory(session('s', long))).rejects.toMatchObject({
@@ -128,10 +144,17 @@ describe('AbathurMemoryService', () => {
       events: fc.array(fc.record({ id: fc.constantFrom('e1', 'e2', 'e3', 'e4'), text }), { maxLength: 5 }),
     });
     const query = fc.array(words, { minLength: 1, maxLength: 3 }).map((w) => w.join(' '));
-    const sorted = (memories: unknown[]) => memories.map((m) => JSON.stringify(m)).sort();
+    // As JSON with keys in one order: PostgreSQL's jsonb keeps values, not key order.
+    const canonical = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(canonical)
+        : typeof value === 'object' && value !== null
+          ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, canonical(v)]))
+          : value;
+    const sorted = (memories: unknown[]) => memories.map((m) => JSON.stringify(canonical(m))).sort();
     await fc.assert(
       fc.asyncProperty(fc.array(sessionArb, { minLength: 1, maxLength: 6 }), query, fc.constantFrom('alice', 'bob'), async (added, q, user) => {
-        const store = await openInProcessStore();
+        const store = await engine.open();
         const ours = new AbathurMemoryService(store, { limit: 1000 });
         const theirs = new InMemoryMemoryService();
         for (const a of added) {

@@ -8,12 +8,12 @@ import {
   type LlmRequest,
   type LlmResponse,
 } from '@google/adk';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { z } from 'zod';
 import { AbathurSessionService } from '../src/adk/index.js';
-import { openTestStore } from './helpers/store.js';
+import { describeEachEngine } from './helpers/engines.js';
 
-// A real ADK agent on a real store (writer thread, reader pool): an LlmAgent whose model is
+// A real ADK agent on a real store (writer thread, reader pool; and on PostgreSQL): an LlmAgent whose model is
 // scripted (first a tool call, then, once the tool answered, a text reply), run by ADK's
 // own Runner, for 64 sessions at once.
 
@@ -65,9 +65,9 @@ const remember = new FunctionTool({
   },
 });
 
-describe('an ADK LlmAgent run by ADK’s Runner on AbathurSessionService', () => {
+describeEachEngine('an ADK LlmAgent run by ADK’s Runner on AbathurSessionService', (engine) => {
   it('stores every event of 64 concurrent sessions once, in order, with user: state shared by each user’s sessions', async () => {
-    const store = await openTestStore();
+    const store = await engine.open();
     const sessionService = new AbathurSessionService(store);
     const model = new ScriptedLlm();
     const agent = new LlmAgent({ name: 'notes_agent', model, instruction: 'Take notes.', tools: [remember] });
@@ -132,4 +132,4 @@ describe('an ADK LlmAgent run by ADK’s Runner on AbathurSessionService', () =>
       expect(request.texts).toEqual([`${id} turn 0`, 'call', 'response', `noted (1)`, `${id} turn 1`]);
     }
   });
-});
+}, { threads: true });

@@ -1,9 +1,9 @@
 import { createEvent, createSession, InMemorySessionService, type Event, type Session } from '@google/adk';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
 import type { Store } from '../src/api/store.js';
 import { AbathurSessionService } from '../src/adk/index.js';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { describeEachEngine } from './helpers/engines.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const key = (session: Session) => ({ appName: session.appName, userId: session.userId, sessionId: session.id });
@@ -22,9 +22,9 @@ async function storeSession(store: Store, session: Session) {
   return row;
 }
 
-describe('AbathurSessionService: sessions and state scopes', () => {
+describeEachEngine('AbathurSessionService: sessions and state scopes', (engine) => {
   it('keeps app: and user: keys of the initial state in their scopes and drops temp: keys', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const first = await service.createSession({
       appName: 'planner',
       userId: 'alice',
@@ -47,7 +47,7 @@ describe('AbathurSessionService: sessions and state scopes', () => {
   });
 
   it('generates a UUID v4 id when none (or an empty one) is given, as ADK does', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const generated = await service.createSession({ appName: 'a', userId: 'u' });
     const fromEmpty = await service.createSession({ appName: 'a', userId: 'u', sessionId: '' });
     expect(generated.id).toMatch(UUID_V4);
@@ -59,7 +59,7 @@ describe('AbathurSessionService: sessions and state scopes', () => {
   });
 
   it('rejects a duplicate id of the same app and user with CONFLICT and DatabaseSessionService’s message', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const original = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's', state: { kept: true } });
     await service.appendEvent({ session: original, event: event({ id: 'e1', timestamp: 5 }) });
     const error = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's', state: { kept: false } }).catch((e: unknown) => e);
@@ -76,7 +76,7 @@ describe('AbathurSessionService: sessions and state scopes', () => {
   });
 
   it('refuses bad input with INVALID_ARGUMENT and stores nothing', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const service = new AbathurSessionService(store);
     const bad: unknown[] = [
       { appName: '', userId: 'u' },
@@ -97,9 +97,9 @@ describe('AbathurSessionService: sessions and state scopes', () => {
   });
 });
 
-describe('AbathurSessionService: appendEvent', () => {
+describeEachEngine('AbathurSessionService: appendEvent', (engine) => {
   it('stores the event and applies the delta to the three scopes and to the live session, temp: keys aside', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's', state: { n: 0 } });
     const sibling = await service.createSession({ appName: 'a', userId: 'u', sessionId: 'sibling' });
     session.state['temp:during'] = 'invocation'; // as a tool's context.state.set('temp:during') does
@@ -132,7 +132,7 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 
   it('replaces an event appended again with the same id where it stands and applies its delta again', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 100, delta: { k: 1 } }) });
     await service.appendEvent({ session, event: event({ id: 'e2', timestamp: 200, delta: { k: 2 } }) });
@@ -150,7 +150,7 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 
   it('does not append again an event trimmed from the log: its id still names it, and its delta applies again', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const service = new AbathurSessionService(store);
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 100, delta: { k: 1 } }) });
@@ -172,7 +172,7 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 
   it('does not store a partial event, nor let it change anything', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     const before = json(await service.getSession(key(session)));
     const partial = event({ id: 'p', timestamp: 99_999, partial: true, delta: { 'app:x': 1, k: 1 } });
@@ -183,7 +183,7 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 
   it('rejects NOT_FOUND for a session that is not stored, and leaves the caller’s object alone', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     await service.deleteSession(key(session));
     const before = json(session);
@@ -194,7 +194,7 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 
   it('refuses events without an id or a timestamp, or that JSON cannot hold', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     const noId = { ...event({ timestamp: 1 }), id: '' };
     const noTime = { ...event({ id: 'x' }), timestamp: Number.NaN };
@@ -208,7 +208,7 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 
   it('writes the event, the session and its audit row as a store session whose lifecycle it respects', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const service = new AbathurSessionService(store);
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's', state: { k: 1 } });
     await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 1, delta: { k: 2, 'app:x': 1 } }) });
@@ -230,9 +230,9 @@ describe('AbathurSessionService: appendEvent', () => {
   });
 });
 
-describe('AbathurSessionService: the store’s payload limits', () => {
+describeEachEngine('AbathurSessionService: the store’s payload limits', (engine) => {
   it('refuses an event over maxPayloadBytes, and a delta that would grow a scope past maxStateBytes, writing nothing', async () => {
-    const store = await openInProcessStore({ maxPayloadBytes: 8192, maxStateBytes: 4096 });
+    const store = await engine.open({ maxPayloadBytes: 8192, maxStateBytes: 4096 });
     const service = new AbathurSessionService(store);
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     const [large, medium] = ['x'.repeat(2500), 'y'.repeat(2000)];
@@ -257,7 +257,7 @@ describe('AbathurSessionService: the store’s payload limits', () => {
   });
 });
 
-describe('AbathurSessionService: getSession, listSessions, deleteSession', () => {
+describeEachEngine('AbathurSessionService: getSession, listSessions, deleteSession', (engine) => {
   async function withEvents(service: AbathurSessionService, times: number[]): Promise<Session> {
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     for (const [i, timestamp] of times.entries()) await service.appendEvent({ session, event: event({ id: `e${i}`, timestamp }) });
@@ -265,7 +265,7 @@ describe('AbathurSessionService: getSession, listSessions, deleteSession', () =>
   }
 
   it('filters events as InMemorySessionService does: newest n, then the trailing run at or after a time', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await withEvents(service, [10, 30, 20, 40, 50]);
     const ids = async (config: object) => (await service.getSession({ ...key(session), config }))?.events.map((e) => e.id);
     expect(await ids({ numRecentEvents: 2 })).toEqual(['e3', 'e4']);
@@ -289,7 +289,7 @@ describe('AbathurSessionService: getSession, listSessions, deleteSession', () =>
   });
 
   it('lists with ADK’s pagination and orders ties by id with localeCompare in both directions', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     // Binary order would put 'B' before 'a' and 'Z' before 'b'.
     for (const id of ['b', 'Z', 'a', 'B']) {
       const session = await service.createSession({ appName: 'app', userId: 'u', sessionId: id });
@@ -319,7 +319,7 @@ describe('AbathurSessionService: getSession, listSessions, deleteSession', () =>
   });
 
   it('deletes a session and its events, keeps the app: and user: state, and ignores a missing one', async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     await service.appendEvent({ session, event: event({ id: 'e', timestamp: 1, delta: { mine: 1, 'user:u': 1, 'app:a': 1 } }) });
     await service.deleteSession(key(session));
@@ -331,9 +331,9 @@ describe('AbathurSessionService: getSession, listSessions, deleteSession', () =>
   });
 });
 
-describe('AbathurSessionService: stale session objects', () => {
+describeEachEngine('AbathurSessionService: stale session objects', (engine) => {
   it("with onStale 'reject' refuses an append from an object older than the stored session, and changes nothing", async () => {
-    const service = new AbathurSessionService(await openInProcessStore(), { onStale: 'reject' });
+    const service = new AbathurSessionService(await engine.open(), { onStale: 'reject' });
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     const copy = (await service.getSession(key(session)))!;
     await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 1, delta: { k: 1 } }) });
@@ -352,7 +352,7 @@ describe('AbathurSessionService: stale session objects', () => {
   });
 
   it("with onStale 'reload' appends, then brings the object up to date and keeps its temp: keys", async () => {
-    const service = new AbathurSessionService(await openInProcessStore());
+    const service = new AbathurSessionService(await engine.open());
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     const copy = (await service.getSession(key(session)))!;
     const events = copy.events;
@@ -371,7 +371,7 @@ describe('AbathurSessionService: stale session objects', () => {
   });
 
   it('judges an object it did not hand out by its lastUpdateTime, as DatabaseSessionService does', async () => {
-    const service = new AbathurSessionService(await openInProcessStore(), { onStale: 'reject' });
+    const service = new AbathurSessionService(await engine.open(), { onStale: 'reject' });
     const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     await service.appendEvent({ session, event: event({ id: 'e1', timestamp: 5000 }) });
     const older = createSession({ id: 's', appName: 'a', userId: 'u', lastUpdateTime: 4999 });
@@ -382,7 +382,7 @@ describe('AbathurSessionService: stale session objects', () => {
   });
 
   it('treats an object of a deleted and recreated session as stale', async () => {
-    const service = new AbathurSessionService(await openInProcessStore(), { onStale: 'reject' });
+    const service = new AbathurSessionService(await engine.open(), { onStale: 'reject' });
     const old = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
     await service.deleteSession(key(old));
     await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });

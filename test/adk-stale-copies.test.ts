@@ -1,11 +1,13 @@
 import { createEvent, type Session } from '@google/adk';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { AbathurSessionService } from '../src/adk/index.js';
-import { openTestStore, settleAll } from './helpers/store.js';
+import { describeEachEngine } from './helpers/engines.js';
+import { settleAll } from './helpers/store.js';
 
 // 64 copies of one session, read at the same version, each appending at once: the append
 // race that ADK's DatabaseSessionService settles by locking and reloading. On a real store
-// (writer thread, reader pool): the 64 appends meet in the writer's group commit.
+// (writer thread, reader pool): the 64 appends meet in the writer's group commit; on
+// PostgreSQL, at the lock each append takes on the session's row.
 
 const COPIES = 64;
 const ROUNDS = 3;
@@ -18,9 +20,9 @@ async function copies(service: AbathurSessionService): Promise<Session[]> {
 const eventFor = (round: number, i: number) =>
   createEvent({ id: `r${round}-c${i}`, author: 'agent', timestamp: 1000 * round + i, actions: { stateDelta: { [`k${i}`]: round, last: i, 'user:n': i } } });
 
-describe('appends from 64 stale copies of one session', () => {
+describeEachEngine('appends from 64 stale copies of one session', (engine) => {
   it("with onStale 'reject': exactly one append succeeds per version, the others are refused CONFLICT and leave no trace", async () => {
-    const store = await openTestStore();
+    const store = await engine.open();
     const service = new AbathurSessionService(store, { onStale: 'reject' });
     await service.createSession(key);
     const winners: string[] = [];
@@ -41,7 +43,7 @@ describe('appends from 64 stale copies of one session', () => {
   });
 
   it("with onStale 'reload': every append lands once, and each copy ends up with the stored history up to its own event", async () => {
-    const store = await openTestStore();
+    const store = await engine.open();
     const service = new AbathurSessionService(store, { onStale: 'reload' });
     await service.createSession(key);
     for (let round = 1; round <= ROUNDS; round++) {
@@ -62,4 +64,4 @@ describe('appends from 64 stale copies of one session', () => {
       }
     }
   });
-});
+}, { threads: true });

@@ -14,11 +14,11 @@ import {
   type LangGraphRunnableConfig,
   type StateSnapshot,
 } from '@langchain/langgraph';
-import { openStore } from '../src/api/store.js';
 import { AbathurSaver, AbathurStore } from '../src/langgraph/index.js';
-import { cleanup, tempDbPath } from './helpers/temp.js';
+import { describeEachEngine } from './helpers/engines.js';
+import { tempDbPath } from './helpers/temp.js';
 
-// End to end on real threads: the same graphs run on AbathurSaver + AbathurStore and on
+// End to end on real threads, and on PostgreSQL: the same graphs run on AbathurSaver + AbathurStore and on
 // LangGraph's MemorySaver + InMemoryStore must end in the same states and histories.
 // The graph fans out with Send, interrupts for approval, runs a subgraph (its own
 // checkpoint namespace) and writes to the long-term store from a node.
@@ -105,34 +105,39 @@ async function fork(graph: Graph, t: number): Promise<unknown> {
   return graph.invoke(new Command({ resume: true }), configOf(t));
 }
 
-describe('LangGraph end to end', () => {
-  it(`runs ${THREADS} threads at once through an interrupt and a resume as MemorySaver does`, async () => {
-    const store = await openStore({ path: tempDbPath() });
-    cleanup(() => store.close());
-    const ours = buildGraph(new AbathurSaver(store), new AbathurStore(store));
-    const reference = buildGraph(new MemorySaver(), new InMemoryStore());
+describeEachEngine(
+  'LangGraph end to end',
+  (engine) => {
+    it(`runs ${THREADS} threads at once through an interrupt and a resume as MemorySaver does`, async () => {
+      const store = await engine.open();
+      const ours = buildGraph(new AbathurSaver(store), new AbathurStore(store));
+      const reference = buildGraph(new MemorySaver(), new InMemoryStore());
 
-    const [a, b] = [await runAll(ours), await runAll(reference)];
-    expect(a.interrupted).toEqual(b.interrupted);
-    expect(a.interrupted.every((x) => (x as { next: string[] }).next.join() === 'review')).toBe(true);
-    expect(a.final).toEqual(b.final);
-    expect((a.final[1] as S).steps.at(-1)).toBe('act 1');
-    expect((a.final[0] as S).steps.at(-1)).toBe('skip');
-    for (const t of [0, 1, 5, 63]) expect(await historyOf(ours, t)).toEqual(await historyOf(reference, t));
-    for (const t of [2, 7]) expect(await fork(ours, t)).toEqual(await fork(reference, t));
-    for (const t of [2, 7]) expect((await ours.getState(configOf(t))).values).toEqual((await reference.getState(configOf(t))).values);
+      const [a, b] = [await runAll(ours), await runAll(reference)];
+      expect(a.interrupted).toEqual(b.interrupted);
+      expect(a.interrupted.every((x) => (x as { next: string[] }).next.join() === 'review')).toBe(true);
+      expect(a.final).toEqual(b.final);
+      expect((a.final[1] as S).steps.at(-1)).toBe('act 1');
+      expect((a.final[0] as S).steps.at(-1)).toBe('skip');
+      for (const t of [0, 1, 5, 63]) expect(await historyOf(ours, t)).toEqual(await historyOf(reference, t));
+      for (const t of [2, 7]) expect(await fork(ours, t)).toEqual(await fork(reference, t));
+      for (const t of [2, 7]) expect((await ours.getState(configOf(t))).values).toEqual((await reference.getState(configOf(t))).values);
 
-    const memory = new AbathurStore(store);
-    expect((await memory.get(['threads', 'thread-1'], 'outcome'))?.value).toEqual({ approved: true, total: 1 });
-    expect(await memory.listNamespaces({ prefix: ['threads'] })).toHaveLength(THREADS);
-    // The subgraph checkpointed in a namespace of its own.
-    const saver = new AbathurSaver(store);
-    const namespaces = new Set<string>();
-    for await (const tuple of saver.list({ configurable: { thread_id: 'thread-1' } })) namespaces.add(String(tuple.config.configurable?.checkpoint_ns));
-    expect([...namespaces].some((ns) => ns.startsWith('sub:'))).toBe(true);
-    expect(namespaces.has('')).toBe(true);
-  });
+      const memory = new AbathurStore(store);
+      expect((await memory.get(['threads', 'thread-1'], 'outcome'))?.value).toEqual({ approved: true, total: 1 });
+      expect(await memory.listNamespaces({ prefix: ['threads'] })).toHaveLength(THREADS);
+      // The subgraph checkpointed in a namespace of its own.
+      const saver = new AbathurSaver(store);
+      const namespaces = new Set<string>();
+      for await (const tuple of saver.list({ configurable: { thread_id: 'thread-1' } })) namespaces.add(String(tuple.config.configurable?.checkpoint_ns));
+      expect([...namespaces].some((ns) => ns.startsWith('sub:'))).toBe(true);
+      expect(namespaces.has('')).toBe(true);
+    });
+  },
+  { threads: true },
+);
 
+describe('LangGraph end to end, on a store of its own', () => {
   it('opens from a path and closes what it opened', async () => {
     const path = tempDbPath();
     const saver = await AbathurSaver.fromPath(path, { store: { readers: 1 } });

@@ -5,6 +5,7 @@ import { validate } from '@langchain/langgraph-checkpoint-validation';
 import { AbathurSaver } from '../src/langgraph/index.js';
 import { compareCodePoints, LIST_SCAN_LIMIT } from '../src/catalogue/langgraph.js';
 import { StoreError } from '../src/api/errors.js';
+import { describeEachEngine } from './helpers/engines.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 
 Object.assign(globalThis, { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach });
@@ -34,9 +35,9 @@ async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-describe('AbathurSaver', () => {
+describeEachEngine('AbathurSaver', (engine) => {
   it('stores a value per (channel, version): an unchanged channel is read from the checkpoint that wrote it', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const saver = new AbathurSaver(store);
     const first = checkpoint({ big: 'x'.repeat(10_000), n: 1 }, { big: 1.25, n: 1.25 });
     const c1 = await saver.put(root('t'), first, { source: 'input', step: -1, parents: {} }, { big: 1.25, n: 1.25 });
@@ -48,7 +49,7 @@ describe('AbathurSaver', () => {
   });
 
   it('keeps number and string versions apart, and a fractional version exact', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const version = 9.101235806591104;
     const c1 = await saver.put(root('t'), checkpoint({ a: 'number', b: 'string' }, { a: version, b: '3' }), { source: 'input', step: -1, parents: {} }, { a: version, b: '3' });
     await saver.put(c1, checkpoint({}, { a: '9.101235806591104', b: 3 }), { source: 'loop', step: 0, parents: {} }, {});
@@ -58,7 +59,7 @@ describe('AbathurSaver', () => {
   });
 
   it('returns pending writes in (task path, task id, index) order, comparing by code point', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const config = await saver.put(root('t'), checkpoint({}, {}), { source: 'loop', step: 0, parents: {} }, {});
     // U+FF5E sorts before U+1F600 by code point, after it by UTF-16 code unit.
     await saver.putWrites(config, [['c', 'astral']], 'task-a', '~__pregel_pull, \u{1F600}');
@@ -71,7 +72,7 @@ describe('AbathurSaver', () => {
   });
 
   it('keeps a stored write on a re-send unless the call holds special channels only, which replace', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const config = await saver.put(root('t'), checkpoint({}, {}), { source: 'loop', step: 0, parents: {} }, {});
     await saver.putWrites(config, [['a', 1]], 'task');
     await saver.putWrites(config, [['a', 2]], 'task');
@@ -87,7 +88,7 @@ describe('AbathurSaver', () => {
   });
 
   it('accepts writes before their checkpoint is stored, as LangGraph sends them with durability "async"', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const cp = checkpoint({ x: 1 }, { x: 1.5 });
     await saver.putWrites(root('t', cp.id), [['x', 2]], 'task');
     await saver.put(root('t'), cp, { source: 'loop', step: 0, parents: {} }, { x: 1.5 });
@@ -95,7 +96,7 @@ describe('AbathurSaver', () => {
   });
 
   it('round-trips bytes, the classes the serializer knows, and undefined values', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const bytes = new Uint8Array([0, 255, 1, 128]);
     const values = { bytes, set: new Set([1, 2]), map: new Map([['k', 1]]), error: new Error('boom'), nothing: undefined };
     const versions = Object.fromEntries(Object.keys(values).map((k) => [k, 1.5]));
@@ -108,7 +109,7 @@ describe('AbathurSaver', () => {
   });
 
   it('lists page by page past the page size and past the rows one call examines, newest first', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     let config: RunnableConfig = root('t');
     const ids: string[] = [];
     const total = LIST_SCAN_LIMIT + 150;
@@ -128,7 +129,7 @@ describe('AbathurSaver', () => {
   });
 
   it('lists one thread across namespaces, and every thread, with the same id in two places', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const shared = checkpoint({}, {});
     const meta = { source: 'loop' as const, step: 0, parents: {} };
     await saver.put({ configurable: { thread_id: 'a', checkpoint_ns: '' } }, shared, meta, {});
@@ -146,7 +147,7 @@ describe('AbathurSaver', () => {
   });
 
   it('filters list on metadata values compared as JSON, ignoring undefined filter values', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     let config: RunnableConfig = root('t');
     for (const [i, user] of [{ name: 'ann', tags: ['x'] }, { name: 'bob' }, { name: 'ann', tags: ['x'] }].entries()) {
       config = await saver.put(config, checkpoint({}, {}), { source: 'loop', step: i, parents: {}, user } as CheckpointMetadata, {});
@@ -160,7 +161,7 @@ describe('AbathurSaver', () => {
   });
 
   it('deletes a thread in every namespace and leaves other threads alone', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const saver = new AbathurSaver(store);
     for (const [thread, ns] of [['a', ''], ['a', 'sub:1'], ['b', '']] as const) {
       const config = await saver.put({ configurable: { thread_id: thread, checkpoint_ns: ns } }, checkpoint({ v: 1 }, { v: 1.5 }), { source: 'loop', step: 0, parents: {} }, { v: 1.5 });
@@ -176,7 +177,7 @@ describe('AbathurSaver', () => {
   });
 
   it('never reuses a version on a fork: the next version is the next integer plus a fraction below one half', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     const seen = new Set<number>();
     for (let i = 0; i < 100; i++) {
       const next = saver.getNextVersion(3.2);
@@ -189,7 +190,7 @@ describe('AbathurSaver', () => {
   });
 
   it('refuses bad input with INVALID_ARGUMENT and writes nothing', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const saver = new AbathurSaver(store);
     const meta = { source: 'loop' as const, step: 0, parents: {} };
     const refusals: Promise<unknown>[] = [
@@ -221,7 +222,7 @@ describe('AbathurSaver', () => {
   });
 
   it('resolves getTuple to undefined without a thread id, or for a checkpoint that is not there', async () => {
-    const saver = new AbathurSaver(await openInProcessStore());
+    const saver = new AbathurSaver(await engine.open());
     expect(await saver.getTuple({ configurable: {} })).toBeUndefined();
     expect(await saver.getTuple({})).toBeUndefined();
     expect(await saver.getTuple(root('t', 'missing'))).toBeUndefined();
@@ -231,7 +232,7 @@ describe('AbathurSaver', () => {
   it('needs a store, and closes only the store it opened itself', async () => {
     expect(() => new AbathurSaver({} as never)).toThrow(StoreError);
     expect(() => new AbathurSaver(undefined as never)).toThrow(/needs a Store from openStore\(\)/);
-    const store = await openInProcessStore();
+    const store = await engine.open();
     await new AbathurSaver(store).close();
     expect((await store.audit.list()).items).toEqual([]); // still open
   });

@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { AbathurStore, type EmbedFunction } from '../src/langgraph/index.js';
 import type { Store } from '../src/api/store.js';
 import type { Item, Operation } from '@langchain/langgraph-checkpoint';
-import { openInProcessStore } from './helpers/in-process-store.js';
+import { describeEachEngine } from './helpers/engines.js';
 import { settleAll } from './helpers/store.js';
 import { parseFieldPath, textsAt } from '../src/langgraph/field-paths.js';
 
@@ -19,21 +18,11 @@ function wordEmbedding(): { embed: EmbedFunction; texts: string[] } {
   return { embed, texts };
 }
 
-/** The store's rows as the file holds them, read on a connection of its own. */
-function rows(store: Store, sql: string): unknown[] {
-  const db = new Database(store.path, { readonly: true });
-  try {
-    return db.prepare(sql).all();
-  } finally {
-    db.close();
-  }
-}
-
 const keys = (items: { key: string }[]) => items.map((i) => i.key);
 
-describe('AbathurStore items', () => {
+describeEachEngine('AbathurStore items', (engine) => {
   it('puts, gets, updates (createdAt kept, updatedAt moved) and deletes, auditing each change', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store);
     await memory.put(['users', 'alice'], 'prefs', { theme: 'dark' });
     const first = await memory.get(['users', 'alice'], 'prefs');
@@ -56,8 +45,19 @@ describe('AbathurStore items', () => {
     ]);
   });
 
+  it('audits concurrent puts of one new key as one create and then updates, and keeps one of their values', async () => {
+    const store = await engine.open();
+    const memory = new AbathurStore(store);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => memory.put(['race'], 'k', { i })));
+    const audit = (await store.audit.list({ namespacePrefix: 'race' })).items.map((e) => e.memoryOperationType);
+    expect(audit.filter((op) => op === 'create')).toHaveLength(1);
+    expect(audit.filter((op) => op === 'update')).toHaveLength(7);
+    expect(audit.at(-1)).toBe('create');
+    expect((await memory.get(['race'], 'k'))?.value).toEqual({ i: expect.any(Number) as number });
+  });
+
   it('runs a batch as LangGraph stores do: reads see the store before the batch, the last put of a key wins', async () => {
-    const memory = new AbathurStore(await openInProcessStore());
+    const memory = new AbathurStore(await engine.open());
     await memory.put(['a'], 'k', { v: 0 });
     const results = (await memory.batch([
       { namespace: ['a'], key: 'k', value: { v: 1 } },
@@ -76,7 +76,7 @@ describe('AbathurStore items', () => {
   });
 
   it('refuses bad input with INVALID_ARGUMENT and writes nothing of the batch', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store);
     const good = { namespace: ['ok'], key: 'k', value: { v: 1 } };
     const bad: unknown[] = [
@@ -122,9 +122,9 @@ describe('AbathurStore items', () => {
     ]);
     expect(direct.errors.map((e) => e.code)).toEqual(Array(6).fill('INVALID_ARGUMENT'));
     expect(direct.errors[0]?.message).toMatch(/must not start with "langgraph"/);
-    expect(rows(store, 'SELECT * FROM lg_store')).toEqual([]);
+    expect(await engine.rows(store, 'SELECT * FROM lg_store')).toEqual([]);
     expect((await store.audit.list()).items).toEqual([]);
-    const small = new AbathurStore(await openInProcessStore({ maxPayloadBytes: 1024 }));
+    const small = new AbathurStore(await engine.open({ maxPayloadBytes: 1024 }));
     await expect(small.put(['a'], 'big', { text: 'x'.repeat(2000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/maxPayloadBytes/) });
     expect(await small.get(['a'], 'big')).toBeNull();
     // batch() itself lets LangGraph's reserved root through, as LangGraph's own stores do.
@@ -133,9 +133,9 @@ describe('AbathurStore items', () => {
   });
 });
 
-describe('AbathurStore namespaces', () => {
+describeEachEngine('AbathurStore namespaces', (engine) => {
   async function seeded(): Promise<AbathurStore> {
-    const memory = new AbathurStore(await openInProcessStore());
+    const memory = new AbathurStore(await engine.open());
     const namespaces = [
       ['users', 'alice'],
       ['users', 'alice', 'notes'],
@@ -192,9 +192,9 @@ describe('AbathurStore namespaces', () => {
   });
 });
 
-describe('AbathurStore search filters', () => {
+describeEachEngine('AbathurStore search filters', (engine) => {
   it('applies equality and the comparison operators to top-level keys, then offset and limit', async () => {
-    const memory = new AbathurStore(await openInProcessStore());
+    const memory = new AbathurStore(await engine.open());
     const items = [
       { color: 'red', score: 4.5, tags: ['a'], meta: { x: 1, y: 2 } },
       { color: 'blue', score: 3 },
@@ -221,12 +221,23 @@ describe('AbathurStore search filters', () => {
     expect(await found({}, { limit: 0 })).toEqual([]);
     expect(await found({ absent: undefined })).toEqual(['i0', 'i1', 'i2', 'i3', 'i4']);
   });
+
+  it('filters past the rows one read returns, offset and limit counted among the matches', async () => {
+    const memory = new AbathurStore(await engine.open());
+    const key = (i: number) => `k${String(i).padStart(3, '0')}`;
+    await memory.batch(Array.from({ length: 700 }, (_, i) => ({ namespace: ['many'], key: key(i), value: { seventh: i % 7 === 0 } })));
+    const matching = Array.from({ length: 100 }, (_, i) => key(7 * i));
+    expect(keys(await memory.search(['many'], { filter: { seventh: true }, offset: 40, limit: 50 }))).toEqual(matching.slice(40, 90));
+    expect(keys(await memory.search([], { filter: { seventh: true }, offset: 95, limit: 10 }))).toEqual(matching.slice(95));
+    const others = Array.from({ length: 700 }, (_, i) => i).filter((i) => i % 7 !== 0).map(key);
+    expect(keys(await memory.search(['many'], { filter: { seventh: false }, offset: 590, limit: 10 }))).toEqual(others.slice(590));
+  });
 });
 
-describe('AbathurStore semantic search', () => {
+describeEachEngine('AbathurStore semantic search', (engine) => {
   it('ranks by cosine similarity with a deterministic embedding; items without vectors follow', async () => {
     const { embed, texts } = wordEmbedding();
-    const memory = new AbathurStore(await openInProcessStore(), { index: { dims: WORDS.length, embed, fields: ['text'] } });
+    const memory = new AbathurStore(await engine.open(), { index: { dims: WORDS.length, embed, fields: ['text'] } });
     await memory.batch([
       { namespace: ['docs'], key: 'cats', value: { text: 'cat cat cat dog' } },
       { namespace: ['docs'], key: 'dogs', value: { text: 'dog dog dog cat' } },
@@ -253,7 +264,7 @@ describe('AbathurStore semantic search', () => {
   it('ranks the same whether one reader or several score shares of the items (ties in key order)', async () => {
     const ranked = async (readers: number) => {
       const { embed } = wordEmbedding();
-      const memory = new AbathurStore(await openInProcessStore({ readers }), { index: { dims: WORDS.length, embed, fields: ['t'] } });
+      const memory = new AbathurStore(await engine.open({ readers }), { index: { dims: WORDS.length, embed, fields: ['t'] } });
       const words = ['cat', 'dog', 'cat dog', 'sea', 'cat cat', 'tree', 'dog dog cat'];
       await memory.batch(Array.from({ length: 40 }, (_, i) => ({ namespace: ['n', `s${i % 3}`], key: `k${String(i).padStart(2, '0')}`, value: i % 9 === 0 ? { other: i } : { t: words[i % words.length]! } })));
       const pages = [];
@@ -269,12 +280,12 @@ describe('AbathurStore semantic search', () => {
 
   it('embeds the fields an item names, every text of a path, and the whole value by default', async () => {
     const { embed, texts } = wordEmbedding();
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store, { index: { dims: WORDS.length, embed } });
     await memory.put(['d'], 'whole', { title: 'bird' });
     await memory.put(['d'], 'parts', { title: 'tree', chapters: [{ body: 'car' }, { body: 'bike' }], n: 3 }, ['title', 'chapters[*].body', 'n', '{title,n}']);
     expect(texts).toEqual([JSON.stringify({ title: 'bird' }, null, 2), 'tree', 'car', 'bike', '3']);
-    expect(rows(store, "SELECT key, field FROM lg_store_vectors ORDER BY key, field")).toEqual([
+    expect(await engine.rows(store, "SELECT key, field FROM lg_store_vectors ORDER BY key, field")).toEqual([
       { key: 'parts', field: 'chapters[*].body.0' },
       { key: 'parts', field: 'chapters[*].body.1' },
       { key: 'parts', field: 'n' },
@@ -286,14 +297,14 @@ describe('AbathurStore semantic search', () => {
     expect(keys(await memory.search(['d'], { query: 'bike' }))).toEqual(['parts', 'whole']);
     // A new value replaces the vectors; index false leaves none.
     await memory.put(['d'], 'parts', { title: 'sea' }, false);
-    expect(rows(store, "SELECT field FROM lg_store_vectors WHERE key = 'parts'")).toEqual([]);
+    expect(await engine.rows(store, "SELECT field FROM lg_store_vectors WHERE key = 'parts'")).toEqual([]);
   });
 
   it('refuses an embedding of the wrong size, writing nothing, and a bad index config', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store, { index: { dims: 3, embed: (t) => Promise.resolve(t.map(() => [1, 2])) } });
     await expect(memory.put(['d'], 'k', { a: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/2 dimensions.*dims 3/) });
-    expect(rows(store, 'SELECT * FROM lg_store')).toEqual([]);
+    expect(await engine.rows(store, 'SELECT * FROM lg_store')).toEqual([]);
     const nan = new AbathurStore(store, { index: { dims: 1, embed: (t) => Promise.resolve(t.map(() => [Number.NaN])) } });
     await expect(nan.put(['d'], 'k', { a: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const short = new AbathurStore(store, { index: { dims: 1, embed: () => Promise.resolve([]) } });
@@ -307,7 +318,7 @@ describe('AbathurStore semantic search', () => {
   it('takes an Embeddings object under embeddings, as LangGraph’s IndexConfig names it', async () => {
     const { embed } = wordEmbedding();
     const embeddings = { embedDocuments: embed, embedQuery: async (q: string) => (await embed([q]))[0]! };
-    const memory = new AbathurStore(await openInProcessStore(), { index: { dims: WORDS.length, embeddings } });
+    const memory = new AbathurStore(await engine.open(), { index: { dims: WORDS.length, embeddings } });
     await memory.batch([
       { namespace: ['d'], key: 'car', value: { t: 'car' } },
       { namespace: ['d'], key: 'dog', value: { t: 'dog' } },
@@ -316,12 +327,12 @@ describe('AbathurStore semantic search', () => {
   });
 });
 
-describe('AbathurStore time to live', () => {
-  const expiresAt = (store: Store, key: string) =>
-    (rows(store, `SELECT expires_at FROM lg_store WHERE key = '${key}'`)[0] as { expires_at: string | null } | undefined)?.expires_at;
+describeEachEngine('AbathurStore time to live', (engine) => {
+  const expiresAt = async (store: Store, key: string) =>
+    ((await engine.rows(store, `SELECT expires_at FROM lg_store WHERE key = '${key}'`))[0] as { expires_at: string | null } | undefined)?.expires_at;
 
   it('hides an expired item from get, search and listNamespaces, and a sweep deletes it', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store, { ttl: { sweepIntervalMinutes: 0 } });
     await memory.put(['t'], 'short', { v: 1 }, undefined, { ttl: 0.0005 }); // 30 ms
     await memory.put(['t'], 'forever', { v: 2 });
@@ -330,53 +341,53 @@ describe('AbathurStore time to live', () => {
     expect(await memory.get(['t'], 'short')).toBeNull();
     expect(keys(await memory.search(['t']))).toEqual(['forever']);
     expect(await memory.listNamespaces()).toEqual([['t']]);
-    expect(rows(store, 'SELECT count(*) AS n FROM lg_store')).toEqual([{ n: 3 }]);
+    expect(await engine.rows(store, 'SELECT count(*) AS n FROM lg_store')).toEqual([{ n: 3 }]);
     expect(await memory.sweep()).toBe(2);
-    expect(rows(store, 'SELECT key FROM lg_store')).toEqual([{ key: 'forever' }]);
+    expect(await engine.rows(store, 'SELECT key FROM lg_store')).toEqual([{ key: 'forever' }]);
     // A put over an expired, unswept item creates it afresh.
     await memory.put(['t'], 'again', { v: 1 }, undefined, { ttl: 0.0005 });
     await new Promise((r) => setTimeout(r, 100));
     await memory.put(['t'], 'again', { v: 2 });
     expect((await memory.get(['t'], 'again'))?.value).toEqual({ v: 2 });
-    expect(expiresAt(store, 'again')).toBeNull();
+    expect(await expiresAt(store, 'again')).toBeNull();
   });
 
   it('pushes an expiring item’s expiry out on a read, unless the read or the store says not to', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store, { ttl: { defaultTtl: 10, sweepIntervalMinutes: 0 } });
     await memory.put(['t'], 'a', { v: 1 });
     await memory.put(['t'], 'b', { v: 1 }, undefined, { ttl: null });
-    const before = expiresAt(store, 'a')!;
+    const before = (await expiresAt(store, 'a'))!;
     expect(before).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(expiresAt(store, 'b')).toBeNull();
+    expect(await expiresAt(store, 'b')).toBeNull();
     await new Promise((r) => setTimeout(r, 20));
     await memory.get(['t'], 'a', { refreshTtl: false });
-    expect(expiresAt(store, 'a')).toBe(before);
+    expect(await expiresAt(store, 'a')).toBe(before);
     await memory.get(['t'], 'a');
-    const afterGet = expiresAt(store, 'a')!;
+    const afterGet = (await expiresAt(store, 'a'))!;
     expect(afterGet > before).toBe(true);
     await new Promise((r) => setTimeout(r, 20));
     await memory.search(['t']);
-    expect(expiresAt(store, 'a')! > afterGet).toBe(true);
+    expect((await expiresAt(store, 'a'))! > afterGet).toBe(true);
     const noRefresh = new AbathurStore(store, { ttl: { refreshOnRead: false, sweepIntervalMinutes: 0 } });
-    const settled = expiresAt(store, 'a');
+    const settled = await expiresAt(store, 'a');
     await new Promise((r) => setTimeout(r, 20));
     await noRefresh.get(['t'], 'a');
-    expect(expiresAt(store, 'a')).toBe(settled);
+    expect(await expiresAt(store, 'a')).toBe(settled);
     expect((await store.audit.list({ limit: 1 })).items[0]?.actionType).toBe('langgraph_store_refresh_ttl');
   });
 
   it('sweeps on its own while the store is open, and stops when told', async () => {
-    const store = await openInProcessStore();
+    const store = await engine.open();
     const memory = new AbathurStore(store, { ttl: { sweepIntervalMinutes: 0.001 } }); // every 60 ms
     await memory.put(['t'], 'short', { v: 1 }, undefined, { ttl: 0.0005 });
-    await vi.waitFor(() => expect(rows(store, 'SELECT key FROM lg_store')).toEqual([]), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect(await engine.rows(store, 'SELECT key FROM lg_store')).toEqual([]), { timeout: 5000, interval: 50 });
     memory.stop();
     await memory.put(['t'], 'short', { v: 1 }, undefined, { ttl: 0.0005 });
     await new Promise((r) => setTimeout(r, 300));
-    expect(rows(store, 'SELECT key FROM lg_store')).toEqual([{ key: 'short' }]);
+    expect(await engine.rows(store, 'SELECT key FROM lg_store')).toEqual([{ key: 'short' }]);
     memory.start();
-    await vi.waitFor(() => expect(rows(store, 'SELECT key FROM lg_store')).toEqual([]), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect(await engine.rows(store, 'SELECT key FROM lg_store')).toEqual([]), { timeout: 5000, interval: 50 });
     await memory.close();
   });
 });

@@ -7,10 +7,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolvePostgresOptions } from '../src/api/options.js';
 import { openStore } from '../src/api/store.js';
-import { storeOperations } from '../src/catalogue/index.js';
+import { adapterOperations, operations } from '../src/catalogue/index.js';
 import { formatCheckReport } from '../src/diagnostics/check.js';
 import { AbathurMemoryService, AbathurSessionService } from '../src/adk/index.js';
 import { AbathurSaver, AbathurStore } from '../src/langgraph/index.js';
+import { PG_ACCEPTED_PLANS } from '../src/postgres/check.js';
 import { pgImplementations } from '../src/postgres/operations/index.js';
 import { migrate, postgresMigrations, postgresSchemaVersion } from '../src/postgres/schema.js';
 import { freshEmptyPostgresUrl, freshPostgresUrl, openPostgresTestStore, pgClient } from './helpers/postgres.js';
@@ -20,11 +21,13 @@ import { tempDbPath, tempDir } from './helpers/temp.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('the PostgreSQL engine', () => {
-  it('implements every operation of the store’s services, by the catalogue’s own operation objects', () => {
+  it('implements every operation of the store’s services and of the framework adapters, by the catalogue’s own operation objects', () => {
     const implemented = new Map(pgImplementations.map((implementation) => [implementation.operation.name, implementation]));
-    expect(storeOperations.filter((operation) => !implemented.has(operation.name)).map((operation) => operation.name)).toEqual([]);
+    expect(operations.filter((operation) => !implemented.has(operation.name)).map((operation) => operation.name)).toEqual([]);
+    expect(adapterOperations.length).toBeGreaterThan(0);
     expect(implemented.size).toBe(pgImplementations.length);
-    for (const operation of storeOperations) {
+    expect(implemented.size).toBe(operations.length);
+    for (const operation of operations) {
       const implementation = implemented.get(operation.name)!;
       expect(implementation.operation).toBe(operation);
       expect(implementation.mode === 'write').toBe(operation.kind === 'write');
@@ -122,13 +125,18 @@ describe('the PostgreSQL engine', () => {
     expect((await store.audit.list()).items).toEqual([]);
   });
 
-  it('is refused by the framework adapters, whose tables only the SQLite engine has', async () => {
+  it('takes the framework adapters, on the tables its migrations 003 and 004 create', async () => {
     const store = await openPostgresTestStore();
-    const refusal = { code: 'INVALID_ARGUMENT', message: expect.stringContaining('SQLite engine only; this store is on postgres') };
-    expect(() => new AbathurSaver(store)).toThrow(expect.objectContaining(refusal));
-    expect(() => new AbathurStore(store)).toThrow(expect.objectContaining(refusal));
-    expect(() => new AbathurSessionService(store)).toThrow(expect.objectContaining(refusal));
-    expect(() => new AbathurMemoryService(store)).toThrow(expect.objectContaining(refusal));
+    const saver = new AbathurSaver(store);
+    const memory = new AbathurStore(store);
+    const sessions = new AbathurSessionService(store);
+    const memories = new AbathurMemoryService(store);
+    expect(await saver.getTuple({ configurable: { thread_id: 't' } })).toBeUndefined();
+    await memory.put(['users', 'alice'], 'prefs', { theme: 'dark' });
+    expect((await memory.get(['users', 'alice'], 'prefs'))?.value).toEqual({ theme: 'dark' });
+    const session = await sessions.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
+    expect((await sessions.getSession({ appName: 'a', userId: 'u', sessionId: session.id }))?.id).toBe('s');
+    expect(await memories.searchMemory({ appName: 'a', userId: 'u', query: 'anything' })).toEqual({ memories: [] });
   });
 });
 
@@ -137,20 +145,20 @@ describe('PostgreSQL migrations', () => {
     const url = await freshEmptyPostgresUrl();
     const clients = await Promise.all(Array.from({ length: 4 }, () => pgClient(url)));
     const results = await Promise.all(clients.map((client) => migrate(client, 'abathur')));
-    // Each migration once, by whichever host took the lock first.
-    const all = postgresMigrations();
-    expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(all.map((m) => m.version));
+    // Each migration once, by whichever host took the lock first for it.
+    const versions = postgresMigrations().map((m) => m.version);
+    expect(versions.length).toBeGreaterThan(1);
+    expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(versions);
     expect(results.every((r) => r.version === postgresSchemaVersion())).toBe(true);
     const { rows } = await clients[0]!.query('SELECT version, name FROM abathur.schema_version ORDER BY version');
-    expect(rows).toEqual(all.map(({ version, name }) => ({ version, name })));
-    expect(rows[0]).toEqual({ version: 1, name: '001_schema.sql' });
+    expect(rows).toEqual(postgresMigrations().map(({ version, name }) => ({ version, name })));
     expect(await migrate(clients[0]!, 'abathur')).toEqual({ applied: [], version: postgresSchemaVersion() });
     // Stores opened together on a fresh database agree too.
     const url2 = await freshEmptyPostgresUrl();
     const stores = await Promise.all(Array.from({ length: 3 }, () => openStore({ url: url2 })));
     await Promise.all(stores.map((store) => store.close()));
     const other = await pgClient(url2);
-    expect((await other.query('SELECT count(*)::int AS n FROM abathur.schema_version')).rows[0]).toEqual({ n: all.length });
+    expect((await other.query('SELECT count(*)::int AS n FROM abathur.schema_version')).rows[0]).toEqual({ n: versions.length });
   });
 
   it('bring a schema made by an older library up to date, its rows kept', async () => {
@@ -177,6 +185,42 @@ describe('PostgreSQL migrations', () => {
     }
     const { rows } = await client.query('SELECT version FROM abathur.schema_version ORDER BY version');
     expect(rows.map((r: { version: number }) => r.version)).toEqual(postgresMigrations().map((m) => m.version));
+  });
+
+  it('bring a store made by an older release up to date, each later migration once and in order, its rows kept', async () => {
+    const url = await freshEmptyPostgresUrl();
+    const client = await pgClient(url);
+    // The release before the adapters' tables: the first migration only.
+    const [first, ...later] = postgresMigrations();
+    expect(await migrate(client, 'abathur', [first!])).toEqual({ applied: [first!.version], version: first!.version });
+    await client.query("INSERT INTO abathur.sessions (id, app_name, user_id) VALUES ('kept', 'a', 'u')");
+    const adapterTables = "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'abathur' AND (tablename LIKE 'lg\\_%' OR tablename LIKE 'adk\\_%')";
+    expect((await client.query(adapterTables)).rows[0]).toEqual({ n: 0 });
+    // This release's store opens it and applies the rest.
+    const store = await openStore({ url });
+    await store.close();
+    const { rows } = await client.query('SELECT version FROM abathur.schema_version ORDER BY applied_at, version');
+    expect(rows.map((r: { version: number }) => r.version)).toEqual([first!.version, ...later.map((m) => m.version)]);
+    expect((await client.query(adapterTables)).rows[0]).toEqual({ n: 9 });
+    expect((await client.query('SELECT id FROM abathur.sessions')).rows).toEqual([{ id: 'kept' }]);
+    // And then it is current: nothing more to apply.
+    expect(await migrate(client, 'abathur')).toEqual({ applied: [], version: postgresSchemaVersion() });
+  });
+
+  it('roll back a failing migration alone: the ones before it stay applied, and it is tried again at the next open', async () => {
+    const url = await freshEmptyPostgresUrl();
+    const client = await pgClient(url);
+    const [first, ...later] = postgresMigrations();
+    // A later migration that creates a table, made to fail at its end.
+    const creating = later.find((m) => /CREATE TABLE/.test(m.sql))!;
+    const broken = { ...creating, sql: `${creating.sql}\nSELECT 1 / 0;` };
+    await expect(migrate(client, 'abathur', [first!, broken])).rejects.toMatchObject({ code: '22012' });
+    const { rows } = await client.query('SELECT version FROM abathur.schema_version');
+    expect(rows).toEqual([{ version: first!.version }]);
+    // Nothing of the broken migration is left: its first table is not there.
+    const created = /CREATE TABLE (\w+)/.exec(creating.sql)![1]!;
+    expect((await client.query('SELECT to_regclass($1) AS t', [`abathur.${created}`])).rows[0]).toEqual({ t: null });
+    expect((await migrate(client, 'abathur')).applied).toEqual(postgresMigrations().slice(1).map((m) => m.version));
   });
 
   it('refuses a schema newer than the library, and one that holds someone else’s tables', async () => {
@@ -238,7 +282,17 @@ describe('check() on PostgreSQL', () => {
     expect(Object.fromEntries(report.indexes.filter((f) => f.servedBy !== f.requirement).map((f) => [f.requirement, f.servedBy]))).toEqual(
       SERVED_BY_OTHERS,
     );
-    expect(report.extraIndexes.sort()).toEqual(['idx_checkpoints_session', 'idx_session_events_event_id']);
+    // Beyond the 33: the foreign key's and the event ids' of 001, and the adapters' (003, 004).
+    expect(report.extraIndexes.sort()).toEqual([
+      'idx_adk_memory_fts',
+      'idx_adk_sessions_app_updated',
+      'idx_adk_sessions_user_updated',
+      'idx_checkpoints_session',
+      'idx_session_events_event_id',
+      'lg_checkpoints_newest',
+      'lg_checkpoints_thread_newest',
+      'lg_store_expiry',
+    ]);
     expect(report.plans!.length).toBe(pgImplementations.reduce((n, i) => n + Object.keys(i.statements).length, 1));
     const text = formatCheckReport(report);
     expect(text).toContain('33 of 33 satisfied');
@@ -287,14 +341,27 @@ describe('check() on PostgreSQL', () => {
     const failures = report.plans!.filter((plan) => !plan.ok).map((plan) => `${plan.operation}.${plan.statement}:\n  ${plan.plan.join('\n  ')}`);
     expect(failures).toEqual([]);
     expect(report.ok).toBe(true);
-    // The negative control: without its index, the metrics query walks the table.
+    // The adapters' statements are among those checked, and only the exceptions written
+    // down in PG_ACCEPTED_PLANS pass for their reason.
+    const adapterPlans = report.plans!.filter((plan) => /^(langgraph|adk)\./.test(plan.operation));
+    expect(adapterPlans.length).toBe(
+      pgImplementations.filter((i) => /^(langgraph|adk)\./.test(i.operation.name)).reduce((n, i) => n + Object.keys(i.statements).length, 0),
+    );
+    expect(report.plans!.filter((plan) => plan.accepted !== undefined).map((plan) => `${plan.operation}.${plan.statement}`).sort()).toEqual(
+      Object.keys(PG_ACCEPTED_PLANS).sort(),
+    );
+    // The negative control: without its index, the metrics query walks the table, and so
+    // does the LangGraph store's sweeper, looking for expired items.
     const client = await pgClient(url);
-    await client.query('DROP INDEX abathur.idx_metrics_name_timestamp');
+    await client.query('DROP INDEX abathur.idx_metrics_name_timestamp; DROP INDEX abathur.lg_store_expiry');
     const without = await store.check();
     await store.close();
     const metrics = without.plans!.filter((plan) => plan.operation === 'metrics.query');
     expect(metrics.map((plan) => plan.ok)).toEqual([false, false]);
     expect(metrics[0]!.scans.join(' ') + metrics[0]!.tempBtrees.join(' ')).toMatch(/Seq Scan on metrics|Sort/);
+    const sweep = without.plans!.find((plan) => plan.operation === 'langgraph.store.sweep')!;
+    expect(sweep.ok).toBe(false);
+    expect(sweep.scans.join(' ')).toMatch(/Seq Scan on lg_store/);
   });
 });
 

@@ -1,9 +1,15 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { createEvent } from '@google/adk';
+import { emptyCheckpoint, uuid6, type CheckpointMetadata } from '@langchain/langgraph-checkpoint';
+import type { RunnableConfig } from '@langchain/core/runnables';
+import { AbathurMemoryService, AbathurSessionService } from '../src/adk/index.js';
 import { openStore, type Store } from '../src/api/store.js';
 import { main, type CliIo } from '../src/cli/cli.js';
+import { AbathurSaver, AbathurStore, type EmbedFunction } from '../src/langgraph/index.js';
+import { sameValue } from '../src/postgres/copy-check.js';
 import { postgresMigrations } from '../src/postgres/schema.js';
-import { freshEmptyPostgresUrl, pgClient } from './helpers/postgres.js';
+import { freshEmptyPostgresUrl, freshPostgresUrl, pgClient } from './helpers/postgres.js';
 import { cleanup, tempDbPath } from './helpers/temp.js';
 import { createV1Database } from './helpers/v1-database.js';
 
@@ -65,9 +71,70 @@ async function sourceStore(path: string): Promise<void> {
     await store.state.set('t1', 'k', { v: 1 });
     await store.metrics.record('latency_ms', 12.5, { labels: { op: 'get' } });
     await store.metrics.record('tokens', 100);
+    await adapterData(store);
   } finally {
     await store.close();
   }
+}
+
+/** Three dimensions: how often a text says cat, dog, sea. */
+const embed: EmbedFunction = (texts) => Promise.resolve(texts.map((t) => ['cat', 'dog', 'sea'].map((w) => t.split(w).length - 1)));
+const ADAPTER_OPTIONS = { index: { dims: 3, embed, fields: ['text'] } };
+
+/** Rows in every table of the LangGraph and ADK adapters, through the adapters. */
+async function adapterData(store: Store): Promise<void> {
+  const saver = new AbathurSaver(store);
+  for (const ns of ['', 'sub:1']) {
+    let config: RunnableConfig = { configurable: { thread_id: 'thread-1', checkpoint_ns: ns } };
+    for (let step = 0; step < 4; step++) {
+      // A number and a string version of one channel, a fractional one, and a value of bytes.
+      const versions = { messages: step + 0.25, tag: step % 2 === 0 ? step : String(step), raw: 1 };
+      const values = { messages: Array.from({ length: step + 1 }, (_, i) => `m${i}`), tag: `t${step}`, raw: new Uint8Array([0, 255, step]) };
+      const checkpoint = { ...emptyCheckpoint(), id: uuid6(-3), channel_values: values, channel_versions: versions };
+      const metadata = { source: step === 0 ? 'input' : 'loop', step, parents: {}, user: { name: 'ann', tags: ['x'] } } as CheckpointMetadata;
+      config = await saver.put(config, checkpoint, metadata, step === 0 ? versions : { messages: versions.messages, tag: versions.tag });
+      await saver.putWrites(config, [['messages', `w${step}`], ['__interrupt__', { ask: step }]], `task-${step}`, `~__pregel_pull, node${step}`);
+    }
+  }
+  const memory = new AbathurStore(store, ADAPTER_OPTIONS);
+  await memory.put(['users', 'alice'], 'prefs', { text: 'cat cat dog', theme: 'dark' });
+  await memory.put(['users', 'alice', 'notes'], 'n1', { text: 'sea dog' });
+  await memory.put(['users', 'bob'], 'tmp', { text: 'none' }, false, { ttl: 600 });
+  const sessions = new AbathurSessionService(store);
+  const session = await sessions.createSession({ appName: 'planner', userId: 'alice', sessionId: 'adk-1', state: { goal: 'ship', 'app:model': 'm', 'user:lang': 'en' } });
+  for (const [i, text] of ['The weather in Paris', 'Un café à Lyon', 'rain, rain'].entries()) {
+    await sessions.appendEvent({
+      session,
+      event: createEvent({ id: `e${i}`, author: 'user', timestamp: 1000 + i, content: { role: 'user', parts: [{ text }] }, actions: { stateDelta: { step: i, 'user:seen': i } } }),
+    });
+  }
+  await sessions.createSession({ appName: 'planner', userId: 'bob', sessionId: 'adk-2' });
+  await new AbathurMemoryService(store).addSessionToMemory((await sessions.getSession({ appName: 'planner', userId: 'alice', sessionId: 'adk-1' }))!);
+}
+
+/** What the adapters read back from a store. */
+async function adapterReads(store: Store): Promise<unknown> {
+  const saver = new AbathurSaver(store);
+  const tuples = [];
+  for await (const tuple of saver.list({ configurable: {} })) tuples.push(tuple);
+  // Reads that write nothing (a read would push the expiring item's expiry out, and audit it).
+  const memory = new AbathurStore(store, { ...ADAPTER_OPTIONS, ttl: { refreshOnRead: false, sweepIntervalMinutes: 0 } });
+  const sessions = new AbathurSessionService(store);
+  const memories = new AbathurMemoryService(store);
+  return {
+    tuples,
+    filtered: (await Promise.all([saver.list({ configurable: { thread_id: 'thread-1' } }, { filter: { source: 'loop' }, limit: 3 })].map(async (list) => {
+      const out = [];
+      for await (const tuple of list) out.push(tuple.checkpoint.id);
+      return out;
+    })))[0],
+    items: await memory.search([], { limit: 100 }),
+    ranked: await memory.search(['users'], { query: 'cat', limit: 10 }),
+    namespaces: await memory.listNamespaces({ maxDepth: 2 }),
+    session: await sessions.getSession({ appName: 'planner', userId: 'alice', sessionId: 'adk-1' }),
+    listed: await sessions.listSessions({ appName: 'planner', order: 'desc' }),
+    memories: await memories.searchMemory({ appName: 'planner', userId: 'alice', query: 'cafe paris' }),
+  };
 }
 
 /** Everything a store's reads return, for comparing two stores. */
@@ -96,6 +163,7 @@ async function everything(store: Store): Promise<unknown> {
     state: await store.state.get('t1', 'k'),
     audit: await all((cursor) => store.audit.list({ limit: 9, ...(cursor === undefined ? {} : { cursor }) })),
     metrics: [await store.metrics.query({ name: 'latency_ms' }), await store.metrics.query({ name: 'tokens' })],
+    adapters: await adapterReads(store),
   };
 }
 
@@ -114,9 +182,13 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
     const io = capture();
     expect(await main(['migrate', '--from', path, '--to', url], io)).toBe(0);
     expect(io.text()).toMatch(/copying .* into schema "abathur" on postgres:\/\/abathur:\*\*\*@/);
-    expect(io.text()).toMatch(/session_events\s+22\s+22/);
+    // 22 of the store's sessions (s1 trimmed), 3 of ADK's.
+    expect(io.text()).toMatch(/session_events\s+25\s+25/);
     // e0, trimmed from s1 with the first five events.
     expect(io.text()).toMatch(/session_trimmed_event_ids\s+1\s+1/);
+    // The adapters' tables too, ADK memory's keyword index rebuilt.
+    expect(io.text()).toMatch(/lg_checkpoint_blobs\s+18\s+18/);
+    expect(io.text()).toMatch(/adk_memory_fts\s+3\s+3/);
     expect(io.text()).toMatch(/audit\s+(\d+)\s+\1/);
     expect(io.text()).toContain('every table holds as many rows on both sides');
     expect(io.text()).not.toContain('abathur:abathur@');
@@ -132,6 +204,14 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
     const metric = await postgres.metrics.record('tokens', 1);
     expect(metric.id).toBe(3);
     await postgres.tasks.create({ id: 't3', prompt: 'new child', inputData: {}, parentTaskId: 't1' });
+    // The adapters carry on too: an ADK session appends after its copied events, and the
+    // LangGraph store's items continue its identity.
+    const adk = new AbathurSessionService(postgres);
+    const key = { appName: 'planner', userId: 'alice', sessionId: 'adk-1' };
+    await adk.appendEvent({ session: (await adk.getSession(key))!, event: createEvent({ id: 'e9', author: 'user', timestamp: 2000 }) });
+    expect((await adk.getSession(key))!.events.map((e) => e.id)).toEqual(['e0', 'e1', 'e2', 'e9']);
+    await new AbathurStore(postgres).put(['users', 'carol'], 'k', { text: 'cat' });
+    expect((await pgClient(url).then((c) => c.query('SELECT rowid FROM abathur.lg_store ORDER BY rowid'))).rows.map((r: { rowid: string }) => Number(r.rowid))).toEqual([1, 2, 3, 4]);
     expect((await postgres.tasks.listChildren('t1')).items.map((t) => t.id)).toEqual(['t2', 't3']);
     expect((await postgres.check()).ok).toBe(true);
 
@@ -146,8 +226,8 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
     await sourceStore(path);
     const io = capture(true);
     expect(await main(['migrate', '--from', path, '--to', await freshEmptyPostgresUrl(), '--schema', 'moved'], io)).toBe(0);
-    expect(io.bars).toContain('session_events   [##############################] 22 / 22 (done)');
-    expect(io.bars.some((bar) => /^memory_entries {3}\[\.{30}\] 0 \/ 3$/.test(bar))).toBe(true);
+    expect(io.bars).toContain('session_events   [##############################] 25 / 25 (done)');
+    expect(io.bars.some((bar) => /^memory_entries {3}\[\.{30}\] 0 \/ 6$/.test(bar))).toBe(true);
   });
 
   it('leaves the target as it was when a row cannot be copied, and names the table', async () => {
@@ -163,15 +243,44 @@ describe('migrate --from <sqlite> --to <postgres>', () => {
     expect(rows[0]).toEqual({ sessions: 0, versions: postgresMigrations().length });
   });
 
-  it('refuses a file that holds LangGraph or ADK data, which PostgreSQL does not store, and copies nothing', async () => {
-    const path = await sourceStoreThen("INSERT INTO adk_app_states (app_name, state) VALUES ('planner', '{}')");
-    const url = await freshEmptyPostgresUrl();
+  it('checks every copied row against its source, and rolls the copy back when one differs', async () => {
+    const path = tempDbPath();
+    await sourceStore(path);
+    // A target whose schema changes one value on its way in: a channel value's bytes.
+    const url = await freshPostgresUrl();
+    const client = await pgClient(url);
+    await client.query(
+      "CREATE FUNCTION abathur.flip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.value := '\\x00'; RETURN NEW; END $$; " +
+        "CREATE TRIGGER flip BEFORE INSERT ON abathur.lg_checkpoint_blobs FOR EACH ROW WHEN (NEW.channel = 'raw') EXECUTE FUNCTION abathur.flip()",
+    );
     const io = capture();
     expect(await main(['migrate', '--from', path, '--to', url], io)).toBe(1);
-    expect(io.errors()).toMatch(/INVALID_STATE: .* holds LangGraph or ADK data \(adk_app_states\), which the PostgreSQL engine does not store: nothing was copied/);
-    const client = await pgClient(url);
-    const { rows } = await client.query("SELECT to_regclass('abathur.sessions') IS NOT NULL AS created");
-    expect(rows[0]).toEqual({ created: false });
+    expect(io.errors()).toMatch(
+      /INVALID_STATE: lg_checkpoint_blobs: the row thread_id "thread-1", checkpoint_ns "", channel "raw", version 1 holds 0x00 in value where SQLite holds 0x00ff00; .* nothing was copied/,
+    );
+    const { rows } = await client.query('SELECT (SELECT count(*)::int FROM abathur.sessions) AS sessions, (SELECT count(*)::int FROM abathur.lg_checkpoints) AS checkpoints');
+    expect(rows[0]).toEqual({ sessions: 0, checkpoints: 0 });
+  });
+
+  it('compares each column by what it holds: JSON by value, instants, float32 vectors, numbers apart from strings', () => {
+    expect(sameValue('json', '{"a":1,"b":[1,{"c":null}]}', '{"b": [1, {"c": null}], "a": 1.0}')).toBe(true);
+    expect(sameValue('json', '{"a":1}', '{"a": "1"}')).toBe(false);
+    expect(sameValue('jsonText', '{"a":1,"b":2}', '{"b":2,"a":1}')).toBe(false);
+    expect(sameValue('timestamp', '2026-01-02T03:04:05.006Z', '2026-01-02T03:04:05.006Z')).toBe(true);
+    expect(sameValue('timestamp', '2026-01-02T03:04:05.006Z', '2026-01-02T03:04:05.007Z')).toBe(false);
+    expect(sameValue('scalar', 3.25, '3.25')).toBe(true);
+    expect(sameValue('scalar', '3.25', '3.25')).toBe(false);
+    expect(sameValue('scalar', '3.25', '"3.25"')).toBe(true);
+    const packed = Buffer.from(new Float32Array([0.1, -2]).buffer);
+    expect(sameValue('floats', packed, [0.1, -2])).toBe(true);
+    expect(sameValue('floats', packed, [0.1])).toBe(false);
+    expect(sameValue('floats', packed, [0.2, -2])).toBe(false);
+    expect(sameValue('boolean', 1, true)).toBe(true);
+    expect(sameValue('boolean', 0, true)).toBe(false);
+    expect(sameValue('bytes', Buffer.from([1, 2]), Buffer.from([1, 2]))).toBe(true);
+    expect(sameValue('bytes', Buffer.from([1, 2]), Buffer.from([1]))).toBe(false);
+    expect(sameValue('text', null, null)).toBe(true);
+    expect(sameValue('text', null, '')).toBe(false);
   });
 
   it('refuses a file at an older schema version, a missing file, and half the arguments', async () => {

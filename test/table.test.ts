@@ -22,4 +22,22 @@ describe('a declared table', () => {
     expect(table.columns).toBe('id, is_deleted, dependencies, note');
     expect(table.width).toBe(4);
   });
+
+  it('decodes bytes as a plain Uint8Array of their own, and an embedding from a blob or from real[]', () => {
+    const blobs = defineTable('b', { value: 'bytes', maybe: 'bytes?', embedding: 'embedding' });
+    // A Buffer from node's pool (what node-postgres hands over): its neighbours' bytes must not come along.
+    const pooled = Buffer.from([1, 2, 3]);
+    const packed = Buffer.from(new Float32Array([0.5, -2]).buffer);
+    const row = blobs.decode([pooled, null, packed]);
+    expect(row.value).toEqual(new Uint8Array([1, 2, 3]));
+    expect(Buffer.isBuffer(row.value)).toBe(false);
+    expect(row.value.buffer.byteLength).toBe(3);
+    expect(row.maybe).toBeNull();
+    expect(row.embedding).toEqual(new Float32Array([0.5, -2]));
+    // PostgreSQL's real[] arrives as numbers.
+    expect(blobs.decode([new Uint8Array([9]), new Uint8Array([]), [0.5, -2]]).embedding).toEqual(new Float32Array([0.5, -2]));
+    // A plain Uint8Array (SQLite's, past a thread) is kept as it is.
+    const plain = new Uint8Array([4]);
+    expect(blobs.decode([plain, null, packed]).value).toBe(plain);
+  });
 });

@@ -1,11 +1,11 @@
 import type { BaseMemoryService, Event, MemoryEntry, SearchMemoryRequest, SearchMemoryResponse, Session } from '@google/adk';
 import { createHash } from 'node:crypto';
 import { invalidArgument, StoreError } from '../api/errors.js';
-import { sqliteEngineOf } from '../api/internal.js';
+import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import * as v from '../api/validate.js';
 import { adkMemoryAddSession, adkMemorySearch, type AdkMemoryItem } from '../catalogue/adk.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from '../services/engine.js';
 
 /** Options of {@link AbathurMemoryService}'s constructor. */
 export interface AbathurMemoryServiceOptions {
@@ -34,21 +34,15 @@ function eventText(event: Event): string {
     .join(' ');
 }
 
-/**
- * An FTS5 query that matches any of the query's whitespace-separated words in one scope.
- * Each word is a quoted phrase (so no query text is FTS syntax): FTS splits it as it split
- * the stored text, so `weather?` finds "weather" and `don't` finds "don't".
- */
-export function ftsQuery(scope: string, query: string): string | undefined {
-  const words = [...new Set(query.split(/\s+/).filter((word) => /[\p{L}\p{N}]/u.test(word)))].slice(0, MAX_QUERY_WORDS);
-  if (words.length === 0) return undefined;
-  return `scope : "${scope}" AND text : (${words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' OR ')})`;
+/** The words of a query that are searched for: whitespace-separated, each with a letter or a digit, once each. */
+export function queryWords(query: string): string[] {
+  return [...new Set(query.split(/\s+/).filter((word) => /[\p{L}\p{N}]/u.test(word)))].slice(0, MAX_QUERY_WORDS);
 }
 
 /**
  * ADK memory on abathur-store: the events of sessions added to memory are memory entries
- * (namespace `adk:<app>:<user>`, type episodic), searched by keyword with SQLite FTS5,
- * best matches (BM25) first.
+ * (namespace `adk:<app>:<user>`, type episodic), searched by keyword, best matches first:
+ * with FTS5 and BM25 on SQLite, with a tsvector index and ts_rank on PostgreSQL.
  *
  * @example
  * const memoryService = new AbathurMemoryService(store);
@@ -56,15 +50,15 @@ export function ftsQuery(scope: string, query: string): string | undefined {
  * const { memories } = await memoryService.searchMemory({ appName: 'planner', userId: 'alice', query: 'paris weather' });
  */
 export class AbathurMemoryService implements BaseMemoryService {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
   readonly #limit: number;
   readonly #payload: number;
 
   /** A memory service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurMemoryServiceOptions) {
-    let engine: Engine;
+    let engine: StoreEngine;
     try {
-      engine = sqliteEngineOf('AbathurMemoryService', store);
+      engine = engineOf(store);
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw invalidArgument('AbathurMemoryService expects a store from openStore()');
@@ -114,15 +108,16 @@ export class AbathurMemoryService implements BaseMemoryService {
 
   /**
    * Memories of this app and user whose text has any of the query's words, best first
-   * (BM25), at most `limit` of them. Words match as FTS5's unicode61 tokenizer splits
-   * them: case- and accent-insensitive, digits included, punctuation ignored.
+   * (BM25 on SQLite, ts_rank on PostgreSQL), at most `limit` of them. Words match as FTS5's
+   * unicode61 tokenizer splits them, on both engines: case- and accent-insensitive, digits
+   * included, punctuation ignored.
    */
   async searchMemory(request: SearchMemoryRequest): Promise<SearchMemoryResponse> {
     if (typeof request !== 'object' || request === null) throw invalidArgument('request must be an object');
     const namespace = memoryNamespace(v.identifier('appName', request.appName), v.identifier('userId', request.userId));
-    const query = ftsQuery(scopeToken(namespace), v.text('query', request.query));
-    if (query === undefined) return { memories: [] };
-    const found = await this.#engine.call(adkMemorySearch, () => [namespace, query, this.#limit] as const);
+    const words = queryWords(v.text('query', request.query));
+    if (words.length === 0) return { memories: [] };
+    const found = await this.#engine.call(adkMemorySearch, () => [{ namespace, scope: scopeToken(namespace), words, limit: this.#limit }] as const);
     return { memories: found.map((text) => JSON.parse(text) as MemoryEntry) };
   }
 }

@@ -13,7 +13,7 @@ import {
 } from '@google/adk';
 import { randomUUID } from 'node:crypto';
 import { invalidArgument, StoreError } from '../api/errors.js';
-import { sqliteEngineOf } from '../api/internal.js';
+import { engineOf } from '../api/internal.js';
 import type { Store } from '../api/store.js';
 import * as v from '../api/validate.js';
 import {
@@ -26,7 +26,7 @@ import {
   type AdkKey,
   type AdkSessionRecord,
 } from '../catalogue/adk.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from '../services/engine.js';
 import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
 
 /** What `appendEvent` does with a session object older than the stored session. */
@@ -145,7 +145,7 @@ function trimTempDelta(event: Event): void {
  * const runner = new Runner({ appName: 'planner', agent, sessionService });
  */
 export class AbathurSessionService extends BaseSessionService {
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
   readonly #onStale: StalePolicy;
   /** The store's maxPayloadBytes and maxStateBytes. */
   readonly #payload: number;
@@ -156,9 +156,9 @@ export class AbathurSessionService extends BaseSessionService {
   /** A session service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
     super();
-    let engine: Engine;
+    let engine: StoreEngine;
     try {
-      engine = sqliteEngineOf('AbathurSessionService', store);
+      engine = engineOf(store);
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw invalidArgument('AbathurSessionService expects a store from openStore()');

@@ -1,6 +1,4 @@
-import { invalidArgument } from './errors.js';
 import type { StoreEngine } from '../services/engine.js';
-import type { Engine } from '../sqlite/engine.js';
 import type { Store } from './store.js';
 
 // The package's own way to reach what it keeps off the public surface. This module is
@@ -32,17 +30,4 @@ export function provideStoreConstructor(fn: (engine: StoreEngine) => Store): voi
 export function createStore(engine: StoreEngine): Store {
   if (construct === undefined) throw new Error('internal: src/api/store.js has not been loaded');
   return construct(engine);
-}
-
-/**
- * The engine behind a Store, for the framework adapters: their tables and statements
- * exist on the SQLite engine alone, so a store on PostgreSQL is refused when the adapter
- * is made, not at its first call.
- */
-export function sqliteEngineOf(adapter: string, store: Store): Engine {
-  const engine = engineOf(store);
-  if (engine.kind !== 'sqlite') {
-    throw invalidArgument(`${adapter} runs on the SQLite engine only; this store is on ${engine.kind}`);
-  }
-  return engine as Engine;
 }

@@ -480,6 +480,25 @@ export const adkMemoryAddSession = defineOperation({
   },
 });
 
+/** A keyword search of one namespace's ADK memory. */
+export interface AdkMemorySearch {
+  namespace: string;
+  /** The namespace's one-token hash, the FTS scope column. */
+  scope: string;
+  /** The query's words, as the caller wrote them: any of them matches. */
+  words: readonly string[];
+  limit: number;
+}
+
+/**
+ * An FTS5 query that matches any of the words in one scope. Each word is a quoted phrase
+ * (so no query text is FTS syntax): FTS splits it as it split the stored text, so
+ * `weather?` finds "weather" and `don't` finds "don't".
+ */
+export function ftsQuery(scope: string, words: readonly string[]): string {
+  return `scope : "${scope}" AND text : (${words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' OR ')})`;
+}
+
 export const adkMemorySearch = defineOperation({
   name: 'adk.memory.search',
   kind: 'read',
@@ -492,8 +511,9 @@ export const adkMemorySearch = defineOperation({
         'WHERE f.adk_memory_fts MATCH @query AND m.namespace = @namespace AND m.is_deleted = 0 ORDER BY f.rank LIMIT @limit',
     ),
   },
-  run({ st }, [namespace, query, limit]: readonly [string, string, number]): string[] {
-    return st.search.all({ namespace, query, limit }) as string[];
+  run({ st }, [search]: readonly [AdkMemorySearch]): string[] {
+    const { namespace, scope, words, limit } = search;
+    return st.search.all({ namespace, query: ftsQuery(scope, words), limit }) as string[];
   },
 });
 

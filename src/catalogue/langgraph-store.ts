@@ -188,7 +188,7 @@ export const vectorNorm = (v: Float32Array): number => {
  * Keeps the `size` best-scoring entries seen, best first. Exhaustive search offers every
  * candidate; only the page's worth is kept, so memory does not grow with the collection.
  */
-class TopScores<T> {
+export class TopScores<T> {
   readonly #size: number;
   readonly entries: [number, T][] = [];
 

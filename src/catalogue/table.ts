@@ -16,7 +16,8 @@ type Kind =
   | 'object'
   | 'array'
   | 'idList'
-  | 'embedding';
+  | 'embedding'
+  | 'bytes';
 
 export type ColumnKind = Kind | `${Kind}?`;
 
@@ -48,8 +49,10 @@ interface KindTypes {
   array: JsonValue[];
   /** A JSON array of ids; NULL reads as none. */
   idList: string[];
-  /** Packed float32, copied into an aligned Float32Array. */
+  /** Packed float32 (or PostgreSQL's real[]), copied into an aligned Float32Array. */
   embedding: Float32Array;
+  /** A BLOB or bytea (a serializer's output), as a plain Uint8Array. */
+  bytes: Uint8Array;
 }
 
 type KindType<K> = K extends `${infer B extends Kind}?` ? KindTypes[B] | null : K extends Kind ? KindTypes[K] : never;
@@ -93,11 +96,15 @@ const CONVERSIONS: Readonly<Record<Kind, ((value: unknown) => unknown) | undefin
   array: json,
   idList: (value) => (value == null ? [] : json(value)),
   embedding: (blob) => {
+    if (Array.isArray(blob)) return Float32Array.from(blob as number[]);
     const bytes = blob as Uint8Array;
     const copy = new Uint8Array(bytes.byteLength);
     copy.set(bytes);
     return new Float32Array(copy.buffer);
   },
+  // A Buffer (node-postgres's, better-sqlite3's) becomes a plain Uint8Array of its own:
+  // what callers get back is what they stored, and no view of a pooled buffer escapes.
+  bytes: (value) => (Buffer.isBuffer(value) ? new Uint8Array(value) : value),
 };
 
 export interface Table<S extends ColumnsSpec> {

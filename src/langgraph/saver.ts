@@ -16,7 +16,7 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { invalidArgument } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { sqliteEngineOf } from '../api/internal.js';
+import { engineOf } from '../api/internal.js';
 import { openStore, type Store } from '../api/store.js';
 import {
   lgCheckpointGet,
@@ -30,7 +30,7 @@ import {
   type Typed,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from '../services/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */
@@ -45,7 +45,7 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
   store?: Omit<StoreOptions, 'path'>;
 }
 
-/** Checkpoints one list() call asks the readers for at a time. */
+/** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
 
 /** Values a serializer returns as the caller's own bytes: copied, so a later change to them cannot reach the database. */
@@ -55,10 +55,11 @@ async function dump(serde: SerializerProtocol, value: unknown): Promise<Typed> {
 }
 
 /**
- * A LangGraph.js checkpointer on an abathur-store database. Checkpoints, their channel
- * values and pending writes live in the store's file (tables `lg_*`); reads run on the
- * store's reader threads and writes go through its writer's group commit, so 64 graphs
- * checkpointing at once never block the caller's event loop on SQL.
+ * A LangGraph.js checkpointer on an abathur-store store, on either engine. Checkpoints,
+ * their channel values and pending writes live in the store's tables `lg_*`: on SQLite
+ * reads run on the store's reader threads and writes go through its writer's group commit,
+ * so 64 graphs checkpointing at once never block the caller's event loop on SQL; on
+ * PostgreSQL each call is one transaction on the store's pool.
  *
  * A checkpoint that changes one channel stores that channel's value only: values are
  * kept once per (channel, version), as LangGraph's Postgres saver keeps them.
@@ -70,14 +71,14 @@ async function dump(serde: SerializerProtocol, value: unknown): Promise<Typed> {
  */
 export class AbathurSaver extends BaseCheckpointSaver<number> {
   readonly #store: Store;
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
   #owned = false;
 
   /** A saver on an open store; closing the store is the caller's business. */
   constructor(store: Store, options?: AbathurSaverOptions) {
     super(options?.serde);
     this.#store = storeOf('AbathurSaver', store);
-    this.#engine = sqliteEngineOf('AbathurSaver', this.#store);
+    this.#engine = engineOf(this.#store);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */

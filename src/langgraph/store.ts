@@ -12,7 +12,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { invalidArgument, StoreError } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { sqliteEngineOf } from '../api/internal.js';
+import { engineOf } from '../api/internal.js';
 import { openStore, type Store } from '../api/store.js';
 import type { JsonObject, JsonValue } from '../api/types.js';
 import * as v from '../api/validate.js';
@@ -34,6 +34,7 @@ import {
   type StorePut,
 } from '../catalogue/langgraph-store.js';
 import { compareCodePoints } from '../catalogue/langgraph.js';
+import type { StoreEngine } from '../services/engine.js';
 import type { Engine } from '../sqlite/engine.js';
 import { parseFieldPath, textsAt } from './field-paths.js';
 import { describeValue, MAX_NAME, namespaceLabels, storeOf } from './validate.js';
@@ -177,7 +178,7 @@ function itemOf(stored: StoredItem): Item {
 }
 
 /**
- * LangGraph.js's long-term memory store on an abathur-store database (tables `lg_store`
+ * LangGraph.js's long-term memory store on an abathur-store store, on either engine (tables `lg_store`
  * and `lg_store_vectors`): `batch`, `get`, `put`, `delete`, `search` (filters, semantic
  * ranking when an index is configured) and `listNamespaces`, with optional time to live.
  *
@@ -193,7 +194,7 @@ function itemOf(stored: StoredItem): Item {
  */
 export class AbathurStore extends BaseStore {
   readonly #store: Store;
-  readonly #engine: Engine;
+  readonly #engine: StoreEngine;
   readonly #dims: number | null;
   readonly #embedder: Embedder | null;
   readonly #fields: string[];
@@ -207,7 +208,7 @@ export class AbathurStore extends BaseStore {
   constructor(store: Store, options?: AbathurStoreOptions) {
     super();
     this.#store = storeOf('AbathurStore', store);
-    this.#engine = sqliteEngineOf('AbathurStore', this.#store);
+    this.#engine = engineOf(this.#store);
     const o = v.options('AbathurStore options', options, ['index', 'ttl'] as const);
     if (o.index === undefined) {
       this.#dims = null;
@@ -498,11 +499,13 @@ export class AbathurStore extends BaseStore {
   /**
    * A ranked search: readers score shares of the items (exhaustive cosine) at once, and
    * the shares' best are merged here: scored best first (ties in key order), then the
-   * items without vectors in key order. One reader fewer than the store has takes part,
-   * so that a long ranking leaves a reader to the other reads.
+   * items without vectors in key order. On SQLite one reader fewer than the store has
+   * takes part, so that a long ranking leaves a reader to the other reads; on PostgreSQL
+   * the server ranks them all in one statement.
    */
   async #rank(plan: Extract<Plan, { kind: 'search' }>, query: Float32Array): Promise<StoredItem[]> {
-    const parts = Math.max(1, this.#engine.options.readers - 1);
+    const engine = this.#engine;
+    const parts = engine.kind === 'sqlite' ? Math.max(1, (engine as Engine).options.readers - 1) : 1;
     const wanted = plan.offset + plan.limit;
     const shares = await Promise.all(
       Array.from({ length: parts }, (_, part) =>

@@ -192,9 +192,21 @@ const PREFIX_AUDIT =
   'audit by namespace prefix reads two index ranges (the namespace, and everything under it) and sorts the ' +
   'matching rows by time; it reads only the audit rows of that prefix, and it is an occasional query, not a hot path';
 
+const RANK_ALL =
+  'a ranked LangGraph store search of every item ([] as the prefix) scores every item by design (exhaustive cosine), ' +
+  'as on SQLite, and sorts the scored ones for the page';
+const ADK_APP_LIST =
+  "listSessions of a whole app counts every session of the app (ADK's totalItems): where the app holds a large share " +
+  'of the table, the planner counts it by reading the table rather than the index on (app_name, last_update_time)';
+
 export const PG_ACCEPTED_PLANS: Readonly<Record<string, string>> = {
   'audit.list.namespacePrefixFirst': PREFIX_AUDIT,
   'audit.list.namespacePrefixNext': PREFIX_AUDIT,
+  'langgraph.store.rank.bestAll': RANK_ALL,
+  'langgraph.store.rank.filteredAll': RANK_ALL,
+  'adk.sessions.list.appUnordered': ADK_APP_LIST,
+  'adk.sessions.list.appAsc': ADK_APP_LIST,
+  'adk.sessions.list.appDesc': ADK_APP_LIST,
 };
 
 /** The highest $n a statement uses. */

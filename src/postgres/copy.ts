@@ -3,125 +3,11 @@ import { StoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import { openReaderConnection, type Connection } from '../sqlite/connection.js';
 import { SCHEMA_VERSION } from '../sqlite/schema.js';
+import { checkCopiedTable, sqliteOrder } from './copy-check.js';
+import { COPY_TABLES, type ColumnType, type CopyTable } from './copy-tables.js';
 import { createPool } from './engine.js';
+import { memoryDocument, memoryValueText, searchText } from './memory-text.js';
 import { migrate } from './schema.js';
-
-/** How a column is carried from SQLite to PostgreSQL. */
-type ColumnType = 'text' | 'integer' | 'bigint' | 'float' | 'timestamp' | 'json' | 'boolean' | 'bytes';
-
-interface CopyTable {
-  name: string;
-  /** [column, type]; `rowid` is SQLite's rowid, kept as the PostgreSQL table's rowid column. */
-  columns: readonly (readonly [string, ColumnType])[];
-  /** The SQLite key the rows are read in (a keyset, so the read is one pass of an index). */
-  order: string;
-  /** Identity columns whose sequences must continue after the copied values. */
-  identity: readonly string[];
-}
-
-const C = (spec: string): (readonly [string, ColumnType])[] =>
-  spec.split(',').map((part) => {
-    const [name, type] = part.trim().split(':') as [string, ColumnType | undefined];
-    return [name, type ?? 'text'] as const;
-  });
-
-/**
- * The framework adapters' tables (SQLite migrations 003 and 004), which the PostgreSQL
- * engine does not have: a file with rows in any of them is refused, not copied in part.
- */
-const ADAPTER_TABLES = ['lg_checkpoints', 'lg_checkpoint_blobs', 'lg_checkpoint_writes', 'lg_store', 'lg_store_vectors', 'adk_sessions', 'adk_app_states', 'adk_user_states'];
-
-/**
- * Every table of the store's schema, in an order where each row's parents are copied
- * before it: sessions before their events (and their trimmed events' ids), tasks in rowid order (a parent task is always
- * older than its subtasks), audit after the agents, tasks and memory it names.
- */
-export const COPY_TABLES: readonly CopyTable[] = [
-  {
-    name: 'sessions',
-    columns: C(
-      'rowid:bigint, id, app_name, user_id, project_id, status, event_count:integer, state:json, metadata:json, created_at:timestamp, ' +
-        'last_update_time:timestamp, terminated_at:timestamp, archived_at:timestamp',
-    ),
-    order: 'rowid',
-    identity: ['rowid'],
-  },
-  {
-    name: 'session_events',
-    columns: C('session_id, seq:integer, event_id, event:json, created_at:timestamp'),
-    order: 'session_id, seq',
-    identity: [],
-  },
-  {
-    name: 'session_trimmed_event_ids',
-    columns: C('session_id, event_id, seq:integer'),
-    order: 'session_id, event_id',
-    identity: [],
-  },
-  {
-    name: 'memory_entries',
-    columns: C(
-      'id:bigint, namespace, key, value:json, memory_type, version:integer, is_deleted:boolean, metadata:json, created_by, updated_by, ' +
-        'created_at:timestamp, updated_at:timestamp',
-    ),
-    order: 'id',
-    identity: ['id'],
-  },
-  {
-    name: 'document_index',
-    columns: C(
-      'id:bigint, file_path, title, document_type, content_hash, chunk_count:integer, embedding_model, embedding_blob:bytes, metadata:json, ' +
-        'last_synced_at:timestamp, sync_status, created_at:timestamp, updated_at:timestamp',
-    ),
-    order: 'id',
-    identity: ['id'],
-  },
-  {
-    name: 'tasks',
-    columns: C(
-      'rowid:bigint, id, prompt, agent_type, priority:integer, status, input_data:json, result_data:json, error_message, retry_count:integer, ' +
-        'max_retries:integer, max_execution_timeout_seconds:integer, submitted_at:timestamp, started_at:timestamp, completed_at:timestamp, ' +
-        'last_updated_at:timestamp, created_by, parent_task_id, dependencies:json, session_id',
-    ),
-    order: 'rowid',
-    identity: ['rowid'],
-  },
-  {
-    name: 'agents',
-    columns: C(
-      'rowid:bigint, id, name, specialization, task_id, state, model, spawned_at:timestamp, terminated_at:timestamp, resource_usage:json, session_id',
-    ),
-    order: 'rowid',
-    identity: ['rowid'],
-  },
-  {
-    name: 'state',
-    columns: C('id:bigint, task_id, key, value:json, created_at:timestamp, updated_at:timestamp'),
-    order: 'id',
-    identity: ['id'],
-  },
-  {
-    name: 'audit',
-    columns: C(
-      'id:bigint, timestamp:timestamp, agent_id, task_id, action_type, action_data:json, result, memory_operation_type, memory_namespace, ' +
-        'memory_entry_id:bigint',
-    ),
-    order: 'id',
-    identity: ['id'],
-  },
-  {
-    name: 'metrics',
-    columns: C('id:bigint, timestamp:timestamp, metric_name, metric_value:float, labels:json'),
-    order: 'id',
-    identity: ['id'],
-  },
-  {
-    name: 'checkpoints',
-    columns: C('task_id, iteration:integer, state:json, created_at:timestamp, session_id'),
-    order: 'task_id, iteration',
-    identity: [],
-  },
-];
 
 /** The type a column is read as from the JSON batch, and the expression that stores it. */
 function target(column: string, type: ColumnType): { declared: string; value: string } {
@@ -129,6 +15,12 @@ function target(column: string, type: ColumnType): { declared: string; value: st
   switch (type) {
     case 'json':
       return { declared: 'text', value: `${x}::jsonb` };
+    case 'jsonText':
+      return { declared: 'text', value: `${x}::json` };
+    case 'scalar':
+      return { declared: 'jsonb', value: x };
+    case 'floats':
+      return { declared: 'real[]', value: x };
     case 'timestamp':
       return { declared: 'text', value: `${x}::timestamptz` };
     case 'boolean':
@@ -151,6 +43,12 @@ function insertStatement(table: CopyTable): string {
     `FROM jsonb_to_recordset($1::jsonb) AS x(${table.columns.map(([name], i) => `${name} ${parts[i]!.declared}`).join(', ')})`
   );
 }
+
+/**
+ * ADK memory's keyword index. On SQLite an FTS5 table that keeps no text; here rebuilt
+ * from the memory entries its rows name, with the words of each as the adapter indexes them.
+ */
+const MEMORY_INDEX = 'adk_memory_fts';
 
 export interface TableCount {
   table: string;
@@ -176,11 +74,13 @@ const BATCH_ROWS = 1000;
 const BATCH_BYTES = 8 << 20;
 
 /**
- * Copies a SQLite store into an empty PostgreSQL one: the schema is applied there first,
- * then every table in dependency order, in batches, in one PostgreSQL transaction (a
- * failure leaves the target as it was) from one SQLite read transaction (a consistent
- * snapshot, even while the source is in use). Identity sequences continue after the
- * copied ids. Ends with each table counted on both sides.
+ * Copies a SQLite store into an empty PostgreSQL one, the framework adapters' tables
+ * included: the schema is applied there first, then every table in dependency order, in
+ * batches, in one PostgreSQL transaction (a failure leaves the target as it was) from one
+ * SQLite read transaction (a consistent snapshot, even while the source is in use). Each
+ * table is read back on both sides and compared row for row before the commit (a value
+ * that did not arrive as it left rolls the copy back, INVALID_STATE). Identity sequences
+ * continue after the copied ids. Ends with each table counted on both sides.
  */
 export async function copySqliteToPostgres(options: {
   from: string;
@@ -199,13 +99,6 @@ export async function copySqliteToPostgres(options: {
         `${options.from} is at schema version ${version}, not this library's ${SCHEMA_VERSION}: run \`abathur-store migrate ${options.from}\` first`,
       );
     }
-    const adapterData = ADAPTER_TABLES.filter((table) => source.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined);
-    if (adapterData.length > 0) {
-      throw new StoreError(
-        'INVALID_STATE',
-        `${options.from} holds LangGraph or ADK data (${adapterData.join(', ')}), which the PostgreSQL engine does not store: nothing was copied`,
-      );
-    }
     pool = await createPool(options.to);
     const client = await pool.connect();
     try {
@@ -215,7 +108,12 @@ export async function copySqliteToPostgres(options: {
         await refuseNonEmpty(client, options.to);
         source.exec('BEGIN');
         try {
-          for (const table of COPY_TABLES) await copyTable(source, client, table, options.batchRows ?? BATCH_ROWS, options.onProgress);
+          const batchRows = options.batchRows ?? BATCH_ROWS;
+          for (const table of COPY_TABLES) {
+            await copyTable(source, client, table, batchRows, options.onProgress);
+            await checkCopiedTable(source, client, table);
+          }
+          await copyMemoryIndex(source, client, batchRows, options.onProgress);
         } finally {
           source.exec('COMMIT');
         }
@@ -225,10 +123,10 @@ export async function copySqliteToPostgres(options: {
         throw error;
       }
       const counts: TableCount[] = [];
-      for (const table of COPY_TABLES) {
-        const sqlite = source.prepare(`SELECT count(*) FROM ${table.name}`).pluck().get() as number;
-        const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table.name}`);
-        counts.push({ table: table.name, sqlite, postgres: rows[0]!.n });
+      for (const table of [...COPY_TABLES.map((t) => t.name), MEMORY_INDEX]) {
+        const sqlite = source.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+        const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+        counts.push({ table, sqlite, postgres: rows[0]!.n });
       }
       return { counts, ok: counts.every((c) => c.sqlite === c.postgres), ms: performance.now() - started };
     } finally {
@@ -242,9 +140,9 @@ export async function copySqliteToPostgres(options: {
 
 async function refuseNonEmpty(client: PoolClient, to: ResolvedPostgresOptions): Promise<void> {
   const filled: string[] = [];
-  for (const table of COPY_TABLES) {
-    const { rows } = await client.query(`SELECT 1 FROM ${table.name} LIMIT 1`);
-    if (rows.length > 0) filled.push(table.name);
+  for (const table of [...COPY_TABLES.map((t) => t.name), MEMORY_INDEX]) {
+    const { rows } = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
+    if (rows.length > 0) filled.push(table);
   }
   if (filled.length > 0) {
     throw new StoreError(
@@ -264,7 +162,7 @@ async function copyTable(
   const total = source.prepare(`SELECT count(*) FROM ${table.name}`).pluck().get() as number;
   onProgress?.({ table: table.name, copied: 0, total });
   if (total === 0) return;
-  const select = source.prepare(`SELECT ${table.columns.map(([name]) => name).join(', ')} FROM ${table.name} ORDER BY ${table.order}`);
+  const select = source.prepare(`SELECT ${table.columns.map(([name]) => name).join(', ')} FROM ${table.name} ORDER BY ${sqliteOrder(table)}`);
   const insert = insertStatement(table);
   let batch: Record<string, unknown>[] = [];
   let bytes = 0;
@@ -289,8 +187,11 @@ async function copyTable(
   // the awaits, inside the source's read transaction.
   for (const row of select.iterate() as Iterable<Record<string, unknown>>) {
     for (const [name, type] of table.columns) {
-      if (type === 'bytes' && row[name] != null) row[name] = (row[name] as Buffer).toString('hex');
-      if (type === 'json' && typeof row[name] === 'string') bytes += row[name].length;
+      const value = row[name];
+      if (value == null) continue;
+      if (type === 'bytes') row[name] = (value as Buffer).toString('hex');
+      else if (type === 'floats') row[name] = Array.from(new Float32Array(new Uint8Array(value as Buffer).buffer));
+      if ((type === 'json' || type === 'jsonText' || type === 'bytes') && typeof row[name] === 'string') bytes += row[name].length;
     }
     batch.push(row);
     if (batch.length >= batchRows || bytes >= BATCH_BYTES) await flush();
@@ -300,6 +201,46 @@ async function copyTable(
     await client.query(
       `SELECT setval(pg_get_serial_sequence($1, $2), coalesce((SELECT max(${column}) FROM ${table.name}), 0) + 1, false)`,
       [table.name, column],
+    );
+  }
+}
+
+/** Rebuilds ADK memory's keyword index for the entries SQLite's index holds, then checks it names the same entries. */
+async function copyMemoryIndex(
+  source: Connection,
+  client: PoolClient,
+  batchRows: number,
+  onProgress: ((progress: CopyProgress) => void) | undefined,
+): Promise<void> {
+  const total = source.prepare(`SELECT count(*) FROM ${MEMORY_INDEX}`).pluck().get() as number;
+  onProgress?.({ table: MEMORY_INDEX, copied: 0, total });
+  const insert =
+    `INSERT INTO ${MEMORY_INDEX} (entry_id, document) SELECT x.entry_id, ${memoryDocument('x.namespace', 'x.text')} ` +
+    'FROM jsonb_to_recordset($1::jsonb) AS x (entry_id bigint, namespace text, text text)';
+  const rows = source.prepare(
+    `SELECT f.rowid, m.namespace, m.value FROM ${MEMORY_INDEX} AS f JOIN memory_entries AS m ON m.id = f.rowid ORDER BY f.rowid`,
+  );
+  let batch: { entry_id: number; namespace: string; text: string }[] = [];
+  let copied = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    await client.query(insert, [JSON.stringify(batch)]);
+    copied += batch.length;
+    batch = [];
+    onProgress?.({ table: MEMORY_INDEX, copied, total });
+  };
+  for (const [entryId, namespace, value] of rows.raw().iterate() as Iterable<[number, string, string]>) {
+    batch.push({ entry_id: entryId, namespace, text: searchText(memoryValueText(JSON.parse(value))) });
+    if (batch.length >= batchRows) await flush();
+  }
+  await flush();
+  const sqlite = source.prepare(`SELECT rowid FROM ${MEMORY_INDEX} ORDER BY rowid`).pluck().all() as number[];
+  const { rows: indexed } = await client.query<{ id: number }>(`SELECT entry_id AS id FROM ${MEMORY_INDEX} ORDER BY entry_id`);
+  const postgres = indexed.map((row) => row.id);
+  if (sqlite.length !== postgres.length || sqlite.some((id, i) => postgres[i] !== id)) {
+    throw new StoreError(
+      'INVALID_STATE',
+      `${MEMORY_INDEX}: SQLite indexes ${sqlite.length} memory entries and PostgreSQL ${postgres.length} after the copy (an entry the index names is missing from memory_entries?): nothing was copied`,
     );
   }
 }

@@ -44,11 +44,11 @@ export interface MigrateResult {
  * transaction, under an advisory lock, recorded in `schema_version`. Hosts that start
  * together wait for each other on the lock, and each migration is applied once. A schema
  * newer than this library, or one that holds tables but no `schema_version`, is refused
- * before anything is changed.
+ * before anything is changed. `migrations` (tests: an older release's) defaults to this
+ * library's, in version order; versions need not be consecutive.
  */
-export async function migrate(client: ClientBase, schema: string): Promise<MigrateResult> {
-  const migrations = postgresMigrations();
-  const latest = postgresSchemaVersion();
+export async function migrate(client: ClientBase, schema: string, migrations: readonly PgMigration[] = postgresMigrations()): Promise<MigrateResult> {
+  const latest = migrations.at(-1)?.version ?? 0;
   const q = quoteIdentifier(schema);
   // The usual case, without the lock: the schema is current already.
   const { rows: found } = await client.query<{ table: string | null }>('SELECT to_regclass($1)::text AS "table"', [`${q}.schema_version`]);

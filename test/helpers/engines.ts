@@ -5,7 +5,7 @@ import type { StoreOptions } from '../../src/api/options.js';
 import type { Store } from '../../src/api/store.js';
 import type { EngineKind } from '../../src/api/types.js';
 import { openInProcessStore } from './in-process-store.js';
-import { openPostgresTestStore, postgresFingerprint, postgresStateBytes } from './postgres.js';
+import { openPostgresTestStore, postgresFingerprint, postgresRows, postgresStateBytes } from './postgres.js';
 import { openTestStore } from './store.js';
 
 /** Options a test may pass: the SQLite engine's; the PostgreSQL engine takes those it shares (maxQueue, the payload limits). */
@@ -22,6 +22,12 @@ export interface TestEngine {
   native(sqliteCode: string): { sqliteCode: string } | { pgCode: string };
   /** Everything in the store's database, hashed: to prove a refused call changed nothing. */
   fingerprint(store: Store): Promise<string>;
+  /**
+   * Rows of a query (written in SQL both engines take) run on the store's database from
+   * outside, read-only: columns as the store decodes them (timestamps as ISO strings,
+   * integers as numbers, JSON as its text).
+   */
+  rows(store: Store, sql: string): Promise<Record<string, unknown>[]>;
   /** The session's state size as the engine checks it against maxStateBytes. */
   stateBytes(store: Store, id: string): Promise<number>;
   /**
@@ -52,9 +58,32 @@ function withSqliteFile<T>(store: Store, read: (db: Database.Database) => T): T 
   }
 }
 
-const SQLITE_TABLES = ['sessions', 'session_events', 'memory_entries', 'document_index', 'tasks', 'agents', 'state', 'audit', 'metrics', 'checkpoints'];
-/** Tables WITHOUT ROWID, read in their key's order. */
-const SQLITE_KEYED_TABLES: Readonly<Record<string, string>> = { session_trimmed_event_ids: 'session_id, event_id' };
+/** The tables, each with the order that lists its rows the same way every time (WITHOUT ROWID tables: their key). */
+const SQLITE_TABLES: readonly (readonly [table: string, order: string])[] = [
+  'sessions',
+  'session_events',
+  'memory_entries',
+  'document_index',
+  'tasks',
+  'agents',
+  'state',
+  'audit',
+  'metrics',
+  'checkpoints',
+  // The adapters' (adk_memory_fts keeps no text: its rows are found through memory_entries).
+  'lg_checkpoints',
+  'lg_checkpoint_blobs',
+  'lg_checkpoint_writes',
+  'lg_store',
+  'lg_store_vectors',
+]
+  .map((table): readonly [string, string] => [table, 'rowid'])
+  .concat([
+    ['session_trimmed_event_ids', 'session_id, event_id'],
+    ['adk_sessions', 'app_name, user_id, id'],
+    ['adk_app_states', 'app_name'],
+    ['adk_user_states', 'app_name, user_id'],
+  ]);
 
 const sqliteFile = {
   native: sqliteNative,
@@ -62,13 +91,15 @@ const sqliteFile = {
     withSqliteFile(store, (db) => {
       const hash = createHash('sha256');
       hash.update(JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all()));
-      for (const [table, order] of [...SQLITE_TABLES.map((table) => [table, 'rowid']), ...Object.entries(SQLITE_KEYED_TABLES)]) {
+      for (const [table, order] of SQLITE_TABLES) {
         for (const row of db.prepare(`SELECT * FROM ${table} ORDER BY ${order}`).raw().iterate()) {
           hash.update(JSON.stringify(row, (_, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
         }
       }
       return hash.digest('hex');
     }),
+  rows: async (store: Store, sql: string): Promise<Record<string, unknown>[]> =>
+    withSqliteFile(store, (db) => db.prepare(sql).all() as Record<string, unknown>[]),
   stateBytes: async (store: Store, id: string): Promise<number> =>
     withSqliteFile(store, (db) => db.prepare('SELECT octet_length(state) FROM sessions WHERE id = ?').pluck().get(id) as number),
   canHold: (): boolean => true,
@@ -93,6 +124,7 @@ const postgres: TestEngine = {
     return { pgCode };
   },
   fingerprint: (store) => postgresFingerprint(store),
+  rows: (store, sql) => postgresRows(store, sql),
   stateBytes: (store, id) => postgresStateBytes(store, id),
   canHold: (value) => !UNHOLDABLE.test(JSON.stringify(value) ?? ''),
 };

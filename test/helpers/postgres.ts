@@ -2,6 +2,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { openStore, type Store } from '../../src/api/store.js';
 import type { PostgresStoreOptions } from '../../src/api/options.js';
+import { loadPg, storeTypes } from '../../src/postgres/driver.js';
 import { cleanup } from './temp.js';
 
 let admin: Promise<pg.Client> | undefined;
@@ -79,6 +80,15 @@ const TABLE_ORDER: Readonly<Record<string, string>> = {
   audit: 'id',
   metrics: 'id',
   checkpoints: 'task_id, iteration',
+  lg_checkpoints: 'thread_id, checkpoint_ns, checkpoint_id',
+  lg_checkpoint_blobs: 'thread_id, checkpoint_ns, channel, version',
+  lg_checkpoint_writes: 'thread_id, checkpoint_ns, checkpoint_id, task_id, idx',
+  lg_store: 'namespace, key',
+  lg_store_vectors: 'namespace, key, field',
+  adk_sessions: 'app_name, user_id, id',
+  adk_app_states: 'app_name',
+  adk_user_states: 'app_name, user_id',
+  adk_memory_fts: 'entry_id',
 };
 
 const clients = new WeakMap<Store, Promise<pg.Client>>();
@@ -107,6 +117,29 @@ export async function postgresFingerprint(store: Store, schema = 'abathur'): Pro
     [schema],
   );
   return rows[0]!.hash;
+}
+
+const typedClients = new WeakMap<Store, Promise<pg.Client>>();
+
+/**
+ * Rows of a query on a store's schema, from a connection of the test's own that decodes
+ * columns as the store's pool does (src/postgres/driver.ts): timestamps as ISO strings,
+ * int8 as numbers, json and jsonb as their text.
+ */
+export async function postgresRows(store: Store, sql: string, schema = 'abathur'): Promise<Record<string, unknown>[]> {
+  let connecting = typedClients.get(store);
+  if (connecting === undefined) {
+    connecting = (async () => {
+      const client = new pg.Client({ connectionString: urlOf(store), options: `-c search_path=${schema}`, types: storeTypes(await loadPg()) });
+      client.on('error', () => {});
+      await client.connect();
+      cleanup(() => client.end().catch(() => {}));
+      return client;
+    })();
+    typedClients.set(store, connecting);
+  }
+  const { rows } = await (await connecting).query<Record<string, unknown>>(sql);
+  return rows;
 }
 
 /** The session's state as PostgreSQL measures it against maxStateBytes: its jsonb text. */
