@@ -12,8 +12,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { invalidArgument, StoreError } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { engineOf } from '../api/internal.js';
-import { openStore, type Store } from '../api/store.js';
+import { engineOf, openStore, type Store } from '../store.js';
 import type { JsonObject, JsonValue } from '../api/types.js';
 import * as v from '../api/validate.js';
 import {
@@ -34,7 +33,7 @@ import {
   type StorePut,
 } from '../catalogue/langgraph-store.js';
 import { compareCodePoints } from '../catalogue/langgraph.js';
-import type { StoreEngine } from '../services/engine.js';
+import type { StoreEngine } from '../api/engine.js';
 import type { Engine } from '../sqlite/engine.js';
 import { parseFieldPath, textsAt } from './field-paths.js';
 import { describeValue, MAX_NAME, namespaceLabels, storeOf } from './validate.js';
