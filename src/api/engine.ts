@@ -30,8 +30,11 @@ export interface StoreEngine {
   readonly kind: EngineKind;
   /** Where the data lives: the database file's absolute path, or the server URL without its password. */
   readonly location: string;
-  /** The limits the services check payloads against before a call is queued. */
-  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number };
+  /**
+   * The limits the services check payloads against before a call is queued; on SQLite
+   * also its reader threads (an adapter splits a long ranking among them).
+   */
+  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number; readonly readers?: number };
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
    * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that

@@ -1,8 +1,7 @@
 import type { Pool } from 'pg';
 import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
-import type { CheckReport } from '../sqlite/check.js';
-import type { BackupResult, StoreStats } from '../api/types.js';
+import type { BackupResult, CheckReport, StoreStats } from '../api/types.js';
 import type { ArgsOf, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
 import { EngineStats } from '../diagnostics/engine-stats.js';
 import { checkPostgres } from './check.js';
