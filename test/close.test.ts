@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
-import { engineOf } from '../src/api/internal.js';
+import { engineOf, openStore } from '../src/store.js';
 import type { Engine } from '../src/sqlite/engine.js';
 import { tempDbPath } from './helpers/temp.js';
 

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
-import { engineOf } from '../src/api/internal.js';
+import { engineOf, openStore } from '../src/store.js';
 import type { Engine } from '../src/sqlite/engine.js';
 import { openTestStore } from './helpers/store.js';
 import { tempDbPath } from './helpers/temp.js';

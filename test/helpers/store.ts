@@ -1,4 +1,4 @@
-import { openStore, type Store } from '../../src/api/store.js';
+import { openStore, type Store } from '../../src/store.js';
 import type { StoreOptions } from '../../src/api/options.js';
 import { cleanup, tempDbPath } from './temp.js';
 
