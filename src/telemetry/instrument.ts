@@ -46,6 +46,7 @@ export class InstrumentedEngine implements StoreEngine {
   readonly #meter: Otel.Meter | undefined;
   readonly #observe: Otel.BatchObservableCallback | undefined;
   readonly #observables: Otel.Observable[] = [];
+  #closing: Promise<void> | undefined;
 
   constructor(inner: StoreEngine, api: Api) {
     this.#inner = inner;
@@ -65,6 +66,11 @@ export class InstrumentedEngine implements StoreEngine {
       });
       this.#observe = this.#observeStats(meter);
     }
+  }
+
+  /** The engine it instruments. */
+  get inner(): StoreEngine {
+    return this.#inner;
   }
 
   get kind(): StoreEngine['kind'] {
@@ -139,12 +145,12 @@ export class InstrumentedEngine implements StoreEngine {
     this.#inner.resetStats();
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.#inner.close();
-    } finally {
+  /** The engine's close; the meter stops reading its stats once it is done. Same promise every time, as the engine's. */
+  close(): Promise<void> {
+    this.#closing ??= this.#inner.close().finally(() => {
       if (this.#observe !== undefined) this.#meter!.removeBatchObservableCallback(this.#observe, this.#observables);
-    }
+    });
+    return this.#closing;
   }
 
   #spanOptionsOf(name: string): Otel.SpanOptions {
