@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { sqliteEngineOf } from './helpers/store.js';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { tempDbPath } from './helpers/temp.js';
 
 describe('close', () => {

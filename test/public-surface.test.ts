@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { engineOf } from '../src/api/internal.js';
+import { engineOf } from '../src/store.js';
 import { Engine } from '../src/sqlite/engine.js';
 import { openTestStore, sqliteEngineOf } from './helpers/store.js';
 import { openInProcessStore } from './helpers/in-process-store.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { openTestStore, sqliteEngineOf } from './helpers/store.js';
 import { tempDbPath } from './helpers/temp.js';
 

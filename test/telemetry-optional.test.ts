@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../src/paths.js';
 import { InstrumentedEngine, inSpan, instrument } from '../src/telemetry/instrument.js';
-import { engineOf } from '../src/api/internal.js';
+import { engineOf } from '../src/store.js';
 import { openTestStore } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
 

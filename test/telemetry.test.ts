@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { AggregationTemporality, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { describeEachEngine } from './helpers/engines.js';
 
 /** A reader the test collects from when it wants, as the SDK's own tests do. */

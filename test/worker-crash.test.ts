@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type Store } from '../src/api/store.js';
+import { openStore, type Store } from '../src/store.js';
 import { openTestStore, sqliteEngineOf } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
 

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
 import type { PostgresStoreOptions, ReaderResourceLimits, StoreOptions } from './types.js';
 import { boolean, finiteNumber, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
+
+/** Owner read and write only: the store holds agents' memory and users' data. */
+export const DEFAULT_FILE_MODE = 0o600;
 
 export type { PostgresStoreOptions, StoreOptions };
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { aborted, fromWireError, type StoreError } from '../api/errors.js';
-import type { CallTrace } from '../services/engine.js';
-import type { EngineStats } from './engine-stats.js';
+import type { CallTrace } from '../api/engine.js';
+import type { EngineStats } from '../diagnostics/engine-stats.js';
 import type { Outcome } from './protocol.js';
 import { Queue } from './queue.js';
 

@@ -2,8 +2,8 @@ import type * as Otel from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import { toStoreError } from '../api/errors.js';
 import type { BackupResult, CheckReport, StoreStats } from '../api/types.js';
-import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { CallTrace, StoreEngine } from '../services/engine.js';
+import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
+
 import { resultSize } from './result-size.js';
 
 /** The instrumentation scope's name: what a span's and a metric's `otel.scope.name` says. */
@@ -85,7 +85,7 @@ export class InstrumentedEngine implements StoreEngine {
     return this.#inner.options;
   }
 
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
+  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
     const api = this.#api;
     const span = this.#tracer.startSpan(operation.name, this.#spanOptionsOf(operation.name), api.context.active());
     const recording = span.isRecording();

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { describe } from 'vitest';
 import type { StoreOptions } from '../../src/api/options.js';
-import type { Store } from '../../src/api/store.js';
+import type { Store } from '../../src/store.js';
 import type { EngineKind } from '../../src/api/types.js';
 import { openInProcessStore } from './in-process-store.js';
 import { openPostgresTestStore, postgresFingerprint, postgresRows, postgresStateBytes } from './postgres.js';

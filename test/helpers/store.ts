@@ -1,6 +1,5 @@
-import { openStore, type Store } from '../../src/api/store.js';
+import { engineOf, openStore, type Store } from '../../src/store.js';
 import type { StoreOptions } from '../../src/api/options.js';
-import { engineOf } from '../../src/api/internal.js';
 import { Engine } from '../../src/sqlite/engine.js';
 import { InstrumentedEngine } from '../../src/telemetry/instrument.js';
 import { cleanup, tempDbPath } from './temp.js';

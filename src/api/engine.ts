@@ -1,5 +1,24 @@
-import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { BackupResult, CheckReport, EngineKind, StoreStats } from '../api/types.js';
+import type { BackupResult, CheckReport, EngineKind, StoreStats } from './types.js';
+
+/** Whether an operation reads (on a reader, in a snapshot) or writes (on the one writer). */
+export type OperationKind = 'read' | 'write';
+
+/**
+ * What an engine needs to know of an operation to run it: its name and kind, and (as
+ * types only) its arguments and result. The catalogue's `Operation` (src/catalogue/operation.ts)
+ * is one; this reference lets the engine contract sit on the ground floor without naming
+ * the catalogue, which sits above it.
+ */
+export interface OperationRef<A extends readonly unknown[] = readonly unknown[], R = unknown> {
+  readonly name: string;
+  readonly kind: OperationKind;
+  /** The operation's body on its engine; the contract only reads its argument and result types. */
+  run(context: never, args: A): R;
+}
+
+/** The argument and result types of an operation, for the facade's typed calls. */
+export type ArgsOf<O> = O extends OperationRef<infer A, unknown> ? A : never;
+export type ResultOf<O> = O extends OperationRef<readonly unknown[], infer R> ? R : never;
 
 /**
  * What the services talk to: an engine runs catalogue operations by name and settles
@@ -11,15 +30,18 @@ export interface StoreEngine {
   readonly kind: EngineKind;
   /** Where the data lives: the database file's absolute path, or the server URL without its password. */
   readonly location: string;
-  /** The limits the services check payloads against before a call is queued. */
-  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number };
+  /**
+   * The limits the services check payloads against before a call is queued; on SQLite
+   * also its reader threads (an adapter splits a long ranking among them).
+   */
+  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number; readonly readers?: number };
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
    * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that
    * aborts before the call starts running withdraws it: it rejects ABORTED. A `trace`
    * (telemetry's, for a span that records) is filled in when the call leaves its queue.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>>;
+  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>>;
   check(): Promise<CheckReport>;
   /**
    * Copies the database to the new file `path` (absolute; validated by the caller) off the
