@@ -9,8 +9,9 @@
 export const FLOORS = [
   // The ground: public types, errors, validation, options, the engine contract; paths of the package.
   { api: '^src/api/', paths: '^src/paths\\.ts$' },
-  // The SQL catalogue of operations; engine-neutral diagnostics (index requirements, report, stats).
-  { catalogue: '^src/catalogue/', diagnostics: '^src/diagnostics/' },
+  // The SQL catalogue of operations; engine-neutral diagnostics (index requirements, report, stats);
+  // telemetry, which wraps any engine through the contract.
+  { catalogue: '^src/catalogue/', diagnostics: '^src/diagnostics/', telemetry: '^src/telemetry/' },
   // The services (argument checks, then a catalogue operation on an engine) and the two engines.
   { services: '^src/services/', sqlite: '^src/sqlite/', postgres: '^src/postgres/' },
   // The composition root; the SQLite-to-PostgreSQL copier; the thread entry files.

@@ -15,6 +15,7 @@ import { TaskState } from './services/state.js';
 import { Tasks } from './services/tasks.js';
 import { Engine } from './sqlite/engine.js';
 import { createDirectoryFor } from './sqlite/files.js';
+import { instrument } from './telemetry/instrument.js';
 
 // The composition root: the top of the library. It starts an engine (SQLite's, or
 // PostgreSQL's) and builds every service on it; it imports only downward, and nothing in
@@ -153,13 +154,13 @@ export async function openStore(options: StoreOptions | PostgresStoreOptions): P
     const resolved = resolvePostgresOptions(options);
     // Loaded only here: a store on a SQLite file never loads the PostgreSQL engine or `pg`.
     const { PostgresEngine } = await import('./postgres/engine.js');
-    return createStore(await PostgresEngine.start(resolved));
+    return createStore(await instrument(await PostgresEngine.start(resolved), resolved.telemetry));
   }
   const resolved = resolveOptions(options);
   // Here, once, not where the writer opens the file: a writer that restarts after its
   // directory was moved away must fail, not start an empty store in a new directory.
   createDirectoryFor(resolved.path, resolved.fileMode);
-  return createStore(await Engine.start(resolved));
+  return createStore(await instrument(await Engine.start(resolved), resolved.telemetry));
 }
 
 // ---- The internal seam ----

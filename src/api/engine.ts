@@ -38,9 +38,10 @@ export interface StoreEngine {
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
    * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that
-   * aborts before the call starts running withdraws it: it rejects ABORTED.
+   * aborts before the call starts running withdraws it: it rejects ABORTED. A `trace`
+   * (telemetry's, for a span that records) is filled in when the call leaves its queue.
    */
-  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>>;
+  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>>;
   check(): Promise<CheckReport>;
   /**
    * Copies the database to the new file `path` (absolute; validated by the caller) off the
@@ -52,4 +53,12 @@ export interface StoreEngine {
   resetStats(): void;
   /** Stops accepting calls (they reject CLOSED), lets accepted ones finish, releases everything. */
   close(): Promise<void>;
+}
+
+/** When a call left its queue and with how many others: filled in by the engine, read by telemetry. */
+export interface CallTrace {
+  /** performance.now() when the call was sent to a thread (SQLite) or got a connection (PostgreSQL). */
+  sent: number | undefined;
+  /** Calls in the batch it was sent with (1 on PostgreSQL). */
+  batch: number;
 }

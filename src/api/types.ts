@@ -541,6 +541,13 @@ export interface StoreOptions {
    * keep the owner's read and write bits. Files that already exist keep their mode.
    */
   fileMode?: number;
+  /**
+   * Where `@opentelemetry/api` (an optional peer dependency) is installed, every call is a
+   * span under the caller's active context and the meter gets `stats()`'s figures; with
+   * no SDK registered that costs one non-recording span per call. False turns it off.
+   * Default true.
+   */
+  telemetry?: boolean;
 }
 
 /**
@@ -572,6 +579,8 @@ export interface PostgresStoreOptions {
    * JSON. Default 1 MiB.
    */
   maxStateBytes?: number;
+  /** As on SQLite: spans and metrics through `@opentelemetry/api` where it is installed. Default true. */
+  telemetry?: boolean;
 }
 
 /** Which storage engine a store runs on. */

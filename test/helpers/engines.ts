@@ -111,9 +111,10 @@ const UNHOLDABLE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 const postgres: TestEngine = {
   name: 'postgres',
   open: (options = {}) => {
-    const { maxQueue, maxPayloadBytes, maxStateBytes } = options;
+    const { maxQueue, maxPayloadBytes, maxStateBytes, telemetry } = options;
     return openPostgresTestStore({
       ...(maxQueue === undefined ? {} : { maxQueue }),
+      ...(telemetry === undefined ? {} : { telemetry }),
       ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),
       ...(maxStateBytes === undefined ? {} : { maxStateBytes }),
     });
