@@ -5,6 +5,7 @@ import { defineTable } from '../../catalogue/table.js';
 import { SESSION_EVENTS } from '../../catalogue/tables.js';
 import {
   checkStateBytes,
+  planAppend,
   sessionMiss,
   sessionsAppendEvent,
   sessionsAppendEvents,
@@ -115,7 +116,6 @@ export const pgSessionsAppendEvent = implement(sessionsAppendEvent, {
 export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   statements: APPEND_STATEMENTS,
   async run(q, [id, events, stateDelta, maxStateBytes, ctx]) {
-    const seqs = new Array<number>(events.length);
     const ids = events.map((e) => e[1]).filter((eventId): eventId is string => eventId !== null);
     const known = new Map<string, number>();
     if (ids.length > 0) {
@@ -124,26 +124,9 @@ export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
         known.set(eventId, seq);
       }
     }
-    // Events to append, by index; an id seen earlier in this batch takes that event's seq.
-    const fresh: number[] = [];
-    const firstWithId = new Map<string, number>();
-    const repeats: [index: number, of: number][] = [];
-    events.forEach(([, eventId], i) => {
-      if (eventId !== null) {
-        const seq = known.get(eventId);
-        if (seq !== undefined) {
-          seqs[i] = seq;
-          return;
-        }
-        const earlier = firstWithId.get(eventId);
-        if (earlier !== undefined) {
-          repeats.push([i, earlier]);
-          return;
-        }
-        firstWithId.set(eventId, i);
-      }
-      fresh.push(i);
-    });
+    // Where the SQLite engine looks each id up (a local index probe), here one statement
+    // looks up all of them: a round trip each would cost more than the lookups.
+    const { seqs, fresh, repeats } = planAppend(events, (eventId) => known.get(eventId));
     // Every event already appended (a retried batch): nothing changes, the state delta included.
     if (fresh.length === 0) return { seqs, ...(await current(q, id)) };
     const appended = await append(q, id, fresh.map((i) => events[i]!), stateDelta, maxStateBytes, 'append events to');
