@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { aborted, StoreError, toStoreError } from '../api/errors.js';
+import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import type { BackupResult, CheckReport, StoreStats } from '../api/types.js';
 import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
@@ -24,16 +24,6 @@ const POOL_TIMER_MARGIN_MS = 1000;
 
 const EMPTY_BATCHES = { batches: 0, calls: 0, mean: 0, max: 0 };
 
-/** An OVERLOADED error without a stack trace: refusing must stay cheap under a surge. */
-function overloaded(message: string): StoreError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new StoreError('OVERLOADED', message);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 
 /** The pool's settings for one store: bounded, typed, in the store's schema, cancelled by the server when too slow. */
 export async function createPool(options: ResolvedPostgresOptions): Promise<Pool> {

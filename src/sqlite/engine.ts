@@ -1,5 +1,5 @@
 import type { CheckReport } from './check.js';
-import { aborted, StoreError, toStoreError } from '../api/errors.js';
+import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
 import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
 import type { BackupResult, StoreStats } from '../api/types.js';
@@ -57,19 +57,6 @@ export interface EngineThreads {
 
 const REAL_THREADS: EngineThreads = { spawnWriter: spawnWriterThread, readers: piscinaReaders };
 
-/**
- * An OVERLOADED error without a stack trace: capturing one costs several times what the
- * rest of a refused call does, and a surge refuses calls by the hundred thousand.
- */
-function overloaded(message: string): StoreError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new StoreError('OVERLOADED', message);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 
 /**
  * Routes each operation to the read pool or the writer by its kind. Nothing on the

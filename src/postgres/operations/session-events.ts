@@ -1,9 +1,11 @@
 import { StoreError } from '../../api/errors.js';
 import type { AuditContext, Timestamp } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
+import { defineTable } from '../../catalogue/table.js';
 import { SESSION_EVENTS } from '../../catalogue/tables.js';
 import {
   checkStateBytes,
+  planAppend,
   sessionMiss,
   sessionsAppendEvent,
   sessionsAppendEvents,
@@ -24,20 +26,31 @@ import { NOW } from './sql.js';
 // waited for the session's row) inserts nothing for that id: the insert skips ids found
 // trimmed by then, the count comes up short, and the retry runs again and finds it.
 
+// The shapes of the rows these statements return, decoded by name as the tables are.
+/** A session's count and time; after an append, with its state's size (0 when no delta merged). */
+const COUNTED = defineTable('sessions', { eventCount: 'integer', lastUpdateTime: 'time' });
+const APPENDED = defineTable('sessions', {
+  eventCount: 'integer',
+  lastUpdateTime: 'time',
+  stateBytes: { kind: 'integer', column: 'CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END' },
+});
+/** An event id already taken, kept or trimmed, and its seq. */
+const TAKEN_ID = defineTable('session_events', { eventId: 'text', seq: 'integer' });
+
 const APPEND_STATEMENTS = {
   byEventId:
     'SELECT seq FROM session_events WHERE session_id = $1 AND event_id = $2 ' +
     'UNION ALL SELECT seq FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = $2 LIMIT 1',
   byEventIds:
-    'SELECT event_id, seq FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[]) ' +
-    'UNION ALL SELECT event_id, seq FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = ANY ($2::text[])',
-  current: 'SELECT event_count, last_update_time FROM sessions WHERE id = $1',
+    `SELECT ${TAKEN_ID.columns} FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[]) ` +
+    `UNION ALL SELECT ${TAKEN_ID.columns} FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = ANY ($2::text[])`,
+  current: `SELECT ${COUNTED.columns} FROM sessions WHERE id = $1`,
   update:
     'UPDATE sessions SET event_count = event_count + $2, ' +
     'state = CASE WHEN $3::jsonb IS NULL THEN state ELSE jsonb_merge_patch(state, $3::jsonb) END, ' +
     `last_update_time = ${NOW} ` +
     "WHERE id = $1 AND status IN ('created', 'active', 'paused') " +
-    'RETURNING event_count, last_update_time, CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END',
+    `RETURNING ${APPENDED.columns}`,
   // One statement for any number of events: seq $2, $2 + 1, … in the arrays' order; the
   // number inserted, which falls short only when an id was trimmed since the lookup.
   insert:
@@ -67,10 +80,9 @@ async function append(
 ): Promise<Appended & { first: number }> {
   const row = await q.one('update', [id, events.length, stateDelta]);
   if (row === undefined) throw sessionMiss(await q.value('status', [id]), id, action);
-  const eventCount = row[0] as number;
-  const lastUpdateTime = row[1] as string;
+  const { eventCount, lastUpdateTime, stateBytes } = APPENDED.decode(row);
   // The throw rolls the count and the merge back: nothing is written.
-  checkStateBytes(id, row[2] as number, maxStateBytes);
+  checkStateBytes(id, stateBytes, maxStateBytes);
   const first = eventCount - events.length + 1;
   let inserted: number;
   try {
@@ -84,8 +96,7 @@ async function append(
 }
 
 async function current(q: AppendQueries, id: string): Promise<Appended> {
-  const row = (await q.one('current', [id]))!;
-  return { eventCount: row[0] as number, lastUpdateTime: row[1] as string };
+  return COUNTED.decode((await q.one('current', [id]))!);
 }
 
 export const pgSessionsAppendEvent = implement(sessionsAppendEvent, {
@@ -105,32 +116,17 @@ export const pgSessionsAppendEvent = implement(sessionsAppendEvent, {
 export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   statements: APPEND_STATEMENTS,
   async run(q, [id, events, stateDelta, maxStateBytes, ctx]) {
-    const seqs = new Array<number>(events.length);
     const ids = events.map((e) => e[1]).filter((eventId): eventId is string => eventId !== null);
     const known = new Map<string, number>();
     if (ids.length > 0) {
-      for (const row of await q.all('byEventIds', [id, ids])) known.set(row[0] as string, row[1] as number);
-    }
-    // Events to append, by index; an id seen earlier in this batch takes that event's seq.
-    const fresh: number[] = [];
-    const firstWithId = new Map<string, number>();
-    const repeats: [index: number, of: number][] = [];
-    events.forEach(([, eventId], i) => {
-      if (eventId !== null) {
-        const seq = known.get(eventId);
-        if (seq !== undefined) {
-          seqs[i] = seq;
-          return;
-        }
-        const earlier = firstWithId.get(eventId);
-        if (earlier !== undefined) {
-          repeats.push([i, earlier]);
-          return;
-        }
-        firstWithId.set(eventId, i);
+      for (const row of await q.all('byEventIds', [id, ids])) {
+        const { eventId, seq } = TAKEN_ID.decode(row);
+        known.set(eventId, seq);
       }
-      fresh.push(i);
-    });
+    }
+    // Where the SQLite engine looks each id up (a local index probe), here one statement
+    // looks up all of them: a round trip each would cost more than the lookups.
+    const { seqs, fresh, repeats } = planAppend(events, (eventId) => known.get(eventId));
     // Every event already appended (a retried batch): nothing changes, the state delta included.
     if (fresh.length === 0) return { seqs, ...(await current(q, id)) };
     const appended = await append(q, id, fresh.map((i) => events[i]!), stateDelta, maxStateBytes, 'append events to');
