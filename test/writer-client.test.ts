@@ -103,10 +103,12 @@ describe('writer client', () => {
     // Past walLimitBytes the writer truncates the WAL after that batch's answer has gone:
     // the answer reports the grown WAL, the next one what is left after the truncation.
     const pad = JSON.stringify({ pad: 'x'.repeat(4000) });
+    // Under load the 100 calls may go as several batches, and the WAL truncated after one
+    // of them: the peak is the largest any answer reported, not the last one.
     await Promise.all(Array.from({ length: 100 }, (_, n) => client.submit('metrics.record', [`m${n}`, n, pad, undefined])));
-    const grown = client.walBytes;
+    const grown = client.peakWalBytes;
     expect(grown).toBeGreaterThan(512 * 1024);
-    expect(client.peakWalBytes).toBe(grown);
+    expect(client.walBytes).toBeLessThanOrEqual(grown);
     await record(client, 1);
     expect(client.walBytes).toBeLessThan(before);
     expect(client.peakWalBytes).toBe(grown);
