@@ -1,4 +1,5 @@
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
+import type { ChangeListener } from '../api/change-feed.js';
 import type { BackupResult, CheckReport, EngineKind, StoreStats } from '../api/types.js';
 
 /**
@@ -19,6 +20,12 @@ export interface StoreEngine {
    * aborts before the call starts running withdraws it: it rejects ABORTED.
    */
   call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>>;
+  /**
+   * Tells `listener` of every write this store settles and, while anyone listens, of other
+   * processes' commits (SQLite: a watch of the WAL file; PostgreSQL: LISTEN), then of the
+   * store closing. Returns what unsubscribes it; throws CLOSED once the store is closing.
+   */
+  watchChanges(listener: ChangeListener): () => void;
   check(): Promise<CheckReport>;
   /**
    * Copies the database to the new file `path` (absolute; validated by the caller) off the
