@@ -15,8 +15,20 @@ export type StoreChange =
 
 export type ChangeListener = (change: StoreChange) => void;
 
-/** Starts an engine's watch for other processes' commits; returns what stops it. */
-export type ExternalWatch = (emit: (change: StoreChange) => void) => () => void;
+/** A running watch for other processes' commits: `ready` once it hears them (a LISTEN answered), `stop` ends it. */
+export interface ExternalWatcher {
+  readonly ready: Promise<void>;
+  stop(): void;
+}
+
+/** Starts an engine's watch for other processes' commits. */
+export type ExternalWatch = (emit: (change: StoreChange) => void) => ExternalWatcher;
+
+/** A listener's subscription: `ready` once other processes' commits are heard too; `unsubscribe` ends it. */
+export interface ChangeSubscription {
+  readonly ready: Promise<void>;
+  unsubscribe(): void;
+}
 
 /**
  * One engine's listeners. The watch for other processes' commits (a file watch, a LISTEN
@@ -25,7 +37,7 @@ export type ExternalWatch = (emit: (change: StoreChange) => void) => () => void;
 export class ChangeFeed {
   readonly #listeners = new Set<ChangeListener>();
   readonly #startExternal: ExternalWatch;
-  #stopExternal: (() => void) | undefined;
+  #external: ExternalWatcher | undefined;
   #closed = false;
 
   constructor(startExternal: ExternalWatch) {
@@ -37,14 +49,17 @@ export class ChangeFeed {
     return this.#listeners.size > 0;
   }
 
-  /** Adds a listener; returns what removes it. Rejects CLOSED once the engine is closing. */
-  subscribe(listener: ChangeListener): () => void {
+  /** Adds a listener. Throws CLOSED once the engine is closing. */
+  subscribe(listener: ChangeListener): ChangeSubscription {
     if (this.#closed) throw new StoreError('CLOSED', 'store is closed');
     this.#listeners.add(listener);
-    if (this.#stopExternal === undefined) this.#stopExternal = this.#startExternal((change) => this.#emit(change));
-    return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#stop();
+    this.#external ??= this.#startExternal((change) => this.#emit(change));
+    return {
+      ready: this.#external.ready,
+      unsubscribe: () => {
+        this.#listeners.delete(listener);
+        if (this.#listeners.size === 0) this.#stop();
+      },
     };
   }
 
@@ -63,9 +78,9 @@ export class ChangeFeed {
   }
 
   #stop(): void {
-    const stop = this.#stopExternal;
-    this.#stopExternal = undefined;
-    stop?.();
+    const external = this.#external;
+    this.#external = undefined;
+    external?.stop();
   }
 
   #emit(change: StoreChange): void {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { ChangeFeed, type ChangeListener } from '../api/change-feed.js';
+import { ChangeFeed, type ChangeListener, type ChangeSubscription } from '../api/change-feed.js';
 import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
@@ -177,7 +177,7 @@ export class PostgresEngine implements StoreEngine {
     return result;
   }
 
-  watchChanges(listener: ChangeListener): () => void {
+  watchChanges(listener: ChangeListener): ChangeSubscription {
     return this.#changes.subscribe(listener);
   }
 

@@ -19,9 +19,10 @@ export const channels = (schema: string): { tasks: string; events: string } => (
 /**
  * Commits on any host, heard with LISTEN on a connection of its own (not the pool's: it
  * stays open while anyone waits, and a pooled one would be taken from the calls). The
- * server delivers a notification after its transaction commits. A lost connection is
- * made again; each (re)connection is itself reported as a change, since notifications
- * sent while it was down are gone, so waiters look once more.
+ * server delivers a notification after its transaction commits. `ready` resolves once
+ * the first LISTEN is answered (or failed: the waiters' own timers still bound every
+ * wait). A lost connection is made again, and that reconnection is reported as a change:
+ * notifications sent while it was down are gone, so waiters look once more.
  */
 export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
   const names = channels(options.schema);
@@ -29,6 +30,9 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
     let stopped = false;
     let client: Client | undefined;
     let retry: NodeJS.Timeout | undefined;
+    let connections = 0;
+    let readied!: () => void;
+    const ready = new Promise<void>((resolve) => (readied = resolve));
     const onNotification = (message: Notification): void => {
       if (message.channel === names.tasks) emit({ kind: 'external', tasks: { agentType: message.payload ?? '' } });
       else if (message.channel === names.events) emit({ kind: 'external', sessionId: message.payload ?? '' });
@@ -44,14 +48,16 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
         await next.connect();
         await next.query(`LISTEN ${quoteIdentifier(names.tasks)}; LISTEN ${quoteIdentifier(names.events)}`);
       } catch {
+        readied();
         lost(next);
         return;
       }
+      readied();
       if (stopped) {
         void next.end().catch(() => {});
         return;
       }
-      emit({ kind: 'external' });
+      if (connections++ > 0) emit({ kind: 'external' });
     };
     const lost = (which: Client): void => {
       if (client !== which) return;
@@ -59,13 +65,17 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
       void which.end().catch(() => {});
       if (!stopped) retry = setTimeout(() => void connect(), RECONNECT_MS);
     };
-    void connect();
-    return () => {
-      stopped = true;
-      if (retry !== undefined) clearTimeout(retry);
-      const open = client;
-      client = undefined;
-      void open?.end().catch(() => {});
+    void connect().catch(() => readied());
+    return {
+      ready,
+      stop: () => {
+        stopped = true;
+        readied();
+        if (retry !== undefined) clearTimeout(retry);
+        const open = client;
+        client = undefined;
+        void open?.end().catch(() => {});
+      },
     };
   };
 }

@@ -29,6 +29,7 @@ export async function claimWaiting(
   // Parked before the first look: a task created while it looks wakes it.
   const sleeper = hub.addClaim(typeof options.agentType === 'string' ? options.agentType : null);
   try {
+    await hub.ready;
     let deadline: number | undefined;
     for (;;) {
       const epoch = hub.tasksEpoch;

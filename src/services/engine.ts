@@ -1,5 +1,5 @@
 import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { ChangeListener } from '../api/change-feed.js';
+import type { ChangeListener, ChangeSubscription } from '../api/change-feed.js';
 import type { BackupResult, CheckReport, EngineKind, StoreStats } from '../api/types.js';
 
 /**
@@ -23,9 +23,10 @@ export interface StoreEngine {
   /**
    * Tells `listener` of every write this store settles and, while anyone listens, of other
    * processes' commits (SQLite: a watch of the WAL file; PostgreSQL: LISTEN), then of the
-   * store closing. Returns what unsubscribes it; throws CLOSED once the store is closing.
+   * store closing. Its `ready` resolves once other processes' commits are heard too.
+   * Throws CLOSED once the store is closing.
    */
-  watchChanges(listener: ChangeListener): () => void;
+  watchChanges(listener: ChangeListener): ChangeSubscription;
   check(): Promise<CheckReport>;
   /**
    * Copies the database to the new file `path` (absolute; validated by the caller) off the

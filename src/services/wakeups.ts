@@ -1,4 +1,4 @@
-import type { StoreChange } from '../api/change-feed.js';
+import type { ChangeSubscription, StoreChange } from '../api/change-feed.js';
 import { StoreError } from '../api/errors.js';
 import type { StoreEngine } from './engine.js';
 
@@ -69,6 +69,8 @@ export class Sleeper {
   }
 }
 
+const closedError = (): StoreError => new StoreError('CLOSED', 'store is closed; the wait ended');
+
 function abortedWait(what: string, signal: AbortSignal): StoreError {
   return new StoreError('ABORTED', `${what} was aborted while it waited`, { cause: signal.reason });
 }
@@ -107,8 +109,8 @@ export class Wakeups {
   readonly #claims: ClaimSleeper[] = [];
   readonly #watchers = new Map<string, Set<WatchSleeper>>();
   #heads: HeadsReader | undefined;
-  #unsubscribe: (() => void) | undefined;
-  #closed: StoreError | undefined;
+  #subscription: ChangeSubscription | undefined;
+  #closed = false;
   #checking = false;
   #checkAgain = false;
 
@@ -155,24 +157,29 @@ export class Wakeups {
     this.#release();
   }
 
+  /** Resolves once other processes' commits are heard (a LISTEN answered): look only after it, or a commit in between is missed. */
+  get ready(): Promise<void> {
+    return this.#subscription?.ready ?? Promise.resolve();
+  }
+
   #subscribe(): void {
-    if (this.#closed !== undefined) throw this.#closed;
-    this.#unsubscribe ??= this.#engine.watchChanges((change) => this.#onChange(change));
+    if (this.#closed) throw closedError();
+    this.#subscription ??= this.#engine.watchChanges((change) => this.#onChange(change));
   }
 
   #release(): void {
     if (this.#claims.length > 0 || this.#watchers.size > 0) return;
-    const unsubscribe = this.#unsubscribe;
-    this.#unsubscribe = undefined;
-    unsubscribe?.();
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    subscription?.unsubscribe();
   }
 
   #onChange(change: StoreChange): void {
     if (change.kind === 'closed') {
-      this.#closed = new StoreError('CLOSED', 'store is closed');
-      this.#unsubscribe = undefined;
-      for (const sleeper of this.#claims) sleeper.fail(this.#closed);
-      for (const set of this.#watchers.values()) for (const sleeper of set) sleeper.fail(this.#closed);
+      this.#closed = true;
+      this.#subscription = undefined;
+      for (const sleeper of this.#claims) sleeper.fail(closedError());
+      for (const set of this.#watchers.values()) for (const sleeper of set) sleeper.fail(closedError());
       return;
     }
     if (change.kind === 'local') {

@@ -4,7 +4,7 @@ import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
 import type { StoreEngine } from '../services/engine.js';
 import type { BackupResult, StoreStats } from '../api/types.js';
-import { ChangeFeed, type ChangeListener } from '../api/change-feed.js';
+import { ChangeFeed, type ChangeListener, type ChangeSubscription } from '../api/change-feed.js';
 import { runSnapshotOnThread } from './backup-thread.js';
 import { Backups } from './backups.js';
 import type { ThreadHandle } from './call-queue.js';
@@ -162,7 +162,7 @@ export class Engine implements StoreEngine {
     return result;
   }
 
-  watchChanges(listener: ChangeListener): () => void {
+  watchChanges(listener: ChangeListener): ChangeSubscription {
     return this.#changes.subscribe(listener);
   }
 

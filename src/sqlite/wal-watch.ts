@@ -36,9 +36,13 @@ export function walWatch(path: string): ExternalWatch {
       // No WAL file to watch (another process removed it as it closed last): this store's
       // own writes still wake it, and its timers bound every wait.
     }
-    return () => {
-      if (settle !== undefined) clearTimeout(settle);
-      watcher?.close();
+    return {
+      // The watch is in place once watch() returned.
+      ready: Promise.resolve(),
+      stop: () => {
+        if (settle !== undefined) clearTimeout(settle);
+        watcher?.close();
+      },
     };
   };
 }
