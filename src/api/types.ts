@@ -701,3 +701,4 @@ export type {
   SessionEventsOptions,
   SessionListOptions,
 } from '../services/sessions.js';
+export type { WatchSessionOptions } from '../services/session-watch.js';
