@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { openPostgresTestStore, urlOf } from './helpers/postgres.js';
 import { openTestStore } from './helpers/store.js';
 

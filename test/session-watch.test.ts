@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
-import type { Store } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
+import type { Store } from '../src/store.js';
 import type { SessionEvent } from '../src/api/types.js';
 import { describeEachEngine, type TestEngine } from './helpers/engines.js';
 import { urlOf } from './helpers/postgres.js';

@@ -1,6 +1,6 @@
 import type { ClaimOutcome } from '../catalogue/tasks.js';
 import type { ClaimTaskOptions, Task } from '../api/types.js';
-import type { StoreEngine } from './engine.js';
+import type { StoreEngine } from '../api/engine.js';
 import { wakeupsOf } from './wakeups.js';
 
 /**

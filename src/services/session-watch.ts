@@ -1,15 +1,10 @@
 import { aborted, StoreError } from '../api/errors.js';
-import type { CallOptions, Page, SessionEvent } from '../api/types.js';
+import type { Page, SessionEvent, WatchSessionOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
 import { sessionsEvents } from '../catalogue/session-events.js';
 import { sessionsHeads } from '../catalogue/session-watch.js';
-import type { StoreEngine } from './engine.js';
+import type { StoreEngine } from '../api/engine.js';
 import { wakeupsOf, type HeadsReader } from './wakeups.js';
-
-export interface WatchSessionOptions extends CallOptions {
-  /** Deliver the events after this seq (exclusive). Default: the session's last seq when the watch starts (only new events). */
-  afterSeq?: number;
-}
 
 /**
  * Events a watcher reads from the log at a time. It reads the next page only when its

@@ -1,6 +1,6 @@
 import type { ChangeSubscription, StoreChange } from '../api/change-feed.js';
 import { StoreError } from '../api/errors.js';
-import type { StoreEngine } from './engine.js';
+import type { StoreEngine } from '../api/engine.js';
 
 /**
  * One waiting claim or one session watcher, parked until a change may concern it. `park`
