@@ -47,9 +47,9 @@ describeEachEngine('task leases', (engine) => {
   it('an ended lease makes its task claimable again, retry counted and audited; the old token is refused, the new one finishes it', async () => {
     const store = await engine.open();
     await store.tasks.create({ id: 't', prompt: 'p', inputData: {}, maxRetries: 2 });
-    const first = (await store.tasks.claimNext({ leaseMs: 30 }))!;
+    const first = (await store.tasks.claimNext({ leaseMs: 500 }))!;
     expect(await store.tasks.claimNext()).toBeUndefined();
-    await sleep(60);
+    await sleep(Date.parse(first.leaseExpiresAt!) - Date.now() + 20);
     const second = (await store.tasks.claimNext({ leaseMs: 60_000 }))!;
     expect(second).toMatchObject({ id: 't', status: 'running', retryCount: 1 });
     expect(second.claimToken).not.toBe(first.claimToken);
