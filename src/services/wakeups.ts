@@ -89,6 +89,9 @@ export interface WatchSleeper extends Sleeper {
 /** How an external change that names no session is checked: which watched sessions moved. */
 export type HeadsReader = (ids: readonly string[]) => Promise<readonly (number | null)[]>;
 
+/** How long the change subscription outlives its last waiter. */
+const LINGER_MS = 10_000;
+
 /** Writes that may make a task claimable: a new task, one back to pending, a dependency completed. */
 const TASK_WRITES = new Set(['tasks.create', 'tasks.complete', 'tasks.fail', 'tasks.cancel', 'tasks.heartbeat']);
 /** Writes that grow a session's log or end it. */
@@ -112,6 +115,7 @@ export class Wakeups {
   #subscription: ChangeSubscription | undefined;
   #closed = false;
   #checking = false;
+  #linger: NodeJS.Timeout | undefined;
   #checkAgain = false;
 
   constructor(engine: StoreEngine) {
@@ -167,11 +171,20 @@ export class Wakeups {
     this.#subscription ??= this.#engine.watchChanges((change) => this.#onChange(change));
   }
 
+  /**
+   * Lets go of the subscription once nobody has waited for a while. Not at once: a worker
+   * loop parks again right after each task, and a LISTEN connection costs a connect.
+   */
   #release(): void {
-    if (this.#claims.length > 0 || this.#watchers.size > 0) return;
-    const subscription = this.#subscription;
-    this.#subscription = undefined;
-    subscription?.unsubscribe();
+    if (this.#claims.length > 0 || this.#watchers.size > 0 || this.#linger !== undefined) return;
+    this.#linger = setTimeout(() => {
+      this.#linger = undefined;
+      if (this.#claims.length > 0 || this.#watchers.size > 0) return;
+      const subscription = this.#subscription;
+      this.#subscription = undefined;
+      subscription?.unsubscribe();
+    }, LINGER_MS);
+    this.#linger.unref();
   }
 
   #onChange(change: StoreChange): void {
