@@ -68,7 +68,9 @@ try {
     });
     done.push(task.prompt);
     await store.checkpoints.save({ taskId: plan.id, iteration: turn, state: { done }, sessionId: session.id, ctx });
-    await store.tasks.complete(task.id, { summary }, { ctx });
+    // With the claim's token: had its lease ended and another agent taken the task, this
+    // would be refused (CONFLICT) rather than overwrite the other agent's result.
+    await store.tasks.complete(task.id, { summary }, { ctx, claimToken: task.claimToken! });
     await store.agents.terminate(agent.id, { resourceUsage: { tokens }, ctx });
     await store.metrics.record('agent.tokens', tokens, { labels: { agent: agent.name } });
     const last = recent!.events.at(-1) as { text: string };

@@ -99,6 +99,12 @@ const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
   'sessions.appendEvent': [fc.tuple(id, jsonValue, opts({ eventId: id, stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvent(a as never, b as never, c as never)],
   'sessions.appendEvents': [fc.tuple(id, fc.oneof(fc.array(opts({ event: jsonValue, eventId: id }), { maxLength: 4 }), anything), opts({ stateDelta: jsonObject, ctx })), (s, [a, b, c]) => s.sessions.appendEvents(a as never, b as never, c as never)],
   'sessions.events': [fc.tuple(id, opts({ afterSeq: limitish, beforeSeq: limitish, limit: limitish, order: fc.oneof(fc.constantFrom('asc', 'desc'), anything), cursor: hostile })), (s, [a, b]) => s.sessions.events(a as never, b as never)],
+  // A valid watch waits for events: its first step is given 50 ms, then left (the store's close ends it).
+  'sessions.watch': [fc.tuple(id, opts({ afterSeq: limitish })), async (s, [a, b]) => {
+    const first = s.sessions.watch(a as never, b as never).next();
+    first.catch(() => {});
+    await Promise.race([first, new Promise((resolve) => setTimeout(resolve, 50))]);
+  }],
   'sessions.trimEvents': [fc.tuple(id, opts({ keepLast: limitish, ctx })), (s, [a, b]) => s.sessions.trimEvents(a as never, b as never)],
   'sessions.setStatus': [fc.tuple(id, fc.oneof(fc.constantFrom('active', 'paused', 'terminated', 'archived', 'created'), anything), opts({ ctx })), (s, [a, b, c]) => s.sessions.setStatus(a as never, b as never, c as never)],
   'sessions.getState': [fc.tuple(id, fc.oneof(hostile, anything)), (s, [a, b]) => s.sessions.getState(a as never, b as never)],
@@ -127,9 +133,11 @@ const methods: Record<string, [fc.Arbitrary<unknown[]>, Call]> = {
   'tasks.getWithSession': [fc.tuple(id), (s, [a]) => s.tasks.getWithSession(a as never)],
   'tasks.listBySession': [fc.tuple(id, opts({ limit: limitish, cursor: hostile })), (s, [a, b]) => s.tasks.listBySession(a as never, b as never)],
   'tasks.listChildren': [fc.tuple(id, opts({ limit: limitish, cursor: hostile })), (s, [a, b]) => s.tasks.listChildren(a as never, b as never)],
-  'tasks.claimNext': [fc.tuple(opts({ agentType: id, ctx })), (s, [a]) => s.tasks.claimNext(a as never)],
-  'tasks.complete': [fc.tuple(id, jsonValue, opts({ ctx })), (s, [a, b, c]) => s.tasks.complete(a as never, b as never, c as never)],
-  'tasks.fail': [fc.tuple(id, hostile, opts({ retry: anything, ctx })), (s, [a, b, c]) => s.tasks.fail(a as never, b as never, c as never)],
+  // waitMs is left out: a valid one waits for that long.
+  'tasks.claimNext': [fc.tuple(opts({ agentType: id, leaseMs: limitish, ctx })), (s, [a]) => s.tasks.claimNext(a as never)],
+  'tasks.heartbeat': [fc.tuple(id, opts({ claimToken: id, leaseMs: limitish, ctx })), (s, [a, b]) => s.tasks.heartbeat(a as never, b as never)],
+  'tasks.complete': [fc.tuple(id, jsonValue, opts({ claimToken: id, ctx })), (s, [a, b, c]) => s.tasks.complete(a as never, b as never, c as never)],
+  'tasks.fail': [fc.tuple(id, hostile, opts({ retry: anything, claimToken: id, ctx })), (s, [a, b, c]) => s.tasks.fail(a as never, b as never, c as never)],
   'tasks.cancel': [fc.tuple(id, opts({ ctx })), (s, [a, b]) => s.tasks.cancel(a as never, b as never)],
   'agents.spawn': [fc.tuple(opts({ id, name: hostile, specialization: hostile, taskId: id, model: id, sessionId: id, resourceUsage: jsonValue, ctx })), (s, [a]) => s.agents.spawn(a as never)],
   'agents.get': [fc.tuple(id), (s, [a]) => s.agents.get(a as never)],

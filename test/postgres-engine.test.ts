@@ -289,6 +289,7 @@ describe('check() on PostgreSQL', () => {
       'idx_adk_sessions_user_updated',
       'idx_checkpoints_session',
       'idx_session_events_event_id',
+      'idx_tasks_lease_expiry',
       'lg_checkpoints_newest',
       'lg_checkpoints_thread_newest',
       'lg_store_expiry',

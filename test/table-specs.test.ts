@@ -22,6 +22,8 @@ const UNDECLARED: Readonly<Record<string, readonly string[]>> = {
   session_events: ['session_id'],
   // Read in SQL (to find a checkpoint's values, to filter a list), never returned.
   lg_checkpoints: ['channel_versions', 'metadata_json', 'created_at'],
+  // A claim's lease length: what a heartbeat that names none extends by, never returned.
+  tasks: ['lease_ms'],
 };
 
 /** Columns PostgreSQL's tables add: SQLite's implicit rowid, which keysets order on. */

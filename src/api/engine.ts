@@ -1,3 +1,4 @@
+import type { ChangeListener, ChangeSubscription } from './change-feed.js';
 import type { BackupResult, CheckReport, EngineKind, StoreStats } from './types.js';
 
 /** Whether an operation reads (on a reader, in a snapshot) or writes (on the one writer). */
@@ -42,6 +43,13 @@ export interface StoreEngine {
    * (telemetry's, for a span that records) is filled in when the call leaves its queue.
    */
   call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>>;
+  /**
+   * Tells `listener` of every write this store settles and, while anyone listens, of other
+   * processes' commits (SQLite: a watch of the WAL file; PostgreSQL: LISTEN), then of the
+   * store closing. Its `ready` resolves once other processes' commits are heard too.
+   * Throws CLOSED once the store is closing.
+   */
+  watchChanges(listener: ChangeListener): ChangeSubscription;
   check(): Promise<CheckReport>;
   /**
    * Copies the database to the new file `path` (absolute; validated by the caller) off the

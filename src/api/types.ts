@@ -201,6 +201,15 @@ export interface Task<Input = JsonValue, Result = JsonValue> {
   parentTaskId: string | null;
   dependencies: string[];
   sessionId: string | null;
+  /** Who holds the current (or, once it ended, the last) claim: the claiming call's `ctx.agentId`. */
+  claimedBy: string | null;
+  /**
+   * Names the current claim and no other: `complete`, `fail` and `heartbeat` given it
+   * are refused (`CONFLICT`) once the task has been claimed again or has left `running`.
+   */
+  claimToken: string | null;
+  /** When the current claim's lease ends, unless a heartbeat extends it; null for a task not claimed under a lease. */
+  leaseExpiresAt: Timestamp | null;
 }
 
 /** What an agent is doing; `terminated` is final. */
@@ -325,6 +334,12 @@ export interface NewEvent {
   eventId?: string;
 }
 
+/** Options of `sessions.watch`. */
+export interface WatchSessionOptions extends CallOptions {
+  /** Deliver the events after this seq (exclusive). Default: the session's last seq when `watch` is called (only new events). */
+  afterSeq?: number;
+}
+
 export interface SessionEventsOptions extends ListOptions {
   /** Only events with a larger seq (exclusive). */
   afterSeq?: number;
@@ -416,9 +431,36 @@ export interface CreateTaskInput extends WriteOptions {
 export interface ClaimTaskOptions extends WriteOptions {
   /** Only tasks of this agent type. */
   agentType?: string;
+  /**
+   * How long to wait for a claimable task when there is none now, in milliseconds (0 to
+   * 24 hours); the call then resolves `undefined`. Default 0: do not wait.
+   */
+  waitMs?: number;
+  /**
+   * How long the claim holds without a heartbeat, in milliseconds (1 ms to 7 days); default
+   * 5 minutes. Once it ends the task is claimable again (its retry count raised), or fails
+   * when its retries are spent.
+   */
+  leaseMs?: number;
 }
 
-export interface FailTaskOptions extends WriteOptions {
+export interface HeartbeatOptions extends WriteOptions {
+  /** The token of the claim to extend, from the claimed task's `claimToken`. */
+  claimToken: string;
+  /** The lease's new length from now, in milliseconds; default the length the claim was made with. */
+  leaseMs?: number;
+}
+
+export interface FinishTaskOptions extends WriteOptions {
+  /**
+   * The token of the claim this call finishes: when the task has been claimed again since,
+   * or its lease ended, the call is refused with `CONFLICT` and changes nothing. Without
+   * it the task is finished whoever holds it.
+   */
+  claimToken?: string;
+}
+
+export interface FailTaskOptions extends FinishTaskOptions {
   /** False fails the task for good even with retries left. Default true. */
   retry?: boolean;
 }

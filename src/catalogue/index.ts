@@ -8,12 +8,14 @@ import { memoryOperations } from './memory.js';
 import { metricOperations } from './metrics.js';
 import type { Operation } from './operation.js';
 import { sessionOperations } from './sessions.js';
+import { sessionWatchOperations } from './session-watch.js';
 import { stateOperations } from './state.js';
 import { taskOperations } from './tasks.js';
 
 /** The store's own operations: those of its services, which every engine implements. */
 export const storeOperations: readonly Operation[] = [
   ...sessionOperations,
+  ...sessionWatchOperations,
   ...memoryOperations,
   ...documentOperations,
   ...taskOperations,

@@ -97,6 +97,9 @@ export const TASKS = defineTable('tasks', {
   parentTaskId: 'text?',
   dependencies: 'idList',
   sessionId: 'text?',
+  claimedBy: 'text?',
+  claimToken: 'text?',
+  leaseExpiresAt: 'time?',
 });
 
 export const AGENTS = defineTable('agents', {

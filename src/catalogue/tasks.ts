@@ -7,6 +7,7 @@ import { SESSIONS, TASKS } from './tables.js';
 import type { RawRow } from './table.js';
 import { missingParent } from './parents.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
+import { CLEAR_CLAIM_ON_RETRY, expireLeaseOf, expireLeases, FENCE_STATEMENTS, finishMiss, LEASE_STATEMENTS, leaseEnd } from './task-leases.js';
 
 const BY_ID = raw(`SELECT ${TASKS.columns} FROM tasks WHERE id = ?`);
 const STATUS = pluck('SELECT status FROM tasks WHERE id = ?');
@@ -156,46 +157,68 @@ const CLAIMABLE =
   "AND NOT EXISTS (SELECT 1 FROM json_each(t.dependencies) AS d JOIN tasks AS p ON p.id = d.value WHERE p.status <> 'completed') " +
   'ORDER BY submitted_at, rowid LIMIT 1';
 
+/** The lease a claim takes: its token, its length and its holder. */
+export interface ClaimLease {
+  token: string;
+  leaseMs: number;
+  holder: string | null;
+}
+
+/** What a claim found: the task it claimed, or none and when the next lease ends (a waiting claim's timer). */
+export interface ClaimOutcome {
+  task: Task | undefined;
+  nextLeaseExpiry: string | null;
+}
+
+type ClaimArgs = readonly [agentType: string | null, lease: ClaimLease, ctx: AuditContext | undefined];
+
 export const tasksClaimNext = defineOperation({
   name: 'tasks.claimNext',
   kind: 'write',
   statements: {
+    ...LEASE_STATEMENTS,
     claimable: pluck(CLAIMABLE),
     claim: raw(
-      `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW} ` +
-        `WHERE rowid = ? RETURNING ${TASKS.columns}`,
+      `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW}, claimed_by = @holder, ` +
+        `claim_token = @token, lease_ms = @leaseMs, lease_expires_at = ${leaseEnd('@leaseMs')} ` +
+        `WHERE rowid = @rowid RETURNING ${TASKS.columns}`,
     ),
     audit: AUDIT_INSERT,
   },
-  run({ st }, [agentType, ctx]: readonly [string | null, AuditContext | undefined]): Task | undefined {
+  run({ st }, [agentType, lease, ctx]: ClaimArgs): ClaimOutcome {
+    // Leases that ended first: their tasks are then claimable like any other.
+    expireLeases(st, ctx);
     for (let priority = HIGHEST; priority <= LOWEST; priority++) {
       const rowid = st.claimable.get({ priority, agentType }) as number | undefined;
       if (rowid === undefined) continue;
-      const task = TASKS.decode(st.claim.get(rowid) as RawRow);
+      const task = TASKS.decode(st.claim.get({ rowid, ...lease }) as RawRow);
       writeAudit(st.audit, auditUnder(ctx, task.id), {
         action: 'task_claim',
-        data: { taskId: task.id, priority, agentType: task.agentType },
+        data: { taskId: task.id, priority, agentType: task.agentType, claimedBy: lease.holder, leaseExpiresAt: task.leaseExpiresAt },
       });
-      return task;
+      return { task, nextLeaseExpiry: null };
     }
-    return undefined;
+    return { task: undefined, nextLeaseExpiry: (st.nextExpiry.get() as string | null | undefined) ?? null };
   },
 });
+
+type FinishArgs<T extends unknown[]> = readonly [id: string, ...rest: T, token: string | null, ctx: AuditContext | undefined];
 
 export const tasksComplete = defineOperation({
   name: 'tasks.complete',
   kind: 'write',
   statements: {
+    ...FENCE_STATEMENTS,
     complete: raw(
       `UPDATE tasks SET status = 'completed', result_data = @result, completed_at = ${NOW}, last_updated_at = ${NOW} ` +
-        `WHERE id = @id AND status = 'running' RETURNING ${TASKS.columns}`,
+        `WHERE id = @id AND status = 'running' AND (@token IS NULL OR claim_token = @token) RETURNING ${TASKS.columns}`,
     ),
-    status: STATUS,
     audit: AUDIT_INSERT,
   },
-  run({ st }, [id, result, ctx]: readonly [string, string | null, AuditContext | undefined]): Task {
-    const row = st.complete.get({ id, result }) as RawRow | undefined;
-    if (row === undefined) throw transitionMiss(st.status.get(id), id, 'complete', ['running']);
+  run({ st }, [id, result, token, ctx]: FinishArgs<[result: string | null]>): Task {
+    if (token !== null) expireLeaseOf(st, id, ctx);
+    const row = st.complete.get({ id, result, token }) as RawRow | undefined;
+    if (row === undefined) throw finishMiss(st, id, token, 'complete');
     writeAudit(st.audit, auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
     return TASKS.decode(row);
   },
@@ -205,8 +228,9 @@ export const tasksFail = defineOperation({
   name: 'tasks.fail',
   kind: 'write',
   statements: {
+    ...FENCE_STATEMENTS,
     // With retries left (and retry asked for), the task goes back to pending with one
-    // more retry counted; otherwise it fails for good.
+    // more retry counted and its claim cleared; otherwise it fails for good.
     fail: raw(
       'UPDATE tasks SET error_message = @error, last_updated_at = ' +
         NOW +
@@ -214,24 +238,45 @@ export const tasksFail = defineOperation({
         "status = CASE WHEN @retry = 1 AND retry_count < max_retries THEN 'pending' ELSE 'failed' END, " +
         'retry_count = CASE WHEN @retry = 1 AND retry_count < max_retries THEN retry_count + 1 ELSE retry_count END, ' +
         'started_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE started_at END, ' +
-        `completed_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE ${NOW} END ` +
-        `WHERE id = @id AND status = 'running' RETURNING ${TASKS.columns}`,
+        `completed_at = CASE WHEN @retry = 1 AND retry_count < max_retries THEN NULL ELSE ${NOW} END, ` +
+        CLEAR_CLAIM_ON_RETRY('@retry = 1 AND retry_count < max_retries') +
+        ` WHERE id = @id AND status = 'running' AND (@token IS NULL OR claim_token = @token) RETURNING ${TASKS.columns}`,
     ),
-    status: STATUS,
     audit: AUDIT_INSERT,
   },
-  run(
-    { st },
-    [id, error, retry, ctx]: readonly [string, string, boolean, AuditContext | undefined],
-  ): Task {
-    const row = st.fail.get({ id, error, retry: retry ? 1 : 0 }) as RawRow | undefined;
-    if (row === undefined) throw transitionMiss(st.status.get(id), id, 'fail', ['running']);
+  run({ st }, [id, error, retry, token, ctx]: FinishArgs<[error: string, retry: boolean]>): Task {
+    if (token !== null) expireLeaseOf(st, id, ctx);
+    const row = st.fail.get({ id, error, retry: retry ? 1 : 0, token }) as RawRow | undefined;
+    if (row === undefined) throw finishMiss(st, id, token, 'fail');
     const task = TASKS.decode(row);
     writeAudit(st.audit, auditUnder(ctx, id), {
       action: 'task_fail',
       data: { taskId: id, error, retryCount: task.retryCount },
       result: task.status,
     });
+    return task;
+  },
+});
+
+export const tasksHeartbeat = defineOperation({
+  name: 'tasks.heartbeat',
+  kind: 'write',
+  statements: {
+    ...FENCE_STATEMENTS,
+    extend: raw(
+      `UPDATE tasks SET lease_expires_at = ${leaseEnd('coalesce(@leaseMs, lease_ms)')}, lease_ms = coalesce(@leaseMs, lease_ms), ` +
+        `last_updated_at = ${NOW} WHERE id = @id AND status = 'running' AND claim_token = @token AND lease_expires_at IS NOT NULL ` +
+        `RETURNING ${TASKS.columns}`,
+    ),
+    audit: AUDIT_INSERT,
+  },
+  run({ st }, [id, token, leaseMs, ctx]: readonly [id: string, token: string, leaseMs: number | null, ctx: AuditContext | undefined]): Task {
+    // A lease that has ended is not extended: its task is someone else's to claim.
+    expireLeaseOf(st, id, ctx);
+    const row = st.extend.get({ id, token, leaseMs }) as RawRow | undefined;
+    if (row === undefined) throw finishMiss(st, id, token, 'heartbeat');
+    const task = TASKS.decode(row);
+    writeAudit(st.audit, auditUnder(ctx, id), { action: 'task_heartbeat', data: { taskId: id, leaseExpiresAt: task.leaseExpiresAt } });
     return task;
   },
 });
@@ -264,5 +309,6 @@ export const taskOperations = [
   tasksClaimNext,
   tasksComplete,
   tasksFail,
+  tasksHeartbeat,
   tasksCancel,
 ];

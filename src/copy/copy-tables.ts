@@ -90,7 +90,9 @@ export const COPY_TABLES: readonly CopyTable[] = [
     columns: C(
       'rowid:bigint, id, prompt, agent_type, priority:integer, status, input_data:json, result_data:json, error_message, retry_count:integer, ' +
         'max_retries:integer, max_execution_timeout_seconds:integer, submitted_at:timestamp, started_at:timestamp, completed_at:timestamp, ' +
-        'last_updated_at:timestamp, created_by, parent_task_id, dependencies:json, session_id',
+        'last_updated_at:timestamp, created_by, parent_task_id, dependencies:json, session_id, ' +
+        // Schema version 7 (PostgreSQL 5): a running task's lease goes with it, so its holder can still finish it.
+        'claimed_by, claim_token, lease_ms:integer, lease_expires_at:timestamp',
     ),
     key: K('rowid'),
     identity: ['rowid'],

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { ChangeFeed, type ChangeListener, type ChangeSubscription } from '../api/change-feed.js';
 import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import type { BackupResult, CheckReport, StoreStats } from '../api/types.js';
@@ -7,6 +8,7 @@ import { EngineStats } from '../diagnostics/engine-stats.js';
 import { checkPostgres } from './check.js';
 import { loadPg, storeTypes } from './driver.js';
 import { pgStoreError } from './errors.js';
+import { pgListener } from './listener.js';
 import { execute } from './executor.js';
 import type { PgImplementation } from './operation.js';
 import { pgImplementations } from './operations/index.js';
@@ -63,6 +65,7 @@ export class PostgresEngine implements StoreEngine {
   readonly #accepted = { read: 0, write: 0 };
   /** Of those, the calls that have not had a connection yet. */
   readonly #waiting = { read: 0, write: 0 };
+  readonly #changes: ChangeFeed;
   #closing: Promise<void> | undefined;
   #settled: (() => void) | undefined;
 
@@ -70,6 +73,7 @@ export class PostgresEngine implements StoreEngine {
   constructor(options: ResolvedPostgresOptions, pool: Pool, implementations: readonly PgImplementation[] = pgImplementations) {
     this.options = options;
     this.#pool = pool;
+    this.#changes = new ChangeFeed(pgListener(options));
     this.#implementations = new Map(implementations.map((implementation) => [implementation.operation.name, implementation]));
   }
 
@@ -149,12 +153,24 @@ export class PostgresEngine implements StoreEngine {
     const start = performance.now();
     const wait = { onConnected: connected, connectionTimeoutMs: this.options.pool.connectionTimeoutMs };
     const options = signal === undefined ? wait : { ...wait, signal };
-    return execute(this.#pool, implementation, args, options).finally(() => {
+    const result = execute(this.#pool, implementation, args, options).finally(() => {
       connected();
       this.#accepted[kind]--;
       this.#stats.recordLatency(operation.name, start);
       if (this.#accepted.read + this.#accepted.write === 0) this.#settled?.();
     }) as Promise<ResultOf<O>>;
+    if (kind === 'write' && this.#changes.active) {
+      const changes = this.#changes;
+      result.then(
+        (value) => changes.local(operation.name, args, value, true),
+        () => changes.local(operation.name, args, undefined, false),
+      );
+    }
+    return result;
+  }
+
+  watchChanges(listener: ChangeListener): ChangeSubscription {
+    return this.#changes.subscribe(listener);
   }
 
   check(): Promise<CheckReport> {
@@ -196,6 +212,7 @@ export class PostgresEngine implements StoreEngine {
   /** Stops accepting calls, lets the accepted ones finish, then closes every connection. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#changes.close();
       if (this.#accepted.read + this.#accepted.write > 0) {
         await new Promise<void>((resolve) => {
           this.#settled = resolve;

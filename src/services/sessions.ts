@@ -33,6 +33,7 @@ import {
   type Session,
   type SessionEvent,
   type SessionEventsOptions,
+  type WatchSessionOptions,
   type SessionInfo,
   type SessionListOptions,
   type SessionStatus,
@@ -41,6 +42,7 @@ import {
 } from '../api/types.js';
 import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
+import { watchSession } from './session-watch.js';
 
 const MAX_EVENTS = 1_000_000_000;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -195,6 +197,22 @@ export class Sessions {
         v.auditContext(o.ctx),
       ] as const;
     }, options?.signal);
+  }
+
+  /**
+   * Follows a session's log as it grows: every event committed after `afterSeq` (default:
+   * the session's last seq when the watch starts), in seq order, with no gap and no
+   * duplicate, each as soon as it is committed, by this process or another. It parks
+   * between events without polling the database and reads at most one page (100
+   * events) ahead of its consumer, however slow that is. It ends when the session is
+   * deleted; `break` releases it; an aborted `signal` rejects the pending step `ABORTED`,
+   * and closing the store rejects it `CLOSED`. A session that does not exist is `NOT_FOUND`.
+   *
+   * @example
+   * for await (const event of store.sessions.watch(id, { afterSeq: lastSeen, signal })) render(event);
+   */
+  watch(id: string, options?: WatchSessionOptions): AsyncIterableIterator<SessionEvent> {
+    return watchSession(this.#engine, id, options);
   }
 
   /**

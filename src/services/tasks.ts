@@ -8,9 +8,12 @@ import {
   tasksFail,
   tasksGet,
   tasksGetWithSession,
+  tasksHeartbeat,
   tasksListBySession,
   tasksListChildren,
+  type ClaimOutcome,
 } from '../catalogue/tasks.js';
+import { claimWaiting } from './claim-waiting.js';
 import type { StoreEngine } from '../api/engine.js';
 import { invalidArgument } from '../api/errors.js';
 import type {
@@ -18,6 +21,8 @@ import type {
   ClaimTaskOptions,
   CreateTaskInput,
   FailTaskOptions,
+  FinishTaskOptions,
+  HeartbeatOptions,
   JsonValue,
   ListOptions,
   Page,
@@ -26,6 +31,11 @@ import type {
   WriteOptions,
 } from '../api/types.js';
 import * as v from '../api/validate.js';
+
+/** A claim's lease when the caller names none: 5 minutes. */
+const DEFAULT_LEASE_MS = 5 * 60_000;
+const MAX_LEASE_MS = 7 * 24 * 3600_000;
+const MAX_WAIT_MS = 24 * 3600_000;
 
 /** The arguments of a call that takes only an id (and a signal). */
 function idOnly(id: string, options: CallOptions | undefined): readonly [string] {
@@ -120,38 +130,85 @@ export class Tasks {
 
   /**
    * Atomically moves the highest-priority, oldest pending task whose dependencies have
-   * all completed to `running`, and returns it; `undefined` when there is none. Many
-   * workers may call this at once: each task goes to exactly one.
+   * all completed to `running`, under a lease, and returns it; `undefined` when there is
+   * none. Many workers may call this at once, in one process or many: each task goes to
+   * exactly one.
+   *
+   * The claim carries a `claimToken` and ends at `leaseExpiresAt` (`leaseMs`, default 5
+   * minutes) unless {@link Tasks.heartbeat} extends it. A task whose lease ended is
+   * claimable again with its retry count raised (audited `task_lease_expired`), or
+   * `failed` once its retries are spent. `ctx.agentId` is recorded as `claimedBy`.
+   *
+   * With `waitMs`, a call that finds nothing waits up to that long for a task to become
+   * claimable (created, back to pending, its dependencies completed, or its lease ended),
+   * without polling the database, and resolves `undefined` if none did. A `signal` that
+   * aborts while it waits rejects `ABORTED` and claims nothing.
    *
    * @example
-   * const task = await store.tasks.claimNext({ agentType: 'coder' });
+   * const task = await store.tasks.claimNext({ agentType: 'coder', waitMs: 30_000, leaseMs: 60_000 });
    */
   claimNext<Input = JsonValue>(options?: ClaimTaskOptions): Promise<Task<Input> | undefined> {
-    return this.#engine.call(tasksClaimNext, () => {
-      const o = v.options('options', options, ['agentType', 'ctx'] as const);
-      return [v.optionalIdentifier('agentType', o.agentType), v.auditContext(o.ctx)] as const;
-    }, options?.signal) as Promise<Task<Input> | undefined>;
+    let waitMs = 0;
+    const claim = (): Promise<ClaimOutcome> =>
+      this.#engine.call(tasksClaimNext, () => {
+        const o = v.options('options', options, ['agentType', 'waitMs', 'leaseMs', 'ctx'] as const);
+        waitMs = o.waitMs === undefined ? 0 : v.integer('waitMs', o.waitMs, 0, MAX_WAIT_MS);
+        const ctx = v.auditContext(o.ctx);
+        const leaseMs = o.leaseMs === undefined ? DEFAULT_LEASE_MS : v.integer('leaseMs', o.leaseMs, 1, MAX_LEASE_MS);
+        return [v.optionalIdentifier('agentType', o.agentType), { token: randomUUID(), leaseMs, holder: ctx?.agentId ?? null }, ctx] as const;
+      }, options?.signal);
+    return claimWaiting(this.#engine, claim, () => waitMs, options) as Promise<Task<Input> | undefined>;
   }
 
-  /** Completes a running task with its result. */
-  complete(id: string, result?: JsonValue, options?: WriteOptions): Promise<Task> {
+  /**
+   * Extends a live lease: the task's lease now ends `leaseMs` from now (default: the length
+   * the claim was made with). Rejects `CONFLICT` when `claimToken` is no longer the task's
+   * claim (claimed again, finished, or its lease already ended) and changes nothing.
+   *
+   * @example
+   * const timer = setInterval(() => void store.tasks.heartbeat(task.id, { claimToken: task.claimToken! }), 20_000);
+   */
+  heartbeat(id: string, options: HeartbeatOptions): Promise<Task> {
+    return this.#engine.call(tasksHeartbeat, () => {
+      const o = v.options('options', options, ['claimToken', 'leaseMs', 'ctx'] as const, { required: ['claimToken'] });
+      return [
+        v.identifier('id', id),
+        v.identifier('claimToken', o.claimToken),
+        o.leaseMs === undefined ? null : v.integer('leaseMs', o.leaseMs, 1, MAX_LEASE_MS),
+        v.auditContext(o.ctx),
+      ] as const;
+    }, options?.signal);
+  }
+
+  /**
+   * Completes a running task with its result. With `claimToken`, only while that claim is
+   * the task's own: otherwise it rejects `CONFLICT` and changes nothing (fencing).
+   */
+  complete(id: string, result?: JsonValue, options?: FinishTaskOptions): Promise<Task> {
     return this.#engine.call(tasksComplete, () => {
-      const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.optionalJson('result', result, this.#engine.options.maxPayloadBytes), v.auditContext(o.ctx)] as const;
+      const o = v.options('options', options, ['claimToken', 'ctx'] as const);
+      return [
+        v.identifier('id', id),
+        v.optionalJson('result', result, this.#engine.options.maxPayloadBytes),
+        v.optionalIdentifier('claimToken', o.claimToken),
+        v.auditContext(o.ctx),
+      ] as const;
     }, options?.signal);
   }
 
   /**
    * Records a running task's failure. With retries left (and `retry` not false) it goes
-   * back to `pending` with its retry count raised; otherwise it is `failed`.
+   * back to `pending` with its retry count raised; otherwise it is `failed`. With
+   * `claimToken`, only while that claim is the task's own (else `CONFLICT`, nothing changed).
    */
   fail(id: string, error: string, options?: FailTaskOptions): Promise<Task> {
     return this.#engine.call(tasksFail, () => {
-      const o = v.options('options', options, ['retry', 'ctx'] as const);
+      const o = v.options('options', options, ['retry', 'claimToken', 'ctx'] as const);
       return [
         v.identifier('id', id),
         v.text('error', error, 65_536),
         o.retry === undefined ? true : v.boolean('retry', o.retry),
+        v.optionalIdentifier('claimToken', o.claimToken),
         v.auditContext(o.ctx),
       ] as const;
     }, options?.signal);

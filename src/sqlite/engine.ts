@@ -3,6 +3,7 @@ import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js'
 import type { ResolvedOptions } from '../api/options.js';
 import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
 import type { BackupResult, StoreStats } from '../api/types.js';
+import { ChangeFeed, type ChangeListener, type ChangeSubscription } from '../api/change-feed.js';
 import { runSnapshotOnThread } from './backup-thread.js';
 import { Backups } from './backups.js';
 import type { ThreadHandle } from './call-queue.js';
@@ -12,6 +13,7 @@ import type { ReaderConfig } from './reader-thread.js';
 import { piscinaReaders, spawnWriterThread } from './threads.js';
 import { WriterClient, type SpawnWriter, type WriterLimits } from './writer-client.js';
 import type { WriterConfig } from './writer-thread.js';
+import { walWatch } from './wal-watch.js';
 
 export type { StoreStats };
 
@@ -69,6 +71,7 @@ export class Engine implements StoreEngine {
   readonly #writer: WriterClient;
   readonly #readers: ReadPool;
   readonly #backups: Backups;
+  readonly #changes: ChangeFeed;
   #closing: Promise<void> | undefined;
 
   /** @internal {@link Engine.start} builds the real one; tests also build one on in-process threads. */
@@ -77,6 +80,7 @@ export class Engine implements StoreEngine {
     this.#stats = stats;
     this.#writer = writer;
     this.#readers = readers;
+    this.#changes = new ChangeFeed(walWatch(options.path));
     this.#backups = new Backups({ path: options.path, fileMode: options.fileMode, busyTimeoutMs: options.busyTimeoutMs, maxQueue: options.maxQueue }, runSnapshotOnThread);
   }
 
@@ -133,7 +137,19 @@ export class Engine implements StoreEngine {
     } catch (error) {
       return Promise.reject(toStoreError(error));
     }
-    return target.submit(operation.name, args, signal, trace) as Promise<ResultOf<O>>;
+    const result = target.submit(operation.name, args, signal, trace) as Promise<ResultOf<O>>;
+    if (operation.kind === 'write' && this.#changes.active) {
+      const changes = this.#changes;
+      result.then(
+        (value) => changes.local(operation.name, args, value, true),
+        () => changes.local(operation.name, args, undefined, false),
+      );
+    }
+    return result;
+  }
+
+  watchChanges(listener: ChangeListener): ChangeSubscription {
+    return this.#changes.subscribe(listener);
   }
 
   stats(): StoreStats {
@@ -167,6 +183,7 @@ export class Engine implements StoreEngine {
   /** Stops accepting calls, drains accepted ones, closes the readers, then the writer. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#changes.close();
       await Promise.all([this.#readers.drain(), this.#writer.drain(), this.#backups.close()]);
       await this.#readers.close();
       await this.#writer.close();

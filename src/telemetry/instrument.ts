@@ -1,3 +1,4 @@
+import type { ChangeListener, ChangeSubscription } from '../api/change-feed.js';
 import type * as Otel from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import { toStoreError } from '../api/errors.js';
@@ -127,6 +128,10 @@ export class InstrumentedEngine implements StoreEngine {
         throw error;
       },
     );
+  }
+
+  watchChanges(listener: ChangeListener): ChangeSubscription {
+    return this.#inner.watchChanges(listener);
   }
 
   check(): Promise<CheckReport> {

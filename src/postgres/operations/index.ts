@@ -8,12 +8,14 @@ import { pgLangGraphOperations } from './langgraph.js';
 import { pgMemoryOperations } from './memory.js';
 import { pgMetricOperations } from './metrics.js';
 import { pgSessionOperations } from './sessions.js';
+import { pgSessionWatchOperations } from './session-watch.js';
 import { pgStateOperations } from './state.js';
 import { pgTaskOperations } from './tasks.js';
 
 /** Every catalogue operation's PostgreSQL implementation. */
 export const pgImplementations: readonly PgImplementation[] = [
   ...pgSessionOperations,
+  ...pgSessionWatchOperations,
   ...pgMemoryOperations,
   ...pgDocumentOperations,
   ...pgTaskOperations,

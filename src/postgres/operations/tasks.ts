@@ -11,6 +11,7 @@ import {
   tasksFail,
   tasksGet,
   tasksGetWithSession,
+  tasksHeartbeat,
   tasksListBySession,
   tasksListChildren,
 } from '../../catalogue/tasks.js';
@@ -18,6 +19,7 @@ import { missingParent } from '../../catalogue/parents.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { NOW } from './sql.js';
+import { clearClaimOnRetry, leaseEnd, PG_FENCE_STATEMENTS, PG_LEASE_STATEMENTS, pgExpireLeaseOf, pgExpireLeases, pgFinishMiss } from './task-leases.js';
 
 const STATUS = 'SELECT status FROM tasks WHERE id = $1';
 
@@ -125,11 +127,13 @@ export const pgTasksListChildren = implement(tasksListChildren, {
 // other; OF t locks the task, not the dependencies it reads. No ORDER BY over the
 // priorities: the nested loop runs them in series order and stops at the first row,
 // where an outer sort would run (and lock a row in) every branch.
+// Parameters: $1 the claim token, $2 the lease's milliseconds, $3 the holder, $4 the agent type.
 const claim = (byAgentType: boolean): string =>
-  `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW} WHERE id = (` +
+  `UPDATE tasks SET status = 'running', started_at = ${NOW}, last_updated_at = ${NOW}, claimed_by = $3, claim_token = $1, ` +
+  `lease_ms = $2, lease_expires_at = ${leaseEnd('$2::integer')} WHERE id = (` +
   'SELECT c.id FROM generate_series(1, 10) AS p(priority) CROSS JOIN LATERAL (' +
   "SELECT t.id FROM tasks AS t WHERE t.status = 'pending' AND t.priority = p.priority" +
-  (byAgentType ? ' AND t.agent_type = $1' : '') +
+  (byAgentType ? ' AND t.agent_type = $4' : '') +
   // The dependencies as an array, looked up by primary key (a join on the set-returning
   // function is planned as a hash join over the whole table).
   " AND NOT EXISTS (SELECT 1 FROM tasks AS dep WHERE dep.id = ANY (ARRAY(SELECT jsonb_array_elements_text(t.dependencies))) " +
@@ -138,29 +142,32 @@ const claim = (byAgentType: boolean): string =>
   `RETURNING ${TASKS.columns}`;
 
 export const pgTasksClaimNext = implement(tasksClaimNext, {
-  statements: { any: claim(false), byAgentType: claim(true) },
-  async run(q, [agentType, ctx]) {
-    const row = agentType === null ? await q.one('any') : await q.one('byAgentType', [agentType]);
-    if (row === undefined) return undefined;
+  statements: { ...PG_LEASE_STATEMENTS, any: claim(false), byAgentType: claim(true) },
+  async run(q, [agentType, lease, ctx]) {
+    await pgExpireLeases(q, ctx);
+    const params = [lease.token, lease.leaseMs, lease.holder];
+    const row = agentType === null ? await q.one('any', params) : await q.one('byAgentType', [...params, agentType]);
+    if (row === undefined) return { task: undefined, nextLeaseExpiry: ((await q.value('nextExpiry')) as string | null | undefined) ?? null };
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, task.id), {
       action: 'task_claim',
-      data: { taskId: task.id, priority: task.priority, agentType: task.agentType },
+      data: { taskId: task.id, priority: task.priority, agentType: task.agentType, claimedBy: lease.holder, leaseExpiresAt: task.leaseExpiresAt },
     });
-    return task;
+    return { task, nextLeaseExpiry: null };
   },
 });
 
 export const pgTasksComplete = implement(tasksComplete, {
   statements: {
+    ...PG_FENCE_STATEMENTS,
     complete:
       `UPDATE tasks SET status = 'completed', result_data = $2::jsonb, completed_at = ${NOW}, last_updated_at = ${NOW} ` +
-      `WHERE id = $1 AND status = 'running' RETURNING ${TASKS.columns}`,
-    status: STATUS,
+      `WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR claim_token = $3) RETURNING ${TASKS.columns}`,
   },
-  async run(q, [id, result, ctx]) {
-    const row = await q.one('complete', [id, result]);
-    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'complete', ['running']);
+  async run(q, [id, result, token, ctx]) {
+    if (token !== null) await pgExpireLeaseOf(q, id, ctx);
+    const row = await q.one('complete', [id, result, token]);
+    if (row === undefined) throw await pgFinishMiss(q, id, token, 'complete');
     await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
     return TASKS.decode(row);
   },
@@ -168,26 +175,46 @@ export const pgTasksComplete = implement(tasksComplete, {
 
 export const pgTasksFail = implement(tasksFail, {
   statements: {
+    ...PG_FENCE_STATEMENTS,
     // With retries left (and retry asked for), the task goes back to pending with one
-    // more retry counted; otherwise it fails for good.
+    // more retry counted and its claim cleared; otherwise it fails for good.
     fail:
       `UPDATE tasks SET error_message = $2, last_updated_at = ${NOW}, ` +
       "status = CASE WHEN $3 AND retry_count < max_retries THEN 'pending' ELSE 'failed' END, " +
       'retry_count = CASE WHEN $3 AND retry_count < max_retries THEN retry_count + 1 ELSE retry_count END, ' +
       'started_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE started_at END, ' +
-      `completed_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE ${NOW} END ` +
-      `WHERE id = $1 AND status = 'running' RETURNING ${TASKS.columns}`,
-    status: STATUS,
+      `completed_at = CASE WHEN $3 AND retry_count < max_retries THEN NULL ELSE ${NOW} END, ` +
+      clearClaimOnRetry('$3 AND retry_count < max_retries') +
+      ` WHERE id = $1 AND status = 'running' AND ($4::text IS NULL OR claim_token = $4) RETURNING ${TASKS.columns}`,
   },
-  async run(q, [id, error, retry, ctx]) {
-    const row = await q.one('fail', [id, error, retry]);
-    if (row === undefined) throw transitionMiss(await q.value('status', [id]), id, 'fail', ['running']);
+  async run(q, [id, error, retry, token, ctx]) {
+    if (token !== null) await pgExpireLeaseOf(q, id, ctx);
+    const row = await q.one('fail', [id, error, retry, token]);
+    if (row === undefined) throw await pgFinishMiss(q, id, token, 'fail');
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), {
       action: 'task_fail',
       data: { taskId: id, error, retryCount: task.retryCount },
       result: task.status,
     });
+    return task;
+  },
+});
+
+export const pgTasksHeartbeat = implement(tasksHeartbeat, {
+  statements: {
+    ...PG_FENCE_STATEMENTS,
+    extend:
+      `UPDATE tasks SET lease_expires_at = ${leaseEnd('coalesce($3::integer, lease_ms)')}, lease_ms = coalesce($3::integer, lease_ms), ` +
+      `last_updated_at = ${NOW} WHERE id = $1 AND status = 'running' AND claim_token = $2 AND lease_expires_at IS NOT NULL ` +
+      `RETURNING ${TASKS.columns}`,
+  },
+  async run(q, [id, token, leaseMs, ctx]) {
+    await pgExpireLeaseOf(q, id, ctx);
+    const row = await q.one('extend', [id, token, leaseMs]);
+    if (row === undefined) throw await pgFinishMiss(q, id, token, 'heartbeat');
+    const task = TASKS.decode(row);
+    await q.audit(auditUnder(ctx, id), { action: 'task_heartbeat', data: { taskId: id, leaseExpiresAt: task.leaseExpiresAt } });
     return task;
   },
 });
@@ -216,5 +243,6 @@ export const pgTaskOperations = [
   pgTasksClaimNext,
   pgTasksComplete,
   pgTasksFail,
+  pgTasksHeartbeat,
   pgTasksCancel,
 ];
