@@ -11,8 +11,11 @@ export interface StoreEngine {
   readonly kind: EngineKind;
   /** Where the data lives: the database file's absolute path, or the server URL without its password. */
   readonly location: string;
-  /** The limits the services check payloads against before a call is queued. */
-  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number };
+  /**
+   * The limits the services check payloads against before a call is queued, and the bound
+   * of each cache of decoded histories the services and adapters keep (0: none).
+   */
+  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number; readonly decodeCacheBytes: number };
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
    * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that

@@ -104,6 +104,7 @@ export const pgAdkSessionsGet = implement(adkSessionsGet, {
       lastUpdateTime: adk.lastUpdateTime,
       eventCount: ADK_SESSIONS.after(row, 4) as number,
       replacements: adk.replacements,
+      firstSeq: (ADK_SESSIONS.after(row, 5) as number | null) ?? (ADK_SESSIONS.after(row, 4) as number) + 1,
       state: ADK_SESSIONS.after(row, 0) as string,
       appState: ADK_SESSIONS.after(row, 1) as string | null,
       userState: ADK_SESSIONS.after(row, 2) as string | null,
