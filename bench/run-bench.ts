@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import { formatRunnerBench, RUNNER_SYSTEMS, runRunnerBench, type RunnerSystem } from './adk-runner.js';
 import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
@@ -48,6 +49,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       AbathurSessionService against ADK's DatabaseSessionService (SQLite
                       file) and InMemorySessionService; --systems picks among
                       ${ADK_SYSTEMS.join(', ')}
+  --adk-runner        ADK Runner turns (getSession, then two appendEvent) in --sessions sessions
+                      seeded to each of --events N,N (10,100,1000,10000) events: turns/s, event-loop
+                      delay and caller CPU per turn of ${RUNNER_SYSTEMS.join(', ')} (before: --before DIR);
+                      --decode-cache-bytes N sets abathur's decodeCacheBytes
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
   --json FILE         also write the results as JSON
   --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
@@ -267,6 +272,9 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       sweep: { type: 'string' },
       'growth-scale': { type: 'string', default: '1' },
       adk: { type: 'boolean', default: false },
+      'adk-runner': { type: 'boolean', default: false },
+      events: { type: 'string', default: '10,100,1000,10000' },
+      'decode-cache-bytes': { type: 'string' },
       engine: { type: 'string', default: 'sqlite' },
       url: { type: 'string' },
       pool: { type: 'string' },
@@ -304,6 +312,25 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     for (const name of names) if (!allowed.includes(name)) throw new UsageError(`unknown system "${name}"`);
     return names;
   };
+  if (values['adk-runner']) {
+    const systems = listed(values.before === undefined ? RUNNER_SYSTEMS.filter((s) => s !== 'before') : RUNNER_SYSTEMS, RUNNER_SYSTEMS) as RunnerSystem[];
+    if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
+    const events = values.events.split(',').map((text) => Math.round(positive('events', text)));
+    const result = await runRunnerBench({
+      systems,
+      ...(values.before === undefined ? {} : { beforeApp: values.before }),
+      sessions: Math.round(positive('sessions', values.sessions)),
+      events,
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      readers: Math.round(positive('readers', values.readers)),
+      ...(values['decode-cache-bytes'] === undefined ? {} : { decodeCacheBytes: Math.round(Number(values['decode-cache-bytes'])) }),
+      progress: io.out,
+    });
+    io.out(formatRunnerBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
   if (values.adk) {
     const adk = listed(ADK_SYSTEMS) as AdkSystemName[];
     io.out(`running ${adk.join(', ')}...`);

@@ -415,7 +415,17 @@ export class AbathurSessionService extends BaseSessionService {
       ] as const;
     });
     if (!result.stale) {
-      await super.appendEvent({ session, event });
+      if (holding !== undefined && !result.replaced) {
+        // A new event, to an object this service handed out (so it holds no event of that
+        // id): ADK's own appendEvent would search the whole history for one (O(n) a turn).
+        // It runs on a view with no events, sharing the state it updates, and the event is
+        // pushed here.
+        const view = { ...session, events: [] as Event[] };
+        await super.appendEvent({ session: view, event });
+        for (const added of view.events) session.events.push(added);
+      } else {
+        await super.appendEvent({ session, event });
+      }
       session.lastUpdateTime = event.timestamp;
       // An object this service did not hand out, judged current: it holds the newest events.
       const firstSeq = holding?.firstSeq ?? Math.max(1, result.eventCount - session.events.length + 1);
