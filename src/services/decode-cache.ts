@@ -47,6 +47,11 @@ export class DecodeCache<K, V> {
     }
   }
 
+  /** Drops every entry whose key `drop` picks (a walk of the whole cache: for rare events, such as a deleted thread). */
+  deleteWhere(drop: (key: K) => boolean): void {
+    for (const key of [...this.#entries.keys()]) if (drop(key)) this.delete(key);
+  }
+
   delete(key: K): void {
     const entry = this.#entries.get(key);
     if (entry === undefined) return;
@@ -56,16 +61,18 @@ export class DecodeCache<K, V> {
 }
 
 /**
- * Freezes `value` and everything reachable from it (plain JSON: objects and arrays), so a
+ * Freezes `value` and everything reachable through its own enumerable properties, so a
  * decoded value can be handed to many callers: a caller that tries to change it gets a
  * TypeError (in strict code) and the next caller still gets what was stored.
  */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  // A typed array cannot be frozen (its bytes stay writable): left as it is.
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) {
     for (const item of value) deepFreeze(item);
   } else {
-    for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
+    // Own properties only: an object's prototype (a class's methods) is not the value's to freeze.
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
   }
   return Object.freeze(value);
 }
