@@ -58,7 +58,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
                       SqliteSaver and MemorySaver; --threads N concurrent graph threads (64),
                       --invokes N per thread (20), --workloads of graph, graph-large, saver,
-                      saver-large (all), --lg-systems of abathur, sqlite, memory (all), --trials, --json
+                      saver-large (all), --lg-systems of abathur, sqlite, memory (all), and before
+                      (AbathurSaver of the build given with --before DIR; in the default with it), --trials, --json
   --langgraph-search  exhaustive semantic search of the LangGraph store: --items N,N (1000,10000,100000)
                       items of --dims N,N (384,1536) floats, ranked against 10 queries on --readers
                       readers (each scores a share) and on one`;
@@ -390,7 +391,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
 
 /** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */
 async function runLangGraph(
-  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string },
+  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string; before?: string },
   io: BenchIo,
 ): Promise<number> {
   const lg = await import('./langgraph.js');
@@ -410,7 +411,8 @@ async function runLangGraph(
     invokes: count('invokes', values.invokes),
     trials: count('trials', values.trials),
     workloads: pick('workloads', values.workloads, lg.LG_WORKLOADS),
-    systems: pick('lg-systems', values['lg-systems'], lg.LG_SYSTEMS),
+    systems: pick('lg-systems', values['lg-systems'] ?? (values.before === undefined ? 'abathur,sqlite,memory' : undefined), lg.LG_SYSTEMS),
+    ...(values.before === undefined ? {} : { beforeApp: values.before }),
     progress: io.out,
   });
   io.out(lg.formatLangGraphBench(report));
