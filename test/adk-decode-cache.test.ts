@@ -113,6 +113,21 @@ describeEachEngine('AbathurSessionService: decoded histories', (engine) => {
     expect(texts((await service.getSession(key))!.events)).toEqual(['n1', 'n2']);
   });
 
+  it('gives reads of one session in flight together each the whole history, once', async () => {
+    const store = await engine.open();
+    const service = new AbathurSessionService(store);
+    await withEvents(service, 2);
+    await service.getSession(key);
+    const other = new AbathurSessionService(store);
+    await other.appendEvent({ session: (await other.getSession(key))!, event: event('e3') });
+    // Both start from the same cached history and both bring back e3.
+    const [a, b] = await Promise.all([service.getSession(key), service.getSession(key)]);
+    expect(texts(a!.events)).toEqual(['e1', 'e2', 'e3']);
+    expect(texts(b!.events)).toEqual(['e1', 'e2', 'e3']);
+    await other.appendEvent({ session: (await other.getSession(key))!, event: event('e4') });
+    expect(texts((await service.getSession(key))!.events)).toEqual(['e1', 'e2', 'e3', 'e4']);
+  });
+
   it('with decodeCacheBytes 0 reads the whole history each time, as mutable objects', async () => {
     const store = await engine.open();
     const service = new AbathurSessionService(store, { decodeCacheBytes: 0 });

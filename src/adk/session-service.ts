@@ -98,7 +98,12 @@ interface History {
   readonly replacements: number;
   readonly firstSeq: number;
   readonly eventCount: number;
-  readonly events: readonly Event[];
+  /**
+   * The events, frozen, in the first `length` places of an array the cache owns: a later
+   * history of the session appends to the same array (no copy a turn), so it may be longer.
+   */
+  readonly events: Event[];
+  readonly length: number;
   /** Bytes of the events' JSON text: what the cache's bound counts. */
   readonly bytes: number;
 }
@@ -130,13 +135,17 @@ function extended(cached: History, record: AdkSessionRecord): History | undefine
   }
   if (record.events.length === 0) return cached;
   const added = decodeFrozen(record.events);
-  return { ...cached, eventCount: record.eventCount, events: cached.events.concat(added.events), bytes: cached.bytes + added.bytes };
+  // Appended in place when no later history took the array first (a read of the same
+  // session that finished in between); else from a copy of this history's part.
+  const events = cached.events.length === cached.length ? cached.events : cached.events.slice(0, cached.length);
+  for (const event of added.events) events.push(event);
+  return { ...cached, eventCount: record.eventCount, events, length: events.length, bytes: cached.bytes + added.bytes };
 }
 
 /** The history a read of the whole log gives. */
 function wholeHistory(record: AdkSessionRecord): History {
   const { events, bytes } = decodeFrozen(record.events);
-  return { storeId: record.storeId, replacements: record.replacements, firstSeq: record.firstSeq, eventCount: record.eventCount, events, bytes };
+  return { storeId: record.storeId, replacements: record.replacements, firstSeq: record.firstSeq, eventCount: record.eventCount, events, length: events.length, bytes };
 }
 
 /** A stored event as ADK's own services return one: every stored field as stored, and createEvent's marker. */
@@ -328,7 +337,7 @@ export class AbathurSessionService extends BaseSessionService {
     }
     this.#histories.set(cacheKey, history, history.bytes);
     // A copy of the array (the Runner appends to it); the events in it are shared and frozen.
-    const session = sessionFromRecord(key!, current, history.events.slice());
+    const session = sessionFromRecord(key!, current, history.events.slice(0, history.length));
     this.#holdings.set(session, { ...heldBy(current), firstSeq: history.firstSeq });
     return { session };
   }
