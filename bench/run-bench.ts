@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
 import { formatRunnerBench, RUNNER_SYSTEMS, runRunnerBench, type RunnerSystem } from './adk-runner.js';
+import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './telemetry.js';
+import type { TelemetrySystem } from './telemetry-trial.js';
 import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
@@ -53,6 +55,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       seeded to each of --events N,N (10,100,1000,10000) events: turns/s, event-loop
                       delay and caller CPU per turn of ${RUNNER_SYSTEMS.join(', ')} (before: --before DIR);
                       --decode-cache-bytes N sets abathur's decodeCacheBytes
+  --telemetry         what OpenTelemetry costs a call instead: point reads and appends from
+                      --sessions callers on ${TELEMETRY_SYSTEMS.join(', ')} (before needs --before DIR;
+                      without it, the other three); each trial in its own process
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
   --json FILE         also write the results as JSON
   --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
@@ -276,6 +281,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       'adk-runner': { type: 'boolean', default: false },
       events: { type: 'string', default: '10,100,1000,10000' },
       'decode-cache-bytes': { type: 'string' },
+      telemetry: { type: 'boolean', default: false },
       engine: { type: 'string', default: 'sqlite' },
       url: { type: 'string' },
       pool: { type: 'string' },
@@ -345,6 +351,24 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       progress: io.out,
     });
     io.out(formatAdkBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (values.telemetry) {
+    const known = values.before === undefined ? TELEMETRY_SYSTEMS.filter((name) => name !== 'before') : TELEMETRY_SYSTEMS;
+    const systems = listed(known, TELEMETRY_SYSTEMS) as TelemetrySystem[];
+    if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
+    io.out(`running ${systems.join(', ')}...`);
+    const result = await runTelemetryBench({
+      systems,
+      ...(values.before === undefined ? {} : { beforeApp: values.before }),
+      readers: Math.round(positive('readers', values.readers)),
+      callers: Math.round(positive('sessions', values.sessions)),
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      progress: io.out,
+    });
+    io.out(formatTelemetryBench(result));
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
     return 0;
   }

@@ -1,7 +1,6 @@
 import { createEvent, type Event } from '@google/adk';
 import { expect, it, vi } from 'vitest';
-import { engineOf } from '../src/api/internal.js';
-import { openStore, type Store } from '../src/api/store.js';
+import { engineOf, openStore, type Store } from '../src/store.js';
 import { AbathurSessionService } from '../src/adk/index.js';
 import type { AdkSessionRecord } from '../src/catalogue/adk.js';
 import { describeEachEngine } from './helpers/engines.js';

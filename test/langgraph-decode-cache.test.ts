@@ -1,7 +1,6 @@
 import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import { expect, it, vi } from 'vitest';
-import { engineOf } from '../src/api/internal.js';
-import type { Store } from '../src/api/store.js';
+import { engineOf, type Store } from '../src/store.js';
 import type { StoredCheckpoint } from '../src/catalogue/langgraph.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
 import { describeEachEngine } from './helpers/engines.js';

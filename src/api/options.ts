@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
 import type { PostgresStoreOptions, ReaderResourceLimits, StoreOptions } from './types.js';
 import { boolean, finiteNumber, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
+
+/** Owner read and write only: the store holds agents' memory and users' data. */
+export const DEFAULT_FILE_MODE = 0o600;
 
 export type { PostgresStoreOptions, StoreOptions };
 
@@ -20,11 +22,12 @@ export interface ResolvedPostgresOptions {
   maxPayloadBytes: number;
   maxStateBytes: number;
   decodeCacheBytes: number;
+  telemetry: boolean;
 }
 
-const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes', 'decodeCacheBytes'] as const;
+const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes', 'decodeCacheBytes', 'telemetry'] as const;
 
-/** The default bound of the decoded-history caches (sessions.get, the ADK and LangGraph adapters), in bytes of JSON text. */
+/** The default bound of the decoded-history caches (the ADK and LangGraph adapters'), in bytes of serialized text. */
 export const DEFAULT_DECODE_CACHE_BYTES = 64 * 1024 * 1024;
 
 const decodeCacheBytes = (v: unknown): number => integer('options.decodeCacheBytes', v, 0, 2 ** 40);
@@ -41,7 +44,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
   if ('path' in input) {
     throw invalidArgument('give either options.path (a SQLite file) or options.url (a PostgreSQL server), not both');
   }
-  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes', 'decodeCacheBytes'];
+  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes', 'decodeCacheBytes', 'telemetry'];
   const sqliteOnly = KNOWN.find((key) => !shared.includes(key) && key in input);
   if (sqliteOnly !== undefined) {
     throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
@@ -79,6 +82,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
     maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
     decodeCacheBytes: opt(o.decodeCacheBytes, DEFAULT_DECODE_CACHE_BYTES, decodeCacheBytes),
+    telemetry: opt(o.telemetry, true, (v) => boolean('options.telemetry', v)),
   };
 }
 
@@ -100,6 +104,7 @@ const KNOWN = [
   'maxPayloadBytes',
   'maxStateBytes',
   'decodeCacheBytes',
+  'telemetry',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -178,6 +183,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
     maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
     decodeCacheBytes: opt(o.decodeCacheBytes, DEFAULT_DECODE_CACHE_BYTES, decodeCacheBytes),
+    telemetry: opt(o.telemetry, true, (v) => boolean('options.telemetry', v)),
   };
   return resolved;
 }

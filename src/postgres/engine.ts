@@ -1,11 +1,9 @@
 import type { Pool } from 'pg';
 import { aborted, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
-import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { CheckReport } from '../diagnostics/check.js';
-import type { BackupResult, StoreStats } from '../api/types.js';
-import type { StoreEngine } from '../services/engine.js';
-import { EngineStats } from '../sqlite/engine-stats.js';
+import type { BackupResult, CheckReport, StoreStats } from '../api/types.js';
+import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
+import { EngineStats } from '../diagnostics/engine-stats.js';
 import { checkPostgres } from './check.js';
 import { loadPg, storeTypes } from './driver.js';
 import { pgStoreError } from './errors.js';
@@ -117,7 +115,7 @@ export class PostgresEngine implements StoreEngine {
    * call still waits for a connection withdraws it (ABORTED); once it has one, it runs to
    * the end.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
+  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
     }
@@ -152,6 +150,10 @@ export class PostgresEngine implements StoreEngine {
       if (waiting) {
         waiting = false;
         this.#waiting[kind]--;
+        if (trace !== undefined) {
+          trace.sent = performance.now();
+          trace.batch = 1;
+        }
       }
     };
     const start = performance.now();
