@@ -7,6 +7,8 @@
 # BEFORE_ROOT, AFTER_ROOT: project roots after `npm ci && npm run build` (e.g. a checkout
 # of the commit to compare against, and this one). PACK_DIR defaults to ./.device-compare (add it to .git/info/exclude).
 # On the device: bash PACK_DIR/device-run.sh "$OUT"
+# BENCH_PEERS: development dependencies packed too, for the adapter benchmarks (issue 22).
+export BENCH_PEERS=${BENCH_PEERS:-"@google/adk @langchain/core @langchain/langgraph @langchain/langgraph-checkpoint @langchain/langgraph-checkpoint-sqlite hdr-histogram-js"}
 set -euo pipefail
 before=$(readlink -f "$1"); after=$(readlink -f "$2"); pack=${3:-.device-compare}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,14 @@ for side in before after; do
       }
     };
     visit(root);
+    // The frameworks the adapter benchmarks load (issue 22: --adk-runner, --langgraph),
+    // development dependencies of this package, and what they need.
+    for (const name of (process.env.BENCH_PEERS ?? "").split(" ").filter(Boolean)) {
+      const dir = join(root, "node_modules", name);
+      if (!existsSync(join(dir, "package.json")) || seen.has(dir)) continue;
+      seen.add(dir);
+      visit(dir);
+    }
     for (const dir of seen) console.log(dir.slice(root.length + 1));
   ' "$root" | while read -r rel; do
     mkdir -p "$stage/$side/app/$(dirname "$rel")"

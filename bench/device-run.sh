@@ -67,6 +67,18 @@ compare read-64 --mix read --sessions 64 --readers "$READERS" --systems before,f
 compare paced --mix mixed --think 40 --sessions 64 --readers "$READERS" --systems before,facade,direct
 # 5. heavy reads against reader threads
 for r in $HEAVY; do compare "heavy-$r" --mix heavy --sessions 64 --readers "$r" --systems before,facade; done
+# 6. the caller's thread (issue 22): ADK Runner turns as sessions grow, LangGraph at saver level,
+#    this build against the before build in the same run (each its own invocation, its own budget check)
+run22() {
+  local name=$1; shift
+  if [ $(( $(date +%s) - started )) -ge "$BUDGET" ]; then log "skipped $name: past the ${BUDGET}s budget"; return; fi
+  log "$name: $*"
+  ( cd "$AFTER_DIR" && timeout 300 "$NODE" "$bench" --before "$BEFORE_DIR" --json "$OUT/$name.json" "$@" ) > "$OUT/$name.txt" 2>&1 \
+    || log "$name failed (exit $?): $(tail -3 "$OUT/$name.txt" | tr '\n' ' ')"
+}
+run22 adk-runner --adk-runner --events 10,100,1000 --sessions 64 --duration "$DUR" --trials "$TRIALS" --decode-cache-bytes 1073741824
+run22 adk-runner-10k --adk-runner --events 100,10000 --systems abathur,before --sessions 64 --duration "$DUR" --trials 1 --decode-cache-bytes 1073741824
+run22 langgraph --langgraph --threads 64 --invokes 20 --trials "$TRIALS" --workloads saver,saver-large
 # the hardware's read ceiling
 if [ -n "$LIMIT_SCRIPT" ] && [ -f "$LIMIT_SCRIPT" ]; then
   log "limit $LIMIT"

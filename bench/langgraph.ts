@@ -14,7 +14,8 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { Annotation, END, MemorySaver, START, StateGraph, type BaseCheckpointSaver } from '@langchain/langgraph';
@@ -25,7 +26,8 @@ import { AbathurSaver } from '../src/langgraph/index.js';
 import { benchFile } from './paths.js';
 import { int, machineInfo, table, type MachineInfo } from './report.js';
 
-export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory'] as const;
+/** `before`: AbathurSaver of another build of this package (--before DIR), for a change measured in the same run. */
+export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory', 'before'] as const;
 export type LgSystem = (typeof LG_SYSTEMS)[number];
 export const LG_WORKLOADS = ['graph', 'graph-large', 'saver', 'saver-large'] as const;
 export type LgWorkload = (typeof LG_WORKLOADS)[number];
@@ -38,6 +40,8 @@ export interface LgTrialConfig {
   invokes: number;
   /** A fresh directory for the database. */
   dir: string;
+  /** For `before`: the root of the other build. */
+  beforeApp?: string;
 }
 
 export interface Percentiles {
@@ -207,6 +211,14 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
     const store = await openStore({ path });
     saver = new AbathurSaver(store);
     close = () => store.close();
+  } else if (config.system === 'before') {
+    if (config.beforeApp === undefined) throw new Error('the before system needs --before DIR');
+    const entry = (file: string) => pathToFileURL(join(resolve(config.beforeApp!), 'dist', 'src', file)).href;
+    const before = (await import(entry('index.js'))) as typeof import('../src/index.js');
+    const { AbathurSaver: BeforeSaver } = (await import(entry('langgraph/index.js'))) as typeof import('../src/langgraph/index.js');
+    const store = await before.openStore({ path });
+    saver = new BeforeSaver(store);
+    close = () => store.close();
   } else if (config.system === 'sqlite') {
     const sqlite = SqliteSaver.fromConnString(path);
     saver = sqlite;
@@ -264,6 +276,7 @@ export interface LgBenchOptions {
   trials: number;
   systems: readonly LgSystem[];
   workloads: readonly LgWorkload[];
+  beforeApp?: string;
   progress?: (line: string) => void;
 }
 
@@ -283,7 +296,14 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
       for (const workload of options.workloads) {
         for (const system of options.systems) {
           const trialDir = mkdtempSync(join(dir, `${system}-`));
-          const result = await runChild({ system, workload, threads: options.threads, invokes: options.invokes, dir: trialDir });
+          const result = await runChild({
+            system,
+            workload,
+            threads: options.threads,
+            invokes: options.invokes,
+            dir: trialDir,
+            ...(options.beforeApp === undefined ? {} : { beforeApp: options.beforeApp }),
+          });
           rmSync(trialDir, { recursive: true, force: true });
           trials.push(result);
           options.progress?.(
@@ -312,15 +332,17 @@ const ms = (x: number) => `${x} ms`;
 
 export function formatLangGraphBench(report: LgBenchReport): string {
   const { machine, config } = report;
-  const rows = [['workload', 'system', 'steps/s', 'vs sqlite', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
+  const rows = [['workload', 'system', 'steps/s', 'vs sqlite', 'vs before', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
   for (const [workload, bySystem] of Object.entries(report.median)) {
     const base = bySystem.sqlite?.stepsPerSecond;
+    const before = bySystem.before?.stepsPerSecond;
     for (const [system, r] of Object.entries(bySystem)) {
       rows.push([
         workload,
         system,
         int(r.stepsPerSecond),
         base === undefined ? '-' : `${(r.stepsPerSecond / base).toFixed(2)}x`,
+        before === undefined ? '-' : `${(r.stepsPerSecond / before).toFixed(2)}x`,
         `${ms(r.getTuple.p50)} / ${ms(r.getTuple.p99)}`,
         `${ms(r.put.p50)} / ${ms(r.put.p99)}`,
         ms(r.loop.p99),

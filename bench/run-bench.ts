@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import { formatRunnerBench, RUNNER_SYSTEMS, runRunnerBench, type RunnerSystem } from './adk-runner.js';
 import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './telemetry.js';
 import type { TelemetrySystem } from './telemetry-trial.js';
 import type { AdkSystemName } from './adk-trial.js';
@@ -50,6 +51,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       AbathurSessionService against ADK's DatabaseSessionService (SQLite
                       file) and InMemorySessionService; --systems picks among
                       ${ADK_SYSTEMS.join(', ')}
+  --adk-runner        ADK Runner turns (getSession, then two appendEvent) in --sessions sessions
+                      seeded to each of --events N,N (10,100,1000,10000) events: turns/s, event-loop
+                      delay and caller CPU per turn of ${RUNNER_SYSTEMS.join(', ')} (before: --before DIR);
+                      --decode-cache-bytes N sets abathur's decodeCacheBytes
   --telemetry         what OpenTelemetry costs a call instead: point reads and appends from
                       --sessions callers on ${TELEMETRY_SYSTEMS.join(', ')} (before needs --before DIR;
                       without it, the other three); each trial in its own process
@@ -58,7 +63,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
                       SqliteSaver and MemorySaver; --threads N concurrent graph threads (64),
                       --invokes N per thread (20), --workloads of graph, graph-large, saver,
-                      saver-large (all), --lg-systems of abathur, sqlite, memory (all), --trials, --json
+                      saver-large (all), --lg-systems of abathur, sqlite, memory (all), and before
+                      (AbathurSaver of the build given with --before DIR; in the default with it), --trials, --json
   --langgraph-search  exhaustive semantic search of the LangGraph store: --items N,N (1000,10000,100000)
                       items of --dims N,N (384,1536) floats, ranked against 10 queries on --readers
                       readers (each scores a share) and on one`;
@@ -272,6 +278,9 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       sweep: { type: 'string' },
       'growth-scale': { type: 'string', default: '1' },
       adk: { type: 'boolean', default: false },
+      'adk-runner': { type: 'boolean', default: false },
+      events: { type: 'string', default: '10,100,1000,10000' },
+      'decode-cache-bytes': { type: 'string' },
       telemetry: { type: 'boolean', default: false },
       engine: { type: 'string', default: 'sqlite' },
       url: { type: 'string' },
@@ -310,6 +319,25 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     for (const name of names) if (!allowed.includes(name)) throw new UsageError(`unknown system "${name}"`);
     return names;
   };
+  if (values['adk-runner']) {
+    const systems = listed(values.before === undefined ? RUNNER_SYSTEMS.filter((s) => s !== 'before') : RUNNER_SYSTEMS, RUNNER_SYSTEMS) as RunnerSystem[];
+    if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
+    const events = values.events.split(',').map((text) => Math.round(positive('events', text)));
+    const result = await runRunnerBench({
+      systems,
+      ...(values.before === undefined ? {} : { beforeApp: values.before }),
+      sessions: Math.round(positive('sessions', values.sessions)),
+      events,
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      readers: Math.round(positive('readers', values.readers)),
+      ...(values['decode-cache-bytes'] === undefined ? {} : { decodeCacheBytes: Math.round(Number(values['decode-cache-bytes'])) }),
+      progress: io.out,
+    });
+    io.out(formatRunnerBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
   if (values.adk) {
     const adk = listed(ADK_SYSTEMS) as AdkSystemName[];
     io.out(`running ${adk.join(', ')}...`);
@@ -387,7 +415,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
 
 /** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */
 async function runLangGraph(
-  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string },
+  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string; before?: string },
   io: BenchIo,
 ): Promise<number> {
   const lg = await import('./langgraph.js');
@@ -407,7 +435,8 @@ async function runLangGraph(
     invokes: count('invokes', values.invokes),
     trials: count('trials', values.trials),
     workloads: pick('workloads', values.workloads, lg.LG_WORKLOADS),
-    systems: pick('lg-systems', values['lg-systems'], lg.LG_SYSTEMS),
+    systems: pick('lg-systems', values['lg-systems'] ?? (values.before === undefined ? 'abathur,sqlite,memory' : undefined), lg.LG_SYSTEMS),
+    ...(values.before === undefined ? {} : { beforeApp: values.before }),
     progress: io.out,
   });
   io.out(lg.formatLangGraphBench(report));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AdkBenchResult } from '../bench/adk.js';
+import type { RunnerBenchResult } from '../bench/adk-runner.js';
 import { benchMain } from '../bench/run-bench.js';
 import { tempDbPath } from './helpers/temp.js';
 
@@ -29,6 +30,30 @@ describe('npm run bench -- --adk', () => {
       expect(m.latency.getSession.count).toBe(m.reads);
     }
     expect(result.summary['adk-database']!.vsDatabase).toBe(1);
+  });
+
+  it('--adk-runner: Runner turns on sessions seeded to each length, beside InMemorySessionService', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    const json = tempDbPath('runner.json');
+    const code = await benchMain(
+      ['--adk-runner', '--duration', '0.3', '--trials', '1', '--sessions', '3', '--events', '4,20', '--systems', 'abathur,adk-memory', '--json', json],
+      io,
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^20\s+abathur\s+[\d,]+\s+[\d.]+x\s/m);
+    expect(output).toMatch(/^20\s+adk-memory\s+[\d,]+\s+1\.00x\s/m);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as RunnerBenchResult;
+    for (const events of [4, 20]) {
+      for (const system of ['abathur', 'adk-memory']) {
+        const m = result.summary[String(events)]![system]!;
+        expect(m.errors, m.errorSamples.join('; ')).toBe(0);
+        expect(m.turns).toBeGreaterThan(0);
+        // Seeded to the length asked for, then two events a turn.
+        expect(m.eventsAtEnd).toBe(events + Math.round((2 * m.turns) / 3));
+        expect(m.processCpuUs).toBeGreaterThan(0);
+      }
+    }
   });
 
   it('refuses systems it does not know', async () => {

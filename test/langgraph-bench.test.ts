@@ -14,6 +14,16 @@ describe('npm run bench -- --langgraph', () => {
     expect(await benchMain(['--langgraph', '--workloads', 'nope'], io)).toBe(2);
   });
 
+  it('runs another build’s saver as before, in the same run', async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    // This build stands in for the other one: its root holds dist/ like any build's.
+    const args = ['--langgraph', '--trials', '1', '--threads', '2', '--invokes', '1', '--workloads', 'saver', '--before', process.cwd()];
+    expect(await benchMain(args, io), output).toBe(0);
+    expect(output).toMatch(/^saver\s+before\s+[\d,]+\s+[\d.]+x\s+1\.00x/m);
+    expect(output).toMatch(/^saver\s+abathur\s+[\d,]+\s+[\d.]+x\s+[\d.]+x/m);
+  });
+
   it('measures ranked search', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };

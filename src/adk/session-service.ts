@@ -25,6 +25,7 @@ import {
   type AdkKey,
   type AdkSessionRecord,
 } from '../catalogue/adk.js';
+import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
 
@@ -42,6 +43,13 @@ export interface AbathurSessionServiceOptions {
    *   changes: optimistic concurrency. Read the session again and retry.
    */
   onStale?: StalePolicy;
+  /**
+   * Bound of the decoded histories this service keeps, in bytes of event JSON (default: the
+   * store's `decodeCacheBytes`, 64 MiB unless set; 0: none). With a session's events
+   * cached, getSession reads and decodes only the events appended since (a Runner turn costs
+   * the same at 10 or 10,000 events); the events it hands out are then frozen and shared.
+   */
+  decodeCacheBytes?: number;
 }
 
 const POLICIES: readonly StalePolicy[] = ['reload', 'reject'];
@@ -78,6 +86,67 @@ const EVENT_MARKS: readonly [symbol, unknown][] = (() => {
   return Object.getOwnPropertySymbols(probe).map((mark) => [mark, probe[mark]] as [symbol, unknown]);
 })();
 
+/**
+ * A session's whole history as this service last decoded it: the stored session it belongs
+ * to (a deleted and recreated session has another storeId), the events seqs `firstSeq` to
+ * `eventCount`, frozen, as of `replacements` replaced events. It stands for the stored
+ * history while those counters match what a read of the session says.
+ */
+interface History {
+  readonly storeId: string;
+  readonly replacements: number;
+  readonly firstSeq: number;
+  readonly eventCount: number;
+  /**
+   * The events, frozen, in the first `length` places of an array the cache owns: a later
+   * history of the session appends to the same array (no copy a turn), so it may be longer.
+   */
+  readonly events: Event[];
+  readonly length: number;
+  /** Bytes of the events' JSON text: what the cache's bound counts. */
+  readonly bytes: number;
+}
+
+/** The events' texts, decoded and frozen; `bytes` adds up their length. */
+function decodeFrozen(texts: readonly string[]): { events: Event[]; bytes: number } {
+  const events: Event[] = new Array<Event>(texts.length);
+  let bytes = 0;
+  for (let i = 0; i < texts.length; i++) {
+    events[i] = deepFreeze(eventFromJson(texts[i]!));
+    bytes += texts[i]!.length;
+  }
+  return { events, bytes };
+}
+
+/**
+ * The history after `record`, a read of the events after `cached.eventCount`; undefined
+ * when the record says the stored history changed otherwise (replaced or trimmed events, a
+ * new incarnation of the session), or came from a read that did not start at that seq.
+ */
+function extended(cached: History, record: AdkSessionRecord): History | undefined {
+  if (
+    record.storeId !== cached.storeId ||
+    record.replacements !== cached.replacements ||
+    record.firstSeq !== cached.firstSeq ||
+    record.eventCount - cached.eventCount !== record.events.length
+  ) {
+    return undefined;
+  }
+  if (record.events.length === 0) return cached;
+  const added = decodeFrozen(record.events);
+  // Appended in place when no later history took the array first (a read of the same
+  // session that finished in between); else from a copy of this history's part.
+  const events = cached.events.length === cached.length ? cached.events : cached.events.slice(0, cached.length);
+  for (const event of added.events) events.push(event);
+  return { ...cached, eventCount: record.eventCount, events, length: events.length, bytes: cached.bytes + added.bytes };
+}
+
+/** The history a read of the whole log gives. */
+function wholeHistory(record: AdkSessionRecord): History {
+  const { events, bytes } = decodeFrozen(record.events);
+  return { storeId: record.storeId, replacements: record.replacements, firstSeq: record.firstSeq, eventCount: record.eventCount, events, length: events.length, bytes };
+}
+
 /** A stored event as ADK's own services return one: every stored field as stored, and createEvent's marker. */
 function eventFromJson(text: string): Event {
   const event = JSON.parse(text) as Record<symbol, unknown>;
@@ -90,13 +159,13 @@ function stateOf(record: AdkSessionRecord): StateRecord {
   return mergeScopes(parseObject(record.state), parseObject(record.appState), parseObject(record.userState));
 }
 
-function sessionFromRecord(key: AdkKey, record: AdkSessionRecord): Session {
+function sessionFromRecord(key: AdkKey, record: AdkSessionRecord, events: Event[] = record.events.map(eventFromJson)): Session {
   return createSession({
     id: key[2],
     appName: key[0],
     userId: key[1],
     state: stateOf(record),
-    events: record.events.map(eventFromJson),
+    events,
     lastUpdateTime: record.lastUpdateTime,
   });
 }
@@ -151,6 +220,8 @@ export class AbathurSessionService extends BaseSessionService {
   readonly #state: number;
   /** What each session object this service handed out holds of its stored session. */
   readonly #holdings = new WeakMap<Session, Holding>();
+  /** Whole histories already decoded, by `appName\0userId\0sessionId`. */
+  readonly #histories: DecodeCache<string, History>;
 
   /** A session service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
@@ -162,9 +233,12 @@ export class AbathurSessionService extends BaseSessionService {
       if (error instanceof StoreError) throw error;
       throw invalidArgument('AbathurSessionService expects a store from openStore()');
     }
-    const o = v.options('options', options, ['onStale'] as const);
+    const o = v.options('options', options, ['onStale', 'decodeCacheBytes'] as const);
     this.#engine = engine;
     this.#onStale = o.onStale === undefined ? 'reload' : v.oneOf('options.onStale', o.onStale, POLICIES);
+    this.#histories = new DecodeCache(
+      o.decodeCacheBytes === undefined ? engine.options.decodeCacheBytes : v.integer('options.decodeCacheBytes', o.decodeCacheBytes, 0, 2 ** 40),
+    );
     this.#payload = engine.options.maxPayloadBytes;
     this.#state = engine.options.maxStateBytes;
   }
@@ -218,29 +292,53 @@ export class AbathurSessionService extends BaseSessionService {
     return found === undefined ? undefined : found.session;
   }
 
-  async #read(request: GetSessionRequest): Promise<{ session: Session; record: AdkSessionRecord } | undefined> {
+  async #read(request: GetSessionRequest): Promise<{ session: Session } | undefined> {
     let key: AdkKey | undefined;
+    // A read of the whole history, of a session whose history is cached: only what was appended since.
+    let cacheKey: string | undefined;
+    let cached: History | undefined;
     const record = await this.#engine.call(adkSessionsGet, () => {
       key = keyOf(request);
       const config = request.config;
       if (config !== undefined && (typeof config !== 'object' || config === null)) throw invalidArgument('config must be an object');
       const recent = config?.numRecentEvents;
       const after = config?.afterTimestamp;
-      return [
-        key,
-        {
-          // ADK treats 0 as "no limit"; a negative count is refused (ADK's two services disagree on it).
-          recent: recent === undefined || recent === null ? null : v.integer('config.numRecentEvents', recent, 0, Number.MAX_SAFE_INTEGER) || null,
-          after: after ? v.finiteNumber('config.afterTimestamp', after) : null,
-          afterSeq: null,
-        },
-      ] as const;
+      const window = {
+        // ADK treats 0 as "no limit"; a negative count is refused (ADK's two services disagree on it).
+        recent: recent === undefined || recent === null ? null : v.integer('config.numRecentEvents', recent, 0, Number.MAX_SAFE_INTEGER) || null,
+        after: after ? v.finiteNumber('config.afterTimestamp', after) : null,
+        afterSeq: null as number | null,
+      };
+      if (window.recent === null && window.after === null && this.#histories.enabled) {
+        cacheKey = key.join('\u0000');
+        cached = this.#histories.get(cacheKey);
+        window.afterSeq = cached?.eventCount ?? null;
+      }
+      return [key, window] as const;
     });
-    if (record === undefined) return undefined;
-    const session = sessionFromRecord(key!, record);
-    // The events read are the newest: a run that ends at the session's last seq.
-    this.#holdings.set(session, { ...heldBy(record), firstSeq: record.eventCount - record.events.length + 1 });
-    return { session, record };
+    if (cacheKey === undefined) {
+      if (record === undefined) return undefined;
+      const session = sessionFromRecord(key!, record);
+      // The events read are the newest: a run that ends at the session's last seq.
+      this.#holdings.set(session, { ...heldBy(record), firstSeq: record.eventCount - record.events.length + 1 });
+      return { session };
+    }
+    let current = record;
+    let history = current === undefined ? undefined : cached === undefined ? wholeHistory(current) : extended(cached, current);
+    if (current !== undefined && history === undefined) {
+      // Changed otherwise than by appends since it was cached: read it whole again.
+      current = await this.#engine.call(adkSessionsGet, () => [key!, { recent: null, after: null, afterSeq: null }] as const);
+      history = current === undefined ? undefined : wholeHistory(current);
+    }
+    if (current === undefined || history === undefined) {
+      this.#histories.delete(cacheKey);
+      return undefined;
+    }
+    this.#histories.set(cacheKey, history, history.bytes);
+    // A copy of the array (the Runner appends to it); the events in it are shared and frozen.
+    const session = sessionFromRecord(key!, current, history.events.slice(0, history.length));
+    this.#holdings.set(session, { ...heldBy(current), firstSeq: history.firstSeq });
+    return { session };
   }
 
   /**
@@ -325,7 +423,17 @@ export class AbathurSessionService extends BaseSessionService {
       ] as const;
     });
     if (!result.stale) {
-      await super.appendEvent({ session, event });
+      if (holding !== undefined && !result.replaced) {
+        // A new event, to an object this service handed out (so it holds no event of that
+        // id): ADK's own appendEvent would search the whole history for one (O(n) a turn).
+        // It runs on a view with no events, sharing the state it updates, and the event is
+        // pushed here.
+        const view = { ...session, events: [] as Event[] };
+        await super.appendEvent({ session: view, event });
+        for (const added of view.events) session.events.push(added);
+      } else {
+        await super.appendEvent({ session, event });
+      }
       session.lastUpdateTime = event.timestamp;
       // An object this service did not hand out, judged current: it holds the newest events.
       const firstSeq = holding?.firstSeq ?? Math.max(1, result.eventCount - session.events.length + 1);

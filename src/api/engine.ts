@@ -35,7 +35,7 @@ export interface StoreEngine {
    * The limits the services check payloads against before a call is queued; on SQLite
    * also its reader threads (an adapter splits a long ranking among them).
    */
-  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number; readonly readers?: number };
+  readonly options: { readonly maxPayloadBytes: number; readonly maxStateBytes: number; readonly decodeCacheBytes: number; readonly readers?: number };
   /**
    * Runs one catalogue operation. `build` checks and assembles the arguments; if it
    * throws, the promise rejects and nothing is run. A `signal` (an AbortSignal) that

@@ -21,10 +21,16 @@ export interface ResolvedPostgresOptions {
   schema: string;
   maxPayloadBytes: number;
   maxStateBytes: number;
+  decodeCacheBytes: number;
   telemetry: boolean;
 }
 
-const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes', 'telemetry'] as const;
+const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes', 'decodeCacheBytes', 'telemetry'] as const;
+
+/** The default bound of the decoded-history caches (the ADK and LangGraph adapters'), in bytes of serialized text. */
+export const DEFAULT_DECODE_CACHE_BYTES = 64 * 1024 * 1024;
+
+const decodeCacheBytes = (v: unknown): number => integer('options.decodeCacheBytes', v, 0, 2 ** 40);
 
 /** The URL as it may be shown: the password replaced. */
 export function redactUrl(url: URL): string {
@@ -38,7 +44,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
   if ('path' in input) {
     throw invalidArgument('give either options.path (a SQLite file) or options.url (a PostgreSQL server), not both');
   }
-  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes', 'telemetry'];
+  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes', 'decodeCacheBytes', 'telemetry'];
   const sqliteOnly = KNOWN.find((key) => !shared.includes(key) && key in input);
   if (sqliteOnly !== undefined) {
     throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
@@ -75,6 +81,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
     // PostgreSQL's own ceiling on one jsonb or text value is 1 GB less its header.
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
     maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
+    decodeCacheBytes: opt(o.decodeCacheBytes, DEFAULT_DECODE_CACHE_BYTES, decodeCacheBytes),
     telemetry: opt(o.telemetry, true, (v) => boolean('options.telemetry', v)),
   };
 }
@@ -96,6 +103,7 @@ const KNOWN = [
   'fileMode',
   'maxPayloadBytes',
   'maxStateBytes',
+  'decodeCacheBytes',
   'telemetry',
 ] as const;
 
@@ -174,6 +182,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
     maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
+    decodeCacheBytes: opt(o.decodeCacheBytes, DEFAULT_DECODE_CACHE_BYTES, decodeCacheBytes),
     telemetry: opt(o.telemetry, true, (v) => boolean('options.telemetry', v)),
   };
   return resolved;

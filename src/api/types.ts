@@ -578,6 +578,14 @@ export interface StoreOptions {
    */
   maxStateBytes?: number;
   /**
+   * Bound of the caches of decoded histories on the caller's thread, in bytes of JSON text
+   * (each cache: the ADK session service's events, the LangGraph saver's channel values).
+   * Events and channel values never change once written, so a read of a session or thread
+   * already seen fetches and decodes only what is new; what they hand out is frozen. 0 turns the caches off (every read decodes all it returns, as mutable
+   * objects). Default 64 MiB.
+   */
+  decodeCacheBytes?: number;
+  /**
    * Permission bits of the files the store creates: the database, its `-wal` and `-shm`
    * files, and backups. Default `0o600` (owner only: the store holds users' data). Must
    * keep the owner's read and write bits. Files that already exist keep their mode.
@@ -621,6 +629,8 @@ export interface PostgresStoreOptions {
    * JSON. Default 1 MiB.
    */
   maxStateBytes?: number;
+  /** As on SQLite: the bound of the caller's caches of decoded histories, in bytes; 0 turns them off. Default 64 MiB. */
+  decodeCacheBytes?: number;
   /** As on SQLite: spans and metrics through `@opentelemetry/api` where it is installed. Default true. */
   telemetry?: boolean;
 }

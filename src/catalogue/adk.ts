@@ -117,6 +117,11 @@ export interface AdkSessionRecord extends AdkScopes {
   eventCount: number;
   /** How many appends replaced an event already there (adk_sessions.replacements). */
   replacements: number;
+  /**
+   * The seq of the oldest event the store keeps (eventCount + 1 when it keeps none): a
+   * trim moves it, so a reader that holds events from an older first seq knows to read again.
+   */
+  firstSeq: number;
   /** Session-scoped state, JSON text. */
   state: string;
   /** Events as JSON text, oldest first. */
@@ -162,6 +167,7 @@ export const adkSessionsGet = defineOperation({
     newer: pluck('SELECT event FROM session_events WHERE session_id = ? AND seq > ? ORDER BY seq'),
     newest: LAST_EVENTS,
     newestTimed: raw(`SELECT ${TIMED_EVENT.columns} FROM session_events WHERE session_id = ? ORDER BY seq DESC`),
+    first: pluck('SELECT seq FROM session_events WHERE session_id = ? ORDER BY seq LIMIT 1'),
   },
   run({ st }, [key, { recent, after, afterSeq }]: readonly [AdkKey, AdkEventWindow]): AdkSessionRecord | undefined {
     const found = st.session.get(key) as RawRow | undefined;
@@ -184,7 +190,8 @@ export const adkSessionsGet = defineOperation({
     } else {
       events = st.newer.all(storeId, 0) as string[];
     }
-    return { storeId, version, lastUpdateTime, eventCount, replacements, state, appState, userState, events };
+    const firstSeq = (st.first.get(storeId) as number | undefined) ?? eventCount + 1;
+    return { storeId, version, lastUpdateTime, eventCount, replacements, firstSeq, state, appState, userState, events };
   },
 });
 

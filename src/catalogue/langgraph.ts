@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import { LG_CHECKPOINTS } from './adapter-tables.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
-import { defineOperation, raw } from './operation.js';
+import { defineOperation, pluck, raw } from './operation.js';
 import { storeOperations } from './langgraph-store.js';
 import { defineTable, type RawRow, type RowOf } from './table.js';
 
@@ -24,8 +24,11 @@ export interface StoredCheckpoint {
   parentId: string | null;
   checkpoint: Typed;
   metadata: Typed;
-  /** [channel, type, bytes] of each channel with a value at the checkpoint's version of it. */
-  values: [channel: string, type: string, bytes: Uint8Array][];
+  /**
+   * [channel, type, bytes] of each channel with a value at the checkpoint's version of it;
+   * bytes null where the reader said it already holds that version (a get's `known`).
+   */
+  values: [channel: string, type: string, bytes: Uint8Array | null][];
   /** [taskId, channel, type, bytes], in (task path, task id, index) order. */
   writes: [taskId: string, channel: string, type: string, bytes: Uint8Array][];
   /** Checkpoints older than format 4 with a parent: the parent's pending sends, in order. */
@@ -125,15 +128,25 @@ function pendingWrites(statement: Statement, threadId: string, ns: string, id: s
 
 interface ReadStatements {
   blob: Statement;
+  blobType?: Statement;
   writes: Statement;
   sends: Statement;
 }
 
-function storedCheckpoint(st: ReadStatements, row: CheckpointRow): StoredCheckpoint {
+/** Channel values a reader already holds decoded, by channel: their version. */
+export type KnownVersions = Readonly<Record<string, number | string>>;
+
+function storedCheckpoint(st: ReadStatements, row: CheckpointRow, known: KnownVersions | null = null): StoredCheckpoint {
   const { threadId, checkpointNs: ns, checkpointId: id, parentCheckpointId: parentId, v, checkpointType, checkpoint, metadataType, metadata } = row;
   const values: StoredCheckpoint['values'] = [];
   const versions = JSON.parse(row.channelVersions) as Record<string, number | string>;
   for (const [channel, version] of Object.entries(versions)) {
+    // Values never change once stored under a version: one the caller holds is not sent again.
+    if (known !== null && st.blobType !== undefined && Object.hasOwn(known, channel) && known[channel] === version) {
+      const type = st.blobType.get(threadId, ns, channel, version) as string | undefined;
+      if (type !== undefined && type !== 'empty') values.push([channel, type, null]);
+      continue;
+    }
     const found = st.blob.get(threadId, ns, channel, version) as RawRow | undefined;
     if (found === undefined) continue;
     const blob = BLOB_ROW.decode(found);
@@ -166,15 +179,16 @@ export const lgCheckpointGet = defineOperation({
   kind: 'read',
   statements: {
     ...READ_STATEMENTS,
+    blobType: pluck('SELECT type FROM lg_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?'),
     latest: raw(
       `SELECT ${CHECKPOINT_COLUMNS} FROM lg_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ` +
         'ORDER BY checkpoint_id DESC LIMIT 1',
     ),
     one: raw(`SELECT ${CHECKPOINT_COLUMNS} FROM lg_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?`),
   },
-  run({ st }, [threadId, ns, id]: readonly [string, string, string | null]): StoredCheckpoint | undefined {
+  run({ st }, [threadId, ns, id, known]: readonly [string, string, string | null, KnownVersions | null]): StoredCheckpoint | undefined {
     const row = (id === null ? st.latest.get(threadId, ns) : st.one.get(threadId, ns, id)) as RawRow | undefined;
-    return row === undefined ? undefined : storedCheckpoint(st, CHECKPOINT_ROW.decode(row));
+    return row === undefined ? undefined : storedCheckpoint(st, CHECKPOINT_ROW.decode(row), known);
   },
 });
 

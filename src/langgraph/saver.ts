@@ -24,11 +24,13 @@ import {
   lgThreadDelete,
   lgWritesPut,
   type CheckpointToPut,
+  type KnownVersions,
   type ListCursor,
   type StoredCheckpoint,
   type Typed,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
+import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 
@@ -36,6 +38,14 @@ import { configText, describeValue, storeOf } from './validate.js';
 export interface AbathurSaverOptions {
   /** The serializer for checkpoints, metadata and values. Default: LangGraph's JsonPlusSerializer. */
   serde?: SerializerProtocol;
+  /**
+   * Bound of the channel values this saver keeps decoded, in bytes of their serialized form
+   * (default: the store's `decodeCacheBytes`, 64 MiB unless set; 0: none). A value is stored
+   * once per (thread, namespace, channel, version) and never changes, so getTuple asks the
+   * store only for the values it does not hold and decodes only those; the values it hands
+   * out are then frozen and shared.
+   */
+  decodeCacheBytes?: number;
 }
 
 /** Options of {@link AbathurSaver.fromPath}: the saver's, and those of the store it opens. */
@@ -43,6 +53,13 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
   /** Options for the store the saver opens (all but `path`). */
   store?: Omit<StoreOptions, 'path'>;
 }
+
+/** What a thread's entry of the known-versions cache counts for, in bytes, beside its channel names. */
+const KNOWN_ENTRY_BYTES = 64;
+
+/** The cache key of a channel value: values never change under one version. */
+const valueKey = (threadId: string, ns: string, channel: string, version: number | string): string =>
+  `${threadId}\u0000${ns}\u0000${channel}\u0000${typeof version}:${String(version)}`;
 
 /** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
@@ -72,18 +89,31 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   readonly #store: Store;
   readonly #engine: StoreEngine;
   #owned = false;
+  /** Decoded channel values (frozen), by thread, namespace, channel and version. */
+  readonly #values: DecodeCache<string, unknown>;
+  /** By thread and namespace: the versions of the channel values last handed out and held in #values. */
+  readonly #known: DecodeCache<string, KnownVersions>;
 
   /** A saver on an open store; closing the store is the caller's business. */
   constructor(store: Store, options?: AbathurSaverOptions) {
     super(options?.serde);
     this.#store = storeOf('AbathurSaver', store);
     this.#engine = engineOf(this.#store);
+    const bytes = options?.decodeCacheBytes;
+    if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0)) {
+      throw invalidArgument(`decodeCacheBytes must be an integer of 0 or more, got ${describeValue(bytes)}`);
+    }
+    this.#values = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
+    this.#known = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */
   static async fromPath(path: string, options?: AbathurSaverFromPathOptions): Promise<AbathurSaver> {
     const store = await openStore({ ...options?.store, path });
-    const saver = new AbathurSaver(store, options?.serde === undefined ? undefined : { serde: options.serde });
+    const saver = new AbathurSaver(store, {
+      ...(options?.serde === undefined ? {} : { serde: options.serde }),
+      ...(options?.decodeCacheBytes === undefined ? {} : { decodeCacheBytes: options.decodeCacheBytes }),
+    });
     saver.#owned = true;
     return saver;
   }
@@ -119,8 +149,15 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const threadId = configText('thread_id', c.thread_id);
     const ns = c.checkpoint_ns === undefined ? '' : configText('checkpoint_ns', c.checkpoint_ns, true);
     const id = getCheckpointId(config);
-    const stored = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, id === '' ? null : configText('checkpoint_id', id)] as const);
-    return stored === undefined ? undefined : this.#tuple(stored);
+    const checkpointId = id === '' ? null : configText('checkpoint_id', id);
+    const known = this.#known.get(`${threadId}\u0000${ns}`) ?? null;
+    const stored = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, known] as const);
+    if (stored === undefined) return undefined;
+    const tuple = await this.#tuple(stored);
+    if (tuple !== undefined) return tuple;
+    // A value the store did not send, as this saver held it, was dropped from the cache since: read them all.
+    const whole = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, null] as const);
+    return whole === undefined ? undefined : this.#tuple(whole);
   }
 
   /**
@@ -158,7 +195,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
         { threadId, ns, checkpointId, before, filter, limit: Math.min(LIST_PAGE, remaining), after },
       ] as const);
       for (const stored of page.checkpoints) {
-        yield await this.#tuple(stored);
+        // A list sends every value (it names no known versions), so a tuple always comes back.
+        yield (await this.#tuple(stored))!;
         remaining--;
       }
       if (page.next === null) return;
@@ -259,20 +297,65 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   /** Deletes every checkpoint, value and write of a thread, in every namespace. */
   override async deleteThread(threadId: string): Promise<void> {
     await this.#engine.call(lgThreadDelete, () => [configText('threadId', threadId)] as const);
+    // A new checkpoint of the thread could store other values under versions it held.
+    const prefix = `${threadId}\u0000`;
+    this.#values.deleteWhere((key) => key.startsWith(prefix));
+    this.#known.deleteWhere((key) => key.startsWith(prefix));
   }
 
-  async #tuple(stored: StoredCheckpoint): Promise<CheckpointTuple> {
+  /**
+   * The checkpoint's values, decoded, from this saver's cache where it holds them (and
+   * where the store sent no bytes); undefined when a value the store did not send is no
+   * longer held. Decoded values are frozen and kept, so the next tuple of the thread
+   * decodes only the channels that changed.
+   */
+  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions): Promise<[string, unknown][] | undefined> {
+    const values: [string, unknown][] = [];
+    const held: Record<string, number | string> = {};
+    for (const [channel, type, bytes] of stored.values) {
+      const version = Object.hasOwn(versions, channel) ? versions[channel] : undefined;
+      const key = version === undefined ? undefined : valueKey(stored.threadId, stored.ns, channel, version);
+      if (bytes === null) {
+        const value = key === undefined ? undefined : this.#values.get(key);
+        if (value === undefined) return undefined;
+        values.push([channel, value]);
+        held[channel] = version!;
+        continue;
+      }
+      // Sent anyway (a store that does not skip known values, or a version not yet held): decoded only if not held.
+      const cached = key === undefined ? undefined : this.#values.get(key);
+      if (cached !== undefined) {
+        values.push([channel, cached]);
+        held[channel] = version!;
+        continue;
+      }
+      const value: unknown = await this.serde.loadsTyped(type, bytes);
+      if (key !== undefined && value !== undefined && !ArrayBuffer.isView(value) && this.#values.enabled) {
+        this.#values.set(key, deepFreeze(value), bytes.byteLength);
+        held[channel] = version!;
+      }
+      values.push([channel, value]);
+    }
+    if (this.#known.enabled) {
+      const names = Object.keys(held);
+      this.#known.set(`${stored.threadId}\u0000${stored.ns}`, held, KNOWN_ENTRY_BYTES + names.join('').length * 2);
+    }
+    return values;
+  }
+
+  async #tuple(stored: StoredCheckpoint): Promise<CheckpointTuple | undefined> {
     const serde = this.serde;
-    const [rest, metadata, values, pendingWrites] = await Promise.all([
-      serde.loadsTyped(stored.checkpoint[0], stored.checkpoint[1]) as Promise<Omit<Checkpoint, 'channel_values'>>,
+    const rest = (await serde.loadsTyped(stored.checkpoint[0], stored.checkpoint[1])) as Omit<Checkpoint, 'channel_values'>;
+    const [metadata, values, pendingWrites] = await Promise.all([
       serde.loadsTyped(stored.metadata[0], stored.metadata[1]) as Promise<CheckpointMetadata>,
-      Promise.all(stored.values.map(async ([channel, type, bytes]) => [channel, await serde.loadsTyped(type, bytes)] as const)),
+      this.#channelValues(stored, rest.channel_versions ?? {}),
       Promise.all(
         stored.writes.map(
           async ([taskId, channel, type, bytes]): Promise<CheckpointPendingWrite> => [taskId, channel, await serde.loadsTyped(type, bytes)],
         ),
       ),
     ]);
+    if (values === undefined) return undefined;
     const checkpoint: Checkpoint = { ...rest, channel_values: Object.fromEntries(values) };
     if (stored.sends !== null) {
       // A checkpoint from before format 4 kept its pending sends as the parent's writes.

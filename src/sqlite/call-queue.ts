@@ -4,6 +4,7 @@ import type { CallTrace } from '../api/engine.js';
 import type { EngineStats } from '../diagnostics/engine-stats.js';
 import type { Outcome } from './protocol.js';
 import { Queue } from './queue.js';
+import { settler } from './settler.js';
 
 /** An accepted call waiting for its worker's answer. */
 export interface PendingCall {
@@ -109,15 +110,18 @@ export abstract class CallQueue {
     }
   }
 
-  /** `now`: when the answer came (a performance.now() reading), read once for a whole batch. */
+  /**
+   * `now`: when the answer came (a performance.now() reading), read once for a whole batch.
+   * The promise settles through the process's settler (./settler.ts), in bounded slices.
+   */
   protected succeed(call: PendingCall, value: unknown, now = performance.now()): void {
     this.stats.recordLatency(call.name, call.start, now);
-    call.resolve(value);
+    settler.push(call.resolve, value);
   }
 
   protected fail(call: PendingCall, error: StoreError, now = performance.now()): void {
     this.stats.recordLatency(call.name, call.start, now);
-    call.reject(error);
+    settler.push(call.reject as (error: unknown) => void, error);
   }
 
   /** Fails every call of a batch. */
@@ -139,7 +143,8 @@ export abstract class CallQueue {
   /** Resolves whoever waits in `drain()`, if the queue has gone idle. */
   protected wakeDrainers(): void {
     if (this.#idleWaiters.length > 0 && this.idle) {
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      // After the answers already waiting for the settler: drain() resolves once they are settled.
+      for (const resolve of this.#idleWaiters.splice(0)) settler.push(resolve, undefined);
     }
   }
 

@@ -98,7 +98,8 @@ export const pgAdkSessionsGet = implement(adkSessionsGet, {
       '(SELECT state FROM adk_app_states WHERE app_name = a.app_name), ' +
       '(SELECT state FROM adk_user_states WHERE app_name = a.app_name AND user_id = a.user_id), ' +
       'ARRAY(SELECT e.event::text FROM session_events AS e WHERE e.session_id = a.session_id ' +
-      `AND e.seq > $6::int AND e.seq > ${AFTER_CUT} AND e.seq >= ${RECENT_FROM} ORDER BY e.seq), s.event_count ` +
+      `AND e.seq > $6::int AND e.seq > ${AFTER_CUT} AND e.seq >= ${RECENT_FROM} ORDER BY e.seq), s.event_count, ` +
+      '(SELECT e.seq FROM session_events AS e WHERE e.session_id = a.session_id ORDER BY e.seq LIMIT 1) ' +
       'FROM adk_sessions AS a JOIN sessions AS s ON s.id = a.session_id WHERE a.app_name = $1 AND a.user_id = $2 AND a.id = $3',
   },
   async run(q, [key, { recent, after, afterSeq }]) {
@@ -112,6 +113,7 @@ export const pgAdkSessionsGet = implement(adkSessionsGet, {
       lastUpdateTime: adk.lastUpdateTime,
       eventCount: ADK_SESSIONS.after(row, 4) as number,
       replacements: adk.replacements,
+      firstSeq: (ADK_SESSIONS.after(row, 5) as number | null) ?? (ADK_SESSIONS.after(row, 4) as number) + 1,
       state: ADK_SESSIONS.after(row, 0) as string,
       appState: ADK_SESSIONS.after(row, 1) as string | null,
       userState: ADK_SESSIONS.after(row, 2) as string | null,

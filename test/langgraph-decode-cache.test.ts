@@ -1,0 +1,87 @@
+import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from '@langchain/langgraph-checkpoint';
+import { expect, it, vi } from 'vitest';
+import { engineOf, type Store } from '../src/store.js';
+import type { StoredCheckpoint } from '../src/catalogue/langgraph.js';
+import { AbathurSaver } from '../src/langgraph/index.js';
+import { describeEachEngine } from './helpers/engines.js';
+
+// getTuple keeps the channel values it decoded (a value never changes under its version):
+// the store sends only those it does not hold, they are decoded once, handed out frozen,
+// and a deleted thread's values are not taken for a new one's.
+
+const root = { configurable: { thread_id: 't', checkpoint_ns: '' } };
+const metadata: CheckpointMetadata = { source: 'loop', step: 0, parents: {} };
+
+function checkpoint(values: Record<string, unknown>, versions: Record<string, number>): Checkpoint {
+  return { ...emptyCheckpoint(), id: uuid6(-3), channel_values: values, channel_versions: versions };
+}
+
+/** For each `langgraph.checkpoint.get`, the channels whose bytes the store sent, in call order. */
+function sentChannels(store: Store): string[][] {
+  const engine = engineOf(store);
+  const call = engine.call.bind(engine);
+  const sent: string[][] = [];
+  vi.spyOn(engine, 'call').mockImplementation(async (operation, build, signal) => {
+    const result = await call(operation, build, signal);
+    if (operation.name === 'langgraph.checkpoint.get' && result !== undefined) {
+      sent.push((result as StoredCheckpoint).values.filter(([, , bytes]) => bytes !== null).map(([channel]) => channel));
+    }
+    return result;
+  });
+  return sent;
+}
+
+const documents = { docs: Array.from({ length: 50 }, (_, i) => ({ id: i, text: `document ${i}` })) };
+
+describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
+  it('decodes a value once, and on SQLite is sent only the values of the channels that changed', async () => {
+    const store = await engine.open();
+    const saver = new AbathurSaver(store);
+    const first = await saver.put(root, checkpoint({ documents, turn: 1 }, { documents: 1, turn: 1 }), metadata, { documents: 1, turn: 1 });
+    const sent = sentChannels(store);
+    const a = (await saver.getTuple(root))!;
+    await saver.put(first, checkpoint({ documents, turn: 2 }, { documents: 1, turn: 2 }), metadata, { turn: 2 });
+    const b = (await saver.getTuple(root))!;
+    expect(b.checkpoint.channel_values).toEqual({ documents, turn: 2 });
+    // The same decoded object: not decoded again.
+    expect(b.checkpoint.channel_values.documents).toBe(a.checkpoint.channel_values.documents);
+    expect(sent[0]!.sort()).toEqual(['documents', 'turn']);
+    // PostgreSQL sends every value (its one statement aggregates them all); SQLite only the changed one.
+    expect(sent[1]).toEqual(engine.name === 'sqlite' ? ['turn'] : ['documents', 'turn']);
+  });
+
+  it('hands out values no caller can change for the next one', async () => {
+    const store = await engine.open();
+    const saver = new AbathurSaver(store);
+    await saver.put(root, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    const got = (await saver.getTuple(root))!.checkpoint.channel_values.documents as typeof documents;
+    expect(() => {
+      got.docs[0]!.text = 'changed';
+    }).toThrow(TypeError);
+    expect(() => got.docs.push({ id: 99, text: 'more' })).toThrow(TypeError);
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents });
+  });
+
+  it('does not take a deleted thread’s values for a new checkpoint that reuses their versions', async () => {
+    const store = await engine.open();
+    const saver = new AbathurSaver(store);
+    await saver.put(root, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents });
+    await saver.deleteThread('t');
+    await saver.put(root, checkpoint({ documents: 'other' }, { documents: 1 }), metadata, { documents: 1 });
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents: 'other' });
+  });
+
+  it('with decodeCacheBytes 0 decodes every value each time, as mutable objects', async () => {
+    const store = await engine.open();
+    const saver = new AbathurSaver(store, { decodeCacheBytes: 0 });
+    await saver.put(root, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    const sent = sentChannels(store);
+    const a = (await saver.getTuple(root))!.checkpoint.channel_values.documents;
+    const b = (await saver.getTuple(root))!.checkpoint.channel_values.documents;
+    expect(b).not.toBe(a);
+    expect(Object.isFrozen(b)).toBe(false);
+    expect(sent).toEqual([['documents'], ['documents']]);
+    expect(() => new AbathurSaver(store, { decodeCacheBytes: -1 })).toThrow(/decodeCacheBytes must be an integer/);
+  });
+});
