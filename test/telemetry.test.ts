@@ -3,6 +3,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { AggregationTemporality, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { emptyCheckpoint, uuid6 } from '@langchain/langgraph-checkpoint';
+import { AbathurSessionService } from '../src/adk/index.js';
+import { AbathurSaver } from '../src/langgraph/index.js';
 import type { Store } from '../src/store.js';
 import { describeEachEngine } from './helpers/engines.js';
 
@@ -145,6 +148,34 @@ describeEachEngine(
         const total = connections.reduce((sum, point) => sum + (point.value as number), 0);
         expect(total).toBe(stats.pool!.total);
       }
+    });
+
+    it('names the adapters’ calls in their frameworks’ words, the store calls they make beneath', async () => {
+      const service = new AbathurSessionService(store);
+      const session = await service.createSession({ appName: 'app', userId: 'u', sessionId: 's1' });
+      await service.appendEvent({ session, event: { id: 'e1', author: 'user', invocationId: 'i1', actions: { stateDelta: {}, artifactDelta: {} }, timestamp: 1 } as never });
+      const saver = new AbathurSaver(store);
+      const config = { configurable: { thread_id: 't1', checkpoint_ns: '' } };
+      await saver.put(config, { ...emptyCheckpoint(), id: uuid6(-3) }, { source: 'input', step: -1, parents: {} }, {});
+      await saver.getTuple(config);
+
+      const parentOf = (child: string, parent: string): void => {
+        const [p] = finished(parent);
+        const [c] = finished(child);
+        expect(p, parent).toBeDefined();
+        expect(c?.parentSpanContext?.spanId, `${child} under ${parent}`).toBe(p!.spanContext().spanId);
+        expect(p!.kind).toBe(SpanKind.INTERNAL);
+      };
+      parentOf('adk.sessions.create', 'sessionService.createSession');
+      parentOf('adk.sessions.appendEvent', 'sessionService.appendEvent');
+      parentOf('langgraph.checkpoint.put', 'checkpointer.put');
+      parentOf('langgraph.checkpoint.get', 'checkpointer.getTuple');
+
+      // A method that fails marks its own span too.
+      await expect(saver.getTuple({ configurable: { thread_id: 7 } } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      const failed = finished('checkpointer.getTuple')[1]!;
+      expect(failed.status.code).toBe(SpanStatusCode.ERROR);
+      expect(failed.attributes['error.type']).toBe('INVALID_ARGUMENT');
     });
 
     it('stays out of the way with telemetry: false', async () => {

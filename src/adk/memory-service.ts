@@ -5,6 +5,7 @@ import { engineOf, type Store } from '../store.js';
 import * as v from '../api/validate.js';
 import { adkMemoryAddSession, adkMemorySearch, type AdkMemoryItem } from '../catalogue/adk.js';
 import type { StoreEngine } from '../api/engine.js';
+import { inSpan } from '../telemetry/instrument.js';
 
 /** Options of {@link AbathurMemoryService}'s constructor. */
 export interface AbathurMemoryServiceOptions {
@@ -73,7 +74,11 @@ export class AbathurMemoryService implements BaseMemoryService {
    * what it added before (as InMemoryMemoryService): unchanged events are left alone,
    * changed ones get a new version, events no longer in the session are deleted.
    */
-  async addSessionToMemory(session: Session): Promise<void> {
+  addSessionToMemory(session: Session): Promise<void> {
+    return inSpan(this.#engine, 'memoryService.addSessionToMemory', () => this.#addSessionToMemory(session));
+  }
+
+  async #addSessionToMemory(session: Session): Promise<void> {
     await this.#engine.call(adkMemoryAddSession, () => {
       if (typeof session !== 'object' || session === null) throw invalidArgument('session must be a Session object');
       const namespace = memoryNamespace(v.identifier('session.appName', session.appName), v.identifier('session.userId', session.userId));
@@ -111,7 +116,11 @@ export class AbathurMemoryService implements BaseMemoryService {
    * unicode61 tokenizer splits them, on both engines: case- and accent-insensitive, digits
    * included, punctuation ignored.
    */
-  async searchMemory(request: SearchMemoryRequest): Promise<SearchMemoryResponse> {
+  searchMemory(request: SearchMemoryRequest): Promise<SearchMemoryResponse> {
+    return inSpan(this.#engine, 'memoryService.searchMemory', () => this.#searchMemory(request));
+  }
+
+  async #searchMemory(request: SearchMemoryRequest): Promise<SearchMemoryResponse> {
     if (typeof request !== 'object' || request === null) throw invalidArgument('request must be an object');
     const namespace = memoryNamespace(v.identifier('appName', request.appName), v.identifier('userId', request.userId));
     const words = queryWords(v.text('query', request.query));

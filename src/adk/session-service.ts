@@ -28,6 +28,7 @@ import {
 import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
+import { inSpan } from '../telemetry/instrument.js';
 
 /** What `appendEvent` does with a session object older than the stored session. */
 export type StalePolicy = 'reload' | 'reject';
@@ -249,7 +250,11 @@ export class AbathurSessionService extends BaseSessionService {
    * and user rejects with a `StoreError` of code `CONFLICT`, message
    * `Session with id <id> already exists.` (DatabaseSessionService's message).
    */
-  override async createSession(request: CreateSessionRequest): Promise<Session> {
+  override createSession(request: CreateSessionRequest): Promise<Session> {
+    return inSpan(this.#engine, 'sessionService.createSession', () => this.#createSession(request));
+  }
+
+  async #createSession(request: CreateSessionRequest): Promise<Session> {
     let state: StateRecord = {};
     const storeId = randomUUID();
     const lastUpdateTime = Date.now();
@@ -287,7 +292,11 @@ export class AbathurSessionService extends BaseSessionService {
    * `config.afterTimestamp` keeps the newest events whose timestamp is at or after it, up
    * to the first older one (as InMemorySessionService; 0 or absent: no filter).
    */
-  override async getSession(request: GetSessionRequest): Promise<Session | undefined> {
+  override getSession(request: GetSessionRequest): Promise<Session | undefined> {
+    return inSpan(this.#engine, 'sessionService.getSession', () => this.#getSession(request));
+  }
+
+  async #getSession(request: GetSessionRequest): Promise<Session | undefined> {
     const found = await this.#read(request);
     return found === undefined ? undefined : found.session;
   }
@@ -347,7 +356,11 @@ export class AbathurSessionService extends BaseSessionService {
    * ties by id (`localeCompare`) in both directions. Items carry no events and an empty
    * state, as InMemorySessionService's do. Without `order`, sessions come by user, then id.
    */
-  override async listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
+  override listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
+    return inSpan(this.#engine, 'sessionService.listSessions', () => this.#listSessions(request));
+  }
+
+  async #listSessions(request: ListSessionsRequest): Promise<ListSessionsResponse> {
     let paging = { limit: undefined as number | undefined, offset: 0, page: undefined as number | undefined };
     const listed = await this.#engine.call(adkSessionsList, () => {
       const r = request as Partial<ListSessionsRequest> | undefined;
@@ -380,7 +393,11 @@ export class AbathurSessionService extends BaseSessionService {
   }
 
   /** Deletes a session and its events; a missing session is no error. app: and user: state stay. */
-  override async deleteSession(request: DeleteSessionRequest): Promise<void> {
+  override deleteSession(request: DeleteSessionRequest): Promise<void> {
+    return inSpan(this.#engine, 'sessionService.deleteSession', () => this.#deleteSession(request));
+  }
+
+  async #deleteSession(request: DeleteSessionRequest): Promise<void> {
     await this.#engine.call(adkSessionsDelete, () => [keyOf(request), undefined] as const);
   }
 
@@ -392,7 +409,11 @@ export class AbathurSessionService extends BaseSessionService {
    * `OUTCOME_UNKNOWN` never duplicates it. A missing session rejects `NOT_FOUND`; an
    * append from a stale `session` object is handled as `onStale` says.
    */
-  override async appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
+  override appendEvent(request: AppendEventRequest): Promise<Event> {
+    return inSpan(this.#engine, 'sessionService.appendEvent', () => this.#appendEvent(request));
+  }
+
+  async #appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
     if (event?.partial) return event;
     let key: AdkKey | undefined;
     const holding = typeof session === 'object' && session !== null ? this.#holdings.get(session) : undefined;

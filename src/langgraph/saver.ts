@@ -33,6 +33,7 @@ import {
 import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
+import { inSpan } from '../telemetry/instrument.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */
 export interface AbathurSaverOptions {
@@ -142,7 +143,11 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    * The checkpoint `config` names by `checkpoint_id`, or else the thread's newest in its
    * namespace, with its values and pending writes; `undefined` when there is none.
    */
-  override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+  override getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return inSpan(this.#engine, 'checkpointer.getTuple', () => this.#getTuple(config));
+  }
+
+  async #getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const c = config.configurable;
     // Without a thread id there is nothing to find: undefined, not an error (the suite checks it).
     if (c?.thread_id === undefined) return undefined;
@@ -209,12 +214,11 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    * only (the others are stored under their versions already), in one write; returns the
    * config that names the new checkpoint.
    */
-  override async put(
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    newVersions: ChannelVersions,
-  ): Promise<RunnableConfig> {
+  override put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    return inSpan(this.#engine, 'checkpointer.put', () => this.#put(config, checkpoint, metadata, newVersions));
+  }
+
+  async #put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     const c = config.configurable;
     if (c === undefined) throw invalidArgument('put needs config.configurable with a thread_id');
     const threadId = configText('thread_id', c.thread_id);
@@ -272,7 +276,11 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    * channels only (errors, interrupts, resumes) replaces what the task stored at those
    * indexes; any other call keeps writes already stored.
    */
-  override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ''): Promise<void> {
+  override putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ''): Promise<void> {
+    return inSpan(this.#engine, 'checkpointer.putWrites', () => this.#putWrites(config, writes, taskId, taskPath));
+  }
+
+  async #putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath: string): Promise<void> {
     const c = config.configurable;
     if (c === undefined) throw invalidArgument('putWrites needs config.configurable with a thread_id and a checkpoint_id');
     const threadId = configText('thread_id', c.thread_id);
@@ -295,7 +303,11 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   }
 
   /** Deletes every checkpoint, value and write of a thread, in every namespace. */
-  override async deleteThread(threadId: string): Promise<void> {
+  override deleteThread(threadId: string): Promise<void> {
+    return inSpan(this.#engine, 'checkpointer.deleteThread', () => this.#deleteThread(threadId));
+  }
+
+  async #deleteThread(threadId: string): Promise<void> {
     await this.#engine.call(lgThreadDelete, () => [configText('threadId', threadId)] as const);
     // A new checkpoint of the thread could store other values under versions it held.
     const prefix = `${threadId}\u0000`;

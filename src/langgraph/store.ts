@@ -36,6 +36,7 @@ import { compareCodePoints } from '../catalogue/langgraph.js';
 import type { StoreEngine } from '../api/engine.js';
 import { parseFieldPath, textsAt } from './field-paths.js';
 import { describeValue, MAX_NAME, namespaceLabels, storeOf } from './validate.js';
+import { inSpan } from '../telemetry/instrument.js';
 
 /** What LangGraph's `Embeddings` classes offer (`@langchain/core/embeddings`). */
 export interface EmbeddingsLike {
@@ -251,7 +252,12 @@ export class AbathurStore extends BaseStore {
    * Reads see the store as it was before the batch; the puts then commit together, the
    * last put of a key winning. Results line up with the operations.
    */
-  async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+  batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
+    // get, search, put, delete and listNamespaces come through here: one span, store.batch.
+    return inSpan(this.#engine, 'store.batch', () => this.#batch(operations));
+  }
+
+  async #batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     if (!Array.isArray(operations)) throw invalidArgument(`batch needs an array of operations, got ${describeValue(operations)}`);
     const plans = operations.map((op, i) => this.#plan(op, `operations[${i}]`));
     const puts = new Map<string, Extract<Plan, { kind: 'put' }>>();
