@@ -35,6 +35,8 @@ export type PgMode = 'write' | 'read' | 'snapshot';
 export interface PgImplementation<O extends Operation = Operation> {
   readonly operation: O;
   readonly mode: PgMode;
+  /** For a `snapshot` implementation: whether these arguments run one statement only (then it needs no transaction). */
+  readonly oneStatement?: (args: ArgsOf<O>) => boolean;
   readonly statements: PgStatements;
   run(q: PgQueries<PgStatements>, args: ArgsOf<O>): Promise<ResultOf<O>>;
 }
@@ -48,6 +50,8 @@ export function implement<O extends Operation, S extends PgStatements>(
   operation: O,
   spec: {
     mode?: PgMode;
+    /** See {@link PgImplementation.oneStatement}. */
+    oneStatement?: (args: ArgsOf<O>) => boolean;
     statements: S;
     /** Called detached from `spec`: it must not use `this`. */
     run(this: void, q: PgQueries<S>, args: ArgsOf<O>): Promise<ResultOf<O>>;
@@ -59,7 +63,17 @@ export function implement<O extends Operation, S extends PgStatements>(
   }
   const run = spec.run;
   const parents = operation.parents as readonly ParentField<ArgsOf<O>>[] | undefined;
-  return { operation, mode, statements: spec.statements, run: parents === undefined ? run : reportingMissingParents(run, parents) };
+  const implementation = { operation, mode, statements: spec.statements, run: parents === undefined ? run : reportingMissingParents(run, parents) };
+  return spec.oneStatement === undefined ? implementation : { ...implementation, oneStatement: spec.oneStatement };
+}
+
+/**
+ * How one call runs: as its implementation says, except that a snapshot read whose
+ * arguments run one statement runs it on its own (that statement is its snapshot), saving
+ * the BEGIN and COMMIT round trips.
+ */
+export function modeFor(implementation: PgImplementation, args: readonly unknown[]): PgMode {
+  return implementation.mode === 'snapshot' && implementation.oneStatement?.(args) === true ? 'read' : implementation.mode;
 }
 
 /** A foreign-key violation's detail: `Key (task_id)=(t-9) is not present in table "tasks".` */

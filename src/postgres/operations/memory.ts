@@ -196,10 +196,15 @@ export const pgMemoryHistory = implement(memoryHistory, {
 const latestUnder = (variant: { type: boolean; after: boolean }): string => {
   const type = variant.type ? ' AND memory_type = $3' : '';
   const seek = variant.after ? ` AND (namespace, key) > ($${variant.type ? 4 : 3}, $${variant.type ? 5 : 4})` : '';
-  const range = (where: string): string =>
+  return latestIn('$1', '$2', `${type}${seek}`);
+};
+
+/** The newest live version of every key under the prefix in parameter `prefix`, at most `limit` of them. */
+const latestIn = (prefix: string, limit: string, where = ''): string => {
+  const range = (namespaces: string): string =>
     `(SELECT DISTINCT ON (namespace, key) ${MEMORY_ENTRIES.columns} FROM memory_entries ` +
-    `WHERE ${where} AND is_deleted = false${type}${seek} ORDER BY namespace, key, version DESC LIMIT $2)`;
-  return `${range('namespace = $1')} UNION ALL ${range("namespace >= $1 || ':' AND namespace < $1 || ';'")} LIMIT $2`;
+    `WHERE ${namespaces} AND is_deleted = false${where} ORDER BY namespace, key, version DESC LIMIT ${limit})`;
+  return `${range(`namespace = ${prefix}`)} UNION ALL ${range(`namespace >= ${prefix} || ':' AND namespace < ${prefix} || ';'`)} LIMIT ${limit}`;
 };
 
 export const pgMemorySearch = implement(memorySearch, {
@@ -218,25 +223,26 @@ export const pgMemorySearch = implement(memorySearch, {
   },
 });
 
+/** The scopes memory.context reads, in the order of its statement's parameters. */
+const CONTEXT_SCOPES = ['session', 'user', 'app', 'project'] as const;
+
 export const pgMemoryContext = implement(memoryContext, {
-  // Four scopes read in one snapshot, as SQLite reads them in one read transaction.
-  mode: 'snapshot',
-  statements: { latest: latestUnder({ type: false, after: false }) },
+  statements: {
+    // The four scopes in one statement, one snapshot, one round trip; each row ends with its
+    // scope's number. A scope's rows stay in its ranges' order (UNION ALL appends them).
+    latest: CONTEXT_SCOPES.map((_, i) => `SELECT c.*, ${i} FROM (${latestIn(`$${i + 1}`, '$5')}) AS c`).join(' UNION ALL '),
+  },
   async run(q, [sessionId, userId, appName, projectId, limit]) {
+    const prefixes = [`session:${sessionId}`, `user:${userId}`, `app:${appName}`, projectId === null ? null : `project:${projectId}`];
+    const rows = await q.all('latest', [...prefixes, limit + 1]);
+    const scopes: MemoryEntry[][] = CONTEXT_SCOPES.map(() => []);
     let truncated = false;
-    const scope = async (prefix: string | null): Promise<MemoryEntry[]> => {
-      if (prefix === null) return [];
-      const rows = await q.all('latest', [prefix, limit + 1]);
-      if (rows.length > limit) {
-        truncated = true;
-        rows.length = limit;
-      }
-      return rows.map(MEMORY_ENTRIES.decode);
-    };
-    const session = await scope(`session:${sessionId}`);
-    const user = await scope(`user:${userId}`);
-    const app = await scope(`app:${appName}`);
-    const project = await scope(projectId === null ? null : `project:${projectId}`);
+    for (const row of rows) {
+      const scope = scopes[row.at(-1) as number]!;
+      if (scope.length < limit) scope.push(MEMORY_ENTRIES.decode(row));
+      else truncated = true;
+    }
+    const [session, user, app, project] = scopes as [MemoryEntry[], MemoryEntry[], MemoryEntry[], MemoryEntry[]];
     return { session, user, app, project, truncated };
   },
 });
