@@ -24,8 +24,8 @@ class CallQueries implements PgQueries<PgStatements> {
   readonly #implementation: PgImplementation;
   readonly #mode: PgMode;
   readonly #pipelined: boolean;
-  /** BEGIN, sent and not yet answered: the first statement waits for both. */
-  #begin: Promise<unknown> | undefined;
+  /** Statements sent and not yet waited for (BEGIN, a lock): the next statement waits for them too. */
+  #unanswered: Promise<unknown>[] = [];
   #statements = 0;
   /** Audit rows to insert just before COMMIT. */
   readonly #audits: unknown[][] = [];
@@ -44,15 +44,26 @@ class CallQueries implements PgQueries<PgStatements> {
       await begin;
       return;
     }
-    // Caught here and rethrown by whoever waits for it: unanswered, it must not be unhandled.
-    begin.catch(() => {});
-    this.#begin = begin;
+    this.#later(begin);
+  }
+
+  async send(statement: string, params: readonly unknown[] = []): Promise<void> {
+    const query = this.#statement(statement, params);
+    if (this.#pipelined) this.#later(query);
+    else await query;
+  }
+
+  /** A query whose answer the next one waits for. Caught here and rethrown by that wait: it must not be unhandled meanwhile. */
+  #later(query: Promise<unknown>): void {
+    query.catch(() => {});
+    this.#unanswered.push(query);
   }
 
   async all(statement: string, params: readonly unknown[] = []): Promise<RawRow[]> {
-    const text = this.#implementation.statements[statement];
-    if (text === undefined) throw new Error(`${this.#implementation.operation.name} has no statement "${statement}"`);
-    return this.#query(`${this.#implementation.operation.name}.${statement}`, text, params);
+    const query = this.#statement(statement, params);
+    // In order: an earlier statement's failure is the one to report.
+    for (const earlier of this.#unanswered.splice(0)) await earlier;
+    return (await query).rows;
   }
 
   async one(statement: string, params?: readonly unknown[]): Promise<RawRow | undefined> {
@@ -82,28 +93,28 @@ class CallQueries implements PgQueries<PgStatements> {
     let commit: { command: string };
     if (this.#pipelined) {
       sending();
-      const sent: Promise<unknown>[] = [this.#begin ?? Promise.resolve(), ...audits, this.#client.query('COMMIT')];
-      this.#begin = undefined;
+      const sent: Promise<unknown>[] = [...this.#unanswered.splice(0), ...audits, this.#client.query('COMMIT')];
       // The first failure is the one to report; the COMMIT behind it then answers ROLLBACK.
       commit = (await Promise.all(sent)).at(-1) as { command: string };
     } else {
-      sending();
+        sending();
       commit = await this.#client.query('COMMIT');
     }
     // COMMIT of a transaction in which a statement failed rolls back without an error.
     if (commit.command !== 'COMMIT') throw new Error(`COMMIT answered ${commit.command}: the transaction was rolled back`);
   }
 
-  async #query(name: string, text: string, params: readonly unknown[]): Promise<RawRow[]> {
+  #statement(statement: string, params: readonly unknown[]): Promise<{ rows: RawRow[] }> {
+    const text = this.#implementation.statements[statement];
+    if (text === undefined) throw new Error(`${this.#implementation.operation.name} has no statement "${statement}"`);
     // A 'read' call is one statement, its own snapshot; a second would see another one.
     if (++this.#statements > 1 && this.#mode === 'read') {
       throw new Error(`${this.#implementation.operation.name} runs several statements: its mode must be 'snapshot'`);
     }
+    const name = `${this.#implementation.operation.name}.${statement}`;
     const query = this.#client.query<unknown[]>({ name, text, values: params as unknown[], rowMode: 'array' });
-    const begin = this.#begin;
-    this.#begin = undefined;
-    const [, result] = await Promise.all([begin, query]);
-    return result.rows;
+    if (this.#unanswered.length > 0) query.catch(() => {});
+    return query;
   }
 }
 

@@ -18,6 +18,12 @@ export interface PgQueries<S extends PgStatements> {
   one(statement: keyof S & string, params?: readonly unknown[]): Promise<RawRow | undefined>;
   /** The first column of the first row, or undefined when there is no row. */
   value(statement: keyof S & string, params?: readonly unknown[]): Promise<unknown>;
+  /**
+   * Sends a statement whose answer the call does not need (a lock): on a pipelining
+   * connection it goes out with the next statement and costs no round trip of its own; its
+   * failure is reported by that statement's wait.
+   */
+  send(statement: keyof S & string, params?: readonly unknown[]): Promise<void>;
   /** Writes the operation's audit row, in the same transaction. */
   audit(ctx: AuditContext | undefined, record: AuditRecord): Promise<void>;
 }

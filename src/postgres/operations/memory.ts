@@ -43,7 +43,7 @@ export const pgMemoryAdd = implement(memoryAdd, {
       `RETURNING ${MEMORY_ENTRIES.columns}`,
   },
   async run(q, [namespace, key, value, type, metadata, createdBy, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     let row: RawRow | undefined;
     try {
       row = await q.one('insert', [namespace, key, value, type, metadata, createdBy]);
@@ -94,7 +94,7 @@ export const pgMemoryUpdate = implement(memoryUpdate, {
     current: 'SELECT version FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ORDER BY version DESC LIMIT 1',
   },
   async run(q, [namespace, key, value, expectedVersion, updatedBy, metadata, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     let row: RawRow | undefined;
     try {
       row = await q.one('insert', [namespace, key, value, updatedBy, metadata, expectedVersion]);
@@ -135,7 +135,7 @@ export const pgMemoryDelete = implement(memoryDelete, {
       'WHERE namespace = $1 AND key = $2 AND is_deleted = false RETURNING id, version',
   },
   async run(q, [namespace, key, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     const rows = await q.all('markAll', [namespace, key]);
     if (rows.length === 0) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
     const newest = rows.reduce((a, b) => ((b[1] as number) > (a[1] as number) ? b : a));
@@ -157,7 +157,7 @@ export const pgMemoryRollback = implement(memoryRollback, {
     mark: `UPDATE memory_entries SET is_deleted = true, updated_at = ${NOW} WHERE id = $1`,
   },
   async run(q, [namespace, key, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     const [current, previous] = (await q.all('lastTwo', [namespace, key])).map((row) => MEMORY_ENTRIES.decode(row));
     if (current === undefined) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
     if (previous === undefined) {
