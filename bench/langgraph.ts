@@ -23,9 +23,12 @@ import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openStore } from '../src/api/store.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
 import { benchFile } from './paths.js';
+import { postgresDatabases } from './postgres-databases.js';
 import { int, machineInfo, table, type MachineInfo } from './report.js';
 
-export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory'] as const;
+export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory', 'abathur-pg', 'postgres'] as const;
+/** The systems on PostgreSQL: AbathurSaver on a store opened with { url }, LangGraph's PostgresSaver. */
+const ON_POSTGRES: readonly LgSystem[] = ['abathur-pg', 'postgres'];
 export type LgSystem = (typeof LG_SYSTEMS)[number];
 export const LG_WORKLOADS = ['graph', 'graph-large', 'saver', 'saver-large'] as const;
 export type LgWorkload = (typeof LG_WORKLOADS)[number];
@@ -38,6 +41,8 @@ export interface LgTrialConfig {
   invokes: number;
   /** A fresh directory for the database. */
   dir: string;
+  /** A fresh PostgreSQL database, for the systems on PostgreSQL. */
+  url?: string;
 }
 
 export interface Percentiles {
@@ -207,6 +212,16 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
     const store = await openStore({ path });
     saver = new AbathurSaver(store);
     close = () => store.close();
+  } else if (config.system === 'abathur-pg') {
+    const store = await openStore({ url: config.url! });
+    saver = new AbathurSaver(store);
+    close = () => store.close();
+  } else if (config.system === 'postgres') {
+    const { PostgresSaver } = await import('@langchain/langgraph-checkpoint-postgres');
+    const postgres = PostgresSaver.fromConnString(config.url!);
+    await postgres.setup();
+    saver = postgres;
+    close = () => postgres.end();
   } else if (config.system === 'sqlite') {
     const sqlite = SqliteSaver.fromConnString(path);
     saver = sqlite;
@@ -264,6 +279,8 @@ export interface LgBenchOptions {
   trials: number;
   systems: readonly LgSystem[];
   workloads: readonly LgWorkload[];
+  /** The PostgreSQL server for the systems on PostgreSQL; none: an embedded one. */
+  url?: string;
   progress?: (line: string) => void;
 }
 
@@ -278,12 +295,17 @@ export interface LgBenchReport {
 export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenchReport> {
   const trials: LgResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'abathur-lg-bench-'));
+  const databases = options.systems.some((system) => ON_POSTGRES.includes(system))
+    ? await postgresDatabases({ ...(options.url === undefined ? {} : { url: options.url }), progress: options.progress })
+    : undefined;
+  if (databases !== undefined) options.progress?.(`PostgreSQL systems on ${databases.describe}`);
   try {
     for (let t = 0; t < options.trials; t++) {
       for (const workload of options.workloads) {
         for (const system of options.systems) {
           const trialDir = mkdtempSync(join(dir, `${system}-`));
-          const result = await runChild({ system, workload, threads: options.threads, invokes: options.invokes, dir: trialDir });
+          const url = ON_POSTGRES.includes(system) ? await databases!.fresh() : undefined;
+          const result = await runChild({ system, workload, threads: options.threads, invokes: options.invokes, dir: trialDir, ...(url === undefined ? {} : { url }) });
           rmSync(trialDir, { recursive: true, force: true });
           trials.push(result);
           options.progress?.(
@@ -295,6 +317,7 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await databases?.close();
   }
   const medianOf: LgBenchReport['median'] = {};
   for (const workload of options.workloads) {
@@ -304,7 +327,7 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
       medianOf[workload][system] = runs[(runs.length - 1) >> 1]!;
     }
   }
-  const { progress: _progress, ...config } = options;
+  const { progress: _progress, url: _url, ...config } = options;
   return { machine: machineInfo(), config, trials, median: medianOf };
 }
 
@@ -312,10 +335,11 @@ const ms = (x: number) => `${x} ms`;
 
 export function formatLangGraphBench(report: LgBenchReport): string {
   const { machine, config } = report;
-  const rows = [['workload', 'system', 'steps/s', 'vs sqlite', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
+  // The baseline: LangGraph's own saver on the same engine (SqliteSaver; PostgresSaver for the PostgreSQL systems).
+  const rows = [['workload', 'system', 'steps/s', 'vs LangGraph', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
   for (const [workload, bySystem] of Object.entries(report.median)) {
-    const base = bySystem.sqlite?.stepsPerSecond;
     for (const [system, r] of Object.entries(bySystem)) {
+      const base = (ON_POSTGRES.includes(system as LgSystem) ? bySystem.postgres : bySystem.sqlite)?.stepsPerSecond;
       rows.push([
         workload,
         system,

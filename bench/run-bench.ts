@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import { ADK_POSTGRES_SYSTEMS, ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
 import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
@@ -305,7 +305,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     return names;
   };
   if (values.adk) {
-    const adk = listed(ADK_SYSTEMS) as AdkSystemName[];
+    const adk = listed(ADK_SYSTEMS, [...ADK_SYSTEMS, ...ADK_POSTGRES_SYSTEMS]) as AdkSystemName[];
     io.out(`running ${adk.join(', ')}...`);
     const result = await runAdkBench({
       systems: adk,
@@ -314,6 +314,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       durationMs: positive('duration', values.duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       synchronous,
+      ...(values.url === undefined ? {} : { url: values.url }),
       progress: io.out,
     });
     io.out(formatAdkBench(result));
@@ -363,7 +364,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
 
 /** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */
 async function runLangGraph(
-  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string },
+  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string; url?: string },
   io: BenchIo,
 ): Promise<number> {
   const lg = await import('./langgraph.js');
@@ -372,8 +373,8 @@ async function runLangGraph(
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
     return n;
   };
-  const pick = <T extends string>(name: string, text: string | undefined, all: readonly T[]): T[] => {
-    if (text === undefined) return [...all];
+  const pick = <T extends string>(name: string, text: string | undefined, all: readonly T[], defaults: readonly T[] = all): T[] => {
+    if (text === undefined) return [...defaults];
     const chosen = text.split(',');
     for (const c of chosen) if (!(all as readonly string[]).includes(c)) throw new UsageError(`--${name} takes ${all.join(', ')}; got "${c}"`);
     return chosen as T[];
@@ -383,7 +384,9 @@ async function runLangGraph(
     invokes: count('invokes', values.invokes),
     trials: count('trials', values.trials),
     workloads: pick('workloads', values.workloads, lg.LG_WORKLOADS),
-    systems: pick('lg-systems', values['lg-systems'], lg.LG_SYSTEMS),
+    // The PostgreSQL systems only when named: they start a server.
+    systems: pick('lg-systems', values['lg-systems'], lg.LG_SYSTEMS, ['abathur', 'sqlite', 'memory']),
+    ...(values.url === undefined ? {} : { url: values.url }),
     progress: io.out,
   });
   io.out(lg.formatLangGraphBench(report));
