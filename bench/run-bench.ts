@@ -31,6 +31,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --before DIR        another build of this package (its root, built): the before system
   --engine postgres   the store on SQLite (facade) against the store on PostgreSQL (postgres),
                       same workload, same run: --systems facade,postgres
+  --processes 1,2,4   with --engine postgres: the load from that many processes at once against one
+                      server, the callers split between them (--svg FILE draws the chart)
   --url URL           the PostgreSQL server for postgres (its login must create databases);
                       default: an embedded server started for the run (a development dependency)
   --pool N            the postgres system's connection pool (default: the store's, 10)
@@ -271,6 +273,8 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       url: { type: 'string' },
       pool: { type: 'string' },
       'pg-commit': { type: 'string', default: 'on' },
+      processes: { type: 'string' },
+      svg: { type: 'string' },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       before: { type: 'string' },
@@ -351,6 +355,15 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   }
 
   const mix = parseMix(values.mix);
+  if (values.processes !== undefined) {
+    if (values.engine !== 'postgres') throw new UsageError('--processes measures the PostgreSQL engine: add --engine postgres');
+    const processes = values.processes.split(',').map((text) => Math.round(positive('processes', text)));
+    const { runScaling, formatScaling, writeScaling } = await import('./postgres-scaling.js');
+    const result = await runScaling({ ...common, ...postgres, processes, mix, progress: io.out });
+    io.out(formatScaling(result));
+    writeScaling(result, values.json, values.svg);
+    return 0;
+  }
   if (systems.includes('writer-limit')) assertWriteMix(mix);
   io.out(`running ${systems.join(', ')}...`);
   const result = await compare({ ...common, systems, mix, postgres, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
