@@ -52,6 +52,30 @@ export default defineConfig(
     },
   },
   {
+    // Rows decode by name, through a table spec's decoder (src/catalogue/table.ts); a
+    // statement that returns another shape declares it with defineTable. Reading a row by
+    // position, or casting one to a tuple, breaks silently when a column moves.
+    files: ['src/catalogue/**/*.ts', 'src/postgres/operations/**/*.ts'],
+    ignores: ['src/catalogue/table.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[computed=true][object.name=/^(row|r|found|stored|updated|raw)$/][property.type="Literal"]',
+          message: 'A row is read by name: decode it through its table spec (defineTable), not by position.',
+        },
+        {
+          selector: 'TSAsExpression[typeAnnotation.type="TSTupleType"], TSAsExpression > TSUnionType > TSTupleType, TSAsExpression > TSArrayType > TSTupleType',
+          message: 'A row is read by name: decode it through its table spec (defineTable), not as a tuple.',
+        },
+        {
+          selector: 'CallExpression > SpreadElement, NewExpression > SpreadElement',
+          message: 'No spread into call arguments: a long array overflows the stack (RangeError). Loop, reduce, or pass the array.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // vitest types its asymmetric matchers (expect.stringContaining, expect.any, …)

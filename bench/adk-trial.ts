@@ -6,7 +6,7 @@ import { build, type Histogram } from 'hdr-histogram-js';
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { AbathurSessionService } from '../src/adk/index.js';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { EventLoopDelay } from '../src/cli/event-loop-delay.js';
 import type { Synchronous } from '../src/sqlite/connection.js';
 

@@ -20,7 +20,7 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 import { Annotation, END, MemorySaver, START, StateGraph, type BaseCheckpointSaver } from '@langchain/langgraph';
 import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
 import { benchFile } from './paths.js';
 import { postgresDatabases } from './postgres-databases.js';

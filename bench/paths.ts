@@ -7,4 +7,4 @@ const here = dirname(fileURLToPath(import.meta.url));
 const built = basename(dirname(here)) === 'dist' ? here : join(here, '..', 'dist', 'bench');
 
 /** Compiled benchmark files that run in their own thread or process. */
-export const benchFile = (name: 'trial' | 'naive-worker' | 'langgraph-trial' | 'adk-trial'): string => join(built, `${name}.js`);
+export const benchFile = (name: 'trial' | 'naive-worker' | 'langgraph-trial' | 'adk-trial' | 'telemetry-trial'): string => join(built, `${name}.js`);

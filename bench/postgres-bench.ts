@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { resolvePostgresOptions } from '../src/api/options.js';
-import { copySqliteToPostgres } from '../src/postgres/copy.js';
+import { copySqliteToPostgres } from '../src/copy/copy.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 
 // The PostgreSQL side of the benchmark: a server (one given by --url, or an embedded one

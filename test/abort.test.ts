@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { openTestStore } from './helpers/store.js';
 

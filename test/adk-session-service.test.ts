@@ -1,7 +1,7 @@
 import { createEvent, createSession, InMemorySessionService, type Event, type Session } from '@google/adk';
 import { expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { AbathurSessionService } from '../src/adk/index.js';
 import { describeEachEngine } from './helpers/engines.js';
 

@@ -1,8 +1,7 @@
 import { createEvent, createSession, type Event, type Session } from '@google/adk';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
-import { engineOf } from '../src/api/internal.js';
-import type { Store } from '../src/api/store.js';
+import { engineOf, type Store } from '../src/store.js';
 import { AbathurSessionService } from '../src/adk/index.js';
 import type { AdkSessionRecord } from '../src/catalogue/adk.js';
 import { openInProcessStore } from './helpers/in-process-store.js';

@@ -2,10 +2,8 @@ import Database from 'better-sqlite3';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { engineOf } from '../src/api/internal.js';
-import type { Store } from '../src/api/store.js';
-import type { Engine } from '../src/sqlite/engine.js';
-import { openTestStore, settleAll } from './helpers/store.js';
+import type { Store } from '../src/store.js';
+import { openTestStore, settleAll, sqliteEngineOf } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
 
 // store.backup on real threads: a copy made on a connection of its own, under a temporary
@@ -60,7 +58,7 @@ describe('store.backup', () => {
     const destination = join(dir, 'copy.db');
     const backup = store.backup(destination);
     await copyUnderWay(dir);
-    await Promise.all((engineOf(store) as Engine).threads.readers.map((reader) => reader.terminate()));
+    await Promise.all(sqliteEngineOf(store).threads.readers.map((reader) => reader.terminate()));
     const result = await backup;
     expect(result).toEqual({ path: destination, bytes: statSync(destination).size });
     expect(isWholeDatabase(destination)).toBe(true);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ERROR_CODES, StoreError } from '../src/api/errors.js';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import type { JsonValue } from '../src/api/types.js';
 import { describeEachEngine } from './helpers/engines.js';
 import { cleanup, testTmpRoot } from './helpers/temp.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkDatabase, checkIndexes, formatCheckReport } from '../src/diagnostics/check.js';
+import { formatCheckReport } from '../src/diagnostics/check-report.js';
+import { checkDatabase, checkIndexes } from '../src/sqlite/check.js';
 import { operations } from '../src/catalogue/index.js';
 import { freshDatabase } from './helpers/database.js';
 

@@ -1,8 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
+import { sqliteEngineOf } from './helpers/store.js';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
-import { engineOf } from '../src/api/internal.js';
-import type { Engine } from '../src/sqlite/engine.js';
+import { openStore } from '../src/store.js';
 import { tempDbPath } from './helpers/temp.js';
 
 describe('close', () => {
@@ -12,7 +11,7 @@ describe('close', () => {
     const session = await store.sessions.create({ id: 'seed', appName: 'close', userId: 'u' });
     const writes = Array.from({ length: 100 }, (_, i) => store.sessions.create({ id: `s${i}`, appName: 'close', userId: 'u' }));
     const reads = Array.from({ length: 100 }, () => store.sessions.get(session.id));
-    const { readers, writer } = (engineOf(store) as Engine).threads;
+    const { readers, writer } = sqliteEngineOf(store).threads;
     const closing = store.close();
     expect(store.close()).toBe(closing);
     await expect(store.sessions.get(session.id)).rejects.toMatchObject({ code: 'CLOSED' });

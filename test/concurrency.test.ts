@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { describeEachEngine } from './helpers/engines.js';
 import { openTestStore, settleAll } from './helpers/store.js';
 

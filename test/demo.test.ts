@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { main } from '../src/cli/cli.js';
 import { runDemo, type DemoOptions } from '../src/cli/demo.js';
 import { fileHash } from './helpers/files.js';

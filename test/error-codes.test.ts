@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { codeForSqlite, ERROR_CODES, fromWireError, StoreError, toStoreError, toWireError, type ErrorCode } from '../src/api/errors.js';
-import { engineOf } from '../src/api/internal.js';
+import { engineOf } from '../src/store.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';

@@ -36,6 +36,13 @@ const expected: Record<string, string[]> = {
     'session 2: 2 events, user:name Alice',
     "the store: 2 sessions of alice; session 1's log: 1 user, 2 assistant",
   ],
+  tracing: [
+    'turn: 5 store calls under it',
+    '  sessions.create on sqlite: 1 row(s)',
+    '  sessions.appendEvent on sqlite: 1 row(s)',
+    '  sessions.events on sqlite: 2 row(s)',
+    '  sessions.appendEvent on sqlite: error NOT_FOUND',
+  ],
 };
 
 const examples = readdirSync(join(packageRoot, 'examples'))

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
 import { openTestStore } from './helpers/store.js';
 import { tempDir, tempDbPath } from './helpers/temp.js';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { createFileWithMode } from '../src/sqlite/files.js';
 
 // The store holds agents' memory and users' data: what it creates is private unless asked.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { fileHash, siblings } from './helpers/files.js';
 import { withTmpfs } from './helpers/mounts.js';
 import { tempDbPath, tempDir } from './helpers/temp.js';

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 import { openTestStore, settleAll } from './helpers/store.js';
 

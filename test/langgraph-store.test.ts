@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbathurStore, type EmbedFunction } from '../src/langgraph/index.js';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import type { Item, Operation } from '@langchain/langgraph-checkpoint';
 import { describeEachEngine } from './helpers/engines.js';
 import { settleAll } from './helpers/store.js';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultReaders, resolveOptions } from '../src/api/options.js';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { tempDbPath } from './helpers/temp.js';
 
 describe('openStore options', () => {

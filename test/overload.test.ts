@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { openTestStore } from './helpers/store.js';
 
 const SURGE_MS = Number(process.env.ABATHUR_SURGE_MS ?? 3000);

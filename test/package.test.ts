@@ -200,7 +200,7 @@ describe('the tarball', () => {
       expect(reached.filter((file) => /^(sqlite|catalogue|diagnostics|cli)\//.test(file)), subpath).toEqual([]);
       if (subpath === '.') {
         expect(external, subpath).toEqual([]);
-        expect(reached.filter((file) => !/^(index|api\/(types|errors|store)|services\/[a-z-]+)\.d\.ts$/.test(file))).toEqual([]);
+        expect(reached.filter((file) => !/^(index|store|api\/(types|errors|engine)|services\/[a-z-]+)\.d\.ts$/.test(file))).toEqual([]);
         expect(reached).toContain('api/types.d.ts');
       } else {
         // An adapter may name its framework's types: an optional peer dependency, never another package.
@@ -255,7 +255,7 @@ try {
   const subpaths: Record<string, string[]> = {};
   for (const subpath of SUBPATHS) subpaths[subpath] = Object.keys((await import(subpath)) as object);
   // Nothing internal is reachable from outside the package.
-  const internal = await import('abathur-store/dist/src/api/internal.js' as string).then(() => 'imported', (error: { code?: string }) => error.code);
+  const internal = await import('abathur-store/dist/src/store.js' as string).then(() => 'imported', (error: { code?: string }) => error.code);
 
   console.log(JSON.stringify({ step, theme, untyped, pending: pending.items.length, conflict, aborted, retryable, internal, readers: store.stats().readers, subpaths }));
 } finally {

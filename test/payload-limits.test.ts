@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { describeEachEngine, type TestEngine } from './helpers/engines.js';
 
 const PAYLOAD = 1024;

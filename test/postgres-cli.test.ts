@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { main, type CliIo } from '../src/cli/cli.js';
+import { main } from '../src/cli/cli.js';
+import type { CliIo } from '../src/cli/io.js';
 import { postgresSchemaVersion } from '../src/postgres/schema.js';
 import { freshEmptyPostgresUrl, freshPostgresUrl, pgClient } from './helpers/postgres.js';
 

@@ -2,7 +2,7 @@ import { EventEmitter, getEventListeners } from 'node:events';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { memoryGet, memoryUpdate } from '../src/catalogue/memory.js';
 import { startPostgres } from '../bench/postgres-server.js';
 import { execute } from '../src/postgres/executor.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { freshPostgresUrl, pgClient } from './helpers/postgres.js';
 import { cleanup } from './helpers/temp.js';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startPostgres } from '../bench/postgres-server.js';
 import { AbathurSessionService } from '../src/adk/index.js';
-import { openStore } from '../src/api/store.js';
+import { openStore } from '../src/store.js';
 import { pgClient } from './helpers/postgres.js';
 import { cleanup } from './helpers/temp.js';
 

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { engineOf } from '../src/api/internal.js';
+import { engineOf } from '../src/store.js';
 import { Engine } from '../src/sqlite/engine.js';
-import { openTestStore } from './helpers/store.js';
+import { openTestStore, sqliteEngineOf } from './helpers/store.js';
 import { openInProcessStore } from './helpers/in-process-store.js';
 
 /** Every object reachable from `root` through properties a user can see (own keys, symbols included). */
@@ -40,8 +40,8 @@ describe('the public surface', () => {
     );
     expect(internals).toEqual([]);
     // The package's own accessor does reach it: the engine is there, only not public.
-    expect(engineOf(store)).toBeInstanceOf(Engine);
-    expect((engineOf(store) as Engine).threads.readers).toHaveLength(1);
+    expect(sqliteEngineOf(store)).toBeInstanceOf(Engine);
+    expect(sqliteEngineOf(store).threads.readers).toHaveLength(1);
   });
 
   it('the walk would find an engine on a public property (the check can fail)', async () => {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { specOf } from '../src/catalogue/operation.js';
-import { ACCEPTED_PLANS, explain, explainOperations, statementParameters } from '../src/diagnostics/query-plan.js';
+import { ACCEPTED_PLANS, explain, explainOperations, statementParameters } from '../src/sqlite/query-plan.js';
 import { assertIndexedPlan, populatedDatabase } from './helpers/query-plan.js';
 
 describe('the EXPLAIN helper', () => {

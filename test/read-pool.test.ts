@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
-import { EngineStats } from '../src/sqlite/engine-stats.js';
+import { EngineStats } from '../src/diagnostics/engine-stats.js';
 import { ReadPool } from '../src/sqlite/read-pool.js';
 import type { ReadBatchRequest, ReadBatchResponse } from '../src/sqlite/protocol.js';
 import { InProcessReaders } from './helpers/in-process-store.js';

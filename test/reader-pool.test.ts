@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/api/store.js';
-import { engineOf } from '../src/api/internal.js';
-import type { Engine } from '../src/sqlite/engine.js';
-import { openTestStore } from './helpers/store.js';
+import { openStore } from '../src/store.js';
+import { openTestStore, sqliteEngineOf } from './helpers/store.js';
 import { tempDbPath } from './helpers/temp.js';
 
 // The reader pool on real threads: Piscina's pool, each thread running one serve task.
@@ -20,7 +18,7 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 describe('the reader pool', () => {
   it("is Piscina's: a reader thread killed is replaced by the pool, which is back at `readers` threads, and reads are served", async () => {
     const store = await openTestStore({ readers: 2 });
-    const engine = engineOf(store) as Engine;
+    const engine = sqliteEngineOf(store);
     const session = await store.sessions.create({ appName: 'pool', userId: 'u' });
     const [doomed, survivor] = engine.threads.readers;
     const doomedId = doomed!.threadId;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { operations } from '../src/catalogue/index.js';
 import { specOf } from '../src/catalogue/operation.js';
-import { explain } from '../src/diagnostics/query-plan.js';
+import { explain } from '../src/sqlite/query-plan.js';
 import { populatedDatabase } from './helpers/query-plan.js';
-import type { Store } from '../src/api/store.js';
+import type { Store } from '../src/store.js';
 import { describeEachEngine } from './helpers/engines.js';
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

@@ -40,4 +40,13 @@ describe('a declared table', () => {
     const plain = new Uint8Array([4]);
     expect(blobs.decode([plain, null, packed]).value).toBe(plain);
   });
+
+  it("keeps a SQLite blob as the driver returned it, uncopied, and a shape's expression columns as named", () => {
+    const shape = defineTable('lg_store', { value: 'blob', vector: { kind: 'blob?', column: 'v.embedding' }, size: { kind: 'integer', column: 'octet_length(value)' } });
+    const own = Buffer.from([1, 2, 3]);
+    const row = shape.decode([own, null, 3]);
+    expect(row.value).toBe(own);
+    expect(row).toEqual({ value: own, vector: null, size: 3 });
+    expect(shape.columns).toBe('value, v.embedding, octet_length(value)');
+  });
 });

@@ -2,10 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type Store } from '../src/api/store.js';
-import { engineOf } from '../src/api/internal.js';
-import type { Engine } from '../src/sqlite/engine.js';
-import { openTestStore } from './helpers/store.js';
+import { openStore, type Store } from '../src/store.js';
+import { openTestStore, sqliteEngineOf } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
 
 interface Tracked {
@@ -64,7 +62,7 @@ describe('worker deaths', () => {
   it('a reader that dies fails only its in-flight reads, and is replaced', async () => {
     const store = await openTestStore({ readers: 2 });
     const id = await seed(store);
-    const engine = (engineOf(store) as Engine);
+    const engine = sqliteEngineOf(store);
     const running = load(64, () => store.sessions.get(id));
     await sleep(200);
     const killedAt = performance.now();
@@ -88,7 +86,7 @@ describe('worker deaths', () => {
 
   it('a writer that dies: in-flight writes are OUTCOME_UNKNOWN, queued ones go to a fresh writer', async () => {
     const store = await openTestStore();
-    const engine = (engineOf(store) as Engine);
+    const engine = sqliteEngineOf(store);
     const running = load(64, (n) => store.sessions.create({ id: `s${n}`, appName: 'crash', userId: 'u' }));
     await sleep(300);
     const killedAt = performance.now();
@@ -120,7 +118,7 @@ describe('worker deaths', () => {
     const store = await openStore({ path: join(dir, 'store.db') });
     try {
       await store.sessions.create({ id: 'before', appName: 'a', userId: 'u' });
-      const engine = (engineOf(store) as Engine);
+      const engine = sqliteEngineOf(store);
       // The file moves away, then the writer dies: its replacement cannot open the path.
       renameSync(dir, `${dir}-moved`);
       await engine.threads.writer.terminate();
@@ -138,7 +136,7 @@ describe('worker deaths', () => {
 
   it('no promise is left pending when the writer dies while idle', async () => {
     const store = await openTestStore();
-    const engine = (engineOf(store) as Engine);
+    const engine = sqliteEngineOf(store);
     await engine.threads.writer.terminate();
     await until(() => store.stats().restarts.writer === 1);
     const session = await store.sessions.create({ appName: 'idle', userId: 'u' });

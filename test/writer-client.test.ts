@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../src/api/options.js';
 import { engineConfig } from '../src/sqlite/engine.js';
-import { EngineStats } from '../src/sqlite/engine-stats.js';
+import { EngineStats } from '../src/diagnostics/engine-stats.js';
 import { WriterClient } from '../src/sqlite/writer-client.js';
 import type { WriterConfig } from '../src/sqlite/writer-thread.js';
 import { inProcessWriters, type InProcessWriterThread, type WriterHooks } from './helpers/in-process-store.js';

@@ -1,11 +1,10 @@
 import type { BaseMemoryService, Event, MemoryEntry, SearchMemoryRequest, SearchMemoryResponse, Session } from '@google/adk';
 import { createHash } from 'node:crypto';
 import { invalidArgument, StoreError } from '../api/errors.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import { engineOf, type Store } from '../store.js';
 import * as v from '../api/validate.js';
 import { adkMemoryAddSession, adkMemorySearch, type AdkMemoryItem } from '../catalogue/adk.js';
-import type { StoreEngine } from '../services/engine.js';
+import type { StoreEngine } from '../api/engine.js';
 
 /** Options of {@link AbathurMemoryService}'s constructor. */
 export interface AbathurMemoryServiceOptions {

@@ -13,8 +13,7 @@ import {
 } from '@google/adk';
 import { randomUUID } from 'node:crypto';
 import { invalidArgument, StoreError } from '../api/errors.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import { engineOf, type Store } from '../store.js';
 import * as v from '../api/validate.js';
 import {
   adkSessionsAppendEvent,
@@ -26,7 +25,7 @@ import {
   type AdkKey,
   type AdkSessionRecord,
 } from '../catalogue/adk.js';
-import type { StoreEngine } from '../services/engine.js';
+import type { StoreEngine } from '../api/engine.js';
 import { mergeScopes, refreshState, splitScopes, withoutTemp, type StateRecord } from './state.js';
 
 /** What `appendEvent` does with a session object older than the stored session. */

@@ -190,3 +190,18 @@ export function aborted(operation: string, signal: AbortSignal): StoreError {
 export function invalidArgument(message: string): StoreError {
   return new StoreError('INVALID_ARGUMENT', message);
 }
+
+/**
+ * An OVERLOADED error without a stack trace, as both engines refuse a call past their
+ * queue: capturing one costs several times what the rest of a refused call does, and a
+ * surge refuses calls by the hundred thousand.
+ */
+export function overloaded(message: string): StoreError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new StoreError('OVERLOADED', message);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_FILE_MODE } from '../sqlite/files.js';
 import { invalidArgument } from './errors.js';
 import type { PostgresStoreOptions, ReaderResourceLimits, StoreOptions } from './types.js';
 import { boolean, finiteNumber, integer, isPlainObject, oneOf, options as knownOptions } from './validate.js';
+
+/** Owner read and write only: the store holds agents' memory and users' data. */
+export const DEFAULT_FILE_MODE = 0o600;
 
 export type { PostgresStoreOptions, StoreOptions };
 
@@ -19,9 +21,10 @@ export interface ResolvedPostgresOptions {
   schema: string;
   maxPayloadBytes: number;
   maxStateBytes: number;
+  telemetry: boolean;
 }
 
-const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes'] as const;
+const POSTGRES_KNOWN = ['url', 'pool', 'maxQueue', 'statementTimeoutMs', 'schema', 'maxPayloadBytes', 'maxStateBytes', 'telemetry'] as const;
 
 /** The URL as it may be shown: the password replaced. */
 export function redactUrl(url: URL): string {
@@ -35,7 +38,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
   if ('path' in input) {
     throw invalidArgument('give either options.path (a SQLite file) or options.url (a PostgreSQL server), not both');
   }
-  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes'];
+  const shared: readonly string[] = ['path', 'maxQueue', 'maxPayloadBytes', 'maxStateBytes', 'telemetry'];
   const sqliteOnly = KNOWN.find((key) => !shared.includes(key) && key in input);
   if (sqliteOnly !== undefined) {
     throw invalidArgument(`options.${sqliteOnly} applies to the SQLite engine only; a store on options.url does not take it`);
@@ -72,6 +75,7 @@ export function resolvePostgresOptions(input: Record<string, unknown>): Resolved
     // PostgreSQL's own ceiling on one jsonb or text value is 1 GB less its header.
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
     maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
+    telemetry: opt(o.telemetry, true, (v) => boolean('options.telemetry', v)),
   };
 }
 
@@ -92,6 +96,7 @@ const KNOWN = [
   'fileMode',
   'maxPayloadBytes',
   'maxStateBytes',
+  'telemetry',
 ] as const;
 
 const MiB = 1024 * 1024;
@@ -169,6 +174,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     // SQLite's own ceiling on a string or blob is 1,000,000,000 bytes.
     maxPayloadBytes: opt(o.maxPayloadBytes, MiB, (v) => integer('options.maxPayloadBytes', v, 1024, 1_000_000_000)),
     maxStateBytes: opt(o.maxStateBytes, MiB, (v) => integer('options.maxStateBytes', v, 1024, 1_000_000_000)),
+    telemetry: opt(o.telemetry, true, (v) => boolean('options.telemetry', v)),
   };
   return resolved;
 }

@@ -286,9 +286,53 @@ export interface MemoryContext<Value = JsonValue> {
 }
 
 // ---- Inputs and options of the services ----------------------------------------
-// (The sessions service's own inputs — CreateSessionInput, GetSessionOptions,
-// SessionListOptions — still live in src/services/sessions.ts while issue 9 reworks
-// that service; they are re-exported at the end of this file.)
+
+export interface CreateSessionInput extends WriteOptions {
+  /** A UUID v4 is generated when omitted. */
+  id?: string;
+  appName: string;
+  userId: string;
+  projectId?: string | null;
+  state?: JsonObject;
+  metadata?: JsonObject;
+}
+
+export interface GetSessionOptions extends CallOptions {
+  /** Return only the newest n events. */
+  lastEvents?: number;
+}
+
+export interface SessionListOptions extends ListOptions, CallOptions {
+  /** Each listed session carries its newest n events; without it, none (`events: []`). */
+  lastEvents?: number;
+}
+
+export interface AppendEventOptions extends WriteOptions {
+  /**
+   * The caller's id for this event, unique in the session. Appending an id the session
+   * already holds appends nothing and returns the first append's seq, so a retry (after
+   * OUTCOME_UNKNOWN, say) never duplicates an event.
+   */
+  eventId?: string;
+  /** Merged into the state (JSON merge patch) in the same transaction. */
+  stateDelta?: JsonObject;
+}
+
+/** One event of {@link Sessions.appendEvents}. */
+export interface NewEvent {
+  event: JsonValue;
+  /** As {@link AppendEventOptions.eventId}. */
+  eventId?: string;
+}
+
+export interface SessionEventsOptions extends ListOptions {
+  /** Only events with a larger seq (exclusive). */
+  afterSeq?: number;
+  /** Only events with a smaller seq (exclusive). */
+  beforeSeq?: number;
+  /** `'asc'` (default): oldest first; `'desc'`: newest first. */
+  order?: EventOrder;
+}
 
 export interface AddMemoryInput extends WriteOptions {
   /** Colon-separated hierarchy, e.g. `user:alice:preferences`. */
@@ -497,6 +541,13 @@ export interface StoreOptions {
    * keep the owner's read and write bits. Files that already exist keep their mode.
    */
   fileMode?: number;
+  /**
+   * Where `@opentelemetry/api` (an optional peer dependency) is installed, every call is a
+   * span under the caller's active context and the meter gets `stats()`'s figures; with
+   * no SDK registered that costs one non-recording span per call. False turns it off.
+   * Default true.
+   */
+  telemetry?: boolean;
 }
 
 /**
@@ -528,6 +579,8 @@ export interface PostgresStoreOptions {
    * JSON. Default 1 MiB.
    */
   maxStateBytes?: number;
+  /** As on SQLite: spans and metrics through `@opentelemetry/api` where it is installed. Default true. */
+  telemetry?: boolean;
 }
 
 /** Which storage engine a store runs on. */
@@ -656,12 +709,3 @@ export interface CheckReport {
   /** The plan of every catalogue statement, when asked for. */
   plans?: StatementPlan[];
 }
-
-export type {
-  AppendEventOptions,
-  CreateSessionInput,
-  GetSessionOptions,
-  NewEvent,
-  SessionEventsOptions,
-  SessionListOptions,
-} from '../services/sessions.js';

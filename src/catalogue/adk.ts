@@ -5,6 +5,7 @@ import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { checkStateBytes, LAST_EVENTS, SEQ_OF_EVENT_ID } from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
+import { defineTable, type RawRow } from './table.js';
 
 // Operations of the Google ADK adapter (src/adk/). An ADK session is a store session (a
 // sessions row holding its session-scoped state, its events as session_events rows) plus an
@@ -28,19 +29,20 @@ export const assignKeys = (target: string, delta: string): string =>
 
 // Each returns the merged state and its size, which maxStateBytes bounds as it bounds a
 // session's own state.
+const MERGED_SCOPE = defineTable('adk_app_states', { state: 'text', stateBytes: { kind: 'integer', column: 'octet_length(state)' } });
 const MERGE_APP_STATE = raw(
   'INSERT INTO adk_app_states (app_name, state) VALUES (@app, @delta) ON CONFLICT (app_name) DO UPDATE SET ' +
-    `state = ${assignKeys('adk_app_states.state', '@delta')}, updated_at = ${NOW} RETURNING state, octet_length(state)`,
+    `state = ${assignKeys('adk_app_states.state', '@delta')}, updated_at = ${NOW} RETURNING ${MERGED_SCOPE.columns}`,
 );
 const MERGE_USER_STATE = raw(
   'INSERT INTO adk_user_states (app_name, user_id, state) VALUES (@app, @user, @delta) ' +
     `ON CONFLICT (app_name, user_id) DO UPDATE SET state = ${assignKeys('adk_user_states.state', '@delta')}, ` +
-    `updated_at = ${NOW} RETURNING state, octet_length(state)`,
+    `updated_at = ${NOW} RETURNING ${MERGED_SCOPE.columns}`,
 );
 
 /** Merges app: or user: keys into their scope, refusing a state grown past maxStateBytes. */
 function mergeScope(merge: Statement, params: Record<string, string>, scope: string, maxStateBytes: number): string {
-  const [state, bytes] = merge.get(params) as [string, number];
+  const { state, stateBytes: bytes } = MERGED_SCOPE.decode(merge.get(params) as RawRow);
   if (bytes > maxStateBytes) {
     // Thrown mid-operation: all it did is undone (by its savepoint, or on the batch's
     // optimistic first run, which has none, by the batch's rollback and replay).
@@ -134,32 +136,45 @@ export interface AdkEventWindow {
   afterSeq: number | null;
 }
 
+/** A session as get() reads it: its ADK row, its store session's count and state, and its app's and user's states. */
+const SESSION_READ = defineTable('adk_sessions', {
+  storeId: { kind: 'text', column: 'a.session_id' },
+  version: { kind: 'integer', column: 'a.version' },
+  lastUpdateTime: { kind: 'real', column: 'a.last_update_time' },
+  replacements: { kind: 'integer', column: 'a.replacements' },
+  eventCount: { kind: 'integer', column: 's.event_count' },
+  state: { kind: 'text', column: 's.state' },
+  appState: { kind: 'text?', column: '(SELECT state FROM adk_app_states WHERE app_name = a.app_name)' },
+  userState: { kind: 'text?', column: '(SELECT state FROM adk_user_states WHERE app_name = a.app_name AND user_id = a.user_id)' },
+});
+/** An event with its timestamp, where it is a JSON number (anything else fails the typeof check where it is read). */
+const TIMED_EVENT = defineTable('session_events', { event: 'text', timestamp: { kind: 'real?', column: "json_extract(event, '$.timestamp')" } });
+
 export const adkSessionsGet = defineOperation({
   name: 'adk.sessions.get',
   kind: 'read',
   statements: {
     session: raw(
-      'SELECT a.session_id, a.version, a.last_update_time, a.replacements, s.event_count, s.state, ' +
-        '(SELECT state FROM adk_app_states WHERE app_name = a.app_name), ' +
-        '(SELECT state FROM adk_user_states WHERE app_name = a.app_name AND user_id = a.user_id) ' +
+      `SELECT ${SESSION_READ.columns} ` +
         'FROM adk_sessions a JOIN sessions s ON s.id = a.session_id WHERE a.app_name = ? AND a.user_id = ? AND a.id = ?',
     ),
     // Every event after a seq, oldest first (after 0: the whole log).
     newer: pluck('SELECT event FROM session_events WHERE session_id = ? AND seq > ? ORDER BY seq'),
     newest: LAST_EVENTS,
-    newestTimed: raw("SELECT event, json_extract(event, '$.timestamp') FROM session_events WHERE session_id = ? ORDER BY seq DESC"),
+    newestTimed: raw(`SELECT ${TIMED_EVENT.columns} FROM session_events WHERE session_id = ? ORDER BY seq DESC`),
   },
   run({ st }, [key, { recent, after, afterSeq }]: readonly [AdkKey, AdkEventWindow]): AdkSessionRecord | undefined {
-    const row = st.session.get(key) as [string, number, number, number, number, string, string | null, string | null] | undefined;
-    if (row === undefined) return undefined;
-    const [storeId, version, lastUpdateTime, replacements, eventCount, state, appState, userState] = row;
+    const found = st.session.get(key) as RawRow | undefined;
+    if (found === undefined) return undefined;
+    const { storeId, version, lastUpdateTime, replacements, eventCount, state, appState, userState } = SESSION_READ.decode(found);
     let events: string[];
     if (afterSeq !== null) {
       events = st.newer.all(storeId, afterSeq) as string[];
     } else if (after !== null) {
       // Newest first, read only as far as needed: the scan stops at the first older event.
       events = [];
-      for (const [event, timestamp] of st.newestTimed.iterate(storeId) as Iterable<[string, unknown]>) {
+      for (const timed of st.newestTimed.iterate(storeId) as Iterable<RawRow>) {
+        const { event, timestamp } = TIMED_EVENT.decode(timed);
         if ((recent !== null && events.length >= recent) || (typeof timestamp === 'number' && timestamp < after)) break;
         events.push(event);
       }
@@ -327,11 +342,20 @@ export interface AdkAppendResult {
   stale: boolean;
 }
 
+/** Where an append finds the session: its store session, version and time. */
+const STORED_SESSION = defineTable('adk_sessions', { sessionId: 'text', version: 'integer', lastUpdateTime: 'real' });
+/** The session row after an append: its count and time, and its state's size (0 when no delta merged). */
+const APPENDED = defineTable('sessions', {
+  eventCount: 'integer',
+  lastUpdateTime: 'time',
+  stateBytes: { kind: 'integer', column: 'CASE WHEN @delta IS NULL THEN 0 ELSE octet_length(state) END' },
+});
+
 export const adkSessionsAppendEvent = defineOperation({
   name: 'adk.sessions.appendEvent',
   kind: 'write',
   statements: {
-    adk: raw('SELECT session_id, version, last_update_time FROM adk_sessions WHERE app_name = ? AND user_id = ? AND id = ?'),
+    adk: raw(`SELECT ${STORED_SESSION.columns} FROM adk_sessions WHERE app_name = ? AND user_id = ? AND id = ?`),
     // The id's seq, its event kept or trimmed (a trimmed event is not appended again).
     existing: SEQ_OF_EVENT_ID,
     // As the event log numbers events (sessions.appendEvent): the session row first, its
@@ -340,7 +364,7 @@ export const adkSessionsAppendEvent = defineOperation({
       `UPDATE sessions SET state = CASE WHEN @delta IS NULL THEN state ELSE ${assignKeys('sessions.state', '@delta')} END, ` +
         `event_count = event_count + @added, last_update_time = ${NOW} ` +
         "WHERE id = @sid AND status IN ('created', 'active', 'paused') " +
-        'RETURNING event_count, last_update_time, CASE WHEN @delta IS NULL THEN 0 ELSE octet_length(state) END',
+        `RETURNING ${APPENDED.columns}`,
     ),
     insertEvent: 'INSERT INTO session_events (session_id, seq, event_id, event, created_at) VALUES (?, ?, ?, ?, ?)',
     replaceEvent: 'UPDATE session_events SET event = ? WHERE session_id = ? AND seq = ?',
@@ -361,9 +385,9 @@ export const adkSessionsAppendEvent = defineOperation({
   run({ st }, [input, ctx]: readonly [AdkAppendInput, AuditContext | undefined]): AdkAppendResult {
     const { key, eventId, event } = input;
     const [app, user, id] = key;
-    const row = st.adk.get(key) as [string, number, number] | undefined;
-    if (row === undefined) throw new StoreError('NOT_FOUND', `${describeKey(key)} does not exist; cannot append event ${eventId}`);
-    const [storeId, version, lastUpdateTime] = row;
+    const found = st.adk.get(key) as RawRow | undefined;
+    if (found === undefined) throw new StoreError('NOT_FOUND', `${describeKey(key)} does not exist; cannot append event ${eventId}`);
+    const { sessionId: storeId, version, lastUpdateTime } = STORED_SESSION.decode(found);
     const stale =
       input.known === null
         ? lastUpdateTime > input.knownLastUpdateTime
@@ -376,13 +400,11 @@ export const adkSessionsAppendEvent = defineOperation({
       );
     }
     const existing = st.existing.get({ session: storeId, eventId }) as number | undefined;
-    const updated = st.session.get({ sid: storeId, delta: input.sessionDelta, added: existing === undefined ? 1 : 0 }) as
-      | [number, string, number]
-      | undefined;
+    const updated = st.session.get({ sid: storeId, delta: input.sessionDelta, added: existing === undefined ? 1 : 0 }) as RawRow | undefined;
     if (updated === undefined) {
       throw new StoreError('INVALID_STATE', `cannot append an event to ${describeKey(key)}: it is ${String(st.status.get(storeId))}`);
     }
-    const [eventCount, now, stateBytes] = updated;
+    const { eventCount, lastUpdateTime: now, stateBytes } = APPENDED.decode(updated);
     checkStateBytes(storeId, stateBytes, input.maxStateBytes);
     const seq = existing ?? eventCount;
     if (existing === undefined) st.insertEvent.run(storeId, seq, eventId, event, now);
@@ -427,12 +449,15 @@ export interface AdkMemoryAddResult {
   removed: number;
 }
 
+/** A key's newest live version (SQLite takes the bare columns from the row with the max). */
+const CURRENT_ENTRY = defineTable('memory_entries', { key: 'text', id: 'integer', value: 'text', version: { kind: 'integer', column: 'max(version)' } });
+
 export const adkMemoryAddSession = defineOperation({
   name: 'adk.memory.addSession',
   kind: 'write',
   statements: {
     current: raw(
-      'SELECT key, id, value, max(version) FROM memory_entries ' +
+      `SELECT ${CURRENT_ENTRY.columns} FROM memory_entries ` +
         'WHERE namespace = @namespace AND key >= @keyFrom AND key < @keyTo AND is_deleted = 0 GROUP BY key',
     ),
     maxVersion: pluck('SELECT max(version) FROM memory_entries WHERE namespace = ? AND key = ?'),
@@ -448,7 +473,10 @@ export const adkMemoryAddSession = defineOperation({
   run({ st }, [input, ctx]: readonly [AdkMemoryAddInput, AuditContext | undefined]): AdkMemoryAddResult {
     const { namespace, scope } = input;
     const stored = new Map<string, { id: number; value: string }>();
-    for (const [key, id, value] of st.current.all(input) as [string, number, string][]) stored.set(key, { id, value });
+    for (const row of st.current.all(input) as RawRow[]) {
+      const { key, id, value } = CURRENT_ENTRY.decode(row);
+      stored.set(key, { id, value });
+    }
     const result = { added: 0, changed: 0, removed: 0 };
     const put = (key: string, value: string, text: string): void => {
       const version = ((st.maxVersion.get(namespace, key) as number | null) ?? 0) + 1;

@@ -13,9 +13,13 @@ export interface AuditRecord {
   memory?: { operation: MemoryOperationType; namespace: string; entryId: number | null };
 }
 
-/** Writes the audit row of a write operation: it commits, or is undone, with the operation's writes. */
-export function writeAudit(insert: Statement, ctx: AuditContext | undefined, record: AuditRecord): void {
-  insert.run(
+/**
+ * The audit row's parameters, in the insert's column order: one definition for both
+ * engines' inserts (this file's AUDIT_INSERT, and PG_AUDIT_INSERT in src/postgres/operation.ts,
+ * which differs only in its placeholders and the jsonb cast).
+ */
+export function auditParams(ctx: AuditContext | undefined, record: AuditRecord): unknown[] {
+  return [
     ctx?.agentId ?? null,
     ctx?.taskId ?? null,
     record.action,
@@ -24,5 +28,11 @@ export function writeAudit(insert: Statement, ctx: AuditContext | undefined, rec
     record.memory?.operation ?? null,
     record.memory?.namespace ?? null,
     record.memory?.entryId ?? null,
-  );
+  ];
+}
+
+/** Writes the audit row of a write operation: it commits, or is undone, with the operation's writes. */
+export function writeAudit(insert: Statement, ctx: AuditContext | undefined, record: AuditRecord): void {
+  // better-sqlite3 binds an array's elements as the anonymous parameters, in order.
+  insert.run(auditParams(ctx, record));
 }

@@ -2,6 +2,7 @@ import type { JsonObject, JsonValue } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { NOW } from './sql.js';
+import { defineTable, type RawRow, type RowOf } from './table.js';
 
 // The LangGraph.js memory store's tables (lg_store, lg_store_vectors). A namespace
 // ["users", "alice"] is stored as its labels joined by U+001F: labels hold no control
@@ -91,20 +92,46 @@ export interface StorePut {
   vectors: [field: string, embedding: Float32Array, norm: number][];
 }
 
-const ITEM_COLUMNS = 'namespace, key, value, created_at, updated_at, ttl_minutes';
-type ItemRow = readonly [namespace: string, key: string, value: string, createdAt: string, updatedAt: string, ttlMinutes: number | null, ...rest: unknown[]];
-const RANK_COLUMNS = 's.namespace, s.key, s.value, s.created_at, s.updated_at, s.ttl_minutes, v.embedding, v.norm';
-type RankRow = readonly [namespace: string, key: string, value: string, createdAt: string, updatedAt: string, ttlMinutes: number | null, embedding: Uint8Array | null, norm: number | null];
+// The rows these statements read, decoded by name as every table's are. The value stays
+// JSON text until it is needed: a search parses each one it filters, a ranking only those
+// of the items it keeps. A vector's bytes are read where they lie (`blob`: not copied).
+/** An item as the reads return it. */
+const ITEM_ROW = defineTable('lg_store', {
+  namespace: 'text',
+  key: 'text',
+  valueJson: { kind: 'text', column: 'value' },
+  createdAt: 'time',
+  updatedAt: 'time',
+  ttlMinutes: 'real?',
+});
+type ItemRow = RowOf<typeof ITEM_ROW>;
+/** An item with one of its vectors (none: both null), as a ranking reads them. */
+const RANK_ROW = defineTable('lg_store', {
+  namespace: { kind: 'text', column: 's.namespace' },
+  key: { kind: 'text', column: 's.key' },
+  valueJson: { kind: 'text', column: 's.value' },
+  createdAt: { kind: 'time', column: 's.created_at' },
+  updatedAt: { kind: 'time', column: 's.updated_at' },
+  ttlMinutes: { kind: 'real?', column: 's.ttl_minutes' },
+  embedding: { kind: 'blob?', column: 'v.embedding' },
+  norm: { kind: 'real?', column: 'v.norm' },
+});
+type RankRow = RowOf<typeof RANK_ROW>;
+const ITEM_COLUMNS = ITEM_ROW.columns;
+/** An item whose time to live ran out. */
+const EXPIRED_ROW = defineTable('lg_store', { namespace: 'text', key: 'text' });
+
+const parseValue = (row: ItemRow): JsonObject => JSON.parse(row.valueJson) as JsonObject;
 
 function storedItem(row: ItemRow, value: JsonObject, score: number | null): StoredItem {
   return {
-    namespace: decodeNamespace(row[0]),
-    key: row[1],
+    namespace: decodeNamespace(row.namespace),
+    key: row.key,
     value,
-    createdAt: row[3],
-    updatedAt: row[4],
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
     score,
-    expires: row[5] !== null,
+    expires: row.ttlMinutes !== null,
   };
 }
 
@@ -113,8 +140,10 @@ export const lgStoreGet = defineOperation({
   kind: 'read',
   statements: { item: raw(`SELECT ${ITEM_COLUMNS} FROM lg_store WHERE namespace = ? AND key = ? AND ${LIVE}`) },
   run({ st }, [namespace, key]: readonly [string, string]): StoredItem | undefined {
-    const row = st.item.get(namespace, key) as ItemRow | undefined;
-    return row === undefined ? undefined : storedItem(row, JSON.parse(row[2]) as JsonObject, null);
+    const found = st.item.get(namespace, key) as RawRow | undefined;
+    if (found === undefined) return undefined;
+    const row = ITEM_ROW.decode(found);
+    return storedItem(row, parseValue(row), null);
   },
 });
 
@@ -222,12 +251,13 @@ export const lgStoreSearch = defineOperation({
   run({ st }, [search]: readonly [StoreSearch]): StoredItem[] {
     const { prefix, filter, limit, offset } = search;
     if (limit === 0) return [];
-    const rows = (prefix === null ? st.all.iterate() : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END })) as Iterable<ItemRow>;
+    const rows = (prefix === null ? st.all.iterate() : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END })) as Iterable<RawRow>;
     // In key order: the page is found as soon as it is full.
     const found: StoredItem[] = [];
     let skipped = 0;
-    for (const row of rows) {
-      const value = JSON.parse(row[2]) as JsonObject;
+    for (const stored of rows) {
+      const row = ITEM_ROW.decode(stored);
+      const value = parseValue(row);
       if (filter !== null && !filterMatches(value, filter)) continue;
       if (skipped < offset) {
         skipped++;
@@ -243,7 +273,7 @@ export const lgStoreSearch = defineOperation({
 // Each item with its vectors, one row per vector, an item's rows together; only the
 // items of one share (rowid % parts), so that several readers can rank one search.
 const rankStatement = (where: string): string =>
-  `SELECT ${RANK_COLUMNS} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
+  `SELECT ${RANK_ROW.columns} FROM lg_store s LEFT JOIN lg_store_vectors v ON v.namespace = s.namespace AND v.key = s.key ` +
   `WHERE ${where}s.rowid % @parts = @part AND ${LIVE} ORDER BY s.namespace, s.key`;
 
 export const lgStoreRank = defineOperation({
@@ -257,12 +287,11 @@ export const lgStoreRank = defineOperation({
     const { prefix, filter, wanted, query, part, parts } = rank;
     const rows = (prefix === null
       ? st.all.iterate({ part, parts })
-      : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END, part, parts })) as Iterable<RankRow>;
+      : st.under.iterate({ lo: prefix, hi: prefix + SUBTREE_END, part, parts })) as Iterable<RawRow>;
     // Exhaustive: every candidate is scored, and only the best `wanted` are kept.
     const queryNorm = vectorNorm(query);
     const top = new TopScores<StoredItem>(wanted);
     const unscored: StoredItem[] = [];
-    const parse = (row: RankRow): JsonObject => JSON.parse(row[2]) as JsonObject;
     // The item being read, and its best score over its vectors (null: it has none).
     let item: RankRow | undefined;
     let best: number | null = null;
@@ -271,24 +300,25 @@ export const lgStoreRank = defineOperation({
       const row = item;
       let value: JsonObject | undefined;
       if (filter !== null) {
-        value = parse(row);
+        value = parseValue(row);
         if (!filterMatches(value, filter)) return;
       }
       if (best === null) {
-        if (unscored.length < wanted) unscored.push(storedItem(row, value ?? parse(row), null));
+        if (unscored.length < wanted) unscored.push(storedItem(row, value ?? parseValue(row), null));
       } else {
         const score = best;
-        top.offer(score, () => storedItem(row, value ?? parse(row), score));
+        top.offer(score, () => storedItem(row, value ?? parseValue(row), score));
       }
     };
-    for (const row of rows) {
-      if (item === undefined || row[0] !== item[0] || row[1] !== item[1]) {
+    for (const found of rows) {
+      const row = RANK_ROW.decode(found);
+      if (item === undefined || row.namespace !== item.namespace || row.key !== item.key) {
         settle();
         item = row;
         best = null;
       }
-      if (row[6] !== null) {
-        const score = cosine(row[6], row[7]!, query, queryNorm);
+      if (row.embedding !== null) {
+        const score = cosine(row.embedding, row.norm!, query, queryNorm);
         if (best === null || score > best) best = score;
       }
     }
@@ -349,7 +379,7 @@ export const lgStorePut = defineOperation({
   name: 'langgraph.store.put',
   kind: 'write',
   statements: {
-    existing: raw(`SELECT ${LIVE} FROM lg_store WHERE namespace = ? AND key = ?`),
+    existing: pluck(`SELECT ${LIVE} FROM lg_store WHERE namespace = ? AND key = ?`),
     insert:
       'INSERT INTO lg_store (namespace, key, value, ttl_minutes, expires_at) ' +
       `VALUES (@namespace, @key, @value, @ttl, CASE WHEN @ttl IS NULL THEN NULL ELSE ${EXPIRES_IN('@ttl')} END)`,
@@ -364,13 +394,13 @@ export const lgStorePut = defineOperation({
   run({ st }, [puts]: readonly [readonly StorePut[]]): void {
     for (const put of puts) {
       const { namespace, key, value } = put;
-      const live = st.existing.get(namespace, key) as [number] | undefined;
+      const live = st.existing.get(namespace, key) as number | undefined;
       // An expired item that the sweeper has not reached yet is gone already.
-      if (live !== undefined && live[0] === 0) {
+      if (live === 0) {
         st.remove.run(namespace, key);
         st.removeVectors.run(namespace, key);
       }
-      const exists = live !== undefined && live[0] === 1;
+      const exists = live === 1;
       if (value === null) {
         if (!exists) continue;
         st.remove.run(namespace, key);
@@ -416,14 +446,14 @@ export const lgStoreSweep = defineOperation({
   name: 'langgraph.store.sweep',
   kind: 'write',
   statements: {
-    expired: raw(`SELECT namespace, key FROM lg_store WHERE expires_at <= ${NOW} ORDER BY expires_at LIMIT ?`),
+    expired: raw(`SELECT ${EXPIRED_ROW.columns} FROM lg_store WHERE expires_at <= ${NOW} ORDER BY expires_at LIMIT ?`),
     remove: 'DELETE FROM lg_store WHERE namespace = ? AND key = ?',
     removeVectors: 'DELETE FROM lg_store_vectors WHERE namespace = ? AND key = ?',
     audit: AUDIT_INSERT,
   },
   run({ st }, [max]: readonly [number]): number {
-    const expired = st.expired.all(max) as [string, string][];
-    for (const [namespace, key] of expired) {
+    const expired = (st.expired.all(max) as RawRow[]).map(EXPIRED_ROW.decode);
+    for (const { namespace, key } of expired) {
       st.remove.run(namespace, key);
       st.removeVectors.run(namespace, key);
     }

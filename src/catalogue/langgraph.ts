@@ -1,7 +1,9 @@
 import type { Statement } from 'better-sqlite3';
+import { LG_CHECKPOINTS } from './adapter-tables.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { defineOperation, raw } from './operation.js';
 import { storeOperations } from './langgraph-store.js';
+import { defineTable, type RawRow, type RowOf } from './table.js';
 
 // The LangGraph.js checkpointer's tables (sql/migrations/003_langgraph.sql). Everything
 // that crosses to the workers is plain data: the adapter serializes with the saver's own
@@ -75,22 +77,25 @@ export interface CheckpointPage {
 /** Rows one list call examines at most: a filter that matches little still answers in bounded time. */
 export const LIST_SCAN_LIMIT = 1000;
 
-const CHECKPOINT_COLUMNS =
-  'thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, v, checkpoint_type, checkpoint, channel_versions, ' +
-  'metadata_type, metadata, metadata_json';
-type CheckpointRow = [
-  threadId: string,
-  ns: string,
-  id: string,
-  parentId: string | null,
-  v: number,
-  checkpointType: string,
-  checkpoint: Uint8Array,
-  channelVersions: string,
-  metadataType: string,
-  metadata: Uint8Array,
-  metadataJson: string | null,
-];
+// The rows these statements read, decoded by name as every table's are. SQLite's blobs
+// are kept as better-sqlite3 returns them (`blob`: a Buffer of their own, no second copy).
+/** A checkpoint row, with the two columns SQLite reads here and PostgreSQL reads in SQL. */
+const CHECKPOINT_ROW = defineTable('lg_checkpoints', {
+  ...LG_CHECKPOINTS.spec,
+  checkpoint: 'blob',
+  metadata: 'blob',
+  /** JSON of channel → version: where the checkpoint's values are. */
+  channelVersions: 'text',
+  /** JSON of the metadata, for list()'s filter. */
+  metadataJson: 'text?',
+});
+type CheckpointRow = RowOf<typeof CHECKPOINT_ROW>;
+const CHECKPOINT_COLUMNS = CHECKPOINT_ROW.columns;
+/** One pending write; `taskPath` orders them. */
+const WRITE_ROW = defineTable('lg_checkpoint_writes', { taskId: 'text', channel: 'text', type: 'text', value: 'blob', taskPath: 'text' });
+type WriteRow = RowOf<typeof WRITE_ROW>;
+/** A channel's value at one version. */
+const BLOB_ROW = defineTable('lg_checkpoint_blobs', { type: 'text', value: 'blob' });
 
 /**
  * Compares strings by Unicode code point, the order LangGraph sorts task paths in
@@ -111,13 +116,11 @@ export function compareCodePoints(a: string, b: string): number {
   return i < a.length ? 1 : -1;
 }
 
-type WriteRow = [taskId: string, channel: string, type: string, value: Uint8Array, taskPath: string];
-
 /** Pending writes of one checkpoint, in (task path, task id, index) order. */
 function pendingWrites(statement: Statement, threadId: string, ns: string, id: string): WriteRow[] {
   // The index gives (task id, index) order; a stable sort by path completes it.
-  const rows = statement.all(threadId, ns, id) as WriteRow[];
-  return rows.sort((a, b) => compareCodePoints(a[4], b[4]));
+  const rows = (statement.all(threadId, ns, id) as RawRow[]).map(WRITE_ROW.decode);
+  return rows.sort((a, b) => compareCodePoints(a.taskPath, b.taskPath));
 }
 
 interface ReadStatements {
@@ -127,33 +130,33 @@ interface ReadStatements {
 }
 
 function storedCheckpoint(st: ReadStatements, row: CheckpointRow): StoredCheckpoint {
-  const [threadId, ns, id, parentId, v, checkpointType, checkpoint, channelVersions, metadataType, metadata] = row;
+  const { threadId, checkpointNs: ns, checkpointId: id, parentCheckpointId: parentId, v, checkpointType, checkpoint, metadataType, metadata } = row;
   const values: StoredCheckpoint['values'] = [];
-  const versions = JSON.parse(channelVersions) as Record<string, number | string>;
+  const versions = JSON.parse(row.channelVersions) as Record<string, number | string>;
   for (const [channel, version] of Object.entries(versions)) {
-    const blob = st.blob.get(threadId, ns, channel, version) as [string, Uint8Array] | undefined;
-    if (blob !== undefined && blob[0] !== 'empty') values.push([channel, blob[0], blob[1]]);
+    const found = st.blob.get(threadId, ns, channel, version) as RawRow | undefined;
+    if (found === undefined) continue;
+    const blob = BLOB_ROW.decode(found);
+    if (blob.type !== 'empty') values.push([channel, blob.type, blob.value]);
   }
   const writes = pendingWrites(st.writes, threadId, ns, id).map(
-    ([taskId, channel, type, value]): StoredCheckpoint['writes'][number] => [taskId, channel, type, value],
+    (w): StoredCheckpoint['writes'][number] => [w.taskId, w.channel, w.type, w.value],
   );
   const sends =
-    v < 4 && parentId !== null
-      ? pendingWrites(st.sends, threadId, ns, parentId).map(([, , type, value]): Typed => [type, value])
-      : null;
+    v < 4 && parentId !== null ? pendingWrites(st.sends, threadId, ns, parentId).map((w): Typed => [w.type, w.value]) : null;
   return { threadId, ns, id, parentId, checkpoint: [checkpointType, checkpoint], metadata: [metadataType, metadata], values, writes, sends };
 }
 
 const READ_STATEMENTS = {
   blob: raw(
-    'SELECT type, value FROM lg_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?',
+    `SELECT ${BLOB_ROW.columns} FROM lg_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?`,
   ),
   writes: raw(
-    'SELECT task_id, channel, type, value, task_path FROM lg_checkpoint_writes ' +
+    `SELECT ${WRITE_ROW.columns} FROM lg_checkpoint_writes ` +
       'WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_id, idx',
   ),
   sends: raw(
-    'SELECT task_id, channel, type, value, task_path FROM lg_checkpoint_writes ' +
+    `SELECT ${WRITE_ROW.columns} FROM lg_checkpoint_writes ` +
       `WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = '${TASKS}' ORDER BY task_id, idx`,
   ),
 } as const;
@@ -170,8 +173,8 @@ export const lgCheckpointGet = defineOperation({
     one: raw(`SELECT ${CHECKPOINT_COLUMNS} FROM lg_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?`),
   },
   run({ st }, [threadId, ns, id]: readonly [string, string, string | null]): StoredCheckpoint | undefined {
-    const row = (id === null ? st.latest.get(threadId, ns) : st.one.get(threadId, ns, id)) as CheckpointRow | undefined;
-    return row === undefined ? undefined : storedCheckpoint(st, row);
+    const row = (id === null ? st.latest.get(threadId, ns) : st.one.get(threadId, ns, id)) as RawRow | undefined;
+    return row === undefined ? undefined : storedCheckpoint(st, CHECKPOINT_ROW.decode(row));
   },
 });
 
@@ -202,38 +205,39 @@ export const lgCheckpointList = defineOperation({
     // `before` is an exclusive bound on the id alone: ('', '') sorts below every thread
     // and namespace, so the cursor (before, '', '') excludes exactly the ids from `before` up.
     const start: ListCursor | null = after ?? (query.before === null ? null : [query.before, '', '']);
-    let rows: Iterable<CheckpointRow>;
+    let rows: Iterable<RawRow>;
     if (threadId !== null && ns !== null) {
-      rows = (start === null ? st.nsFirst.iterate({ threadId, ns }) : st.nsNext.iterate({ threadId, ns, id: start[0] })) as Iterable<CheckpointRow>;
+      rows = (start === null ? st.nsFirst.iterate({ threadId, ns }) : st.nsNext.iterate({ threadId, ns, id: start[0] })) as Iterable<RawRow>;
     } else if (threadId !== null) {
       rows = (start === null
         ? st.threadFirst.iterate({ threadId })
-        : st.threadNext.iterate({ threadId, id: start[0], ns: start[2] })) as Iterable<CheckpointRow>;
+        : st.threadNext.iterate({ threadId, id: start[0], ns: start[2] })) as Iterable<RawRow>;
     } else {
       rows = (start === null
         ? st.allFirst.iterate()
-        : st.allNext.iterate({ id: start[0], threadId: start[1], ns: start[2] })) as Iterable<CheckpointRow>;
+        : st.allNext.iterate({ id: start[0], threadId: start[1], ns: start[2] })) as Iterable<RawRow>;
     }
     const kept: CheckpointRow[] = [];
     let examined = 0;
     let last: CheckpointRow | undefined;
     let exhausted = true;
-    for (const row of rows) {
+    for (const found of rows) {
       if (kept.length >= limit || examined >= LIST_SCAN_LIMIT) {
         exhausted = false;
         break;
       }
       examined++;
+      const row = CHECKPOINT_ROW.decode(found);
       last = row;
-      if (ns !== null && row[1] !== ns) continue;
-      if (checkpointId !== null && row[2] !== checkpointId) continue;
-      if (filter.length > 0 && !metadataMatches(row[10], filter)) continue;
+      if (ns !== null && row.checkpointNs !== ns) continue;
+      if (checkpointId !== null && row.checkpointId !== checkpointId) continue;
+      if (filter.length > 0 && !metadataMatches(row.metadataJson, filter)) continue;
       kept.push(row);
     }
     return {
       // Values and writes are read once the page is chosen, for the rows kept only.
       checkpoints: kept.map((row) => storedCheckpoint(st, row)),
-      next: exhausted || last === undefined ? null : [last[2], last[0], last[1]],
+      next: exhausted || last === undefined ? null : [last.checkpointId, last.threadId, last.checkpointNs],
     };
   },
 });

@@ -1,8 +1,12 @@
-import type { Connection } from '../sqlite/connection.js';
+import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import type { ArgsOf, OperationKind, OperationRef, ResultOf } from '../api/engine.js';
 import { missingParent, parentExists, type ParentField, type ParentTable } from './parents.js';
 
-export type OperationKind = 'read' | 'write';
+export type { ArgsOf, OperationKind, ResultOf };
+
+/** A SQLite connection (better-sqlite3's): what an operation's statements are prepared on. */
+export type Connection = Database.Database;
 
 /**
  * How a statement returns rows: `rows` as objects, `raw` as arrays in column order (about
@@ -42,9 +46,7 @@ export interface RunContext<S extends Statements> {
  * JavaScript that must stay fixed across a retry, such as a generated id, is made by the
  * service before the call is queued and passed in as an argument.
  */
-export interface Operation<A extends readonly unknown[] = readonly unknown[], R = unknown> {
-  readonly name: string;
-  readonly kind: OperationKind;
+export interface Operation<A extends readonly unknown[] = readonly unknown[], R = unknown> extends OperationRef<A, R> {
   readonly statements: Readonly<Statements>;
   /** False for operations SQLite refuses inside a transaction (VACUUM INTO). */
   readonly transactional: boolean;
@@ -107,7 +109,3 @@ export function defineOperation<S extends Statements, A extends readonly unknown
     run: reportingMissingParents(run, parents),
   };
 }
-
-/** The argument and result types of an operation, for the facade's typed calls. */
-export type ArgsOf<O> = O extends Operation<infer A, unknown> ? A : never;
-export type ResultOf<O> = O extends Operation<readonly unknown[], infer R> ? R : never;

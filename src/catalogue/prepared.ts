@@ -1,7 +1,6 @@
 import type { Statement } from 'better-sqlite3';
-import type { Connection } from '../sqlite/connection.js';
 import { StoreError } from '../api/errors.js';
-import { specOf, type Operation, type OperationKind, type RunContext, type Statements } from './operation.js';
+import { specOf, type Connection, type Operation, type OperationKind, type RunContext, type Statements } from './operation.js';
 
 /** One operation bound to one connection, its statements prepared. */
 export interface BoundOperation {

@@ -128,6 +128,46 @@ export const sessionsAppendEvent = defineOperation({
 /** One event of a batch on the wire: its JSON text and the caller's id, if any. */
 export type EventArg = readonly [event: string, eventId: string | null];
 
+/** How a batch of events is appended: see {@link planAppend}. */
+export interface AppendPlan {
+  /** Each event's seq, so far: those whose id the session already holds. */
+  seqs: number[];
+  /** The events to append, by index, in order. */
+  fresh: number[];
+  /** [index, of]: an event whose id an earlier event of this batch has; it takes that one's seq. */
+  repeats: [index: number, of: number][];
+}
+
+/**
+ * Sorts a batch of events (both engines run this, each with its own lookup): an event whose
+ * id the session already holds (`known`: its seq, kept or trimmed) takes that seq; one whose
+ * id an earlier event of the batch has takes that event's; the rest are appended in order.
+ */
+export function planAppend(events: readonly EventArg[], known: (eventId: string) => number | undefined): AppendPlan {
+  const seqs = new Array<number>(events.length);
+  const fresh: number[] = [];
+  const firstWithId = new Map<string, number>();
+  const repeats: [index: number, of: number][] = [];
+  for (let i = 0; i < events.length; i++) {
+    const eventId = events[i]![1];
+    if (eventId !== null) {
+      const seq = known(eventId);
+      if (seq !== undefined) {
+        seqs[i] = seq;
+        continue;
+      }
+      const earlier = firstWithId.get(eventId);
+      if (earlier !== undefined) {
+        repeats.push([i, earlier]);
+        continue;
+      }
+      firstWithId.set(eventId, i);
+    }
+    fresh.push(i);
+  }
+  return { seqs, fresh, repeats };
+}
+
 export const sessionsAppendEvents = defineOperation({
   name: 'sessions.appendEvents',
   kind: 'write',
@@ -142,28 +182,8 @@ export const sessionsAppendEvents = defineOperation({
       AuditContext | undefined,
     ],
   ): AppendedEvents {
-    const seqs = new Array<number>(events.length);
-    // Events to append, by index; an id seen earlier in this batch takes that event's seq.
-    const fresh: number[] = [];
-    const firstWithId = new Map<string, number>();
-    const repeats: [index: number, of: number][] = [];
-    for (let i = 0; i < events.length; i++) {
-      const eventId = events[i]![1];
-      if (eventId !== null) {
-        const seq = st.byEventId.get({ session: id, eventId }) as number | undefined;
-        if (seq !== undefined) {
-          seqs[i] = seq;
-          continue;
-        }
-        const earlier = firstWithId.get(eventId);
-        if (earlier !== undefined) {
-          repeats.push([i, earlier]);
-          continue;
-        }
-        firstWithId.set(eventId, i);
-      }
-      fresh.push(i);
-    }
+    // One lookup per id, by the (session, event id) index.
+    const { seqs, fresh, repeats } = planAppend(events, (eventId) => st.byEventId.get({ session: id, eventId }) as number | undefined);
     // Every event already appended (a retried batch): nothing changes, the state delta included.
     if (fresh.length === 0) return { seqs, ...(st.current.get(id) as SessionCount) };
     const row = st.update.get({ n: fresh.length, delta: stateDelta, id }) as Appended | undefined;

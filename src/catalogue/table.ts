@@ -17,7 +17,8 @@ type Kind =
   | 'array'
   | 'idList'
   | 'embedding'
-  | 'bytes';
+  | 'bytes'
+  | 'blob';
 
 export type ColumnKind = Kind | `${Kind}?`;
 
@@ -53,6 +54,12 @@ interface KindTypes {
   embedding: Float32Array;
   /** A BLOB or bytea (a serializer's output), as a plain Uint8Array. */
   bytes: Uint8Array;
+  /**
+   * A SQLite BLOB as better-sqlite3 returns it, uncopied: a Buffer of its own per row, so
+   * nothing is shared. For the SQLite catalogue's own statements only, where a copy would
+   * cost a second memcpy of every checkpoint, write and vector read.
+   */
+  blob: Uint8Array;
 }
 
 type KindType<K> = K extends `${infer B extends Kind}?` ? KindTypes[B] | null : K extends Kind ? KindTypes[K] : never;
@@ -105,6 +112,7 @@ const CONVERSIONS: Readonly<Record<Kind, ((value: unknown) => unknown) | undefin
   // A Buffer (node-postgres's, better-sqlite3's) becomes a plain Uint8Array of its own:
   // what callers get back is what they stored, and no view of a pooled buffer escapes.
   bytes: (value) => (Buffer.isBuffer(value) ? new Uint8Array(value) : value),
+  blob: undefined,
 };
 
 export interface Table<S extends ColumnsSpec> {

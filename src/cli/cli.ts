@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../paths.js';
-import { checkDatabase, formatCheckReport } from '../diagnostics/check.js';
+import { formatCheckReport } from '../diagnostics/check-report.js';
+import { checkDatabase } from '../sqlite/check.js';
 import { openReaderConnection, openWriterConnection } from '../sqlite/connection.js';
 import { createDirectoryFor } from '../sqlite/files.js';
 import { operations } from '../catalogue/index.js';
@@ -11,42 +12,8 @@ import { applySchema } from '../sqlite/schema.js';
 import { engineConfig } from '../sqlite/engine.js';
 import { resolveOptions } from '../api/options.js';
 import { parseCommand, refuseForeignUrl, suggestion } from './arguments.js';
+import { consoleIo, type CliIo } from './io.js';
 import { UsageError } from './usage-error.js';
-
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** A terminal: progress can be redrawn in place. */
-  interactive?: boolean;
-  /** Redraws one progress line in place (interactive only); `done` ends the line. */
-  progress?: (line: string, done: boolean) => void;
-}
-
-/**
- * Writes lines to a stream until its reader goes away (`abathur-store check --json | head`):
- * the rest is then dropped, quietly, and the command ends with its own exit code, as if its
- * output had all been read. Any other stream error is thrown, as without this listener.
- */
-export function lineWriter(stream: NodeJS.WritableStream): (text: string) => void {
-  let gone = false;
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    gone = true;
-  });
-  return (text) => {
-    if (!gone) stream.write(`${text}\n`);
-  };
-}
-
-/** The process's own stdout and stderr. */
-function consoleIo(): CliIo {
-  return {
-    out: lineWriter(process.stdout),
-    err: lineWriter(process.stderr),
-    interactive: process.stdout.isTTY,
-    progress: (line, done) => process.stdout.write(`\r\x1b[2K${line}${done ? '\n' : ''}`),
-  };
-}
 
 /** The PostgreSQL commands, loaded only for a postgres:// argument (a SQLite command never loads `pg`). */
 const postgresCommands = (): Promise<typeof import('./postgres-commands.js')> => import('./postgres-commands.js');

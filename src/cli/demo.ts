@@ -3,12 +3,11 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../api/errors.js';
-import { formatCheckReport } from '../diagnostics/check.js';
-import type { LatencySummary } from '../sqlite/engine-stats.js';
+import { formatCheckReport } from '../diagnostics/check-report.js';
+import type { LatencySummary } from '../diagnostics/engine-stats.js';
 import { openReaderConnection, type Connection } from '../sqlite/connection.js';
 import { EventLoopDelay } from './event-loop-delay.js';
-import { openStore, type Store } from '../api/store.js';
-import { engineOf } from '../api/internal.js';
+import { engineOf, openStore, type Store } from '../store.js';
 
 /**
  * The demo's own database: not the README's `./data/abathur.db`, which is where a user's

@@ -1,13 +1,13 @@
 import { resolvePostgresOptions } from '../api/options.js';
-import { formatCheckReport } from '../diagnostics/check.js';
+import { formatCheckReport } from '../diagnostics/check-report.js';
 import { checkPostgres } from '../postgres/check.js';
-import { copySqliteToPostgres, type CopyProgress } from '../postgres/copy.js';
+import { copySqliteToPostgres, type CopyProgress } from '../copy/copy.js';
 import { loadPg } from '../postgres/driver.js';
 import { createPool } from '../postgres/engine.js';
 import { pgStoreError } from '../postgres/errors.js';
 import { pgImplementations } from '../postgres/operations/index.js';
 import { migrate } from '../postgres/schema.js';
-import type { CliIo } from './cli.js';
+import type { CliIo } from './io.js';
 
 // The command line's PostgreSQL side, loaded only when a command names a postgres:// URL:
 // a command on a SQLite file never loads `pg`.

@@ -16,8 +16,7 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables';
 import { invalidArgument } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { engineOf } from '../api/internal.js';
-import { openStore, type Store } from '../api/store.js';
+import { engineOf, openStore, type Store } from '../store.js';
 import {
   lgCheckpointGet,
   lgCheckpointList,
@@ -30,7 +29,7 @@ import {
   type Typed,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
-import type { StoreEngine } from '../services/engine.js';
+import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */

@@ -12,8 +12,7 @@ import {
 } from '@langchain/langgraph-checkpoint';
 import { invalidArgument, StoreError } from '../api/errors.js';
 import type { StoreOptions } from '../api/options.js';
-import { engineOf } from '../api/internal.js';
-import { openStore, type Store } from '../api/store.js';
+import { engineOf, openStore, type Store } from '../store.js';
 import type { JsonObject, JsonValue } from '../api/types.js';
 import * as v from '../api/validate.js';
 import {
@@ -34,8 +33,7 @@ import {
   type StorePut,
 } from '../catalogue/langgraph-store.js';
 import { compareCodePoints } from '../catalogue/langgraph.js';
-import type { StoreEngine } from '../services/engine.js';
-import type { Engine } from '../sqlite/engine.js';
+import type { StoreEngine } from '../api/engine.js';
 import { parseFieldPath, textsAt } from './field-paths.js';
 import { describeValue, MAX_NAME, namespaceLabels, storeOf } from './validate.js';
 
@@ -505,7 +503,7 @@ export class AbathurStore extends BaseStore {
    */
   async #rank(plan: Extract<Plan, { kind: 'search' }>, query: Float32Array): Promise<StoredItem[]> {
     const engine = this.#engine;
-    const parts = engine.kind === 'sqlite' ? Math.max(1, (engine as Engine).options.readers - 1) : 1;
+    const parts = engine.kind === 'sqlite' ? Math.max(1, (engine.options.readers ?? 1) - 1) : 1;
     const wanted = plan.offset + plan.limit;
     const shares = await Promise.all(
       Array.from({ length: parts }, (_, part) =>

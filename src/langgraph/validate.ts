@@ -1,5 +1,5 @@
 import { invalidArgument } from '../api/errors.js';
-import { Store } from '../api/store.js';
+import { Store } from '../store.js';
 
 // Argument checks of the LangGraph adapter, run on the caller's thread before anything is
 // queued. Each throws StoreError('INVALID_ARGUMENT') naming what was wrong.

@@ -1,7 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
-import type { CheckReport, IndexFinding } from '../diagnostics/check.js';
+import type { CheckReport, IndexFinding, StatementPlan } from '../api/types.js';
 import { INDEX_REQUIREMENTS, type IndexColumn, type IndexRequirement } from '../diagnostics/index-requirements.js';
-import type { StatementPlan } from '../diagnostics/query-plan.js';
 import { PG_AUDIT_INSERT, type PgImplementation } from './operation.js';
 import { postgresSchemaVersion, quoteIdentifier } from './schema.js';
 

@@ -1,11 +1,9 @@
 import type { Pool } from 'pg';
-import { aborted, StoreError, toStoreError } from '../api/errors.js';
+import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
-import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import type { CheckReport } from '../diagnostics/check.js';
-import type { BackupResult, StoreStats } from '../api/types.js';
-import type { StoreEngine } from '../services/engine.js';
-import { EngineStats } from '../sqlite/engine-stats.js';
+import type { BackupResult, CheckReport, StoreStats } from '../api/types.js';
+import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
+import { EngineStats } from '../diagnostics/engine-stats.js';
 import { checkPostgres } from './check.js';
 import { loadPg, storeTypes } from './driver.js';
 import { pgStoreError } from './errors.js';
@@ -26,16 +24,6 @@ const POOL_TIMER_MARGIN_MS = 1000;
 
 const EMPTY_BATCHES = { batches: 0, calls: 0, mean: 0, max: 0 };
 
-/** An OVERLOADED error without a stack trace: refusing must stay cheap under a surge. */
-function overloaded(message: string): StoreError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new StoreError('OVERLOADED', message);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 
 /** The pool's settings for one store: bounded, typed, in the store's schema, cancelled by the server when too slow. */
 export async function createPool(options: ResolvedPostgresOptions): Promise<Pool> {
@@ -121,7 +109,7 @@ export class PostgresEngine implements StoreEngine {
    * call still waits for a connection withdraws it (ABORTED); once it has one, it runs to
    * the end.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
+  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
     }
@@ -156,6 +144,10 @@ export class PostgresEngine implements StoreEngine {
       if (waiting) {
         waiting = false;
         this.#waiting[kind]--;
+        if (trace !== undefined) {
+          trace.sent = performance.now();
+          trace.batch = 1;
+        }
       }
     };
     const start = performance.now();

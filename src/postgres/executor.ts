@@ -5,7 +5,8 @@ import type { AuditContext } from '../api/types.js';
 import type { AuditRecord } from '../catalogue/audit-log.js';
 import type { RawRow } from '../catalogue/table.js';
 import { isConnectionLoss, isRetryable, pgStoreError, type Phase } from './errors.js';
-import { auditParams, modeFor, PG_AUDIT_INSERT, RetryTransaction, type PgImplementation, type PgMode, type PgQueries, type PgStatements } from './operation.js';
+import { auditParams } from '../catalogue/audit-log.js';
+import { modeFor, PG_AUDIT_INSERT, RetryTransaction, type PgImplementation, type PgMode, type PgQueries, type PgStatements } from './operation.js';
 
 /** Transactions that lost a race (deadlock, serialization, a concurrent version) are run again this many times at most. */
 const MAX_ATTEMPTS = 8;

@@ -109,24 +109,11 @@ function reportingMissingParents<A, R>(
   };
 }
 
-/** The statement that writes an audit row; named once, shared by every write. */
+/** The statement that writes an audit row; named once, shared by every write. Its parameters: auditParams (src/catalogue/audit-log.ts). */
 export const PG_AUDIT_INSERT =
   'INSERT INTO audit (agent_id, task_id, action_type, action_data, result, memory_operation_type, memory_namespace, ' +
   'memory_entry_id) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)';
 
-/** The audit row's parameters, as the SQLite engine's writeAudit binds them. */
-export function auditParams(ctx: AuditContext | undefined, record: AuditRecord): unknown[] {
-  return [
-    ctx?.agentId ?? null,
-    ctx?.taskId ?? null,
-    record.action,
-    record.data === undefined ? null : JSON.stringify(record.data),
-    record.result ?? 'ok',
-    record.memory?.operation ?? null,
-    record.memory?.namespace ?? null,
-    record.memory?.entryId ?? null,
-  ];
-}
 
 /**
  * Thrown by an implementation when a race it can lose (two hosts writing the same new

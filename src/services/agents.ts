@@ -8,9 +8,7 @@ import {
   agentsSpawn,
   agentsTerminate,
 } from '../catalogue/agents.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import {
   AGENT_STATES,
   type Agent,
@@ -33,9 +31,13 @@ const cursorOf = (value: unknown, shape: string) =>
 export class Agents {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

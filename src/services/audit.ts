@@ -1,9 +1,7 @@
 import type { AuditFilter } from '../catalogue/audit.js';
 import { auditList } from '../catalogue/audit.js';
 import { decodeCursor } from '../catalogue/cursor.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import { invalidArgument } from '../api/errors.js';
 import { MEMORY_OPERATION_TYPES, type AuditEntry, type AuditQuery, type Page } from '../api/types.js';
 import * as v from '../api/validate.js';
@@ -12,9 +10,13 @@ import * as v from '../api/validate.js';
 export class Audit {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

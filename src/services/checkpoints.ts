@@ -1,8 +1,6 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { checkpointsGet, checkpointsLatest, checkpointsList, checkpointsSave } from '../catalogue/checkpoints.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import type { CallOptions, Checkpoint, JsonValue, ListOptions, Page, SaveCheckpointInput } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -12,9 +10,13 @@ const MAX_ITERATION = 2 ** 31;
 export class Checkpoints {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

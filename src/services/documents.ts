@@ -8,9 +8,7 @@ import {
   documentsPendingSync,
   documentsUpsert,
 } from '../catalogue/documents.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import { invalidArgument } from '../api/errors.js';
 import {
   DOCUMENT_TYPES,
@@ -30,9 +28,13 @@ import * as v from '../api/validate.js';
 export class Documents {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

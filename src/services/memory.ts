@@ -10,9 +10,7 @@ import {
   memorySearch,
   memoryUpdate,
 } from '../catalogue/memory.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import {
   MEMORY_TYPES,
   type AddMemoryInput,
@@ -38,9 +36,13 @@ const MAX_VERSION = 2 ** 31;
 export class Memory {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

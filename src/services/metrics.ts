@@ -1,8 +1,6 @@
 import { decodeCursor } from '../catalogue/cursor.js';
 import { metricsQuery, metricsRecord } from '../catalogue/metrics.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import type { Metric, MetricQuery, Page, RecordMetricOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -10,9 +8,13 @@ import * as v from '../api/validate.js';
 export class Metrics {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

@@ -17,75 +17,30 @@ import {
   sessionsSetState,
   sessionsSetStatus,
 } from '../catalogue/sessions.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import {
   SESSION_STATUSES,
+  type AppendEventOptions,
   type AppendedEvent,
   type AppendedEvents,
   type CallOptions,
-  type EventOrder,
+  type CreateSessionInput,
+  type GetSessionOptions,
   type JsonObject,
   type JsonValue,
-  type ListOptions,
+  type NewEvent,
   type Page,
   type Session,
   type SessionEvent,
+  type SessionEventsOptions,
   type SessionInfo,
+  type SessionListOptions,
   type SessionStatus,
   type TrimmedEvents,
   type WriteOptions,
 } from '../api/types.js';
 import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
-
-export interface CreateSessionInput extends WriteOptions {
-  /** A UUID v4 is generated when omitted. */
-  id?: string;
-  appName: string;
-  userId: string;
-  projectId?: string | null;
-  state?: JsonObject;
-  metadata?: JsonObject;
-}
-
-export interface GetSessionOptions extends CallOptions {
-  /** Return only the newest n events. */
-  lastEvents?: number;
-}
-
-export interface SessionListOptions extends ListOptions, CallOptions {
-  /** Each listed session carries its newest n events; without it, none (`events: []`). */
-  lastEvents?: number;
-}
-
-export interface AppendEventOptions extends WriteOptions {
-  /**
-   * The caller's id for this event, unique in the session. Appending an id the session
-   * already holds appends nothing and returns the first append's seq, so a retry (after
-   * OUTCOME_UNKNOWN, say) never duplicates an event.
-   */
-  eventId?: string;
-  /** Merged into the state (JSON merge patch) in the same transaction. */
-  stateDelta?: JsonObject;
-}
-
-/** One event of {@link Sessions.appendEvents}. */
-export interface NewEvent {
-  event: JsonValue;
-  /** As {@link AppendEventOptions.eventId}. */
-  eventId?: string;
-}
-
-export interface SessionEventsOptions extends ListOptions {
-  /** Only events with a larger seq (exclusive). */
-  afterSeq?: number;
-  /** Only events with a smaller seq (exclusive). */
-  beforeSeq?: number;
-  /** `'asc'` (default): oldest first; `'desc'`: newest first. */
-  order?: EventOrder;
-}
 
 const MAX_EVENTS = 1_000_000_000;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -141,9 +96,13 @@ export class Sessions {
   readonly #payload: number;
   readonly #state: number;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
     this.#payload = this.#engine.options.maxPayloadBytes;
     this.#state = this.#engine.options.maxStateBytes;
   }

@@ -1,7 +1,5 @@
 import { stateGet, stateSet } from '../catalogue/state.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import type { CallOptions, JsonValue, StateEntry, WriteOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
 
@@ -9,9 +7,13 @@ import * as v from '../api/validate.js';
 export class TaskState {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /** The value stored under `key` for a task, or `undefined`. `Value` types it for the caller (not checked). */

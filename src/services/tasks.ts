@@ -11,9 +11,7 @@ import {
   tasksListBySession,
   tasksListChildren,
 } from '../catalogue/tasks.js';
-import type { StoreEngine } from './engine.js';
-import { engineOf } from '../api/internal.js';
-import type { Store } from '../api/store.js';
+import type { StoreEngine } from '../api/engine.js';
 import { invalidArgument } from '../api/errors.js';
 import type {
   CallOptions,
@@ -39,9 +37,13 @@ function idOnly(id: string, options: CallOptions | undefined): readonly [string]
 export class Tasks {
   readonly #engine: StoreEngine;
 
-  /** Each Store makes its own: use `store.<service>`. */
-  constructor(store: Store) {
-    this.#engine = engineOf(store);
+  /**
+   * Each Store makes its own, on its engine: use `store.<service>`.
+   *
+   * @internal
+   */
+  constructor(engine: StoreEngine) {
+    this.#engine = engine;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { aborted, fromWireError, type StoreError } from '../api/errors.js';
-import type { EngineStats } from './engine-stats.js';
+import type { CallTrace } from '../api/engine.js';
+import type { EngineStats } from '../diagnostics/engine-stats.js';
 import type { Outcome } from './protocol.js';
 import { Queue } from './queue.js';
 
@@ -12,6 +13,8 @@ export interface PendingCall {
   readonly reject: (error: StoreError) => void;
   /** performance.now() when accepted, for the latency histogram. */
   readonly start: number;
+  /** Filled in when the call is sent, for a span that records it. */
+  readonly trace: CallTrace | undefined;
 }
 
 /**
@@ -49,9 +52,9 @@ export abstract class CallQueue {
    * Queues one call; the promise settles with the worker's answer. A `signal` that
    * aborts while the call still waits here withdraws it (ABORTED); once sent, it runs.
    */
-  submit(name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+  submit(name: string, args: readonly unknown[], signal?: AbortSignal, trace?: CallTrace): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ name, args, resolve, reject, start: performance.now() }, signal, this.#withdrawn);
+      this.#queue.push({ name, args, resolve, reject, start: performance.now(), trace }, signal, this.#withdrawn);
       this.accepted();
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -86,7 +89,14 @@ export abstract class CallQueue {
 
   /** Removes and returns up to `count` calls from the front. */
   protected take(count: number): PendingCall[] {
-    return this.#queue.take(count);
+    const batch = this.#queue.take(count);
+    let sent: number | undefined;
+    for (const call of batch) {
+      if (call.trace === undefined) continue;
+      call.trace.sent = sent ??= performance.now();
+      call.trace.batch = batch.length;
+    }
+    return batch;
   }
 
   /** Settles a batch with its worker's outcomes, in order. */

@@ -3,7 +3,8 @@ import { accessSync, closeSync, constants, openSync, readSync, statSync } from '
 import { dirname, resolve } from 'node:path';
 import { StoreError, toWireError } from '../api/errors.js';
 import type { Synchronous } from '../api/types.js';
-import { createFileWithMode, DEFAULT_FILE_MODE } from './files.js';
+import { DEFAULT_FILE_MODE } from '../api/options.js';
+import { createFileWithMode } from './files.js';
 
 export type Connection = Database.Database;
 export type { Synchronous };

@@ -1,13 +1,12 @@
-import type { CheckReport } from '../diagnostics/check.js';
-import type { ArgsOf, Operation, ResultOf } from '../catalogue/operation.js';
-import { aborted, StoreError, toStoreError } from '../api/errors.js';
+import type { CheckReport } from './check.js';
+import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedOptions } from '../api/options.js';
-import type { StoreEngine } from '../services/engine.js';
+import type { ArgsOf, CallTrace, OperationRef, ResultOf, StoreEngine } from '../api/engine.js';
 import type { BackupResult, StoreStats } from '../api/types.js';
 import { runSnapshotOnThread } from './backup-thread.js';
 import { Backups } from './backups.js';
 import type { ThreadHandle } from './call-queue.js';
-import { EngineStats } from './engine-stats.js';
+import { EngineStats } from '../diagnostics/engine-stats.js';
 import { ReadPool, type ReadPoolLimits, type ReadWorkers } from './read-pool.js';
 import type { ReaderConfig } from './reader-thread.js';
 import { piscinaReaders, spawnWriterThread } from './threads.js';
@@ -58,19 +57,6 @@ export interface EngineThreads {
 
 const REAL_THREADS: EngineThreads = { spawnWriter: spawnWriterThread, readers: piscinaReaders };
 
-/**
- * An OVERLOADED error without a stack trace: capturing one costs several times what the
- * rest of a refused call does, and a surge refuses calls by the hundred thousand.
- */
-function overloaded(message: string): StoreError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new StoreError('OVERLOADED', message);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 
 /**
  * Routes each operation to the read pool or the writer by its kind. Nothing on the
@@ -124,7 +110,7 @@ export class Engine implements StoreEngine {
    * throws, the promise rejects and nothing is queued. A `signal` that aborts while the
    * call still waits in its queue withdraws it (ABORTED); once sent, it runs to the end.
    */
-  call<O extends Operation>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
+  call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown, trace?: CallTrace): Promise<ResultOf<O>> {
     if (this.#closing !== undefined) {
       return Promise.reject(new StoreError('CLOSED', `store is closed; ${operation.name} was not run`));
     }
@@ -147,7 +133,7 @@ export class Engine implements StoreEngine {
     } catch (error) {
       return Promise.reject(toStoreError(error));
     }
-    return target.submit(operation.name, args, signal) as Promise<ResultOf<O>>;
+    return target.submit(operation.name, args, signal, trace) as Promise<ResultOf<O>>;
   }
 
   stats(): StoreStats {

@@ -1,9 +1,7 @@
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StoreError } from '../api/errors.js';
-
-/** Owner read and write only: the store holds agents' memory and users' data. */
-export const DEFAULT_FILE_MODE = 0o600;
+import { DEFAULT_FILE_MODE } from '../api/options.js';
 
 /**
  * Creates an empty file with exactly `mode`, failing if it exists. The mode is set with

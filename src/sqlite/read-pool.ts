@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { fromWireError, StoreError, type WireError } from '../api/errors.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
 import type { ReaderResourceLimits } from '../api/types.js';
-import type { EngineStats } from './engine-stats.js';
+import type { EngineStats } from '../diagnostics/engine-stats.js';
 import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 
 /**

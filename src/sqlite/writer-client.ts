@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CheckReport } from '../diagnostics/check.js';
+import type { CheckReport } from './check.js';
 import { fromWireError, StoreError } from '../api/errors.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
-import type { EngineStats } from './engine-stats.js';
+import type { EngineStats } from '../diagnostics/engine-stats.js';
 import type { OperationCall, WriteBatchResponse } from './protocol.js';
 import type { Writer, WriterConfig } from './writer-thread.js';
 

@@ -1,4 +1,4 @@
-import { checkDatabase, type CheckReport } from '../diagnostics/check.js';
+import { checkDatabase, type CheckReport } from './check.js';
 import { openWriterConnection, type Connection, type Synchronous } from './connection.js';
 import { operations } from '../catalogue/index.js';
 import { PreparedCatalogue } from '../catalogue/prepared.js';

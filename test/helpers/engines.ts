@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { describe } from 'vitest';
 import type { StoreOptions } from '../../src/api/options.js';
-import type { Store } from '../../src/api/store.js';
+import type { Store } from '../../src/store.js';
 import type { EngineKind } from '../../src/api/types.js';
 import { openInProcessStore } from './in-process-store.js';
 import { openPostgresTestStore, postgresFingerprint, postgresRows, postgresStateBytes } from './postgres.js';
@@ -111,9 +111,10 @@ const UNHOLDABLE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 const postgres: TestEngine = {
   name: 'postgres',
   open: (options = {}) => {
-    const { maxQueue, maxPayloadBytes, maxStateBytes } = options;
+    const { maxQueue, maxPayloadBytes, maxStateBytes, telemetry } = options;
     return openPostgresTestStore({
       ...(maxQueue === undefined ? {} : { maxQueue }),
+      ...(telemetry === undefined ? {} : { telemetry }),
       ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),
       ...(maxStateBytes === undefined ? {} : { maxStateBytes }),
     });

@@ -1,11 +1,9 @@
 import { StoreError } from '../../src/api/errors.js';
 import { resolveOptions, type StoreOptions } from '../../src/api/options.js';
-import type { Store } from '../../src/api/store.js';
-import { createStore } from '../../src/api/internal.js';
-import '../../src/api/store.js';
+import { createStore, type Store } from '../../src/store.js';
 import type { ThreadHandle } from '../../src/sqlite/call-queue.js';
 import { Engine, engineConfig } from '../../src/sqlite/engine.js';
-import { EngineStats } from '../../src/sqlite/engine-stats.js';
+import { EngineStats } from '../../src/diagnostics/engine-stats.js';
 import type { ReadBatchRequest, ReadBatchResponse } from '../../src/sqlite/protocol.js';
 import { ReadPool, type ReadWorkers } from '../../src/sqlite/read-pool.js';
 import { openReadHandler, type ReaderConfig, type ReadHandler } from '../../src/sqlite/reader-thread.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { inject } from 'vitest';
-import { openStore, type Store } from '../../src/api/store.js';
+import { openStore, type Store } from '../../src/store.js';
 import type { PostgresStoreOptions } from '../../src/api/options.js';
 import { loadPg, storeTypes } from '../../src/postgres/driver.js';
 import { cleanup } from './temp.js';

@@ -1,4 +1,4 @@
-import { explain, planProblems } from '../../src/diagnostics/query-plan.js';
+import { explain, planProblems } from '../../src/sqlite/query-plan.js';
 import type { Connection } from '../../src/sqlite/connection.js';
 import { freshDatabase } from './database.js';
 import { populate } from './populate.js';

@@ -14,7 +14,7 @@ import {
 } from '../../catalogue/adk.js';
 import { checkStateBytes } from '../../catalogue/session-events.js';
 import { ADK_SESSIONS } from '../../catalogue/adapter-tables.js';
-import type { RawRow, RowOf } from '../../catalogue/table.js';
+import { defineTable, type RawRow, type RowOf } from '../../catalogue/table.js';
 import { implement, RetryTransaction, type PgQueries } from '../operation.js';
 import { conflictOnDuplicate, isUniqueViolation } from './conflict.js';
 import { memoryDocument, searchQuery, searchText } from '../memory-text.js';
@@ -41,6 +41,17 @@ const mergeScope = (table: 'adk_app_states' | 'adk_user_states', columns: string
   `INSERT INTO ${table} AS t (${columns}, state) SELECT ${values}, ${delta}::jsonb ${from} WHERE ${delta}::jsonb IS NOT NULL ` +
   `ON CONFLICT (${columns}) DO UPDATE SET state = t.state || excluded.state, updated_at = ${NOW} RETURNING t.state`;
 
+/** What a create returns: each scope's state (merged or as it was), and the size of a merged one. */
+const CREATED = defineTable('adk_sessions', {
+  appState: { kind: 'text?', column: 'coalesce((SELECT state FROM app), (SELECT state FROM adk_app_states WHERE app_name = $1))' },
+  appBytes: { kind: 'integer?', column: 'octet_length((SELECT state FROM app)::text)' },
+  userState: {
+    kind: 'text?',
+    column: 'coalesce((SELECT state FROM usr), (SELECT state FROM adk_user_states WHERE app_name = $1 AND user_id = $2))',
+  },
+  userBytes: { kind: 'integer?', column: 'octet_length((SELECT state FROM usr)::text)' },
+});
+
 export const pgAdkSessionsCreate = implement(adkSessionsCreate, {
   statements: {
     // The store session, ADK's row (its key taken: 23505), the scopes merged or read.
@@ -49,10 +60,7 @@ export const pgAdkSessionsCreate = implement(adkSessionsCreate, {
       'a AS (INSERT INTO adk_sessions (app_name, user_id, id, session_id, last_update_time) SELECT $1, $2, $3, s.id, $7 FROM s), ' +
       `app AS (${mergeScope('adk_app_states', 'app_name', '$1', '$8', '')}), ` +
       `usr AS (${mergeScope('adk_user_states', 'app_name, user_id', '$1, $2', '$9', '')}) ` +
-      'SELECT coalesce((SELECT state FROM app), (SELECT state FROM adk_app_states WHERE app_name = $1)), ' +
-      'octet_length((SELECT state FROM app)::text), ' +
-      'coalesce((SELECT state FROM usr), (SELECT state FROM adk_user_states WHERE app_name = $1 AND user_id = $2)), ' +
-      'octet_length((SELECT state FROM usr)::text)',
+      `SELECT ${CREATED.columns}`,
   },
   async run(q, [key, storeId, state, appDelta, userDelta, lastUpdateTime, maxStateBytes, ctx]) {
     const [app, user, id] = key;
@@ -61,7 +69,7 @@ export const pgAdkSessionsCreate = implement(adkSessionsCreate, {
       `Session with id ${id} already exists.`,
       q.one('create', [app, user, id, storeId, state, JSON.stringify({ adk: { sessionId: id } }), lastUpdateTime, appDelta, userDelta]),
     );
-    const [appState, appBytes, userState, userBytes] = row as [string | null, number | null, string | null, number | null];
+    const { appState, appBytes, userState, userBytes } = CREATED.decode(row!);
     checkScopeBytes(appBytes, `app: state of app ${app}`, maxStateBytes);
     checkScopeBytes(userBytes, `user: state of user ${user} in app ${app}`, maxStateBytes);
     await q.audit(ctx, { action: 'adk_session_create', data: { sessionId: storeId, adkSessionId: id } });
@@ -202,6 +210,18 @@ export const pgAdkSessionsDelete = implement(adkSessionsDelete, {
   },
 });
 
+/** What an append returns: the event's seq, whether it replaced one, the sizes of what it merged, the session's new counts. */
+const APPENDED = defineTable('sessions', {
+  seq: { kind: 'integer', column: 'coalesce((SELECT seq FROM ex), s.event_count)' },
+  replaced: { kind: 'boolean', column: '(SELECT seq FROM ex) IS NOT NULL' },
+  stateBytes: { kind: 'integer', column: 's.bytes' },
+  appBytes: { kind: 'integer?', column: 'octet_length((SELECT state FROM app)::text)' },
+  userBytes: { kind: 'integer?', column: 'octet_length((SELECT state FROM usr)::text)' },
+  version: { kind: 'integer', column: '(SELECT version FROM bump)' },
+  eventCount: { kind: 'integer', column: 's.event_count' },
+  replacements: { kind: 'integer', column: '(SELECT replacements FROM bump)' },
+});
+
 const APPEND_STATEMENTS = {
   // ADK's row, locked: appends to one session, from any host, take turns, and each judges
   // staleness against the version the one before it left.
@@ -227,9 +247,7 @@ const APPEND_STATEMENTS = {
     'bump AS (UPDATE adk_sessions SET version = version + 1, last_update_time = $9, ' +
     'replacements = replacements + CASE WHEN EXISTS (SELECT 1 FROM ex) THEN 1 ELSE 0 END ' +
     'WHERE app_name = $5 AND user_id = $7 AND id = $10 AND EXISTS (SELECT 1 FROM s) RETURNING version, replacements) ' +
-    'SELECT coalesce((SELECT seq FROM ex), s.event_count), (SELECT seq FROM ex) IS NOT NULL, s.bytes, ' +
-    'octet_length((SELECT state FROM app)::text), octet_length((SELECT state FROM usr)::text), (SELECT version FROM bump), ' +
-    's.event_count, (SELECT replacements FROM bump) FROM s',
+    `SELECT ${APPENDED.columns} FROM s`,
   status: 'SELECT status FROM sessions WHERE id = $1',
 } as const;
 
@@ -268,16 +286,7 @@ export const pgAdkSessionsAppendEvent = implement(adkSessionsAppendEvent, {
     if (row === undefined) {
       throw new StoreError('INVALID_STATE', `cannot append an event to ${describeKey(key)}: it is ${String(await q.value('status', [storeId]))}`);
     }
-    const [seq, replaced, stateBytes, appBytes, userBytes, next, eventCount, replacements] = row as [
-      number,
-      boolean,
-      number,
-      number | null,
-      number | null,
-      number,
-      number,
-      number,
-    ];
+    const { seq, replaced, stateBytes, appBytes, userBytes, version: next, eventCount, replacements } = APPENDED.decode(row);
     checkStateBytes(storeId, stateBytes, input.maxStateBytes);
     checkScopeBytes(appBytes, `app: state of app ${app}`, input.maxStateBytes);
     checkScopeBytes(userBytes, `user: state of user ${user} in app ${app}`, input.maxStateBytes);
@@ -289,13 +298,20 @@ export const pgAdkSessionsAppendEvent = implement(adkSessionsAppendEvent, {
 // ADK memory: memory_entries rows, one per event with text (see src/catalogue/adk.ts), and
 // for the current version of each a tsvector in adk_memory_fts (../memory-text.ts).
 
+/** A key's current entry, and whether the value being added equals it. */
+const CURRENT_ENTRY = defineTable('memory_entries', {
+  key: { kind: 'text', column: 'c.key' },
+  id: { kind: 'integer', column: 'c.id' },
+  same: { kind: 'boolean', column: 'coalesce(c.value = i.value::jsonb, false)' },
+});
+
 export const pgAdkMemoryAddSession = implement(adkMemoryAddSession, {
   statements: {
     // Adds of one session's memory take turns, on every host.
     lock: "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2, 11))",
     // The current version of each of the session's entries, and whether the new value is the same.
     current:
-      'SELECT c.key, c.id, coalesce(c.value = i.value::jsonb, false) FROM (SELECT DISTINCT ON (key) key, id, value FROM memory_entries ' +
+      `SELECT ${CURRENT_ENTRY.columns} FROM (SELECT DISTINCT ON (key) key, id, value FROM memory_entries ` +
       'WHERE namespace = $1 AND key >= $2 AND key < $3 AND is_deleted = false ORDER BY key, version DESC) AS c ' +
       'LEFT JOIN unnest($4::text[], $5::text[]) AS i (key, value) ON i.key = c.key',
     // New versions of new and changed entries (max + 1, deleted versions counted), their
@@ -319,7 +335,7 @@ export const pgAdkMemoryAddSession = implement(adkMemoryAddSession, {
       input.items.map(([key]) => key),
       input.items.map(([, value]) => value),
     ]);
-    const stored = new Map(current.map(([key, id, same]) => [key as string, { id: id as number, same: same as boolean }]));
+    const stored = new Map(current.map((row) => CURRENT_ENTRY.decode(row)).map(({ key, id, same }) => [key, { id, same }]));
     const result = { added: 0, changed: 0, removed: 0 };
     const put: (typeof input.items)[number][] = [];
     const unindex: number[] = [];

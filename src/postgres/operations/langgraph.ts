@@ -1,4 +1,4 @@
-import type { RawRow } from '../../catalogue/table.js';
+import { defineTable, type RawRow } from '../../catalogue/table.js';
 import { LG_CHECKPOINTS } from '../../catalogue/adapter-tables.js';
 import {
   LIST_SCAN_LIMIT,
@@ -279,15 +279,22 @@ export const pgLgWritesPut = implement(lgWritesPut, {
   },
 });
 
+/** How many rows of each table a thread's delete removed. */
+const DELETED = defineTable('lg_checkpoints', {
+  checkpoints: { kind: 'integer', column: '(SELECT count(*) FROM c)::int' },
+  blobs: { kind: 'integer', column: '(SELECT count(*) FROM b)::int' },
+  writes: { kind: 'integer', column: '(SELECT count(*) FROM w)::int' },
+});
+
 export const pgLgThreadDelete = implement(lgThreadDelete, {
   statements: {
     delete:
       'WITH c AS (DELETE FROM lg_checkpoints WHERE thread_id = $1 RETURNING 1), b AS (DELETE FROM lg_checkpoint_blobs WHERE thread_id = $1 RETURNING 1), ' +
       'w AS (DELETE FROM lg_checkpoint_writes WHERE thread_id = $1 RETURNING 1) ' +
-      'SELECT (SELECT count(*) FROM c)::int, (SELECT count(*) FROM b)::int, (SELECT count(*) FROM w)::int',
+      `SELECT ${DELETED.columns}`,
   },
   async run(q, [threadId]) {
-    const [checkpoints, blobs, writes] = (await q.one('delete', [threadId]))! as [number, number, number];
+    const { checkpoints, blobs, writes } = DELETED.decode((await q.one('delete', [threadId]))!);
     await q.audit(undefined, { action: 'langgraph_delete_thread', data: { threadId, checkpoints, blobs, writes } });
     return { checkpoints };
   },

@@ -12,7 +12,7 @@ import {
   memorySearch,
   memoryUpdate,
 } from '../../catalogue/memory.js';
-import type { RawRow } from '../../catalogue/table.js';
+import { defineTable, type RawRow, type RowOf } from '../../catalogue/table.js';
 import { MEMORY_ENTRIES } from '../../catalogue/tables.js';
 import { implement, RetryTransaction } from '../operation.js';
 import { isUniqueViolation } from './conflict.js';
@@ -125,6 +125,21 @@ export const pgMemoryUpdate = implement(memoryUpdate, {
   },
 });
 
+// The shapes of the rows delete and expire return, decoded by name as the tables are.
+/** One version a delete or an expiry marked. */
+const MARKED = defineTable('memory_entries', { id: 'integer', version: 'integer' });
+const EXPIRED = defineTable('memory_entries', {
+  id: { kind: 'integer', column: 'u.id' },
+  namespace: { kind: 'text', column: 'u.namespace' },
+  key: { kind: 'text', column: 'u.key' },
+  version: { kind: 'integer', column: 'u.version' },
+});
+/** A key with no version written since the cut-off. */
+const STALE_KEY = defineTable('memory_entries', {
+  namespace: { kind: 'text', column: 'm.namespace' },
+  key: { kind: 'text', column: 'm.key' },
+});
+
 export const pgMemoryDelete = implement(memoryDelete, {
   statements: {
     lock: LOCK_KEY,
@@ -132,17 +147,17 @@ export const pgMemoryDelete = implement(memoryDelete, {
     // bring the previous version back as current.
     markAll:
       `UPDATE memory_entries SET is_deleted = true, updated_at = ${NOW} ` +
-      'WHERE namespace = $1 AND key = $2 AND is_deleted = false RETURNING id, version',
+      `WHERE namespace = $1 AND key = $2 AND is_deleted = false RETURNING ${MARKED.columns}`,
   },
   async run(q, [namespace, key, ctx]) {
     await q.send('lock', [namespace, key]);
-    const rows = await q.all('markAll', [namespace, key]);
+    const rows = (await q.all('markAll', [namespace, key])).map(MARKED.decode);
     if (rows.length === 0) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
-    const newest = rows.reduce((a, b) => ((b[1] as number) > (a[1] as number) ? b : a));
+    const newest = rows.reduce((a, b) => (b.version > a.version ? b : a));
     await q.audit(ctx, {
       action: 'memory_delete',
       data: { namespace, key, deletedVersions: rows.length },
-      memory: { operation: 'delete', namespace, entryId: newest[0] as number },
+      memory: { operation: 'delete', namespace, entryId: newest.id },
     });
     return { deletedVersions: rows.length };
   },
@@ -256,7 +271,7 @@ export const pgMemoryExpireEpisodic = implement(memoryExpireEpisodic, {
     // versions are marked, as delete does. In steps of at most EXPIRE_STEP keys until none
     // is left, in the call's one transaction: readers see all of it or none.
     stale:
-      'SELECT DISTINCT m.namespace, m.key FROM memory_entries AS m ' +
+      `SELECT DISTINCT ${STALE_KEY.columns} FROM memory_entries AS m ` +
       "WHERE m.memory_type = 'episodic' AND m.is_deleted = false AND m.updated_at < $1::timestamptz " +
       'AND NOT EXISTS (SELECT 1 FROM memory_entries AS n WHERE n.namespace = m.namespace AND n.key = m.key ' +
       `AND n.is_deleted = false AND n.updated_at >= $1::timestamptz) LIMIT ${EXPIRE_STEP}`,
@@ -265,7 +280,7 @@ export const pgMemoryExpireEpisodic = implement(memoryExpireEpisodic, {
       `UPDATE memory_entries AS u SET is_deleted = true, updated_at = ${NOW} ` +
       'FROM unnest($1::text[], $2::text[]) AS stale(namespace, key) ' +
       'WHERE u.namespace = stale.namespace AND u.key = stale.key AND u.is_deleted = false ' +
-      'RETURNING u.id, u.namespace, u.key, u.version',
+      `RETURNING ${EXPIRED.columns}`,
     // One audit row per expired key, in one statement.
     audit:
       'INSERT INTO audit (agent_id, task_id, action_type, action_data, result, memory_operation_type, memory_namespace, memory_entry_id) ' +
@@ -273,15 +288,15 @@ export const pgMemoryExpireEpisodic = implement(memoryExpireEpisodic, {
       "'delete', x.namespace, x.id FROM unnest($4::text[], $5::text[], $6::bigint[]) AS x(namespace, key, id)",
   },
   async run(q, [olderThan, ctx]) {
-    const newestByKey = new Map<string, RawRow>();
+    const newestByKey = new Map<string, RowOf<typeof EXPIRED>>();
     for (;;) {
-      const stale = await q.all('stale', [olderThan]);
+      const stale = (await q.all('stale', [olderThan])).map(STALE_KEY.decode);
       if (stale.length === 0) break;
-      const rows = await q.all('expire', [stale.map((key) => key[0]), stale.map((key) => key[1])]);
+      const rows = (await q.all('expire', [stale.map((k) => k.namespace), stale.map((k) => k.key)])).map(EXPIRED.decode);
       for (const row of rows) {
-        const id = JSON.stringify([row[1], row[2]]);
+        const id = JSON.stringify([row.namespace, row.key]);
         const seen = newestByKey.get(id);
-        if (seen === undefined || (row[3] as number) > (seen[3] as number)) newestByKey.set(id, row);
+        if (seen === undefined || row.version > seen.version) newestByKey.set(id, row);
       }
     }
     if (newestByKey.size > 0) {
@@ -290,9 +305,9 @@ export const pgMemoryExpireEpisodic = implement(memoryExpireEpisodic, {
         ctx?.agentId ?? null,
         ctx?.taskId ?? null,
         olderThan,
-        expired.map((row) => row[1]),
-        expired.map((row) => row[2]),
-        expired.map((row) => row[0]),
+        expired.map((row) => row.namespace),
+        expired.map((row) => row.key),
+        expired.map((row) => row.id),
       ]);
     }
     return { expired: newestByKey.size };

@@ -1,9 +1,11 @@
 import { StoreError } from '../../api/errors.js';
 import type { AuditContext, Timestamp } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
+import { defineTable } from '../../catalogue/table.js';
 import { SESSION_EVENTS } from '../../catalogue/tables.js';
 import {
   checkStateBytes,
+  planAppend,
   sessionMiss,
   sessionsAppendEvent,
   sessionsAppendEvents,
@@ -24,36 +26,47 @@ import { NOW } from './sql.js';
 // waited for the session's row) inserts nothing for that id: the insert skips ids found
 // trimmed by then, the count comes up short, and the retry runs again and finds it.
 
+// The shapes of the rows these statements return, decoded by name as the tables are.
+/** A session's count and time; after an append, with its state's size (0 when no delta merged). */
+const COUNTED = defineTable('sessions', { eventCount: 'integer', lastUpdateTime: 'time' });
+const APPENDED = defineTable('sessions', {
+  eventCount: 'integer',
+  lastUpdateTime: 'time',
+  stateBytes: { kind: 'integer', column: 'CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END' },
+});
+/** An event id already taken, kept or trimmed, and its seq. */
+const TAKEN_ID = defineTable('session_events', { eventId: 'text', seq: 'integer' });
+
 const APPEND_STATEMENTS = {
   byEventId:
     'SELECT seq FROM session_events WHERE session_id = $1 AND event_id = $2 ' +
     'UNION ALL SELECT seq FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = $2 LIMIT 1',
   byEventIds:
-    'SELECT event_id, seq FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[]) ' +
-    'UNION ALL SELECT event_id, seq FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = ANY ($2::text[])',
-  current: 'SELECT event_count, last_update_time FROM sessions WHERE id = $1',
+    `SELECT ${TAKEN_ID.columns} FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[]) ` +
+    `UNION ALL SELECT ${TAKEN_ID.columns} FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = ANY ($2::text[])`,
+  current: `SELECT ${COUNTED.columns} FROM sessions WHERE id = $1`,
   // Events without ids, in one statement: the count raised and the state merged, then
   // the events inserted at seq first, first + 1, … (first = the new count - $2 + 1) in the
-  // array's order. Returns the new count, the time and the state's size when merged; no row
-  // when the session is missing or closed. Not for events with ids: the check against
-  // trimmed ids must see a trim committed while the update waited for the session's row,
-  // and one statement keeps the snapshot it started with (those take update, then insert).
+  // array's order. Returns what \`update\` returns; no row when the session is missing or
+  // closed. Not for events with ids: the check against trimmed ids must see a trim
+  // committed while the update waited for the session's row, and one statement keeps the
+  // snapshot it started with (those take update, then insert).
   append:
     'WITH u AS (UPDATE sessions SET event_count = event_count + $2, ' +
     'state = CASE WHEN $3::jsonb IS NULL THEN state ELSE jsonb_merge_patch(state, $3::jsonb) END, ' +
     `last_update_time = ${NOW} ` +
     "WHERE id = $1 AND status IN ('created', 'active', 'paused') " +
-    'RETURNING event_count, last_update_time, CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END AS bytes), ' +
+    `RETURNING ${APPENDED.columns}), ` +
     'i AS (INSERT INTO session_events (session_id, seq, event, created_at) ' +
     'SELECT $1, u.event_count - $2::int + x.n, x.event::jsonb, u.last_update_time ' +
     'FROM u, unnest($4::text[]) WITH ORDINALITY AS x(event, n)) ' +
-    'SELECT event_count, last_update_time, bytes FROM u',
+    'SELECT u.* FROM u',
   update:
     'UPDATE sessions SET event_count = event_count + $2, ' +
     'state = CASE WHEN $3::jsonb IS NULL THEN state ELSE jsonb_merge_patch(state, $3::jsonb) END, ' +
     `last_update_time = ${NOW} ` +
     "WHERE id = $1 AND status IN ('created', 'active', 'paused') " +
-    'RETURNING event_count, last_update_time, CASE WHEN $3::jsonb IS NULL THEN 0 ELSE octet_length(state::text) END',
+    `RETURNING ${APPENDED.columns}`,
   // One statement for any number of events: seq $2, $2 + 1, … in the arrays' order; the
   // number inserted, which falls short only when an id was trimmed since the lookup.
   insert:
@@ -84,18 +97,16 @@ async function append(
   if (events.every((e) => e[1] === null)) {
     const row = await q.one('append', [id, events.length, stateDelta, events.map((e) => e[0])]);
     if (row === undefined) throw sessionMiss(await q.value('status', [id]), id, action);
-    const eventCount = row[0] as number;
-    const lastUpdateTime = row[1] as string;
+    const { eventCount, lastUpdateTime, stateBytes } = APPENDED.decode(row);
     // The throw rolls the count, the merge and the events back: nothing is written.
-    checkStateBytes(id, row[2] as number, maxStateBytes);
+    checkStateBytes(id, stateBytes, maxStateBytes);
     return { eventCount, lastUpdateTime, first: eventCount - events.length + 1 };
   }
   const row = await q.one('update', [id, events.length, stateDelta]);
   if (row === undefined) throw sessionMiss(await q.value('status', [id]), id, action);
-  const eventCount = row[0] as number;
-  const lastUpdateTime = row[1] as string;
+  const { eventCount, lastUpdateTime, stateBytes } = APPENDED.decode(row);
   // The throw rolls the count and the merge back: nothing is written.
-  checkStateBytes(id, row[2] as number, maxStateBytes);
+  checkStateBytes(id, stateBytes, maxStateBytes);
   const first = eventCount - events.length + 1;
   let inserted: number;
   try {
@@ -109,8 +120,7 @@ async function append(
 }
 
 async function current(q: AppendQueries, id: string): Promise<Appended> {
-  const row = (await q.one('current', [id]))!;
-  return { eventCount: row[0] as number, lastUpdateTime: row[1] as string };
+  return COUNTED.decode((await q.one('current', [id]))!);
 }
 
 export const pgSessionsAppendEvent = implement(sessionsAppendEvent, {
@@ -130,32 +140,17 @@ export const pgSessionsAppendEvent = implement(sessionsAppendEvent, {
 export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   statements: APPEND_STATEMENTS,
   async run(q, [id, events, stateDelta, maxStateBytes, ctx]) {
-    const seqs = new Array<number>(events.length);
     const ids = events.map((e) => e[1]).filter((eventId): eventId is string => eventId !== null);
     const known = new Map<string, number>();
     if (ids.length > 0) {
-      for (const row of await q.all('byEventIds', [id, ids])) known.set(row[0] as string, row[1] as number);
-    }
-    // Events to append, by index; an id seen earlier in this batch takes that event's seq.
-    const fresh: number[] = [];
-    const firstWithId = new Map<string, number>();
-    const repeats: [index: number, of: number][] = [];
-    events.forEach(([, eventId], i) => {
-      if (eventId !== null) {
-        const seq = known.get(eventId);
-        if (seq !== undefined) {
-          seqs[i] = seq;
-          return;
-        }
-        const earlier = firstWithId.get(eventId);
-        if (earlier !== undefined) {
-          repeats.push([i, earlier]);
-          return;
-        }
-        firstWithId.set(eventId, i);
+      for (const row of await q.all('byEventIds', [id, ids])) {
+        const { eventId, seq } = TAKEN_ID.decode(row);
+        known.set(eventId, seq);
       }
-      fresh.push(i);
-    });
+    }
+    // Where the SQLite engine looks each id up (a local index probe), here one statement
+    // looks up all of them: a round trip each would cost more than the lookups.
+    const { seqs, fresh, repeats } = planAppend(events, (eventId) => known.get(eventId));
     // Every event already appended (a retried batch): nothing changes, the state delta included.
     if (fresh.length === 0) return { seqs, ...(await current(q, id)) };
     const appended = await append(q, id, fresh.map((i) => events[i]!), stateDelta, maxStateBytes, 'append events to');

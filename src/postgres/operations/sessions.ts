@@ -1,7 +1,7 @@
 import { StoreError } from '../../api/errors.js';
 import type { JsonObject, Session, SessionStatus } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
-import type { RawRow } from '../../catalogue/table.js';
+import { defineTable, type RawRow } from '../../catalogue/table.js';
 import { SESSIONS } from '../../catalogue/tables.js';
 import { checkStateBytes } from '../../catalogue/session-events.js';
 import {
@@ -80,19 +80,23 @@ export const pgSessionsGetState = implement(sessionsGetState, {
   },
 });
 
+/** What setState's merge returns: the merged state, and its size as stored. */
+const MERGED_STATE = defineTable('sessions', { state: 'object', stateBytes: { kind: 'integer', column: 'octet_length(state::text)' } });
+
 export const pgSessionsSetState = implement(sessionsSetState, {
   statements: {
     merge:
       `UPDATE sessions SET state = jsonb_merge_patch(state, $2::jsonb), last_update_time = ${NOW} WHERE id = $1 ` +
-      'RETURNING state, octet_length(state::text)',
+      `RETURNING ${MERGED_STATE.columns}`,
   },
   async run(q, [id, delta, maxStateBytes, ctx]) {
     const row = await q.one('merge', [id, delta]);
     if (row === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
     // The throw rolls the merge back: nothing is written.
-    checkStateBytes(id, row[1] as number, maxStateBytes);
+    const { state, stateBytes } = MERGED_STATE.decode(row);
+    checkStateBytes(id, stateBytes, maxStateBytes);
     await q.audit(ctx, { action: 'session_set_state', data: { sessionId: id } });
-    return JSON.parse(row[0] as string) as JsonObject;
+    return state;
   },
 });
 

@@ -5,9 +5,9 @@ import { openReaderConnection, type Connection } from '../sqlite/connection.js';
 import { SCHEMA_VERSION } from '../sqlite/schema.js';
 import { checkCopiedTable, sqliteOrder } from './copy-check.js';
 import { COPY_TABLES, type ColumnType, type CopyTable } from './copy-tables.js';
-import { createPool } from './engine.js';
-import { memoryDocument, memoryValueText, searchText } from './memory-text.js';
-import { migrate } from './schema.js';
+import { createPool } from '../postgres/engine.js';
+import { memoryDocument, memoryValueText, searchText } from '../postgres/memory-text.js';
+import { migrate } from '../postgres/schema.js';
 
 /** The type a column is read as from the JSON batch, and the expression that stores it. */
 function target(column: string, type: ColumnType): { declared: string; value: string } {

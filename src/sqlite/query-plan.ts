@@ -1,6 +1,6 @@
-import type { Connection } from '../sqlite/connection.js';
-import { specOf, type Operation } from '../catalogue/operation.js';
 import type { StatementPlan } from '../api/types.js';
+import { specOf, type Operation } from '../catalogue/operation.js';
+import type { Connection } from './connection.js';
 
 export type { StatementPlan };
 

@@ -1,21 +1,30 @@
-import type { StoreEngine } from '../services/engine.js';
-import { Engine } from '../sqlite/engine.js';
-import { createDirectoryFor } from '../sqlite/files.js';
-import { Agents } from '../services/agents.js';
-import { Audit } from '../services/audit.js';
-import { Checkpoints } from '../services/checkpoints.js';
-import { Documents } from '../services/documents.js';
-import { Memory } from '../services/memory.js';
-import { Metrics } from '../services/metrics.js';
-import { Sessions } from '../services/sessions.js';
-import { TaskState } from '../services/state.js';
-import { Tasks } from '../services/tasks.js';
-import { StoreError, toStoreError } from './errors.js';
-import { createStore, linkEngine, provideStoreConstructor } from './internal.js';
-import { resolveOptions, resolvePostgresOptions } from './options.js';
-import type { BackupResult, CallOptions, CheckReport, EngineKind, PostgresStoreOptions, StoreOptions, StoreStats } from './types.js';
-import * as v from './validate.js';
 import { resolve } from 'node:path';
+import type { StoreEngine } from './api/engine.js';
+import { StoreError, toStoreError } from './api/errors.js';
+import { resolveOptions, resolvePostgresOptions } from './api/options.js';
+import type { BackupResult, CallOptions, CheckReport, EngineKind, PostgresStoreOptions, StoreOptions, StoreStats } from './api/types.js';
+import * as v from './api/validate.js';
+import { Agents } from './services/agents.js';
+import { Audit } from './services/audit.js';
+import { Checkpoints } from './services/checkpoints.js';
+import { Documents } from './services/documents.js';
+import { Memory } from './services/memory.js';
+import { Metrics } from './services/metrics.js';
+import { Sessions } from './services/sessions.js';
+import { TaskState } from './services/state.js';
+import { Tasks } from './services/tasks.js';
+import { Engine } from './sqlite/engine.js';
+import { createDirectoryFor } from './sqlite/files.js';
+import { instrument } from './telemetry/instrument.js';
+
+// The composition root: the top of the library. It starts an engine (SQLite's, or
+// PostgreSQL's) and builds every service on it; it imports only downward, and nothing in
+// the library below imports it. The framework adapters, the command line and src/index.ts
+// stand above it.
+
+// Set by Store's static block: the seam's two ways into a Store (see the end of this module).
+let reachEngine: (store: Store) => StoreEngine;
+let construct: (engine: StoreEngine) => Store;
 
 /**
  * The store: one SQLite file, a writer thread that owns every write transaction, and a
@@ -35,25 +44,30 @@ export class Store {
   readonly audit: Audit;
   readonly metrics: Metrics;
   // A private field: the declarations show `#private`, never the engine's type, and
-  // nothing outside the package can reach it (internal.ts's engineOf is the package's way).
+  // nothing outside the package can reach it (engineOf below is the package's way).
   readonly #engine: StoreEngine;
 
+  // The package's internal seam, in this module alone: engineOf and createStore below
+  // reach the private engine and the private constructor through these.
   static {
-    provideStoreConstructor((engine) => new Store(engine));
+    reachEngine = (store) => {
+      if (typeof store !== 'object' || store === null || !(#engine in store)) throw new TypeError('expected a Store made by openStore');
+      return store.#engine;
+    };
+    construct = (engine) => new Store(engine);
   }
 
   private constructor(engine: StoreEngine) {
     this.#engine = engine;
-    linkEngine(this, engine);
-    this.sessions = new Sessions(this);
-    this.memory = new Memory(this);
-    this.documents = new Documents(this);
-    this.tasks = new Tasks(this);
-    this.agents = new Agents(this);
-    this.checkpoints = new Checkpoints(this);
-    this.state = new TaskState(this);
-    this.audit = new Audit(this);
-    this.metrics = new Metrics(this);
+    this.sessions = new Sessions(engine);
+    this.memory = new Memory(engine);
+    this.documents = new Documents(engine);
+    this.tasks = new Tasks(engine);
+    this.agents = new Agents(engine);
+    this.checkpoints = new Checkpoints(engine);
+    this.state = new TaskState(engine);
+    this.audit = new Audit(engine);
+    this.metrics = new Metrics(engine);
   }
 
   /** The database file's absolute path; on PostgreSQL, the server URL without its password. */
@@ -139,12 +153,36 @@ export async function openStore(options: StoreOptions | PostgresStoreOptions): P
   if (v.isPlainObject(options) && 'url' in options) {
     const resolved = resolvePostgresOptions(options);
     // Loaded only here: a store on a SQLite file never loads the PostgreSQL engine or `pg`.
-    const { PostgresEngine } = await import('../postgres/engine.js');
-    return createStore(await PostgresEngine.start(resolved));
+    const { PostgresEngine } = await import('./postgres/engine.js');
+    return createStore(await instrument(await PostgresEngine.start(resolved), resolved.telemetry));
   }
   const resolved = resolveOptions(options);
   // Here, once, not where the writer opens the file: a writer that restarts after its
   // directory was moved away must fail, not start an empty store in a new directory.
   createDirectoryFor(resolved.path, resolved.fileMode);
-  return createStore(await Engine.start(resolved));
+  return createStore(await instrument(await Engine.start(resolved), resolved.telemetry));
+}
+
+// ---- The internal seam ----
+// The package's one way to the engine behind a Store, for the framework adapters
+// (src/langgraph, src/adk: they run their own catalogue operations on it), the command
+// line's demo and the tests. src/index.ts does not export it and the package's exports
+// map does not reach this module: a user never sees it.
+
+/**
+ * The engine behind a Store made by {@link openStore} (or {@link createStore}).
+ *
+ * @internal
+ */
+export function engineOf(store: Store): StoreEngine {
+  return reachEngine(store);
+}
+
+/**
+ * A Store over an engine already started (openStore's, or a test's in-process one).
+ *
+ * @internal
+ */
+export function createStore(engine: StoreEngine): Store {
+  return construct(engine);
 }

@@ -1,4 +1,4 @@
-// The tables `migrate --from <sqlite> --to <postgres>` copies (src/postgres/copy.ts): each
+// The tables `migrate --from <sqlite> --to <postgres>` copies (src/copy/copy.ts): each
 // column with how it travels from SQLite to PostgreSQL, and the key both engines read the
 // rows in, so that the content check compares them row for row.
 
