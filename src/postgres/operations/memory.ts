@@ -240,25 +240,26 @@ export const pgMemorySearch = implement(memorySearch, {
 
 /** The scopes memory.context reads, in the order of its statement's parameters. */
 const CONTEXT_SCOPES = ['session', 'user', 'app', 'project'] as const;
+/** What memory.context's rows carry after the entry's columns: the scope's number. */
+const IN_SCOPE = defineTable('memory_entries', { scope: 'integer' });
 
 export const pgMemoryContext = implement(memoryContext, {
   statements: {
     // The four scopes in one statement, one snapshot, one round trip; each row ends with its
     // scope's number. A scope's rows stay in its ranges' order (UNION ALL appends them).
-    latest: CONTEXT_SCOPES.map((_, i) => `SELECT c.*, ${i} FROM (${latestIn(`$${i + 1}`, '$5')}) AS c`).join(' UNION ALL '),
+    latest: CONTEXT_SCOPES.map((_, i) => `SELECT c.*, ${i} AS scope FROM (${latestIn(`$${i + 1}`, '$5')}) AS c`).join(' UNION ALL '),
   },
   async run(q, [sessionId, userId, appName, projectId, limit]) {
     const prefixes = [`session:${sessionId}`, `user:${userId}`, `app:${appName}`, projectId === null ? null : `project:${projectId}`];
     const rows = await q.all('latest', [...prefixes, limit + 1]);
-    const scopes: MemoryEntry[][] = CONTEXT_SCOPES.map(() => []);
+    const scopes: Record<(typeof CONTEXT_SCOPES)[number], MemoryEntry[]> = { session: [], user: [], app: [], project: [] };
     let truncated = false;
     for (const row of rows) {
-      const scope = scopes[row.at(-1) as number]!;
+      const scope = scopes[CONTEXT_SCOPES[IN_SCOPE.decodeAt(row, MEMORY_ENTRIES.width).scope]!];
       if (scope.length < limit) scope.push(MEMORY_ENTRIES.decode(row));
       else truncated = true;
     }
-    const [session, user, app, project] = scopes as [MemoryEntry[], MemoryEntry[], MemoryEntry[], MemoryEntry[]];
-    return { session, user, app, project, truncated };
+    return { ...scopes, truncated };
   },
 });
 
