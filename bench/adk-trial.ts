@@ -10,11 +10,13 @@ import { openStore } from '../src/store.js';
 import { EventLoopDelay } from '../src/cli/event-loop-delay.js';
 import type { Synchronous } from '../src/sqlite/connection.js';
 
-export type AdkSystemName = 'abathur' | 'adk-database' | 'adk-memory';
+export type AdkSystemName = 'abathur' | 'adk-database' | 'adk-memory' | 'abathur-pg' | 'adk-database-pg';
 
 export interface AdkTrialConfig {
   system: AdkSystemName;
   path: string;
+  /** A fresh PostgreSQL database, for the systems on PostgreSQL. */
+  url?: string;
   sessions: number;
   users: number;
   durationMs: number;
@@ -51,6 +53,8 @@ export interface AdkTrialResult {
   latency: { getSession: AdkLatency; appendEvent: AdkLatency };
   errors: number;
   errorSamples: string[];
+  /** Of 64 concurrent first createSession calls for one new user, how many were rejected. */
+  rejectedCreates: number;
   /** Over both phases. */
   eventLoopDelay: { p50: number; p99: number; max: number };
 }
@@ -70,6 +74,16 @@ async function open(config: AdkTrialConfig): Promise<{ service: BaseSessionServi
       const service = new DatabaseSessionService(`sqlite://${config.path}`);
       await service.init();
       // It has no close(): its MikroORM connection would keep the process alive.
+      const orm = (service as unknown as { orm: { close(force: boolean): Promise<void> } }).orm;
+      return { service, close: () => orm.close(true) };
+    }
+    case 'abathur-pg': {
+      const store = await openStore({ url: config.url! });
+      return { service: new AbathurSessionService(store), close: () => store.close() };
+    }
+    case 'adk-database-pg': {
+      const service = new DatabaseSessionService(config.url!);
+      await service.init();
       const orm = (service as unknown as { orm: { close(force: boolean): Promise<void> } }).orm;
       return { service, close: () => orm.close(true) };
     }
@@ -94,6 +108,11 @@ export async function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResul
   const { service, close } = await open(config);
   const keysOf = (kind: string) =>
     Array.from({ length: config.sessions }, (_, i) => ({ appName: APP, userId: `user${i % config.users}`, sessionId: `${kind}-${i}` }));
+  // 64 first sessions of one new user at once, as 64 callers starting conversations.
+  const creates = await Promise.allSettled(
+    Array.from({ length: 64 }, (_, i) => service.createSession({ appName: APP, userId: 'newcomer', sessionId: `first-${i}`, state: { turn: 0 } })),
+  );
+  const rejectedCreates = creates.filter((c) => c.status === 'rejected').length;
   const turnKeys = keysOf('turns');
   const readKeys = keysOf('reads');
   for (const key of [...turnKeys, ...readKeys]) await service.createSession({ ...key, state: { turn: 0 } });
@@ -188,6 +207,7 @@ export async function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResul
     latency: { getSession: summary(histograms.getSession), appendEvent: summary(histograms.appendEvent) },
     errors,
     errorSamples,
+    rejectedCreates,
     eventLoopDelay: eld.summary(),
   };
 }

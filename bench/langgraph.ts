@@ -24,10 +24,17 @@ import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openStore } from '../src/store.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
 import { benchFile } from './paths.js';
+import { postgresDatabases } from './postgres-databases.js';
 import { int, machineInfo, table, type MachineInfo } from './report.js';
 
-/** `before`: AbathurSaver of another build of this package (--before DIR), for a change measured in the same run. */
-export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory', 'before'] as const;
+/**
+ * `before`: AbathurSaver of another build of this package (--before DIR), for a change
+ * measured in the same run. On PostgreSQL: AbathurSaver on a store opened with { url }
+ * (`abathur-pg`), LangGraph's PostgresSaver (`postgres`).
+ */
+export const LG_SYSTEMS = ['abathur', 'sqlite', 'memory', 'before', 'abathur-pg', 'postgres'] as const;
+/** The systems on PostgreSQL: AbathurSaver on a store opened with { url }, LangGraph's PostgresSaver. */
+const ON_POSTGRES: readonly LgSystem[] = ['abathur-pg', 'postgres'];
 export type LgSystem = (typeof LG_SYSTEMS)[number];
 export const LG_WORKLOADS = ['graph', 'graph-large', 'saver', 'saver-large'] as const;
 export type LgWorkload = (typeof LG_WORKLOADS)[number];
@@ -42,6 +49,8 @@ export interface LgTrialConfig {
   dir: string;
   /** For `before`: the root of the other build. */
   beforeApp?: string;
+  /** A fresh PostgreSQL database, for the systems on PostgreSQL. */
+  url?: string;
 }
 
 export interface Percentiles {
@@ -219,6 +228,16 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
     const store = await before.openStore({ path });
     saver = new BeforeSaver(store);
     close = () => store.close();
+  } else if (config.system === 'abathur-pg') {
+    const store = await openStore({ url: config.url! });
+    saver = new AbathurSaver(store);
+    close = () => store.close();
+  } else if (config.system === 'postgres') {
+    const { PostgresSaver } = await import('@langchain/langgraph-checkpoint-postgres');
+    const postgres = PostgresSaver.fromConnString(config.url!);
+    await postgres.setup();
+    saver = postgres;
+    close = () => postgres.end();
   } else if (config.system === 'sqlite') {
     const sqlite = SqliteSaver.fromConnString(path);
     saver = sqlite;
@@ -277,6 +296,8 @@ export interface LgBenchOptions {
   systems: readonly LgSystem[];
   workloads: readonly LgWorkload[];
   beforeApp?: string;
+  /** The PostgreSQL server for the systems on PostgreSQL; none: an embedded one. */
+  url?: string;
   progress?: (line: string) => void;
 }
 
@@ -291,11 +312,16 @@ export interface LgBenchReport {
 export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenchReport> {
   const trials: LgResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'abathur-lg-bench-'));
+  const databases = options.systems.some((system) => ON_POSTGRES.includes(system))
+    ? await postgresDatabases({ ...(options.url === undefined ? {} : { url: options.url }), progress: options.progress })
+    : undefined;
+  if (databases !== undefined) options.progress?.(`PostgreSQL systems on ${databases.describe}`);
   try {
     for (let t = 0; t < options.trials; t++) {
       for (const workload of options.workloads) {
         for (const system of options.systems) {
           const trialDir = mkdtempSync(join(dir, `${system}-`));
+          const url = ON_POSTGRES.includes(system) ? await databases!.fresh() : undefined;
           const result = await runChild({
             system,
             workload,
@@ -303,6 +329,7 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
             invokes: options.invokes,
             dir: trialDir,
             ...(options.beforeApp === undefined ? {} : { beforeApp: options.beforeApp }),
+            ...(url === undefined ? {} : { url }),
           });
           rmSync(trialDir, { recursive: true, force: true });
           trials.push(result);
@@ -315,6 +342,7 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await databases?.close();
   }
   const medianOf: LgBenchReport['median'] = {};
   for (const workload of options.workloads) {
@@ -324,7 +352,7 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
       medianOf[workload][system] = runs[(runs.length - 1) >> 1]!;
     }
   }
-  const { progress: _progress, ...config } = options;
+  const { progress: _progress, url: _url, ...config } = options;
   return { machine: machineInfo(), config, trials, median: medianOf };
 }
 
@@ -332,11 +360,12 @@ const ms = (x: number) => `${x} ms`;
 
 export function formatLangGraphBench(report: LgBenchReport): string {
   const { machine, config } = report;
-  const rows = [['workload', 'system', 'steps/s', 'vs sqlite', 'vs before', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
+  // The baseline: LangGraph's own saver on the same engine (SqliteSaver; PostgresSaver for the PostgreSQL systems).
+  const rows = [['workload', 'system', 'steps/s', 'vs LangGraph', 'vs before', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
   for (const [workload, bySystem] of Object.entries(report.median)) {
-    const base = bySystem.sqlite?.stepsPerSecond;
     const before = bySystem.before?.stepsPerSecond;
     for (const [system, r] of Object.entries(bySystem)) {
+      const base = (ON_POSTGRES.includes(system as LgSystem) ? bySystem.postgres : bySystem.sqlite)?.stepsPerSecond;
       rows.push([
         workload,
         system,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
+import { ADK_POSTGRES_SYSTEMS, ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
 import { formatRunnerBench, RUNNER_SYSTEMS, runRunnerBench, type RunnerSystem } from './adk-runner.js';
 import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './telemetry.js';
 import type { TelemetrySystem } from './telemetry-trial.js';
@@ -34,6 +34,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
   --before DIR        another build of this package (its root, built): the before system
   --engine postgres   the store on SQLite (facade) against the store on PostgreSQL (postgres),
                       same workload, same run: --systems facade,postgres
+  --processes 1,2,4   with --engine postgres: the load from that many processes at once against one
+                      server, the callers split between them (--svg FILE draws the chart)
   --url URL           the PostgreSQL server for postgres (its login must create databases);
                       default: an embedded server started for the run (a development dependency)
   --pool N            the postgres system's connection pool (default: the store's, 10)
@@ -286,6 +288,8 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       url: { type: 'string' },
       pool: { type: 'string' },
       'pg-commit': { type: 'string', default: 'on' },
+      processes: { type: 'string' },
+      svg: { type: 'string' },
       out: { type: 'string', default: './bench-results' },
       json: { type: 'string' },
       before: { type: 'string' },
@@ -339,7 +343,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     return 0;
   }
   if (values.adk) {
-    const adk = listed(ADK_SYSTEMS) as AdkSystemName[];
+    const adk = listed(ADK_SYSTEMS, [...ADK_SYSTEMS, ...ADK_POSTGRES_SYSTEMS]) as AdkSystemName[];
     io.out(`running ${adk.join(', ')}...`);
     const result = await runAdkBench({
       systems: adk,
@@ -348,6 +352,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       durationMs: positive('duration', values.duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       synchronous,
+      ...(values.url === undefined ? {} : { url: values.url }),
       progress: io.out,
     });
     io.out(formatAdkBench(result));
@@ -402,6 +407,15 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   }
 
   const mix = parseMix(values.mix);
+  if (values.processes !== undefined) {
+    if (values.engine !== 'postgres') throw new UsageError('--processes measures the PostgreSQL engine: add --engine postgres');
+    const processes = values.processes.split(',').map((text) => Math.round(positive('processes', text)));
+    const { runScaling, formatScaling, writeScaling } = await import('./postgres-scaling.js');
+    const result = await runScaling({ ...common, ...postgres, processes, mix, progress: io.out });
+    io.out(formatScaling(result));
+    writeScaling(result, values.json, values.svg);
+    return 0;
+  }
   if (systems.includes('writer-limit')) assertWriteMix(mix);
   io.out(`running ${systems.join(', ')}...`);
   const result = await compare({ ...common, systems, mix, postgres, ...(values.before === undefined ? {} : { beforeApp: values.before }), progress: io.out });
@@ -415,7 +429,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
 
 /** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */
 async function runLangGraph(
-  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string; before?: string },
+  values: { threads: string; invokes: string; trials: string; workloads?: string; 'lg-systems'?: string; json?: string; before?: string; url?: string },
   io: BenchIo,
 ): Promise<number> {
   const lg = await import('./langgraph.js');
@@ -424,8 +438,8 @@ async function runLangGraph(
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${text}"`);
     return n;
   };
-  const pick = <T extends string>(name: string, text: string | undefined, all: readonly T[]): T[] => {
-    if (text === undefined) return [...all];
+  const pick = <T extends string>(name: string, text: string | undefined, all: readonly T[], defaults: readonly T[] = all): T[] => {
+    if (text === undefined) return [...defaults];
     const chosen = text.split(',');
     for (const c of chosen) if (!(all as readonly string[]).includes(c)) throw new UsageError(`--${name} takes ${all.join(', ')}; got "${c}"`);
     return chosen as T[];
@@ -435,8 +449,10 @@ async function runLangGraph(
     invokes: count('invokes', values.invokes),
     trials: count('trials', values.trials),
     workloads: pick('workloads', values.workloads, lg.LG_WORKLOADS),
-    systems: pick('lg-systems', values['lg-systems'] ?? (values.before === undefined ? 'abathur,sqlite,memory' : undefined), lg.LG_SYSTEMS),
+    // The PostgreSQL systems only when named: they start a server. `before` by default when --before is given.
+    systems: pick('lg-systems', values['lg-systems'], lg.LG_SYSTEMS, values.before === undefined ? ['abathur', 'sqlite', 'memory'] : ['abathur', 'sqlite', 'memory', 'before']),
     ...(values.before === undefined ? {} : { beforeApp: values.before }),
+    ...(values.url === undefined ? {} : { url: values.url }),
     progress: io.out,
   });
   io.out(lg.formatLangGraphBench(report));

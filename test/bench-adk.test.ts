@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import type { AdkBenchResult } from '../bench/adk.js';
 import type { RunnerBenchResult } from '../bench/adk-runner.js';
 import { benchMain } from '../bench/run-bench.js';
@@ -54,6 +54,25 @@ describe('npm run bench -- --adk', () => {
         expect(m.processCpuUs).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('measures both on PostgreSQL, on the same server, and counts rejected concurrent first creates', { timeout: 120_000 }, async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    const json = tempDbPath('adk-pg.json');
+    const server = new URL(inject('pgTemplateUrl'));
+    server.pathname = '/postgres';
+    const args = ['--adk', '--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'abathur-pg,adk-database-pg', '--url', server.href, '--json', json];
+    expect(await benchMain(args, io), output).toBe(0);
+    expect(output).toMatch(/^adk-database-pg\s+[\d,]+\s+1\.00x\s/m);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as AdkBenchResult;
+    expect(result.postgres).toMatch(/^PostgreSQL \d+/);
+    const ours = result.summary['abathur-pg']!.median;
+    expect(ours.errors, ours.errorSamples.join('; ')).toBe(0);
+    expect(ours.appends).toBeGreaterThan(0);
+    expect(ours.eventsPerRead).toBe(16);
+    expect(ours.rejectedCreates).toBe(0);
+    expect(result.summary['adk-database-pg']!.median.appends).toBeGreaterThan(0);
   });
 
   it('refuses systems it does not know', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { benchMain } from '../bench/run-bench.js';
 
 // The LangGraph benchmarks are not part of the library's coverage, but their commands
@@ -22,6 +22,18 @@ describe('npm run bench -- --langgraph', () => {
     expect(await benchMain(args, io), output).toBe(0);
     expect(output).toMatch(/^saver\s+before\s+[\d,]+\s+[\d.]+x\s+1\.00x/m);
     expect(output).toMatch(/^saver\s+abathur\s+[\d,]+\s+[\d.]+x\s+[\d.]+x/m);
+  });
+
+  it('runs AbathurSaver on PostgreSQL against LangGraph’s PostgresSaver on the same server, as a ratio to PostgresSaver', { timeout: 120_000 }, async () => {
+    let output = '';
+    const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
+    const server = new URL(inject('pgTemplateUrl'));
+    server.pathname = '/postgres';
+    const args = ['--langgraph', '--trials', '1', '--threads', '2', '--invokes', '1', '--workloads', 'saver', '--lg-systems', 'abathur-pg,postgres', '--url', server.href];
+    expect(await benchMain(args, io), output).toBe(0);
+    expect(output).toMatch(/PostgreSQL systems on PostgreSQL \d+/);
+    expect(output).toMatch(/^saver\s+postgres\s+[\d,]+\s+1\.00x/m);
+    expect(output).toMatch(/^saver\s+abathur-pg\s+[\d,]+\s+[\d.]+x/m);
   });
 
   it('measures ranked search', async () => {

@@ -111,6 +111,39 @@ describe('a call’s transaction on PostgreSQL', () => {
     expect(released).toEqual(['released']);
   });
 
+  it('a server that refuses connections is asked again until connectionTimeoutMs: a restart shorter than that delays the call, a longer one fails it IO_ERROR', async () => {
+    const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const { pool: answering, log } = scriptedPool(() => undefined);
+    let refusals = 3;
+    const flaky = { connect: () => (refusals-- > 0 ? Promise.reject(refused()) : answering.connect()) } as unknown as Pool;
+    await expect(execute(flaky, write, [], { connectionTimeoutMs: 5000 })).resolves.toBeUndefined();
+    expect(refusals).toBe(-1);
+    expect(log).toEqual(['BEGIN', 'UPDATE x SET y = 1', 'COMMIT']);
+
+    let asked = 0;
+    const away = {
+      connect: () => {
+        asked++;
+        return Promise.reject(refused());
+      },
+    } as unknown as Pool;
+    await expect(execute(away, write, [], { connectionTimeoutMs: 300 })).rejects.toMatchObject({
+      code: 'IO_ERROR',
+      message: expect.stringMatching(/lost or refused; nothing was written.*ECONNREFUSED/),
+    });
+    expect(asked).toBeGreaterThan(2);
+    // Other failures to connect (a wrong password) are not asked again.
+    asked = 0;
+    const wrong = {
+      connect: () => {
+        asked++;
+        return Promise.reject(sqlError('28P01', 'password authentication failed'));
+      },
+    } as unknown as Pool;
+    await expect(execute(wrong, write, [], { connectionTimeoutMs: 300 })).rejects.toMatchObject({ code: 'INVALID_STATE', pgCode: '28P01' });
+    expect(asked).toBe(1);
+  });
+
   it('errors are known by code, not by their text: a message that reads like the pool’s timeout is not OVERLOADED', async () => {
     const { pool } = scriptedPool((sql) => (sql.startsWith('UPDATE') ? new Error('timeout exceeded when trying to connect') : undefined));
     await expect(execute(pool, write, [])).rejects.toMatchObject({ code: 'INTERNAL' });

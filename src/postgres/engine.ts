@@ -42,6 +42,10 @@ export async function createPool(options: ResolvedPostgresOptions): Promise<Pool
     // Every statement names its tables unqualified; the schema is the store's.
     options: `-c search_path=${options.schema}`,
     types: storeTypes(pg),
+    // node-postgres 8.20 and later: queries sent together are answered together (a
+    // transaction's BEGIN with its first statement, the audit rows with the COMMIT); an
+    // older one ignores the option and answers one query at a time.
+    pipeline: true,
   });
   // An idle connection that dies (server restart, a killed backend) is reported here and
   // dropped from the pool; without a listener the 'error' event would end the process.

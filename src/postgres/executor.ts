@@ -6,26 +6,65 @@ import type { AuditRecord } from '../catalogue/audit-log.js';
 import type { RawRow } from '../catalogue/table.js';
 import { isConnectionLoss, isRetryable, pgStoreError, type Phase } from './errors.js';
 import { auditParams } from '../catalogue/audit-log.js';
-import { PG_AUDIT_INSERT, RetryTransaction, type PgImplementation, type PgQueries, type PgStatements } from './operation.js';
+import { modeFor, PG_AUDIT_INSERT, RetryTransaction, type PgImplementation, type PgMode, type PgQueries, type PgStatements } from './operation.js';
 
 /** Transactions that lost a race (deadlock, serialization, a concurrent version) are run again this many times at most. */
 const MAX_ATTEMPTS = 8;
 
-/** The statements of one call, run on its connection; see {@link PgQueries}. */
+/**
+ * The statements of one call, run on its connection; see {@link PgQueries}.
+ *
+ * Round trips: on a pipelining connection (node-postgres 8.20 and later, `pipeline: true`)
+ * a transaction's BEGIN goes out with its first statement, and the audit rows a write
+ * asked for go out with its COMMIT, so a write of n statements waits for n + 1 answers
+ * instead of n + 3. On an older node-postgres, which answers one query at a time, the
+ * same statements go one by one.
+ */
 class CallQueries implements PgQueries<PgStatements> {
   readonly #client: PoolClient;
   readonly #implementation: PgImplementation;
+  readonly #mode: PgMode;
+  readonly #pipelined: boolean;
+  /** Statements sent and not yet waited for (BEGIN, a lock): the next statement waits for them too. */
+  #unanswered: Promise<unknown>[] = [];
   #statements = 0;
+  /** Audit rows to insert just before COMMIT. */
+  readonly #audits: unknown[][] = [];
 
-  constructor(client: PoolClient, implementation: PgImplementation) {
+  constructor(client: PoolClient, implementation: PgImplementation, mode: PgMode) {
     this.#client = client;
     this.#implementation = implementation;
+    this.#mode = mode;
+    this.#pipelined = (client as { pipeline?: boolean }).pipeline === true;
+  }
+
+  /** Starts the call's transaction; on a pipelining connection, without waiting for the answer. */
+  async begin(statement: string): Promise<void> {
+    const begin = this.#client.query(statement);
+    if (!this.#pipelined) {
+      await begin;
+      return;
+    }
+    this.#later(begin);
+  }
+
+  async send(statement: string, params: readonly unknown[] = []): Promise<void> {
+    const query = this.#statement(statement, params);
+    if (this.#pipelined) this.#later(query);
+    else await query;
+  }
+
+  /** A query whose answer the next one waits for. Caught here and rethrown by that wait: it must not be unhandled meanwhile. */
+  #later(query: Promise<unknown>): void {
+    query.catch(() => {});
+    this.#unanswered.push(query);
   }
 
   async all(statement: string, params: readonly unknown[] = []): Promise<RawRow[]> {
-    const text = this.#implementation.statements[statement];
-    if (text === undefined) throw new Error(`${this.#implementation.operation.name} has no statement "${statement}"`);
-    return this.#query(`${this.#implementation.operation.name}.${statement}`, text, params);
+    const query = this.#statement(statement, params);
+    // In order: an earlier statement's failure is the one to report.
+    for (const earlier of this.#unanswered.splice(0)) await earlier;
+    return (await query).rows;
   }
 
   async one(statement: string, params?: readonly unknown[]): Promise<RawRow | undefined> {
@@ -36,17 +75,47 @@ class CallQueries implements PgQueries<PgStatements> {
     return (await this.one(statement, params))?.[0];
   }
 
-  async audit(ctx: AuditContext | undefined, record: AuditRecord): Promise<void> {
-    await this.#query('audit.insert', PG_AUDIT_INSERT, auditParams(ctx, record));
+  /** Costs no round trip of its own: the row is inserted with the COMMIT ({@link commit}). */
+  audit(ctx: AuditContext | undefined, record: AuditRecord): Promise<void> {
+    this.#audits.push(auditParams(ctx, record));
+    return Promise.resolve();
   }
 
-  async #query(name: string, text: string, params: readonly unknown[]): Promise<RawRow[]> {
+  /**
+   * Inserts the audit rows and commits; on a pipelining connection, in one round trip.
+   * `sending` is called as the COMMIT goes out: from then on, a lost connection leaves the
+   * outcome unknown.
+   */
+  async commit(sending: () => void): Promise<void> {
+    const insert = (values: unknown[]) => this.#client.query({ name: 'audit.insert', text: PG_AUDIT_INSERT, values });
+    // Sent one at a time where the connection does not pipeline.
+    const audits = this.#pipelined ? this.#audits.splice(0).map(insert) : [];
+    if (!this.#pipelined) for (const values of this.#audits.splice(0)) await insert(values);
+    let commit: { command: string };
+    if (this.#pipelined) {
+      sending();
+      const sent: Promise<unknown>[] = [...this.#unanswered.splice(0), ...audits, this.#client.query('COMMIT')];
+      // The first failure is the one to report; the COMMIT behind it then answers ROLLBACK.
+      commit = (await Promise.all(sent)).at(-1) as { command: string };
+    } else {
+        sending();
+      commit = await this.#client.query('COMMIT');
+    }
+    // COMMIT of a transaction in which a statement failed rolls back without an error.
+    if (commit.command !== 'COMMIT') throw new Error(`COMMIT answered ${commit.command}: the transaction was rolled back`);
+  }
+
+  #statement(statement: string, params: readonly unknown[]): Promise<{ rows: RawRow[] }> {
+    const text = this.#implementation.statements[statement];
+    if (text === undefined) throw new Error(`${this.#implementation.operation.name} has no statement "${statement}"`);
     // A 'read' call is one statement, its own snapshot; a second would see another one.
-    if (++this.#statements > 1 && this.#implementation.mode === 'read') {
+    if (++this.#statements > 1 && this.#mode === 'read') {
       throw new Error(`${this.#implementation.operation.name} runs several statements: its mode must be 'snapshot'`);
     }
-    const result = await this.#client.query<unknown[]>({ name, text, values: params as unknown[], rowMode: 'array' });
-    return result.rows;
+    const name = `${this.#implementation.operation.name}.${statement}`;
+    const query = this.#client.query<unknown[]>({ name, text, values: params as unknown[], rowMode: 'array' });
+    if (this.#unanswered.length > 0) query.catch(() => {});
+    return query;
   }
 }
 
@@ -92,11 +161,21 @@ export interface ConnectOptions {
   connectionTimeoutMs?: number;
 }
 
+/** The first wait before asking again for a connection the server refused; it doubles up to {@link REFUSED_MAX_PAUSE_MS}. */
+const REFUSED_FIRST_PAUSE_MS = 25;
+const REFUSED_MAX_PAUSE_MS = 500;
+
 /**
  * A connection from the pool, unless the signal aborts or `connectionTimeoutMs` passes
  * first: then the call is withdrawn (nothing ran) and a connection that arrives later
  * goes straight back. The wait is timed here, not by the pool's own timer, whose error
  * carries nothing but its message to be known by.
+ *
+ * A server that refuses connections (restarting, starting up, shutting down) is asked
+ * again, with growing pauses, until `connectionTimeoutMs` has passed: nothing has run, so
+ * asking again is safe, and a restart shorter than that delays calls instead of failing
+ * them. Past it the call fails with the refusal (IO_ERROR), not OVERLOADED: the pool was
+ * not busy, the server was away.
  */
 function connect(pool: Pool, options: ConnectOptions): Promise<PoolClient> {
   const { signal, connectionTimeoutMs } = options;
@@ -105,25 +184,30 @@ function connect(pool: Pool, options: ConnectOptions): Promise<PoolClient> {
   if (signal?.aborted) return Promise.reject(abortedWaiting(signal));
   return new Promise((resolve, reject) => {
     let waiting = true;
+    let refused: unknown;
+    let retry: NodeJS.Timeout | undefined;
     const stop = (): void => {
       waiting = false;
       clearTimeout(timer);
+      clearTimeout(retry);
       detach();
     };
-    const withdraw = (error: StoreError): void => {
+    const withdraw = (error: unknown): void => {
       stop();
       reject(error);
     };
+    const deadline = connectionTimeoutMs === undefined ? undefined : performance.now() + connectionTimeoutMs;
     const timer =
       connectionTimeoutMs === undefined
         ? undefined
         : setTimeout(
             () =>
               withdraw(
-                new StoreError(
-                  'OVERLOADED',
-                  `no PostgreSQL connection came free within ${connectionTimeoutMs} ms (pool.connectionTimeoutMs); nothing was run, retry later`,
-                ),
+                refused ??
+                  new StoreError(
+                    'OVERLOADED',
+                    `no PostgreSQL connection came free within ${connectionTimeoutMs} ms (pool.connectionTimeoutMs); nothing was run, retry later`,
+                  ),
               ),
             connectionTimeoutMs,
           );
@@ -131,18 +215,26 @@ function connect(pool: Pool, options: ConnectOptions): Promise<PoolClient> {
       signal === undefined
         ? () => {}
         : listenForAbort(signal, () => withdraw(abortedWaiting(signal)));
-    pool.connect().then(
-      (client) => {
-        if (!waiting) return client.release();
-        stop();
-        resolve(client);
-      },
-      (error: unknown) => {
-        if (!waiting) return;
-        stop();
-        reject(error);
-      },
-    );
+    const ask = (pause: number): void => {
+      pool.connect().then(
+        (client) => {
+          if (!waiting) return client.release();
+          stop();
+          resolve(client);
+        },
+        (error: unknown) => {
+          if (!waiting) return;
+          // Refused, and time left to ask again before the deadline's timer settles the call.
+          if (deadline !== undefined && isConnectionLoss(error) && performance.now() + pause < deadline) {
+            refused = error;
+            retry = setTimeout(() => ask(Math.min(pause * 2, REFUSED_MAX_PAUSE_MS)), pause);
+            return;
+          }
+          withdraw(error);
+        },
+      );
+    };
+    ask(REFUSED_FIRST_PAUSE_MS);
   });
 }
 
@@ -172,21 +264,20 @@ async function runOnce(
   };
   client.on('error', onError);
   let phase: Phase = 'run';
-  const transaction = implementation.mode !== 'read';
+  const mode = modeFor(implementation, args);
+  const transaction = mode !== 'read';
+  const queries = new CallQueries(client, implementation, mode);
   try {
-    if (implementation.mode === 'write') await client.query('BEGIN');
-    else if (implementation.mode === 'snapshot') await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const value = await implementation.run(new CallQueries(client, implementation), args);
-    if (transaction) {
-      phase = 'commit';
-      const commit = await client.query('COMMIT');
-      // COMMIT of a transaction in which a statement failed rolls back without an error.
-      if (commit.command !== 'COMMIT') throw new Error(`COMMIT answered ${commit.command}: the transaction was rolled back`);
-    }
+    if (mode === 'write') await queries.begin('BEGIN');
+    else if (mode === 'snapshot') await queries.begin('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const value = await implementation.run(queries, args);
+    if (transaction) await queries.commit(() => (phase = 'commit'));
     return { ok: true, value };
   } catch (error) {
     if (isConnectionLoss(error)) broken ??= error as Error;
-    if (transaction && broken === undefined && phase !== 'commit') {
+    // After a failure in the commit's round trip (an audit row refused) the transaction is
+    // still open and aborted: it is rolled back too. A ROLLBACK with none open only warns.
+    if (transaction && broken === undefined) {
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         broken ??= rollbackError as Error;
       });

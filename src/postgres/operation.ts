@@ -18,6 +18,12 @@ export interface PgQueries<S extends PgStatements> {
   one(statement: keyof S & string, params?: readonly unknown[]): Promise<RawRow | undefined>;
   /** The first column of the first row, or undefined when there is no row. */
   value(statement: keyof S & string, params?: readonly unknown[]): Promise<unknown>;
+  /**
+   * Sends a statement whose answer the call does not need (a lock): on a pipelining
+   * connection it goes out with the next statement and costs no round trip of its own; its
+   * failure is reported by that statement's wait.
+   */
+  send(statement: keyof S & string, params?: readonly unknown[]): Promise<void>;
   /** Writes the operation's audit row, in the same transaction. */
   audit(ctx: AuditContext | undefined, record: AuditRecord): Promise<void>;
 }
@@ -35,6 +41,8 @@ export type PgMode = 'write' | 'read' | 'snapshot';
 export interface PgImplementation<O extends Operation = Operation> {
   readonly operation: O;
   readonly mode: PgMode;
+  /** For a `snapshot` implementation: whether these arguments run one statement only (then it needs no transaction). */
+  readonly oneStatement?: (args: ArgsOf<O>) => boolean;
   readonly statements: PgStatements;
   run(q: PgQueries<PgStatements>, args: ArgsOf<O>): Promise<ResultOf<O>>;
 }
@@ -48,6 +56,8 @@ export function implement<O extends Operation, S extends PgStatements>(
   operation: O,
   spec: {
     mode?: PgMode;
+    /** See {@link PgImplementation.oneStatement}. */
+    oneStatement?: (args: ArgsOf<O>) => boolean;
     statements: S;
     /** Called detached from `spec`: it must not use `this`. */
     run(this: void, q: PgQueries<S>, args: ArgsOf<O>): Promise<ResultOf<O>>;
@@ -59,7 +69,17 @@ export function implement<O extends Operation, S extends PgStatements>(
   }
   const run = spec.run;
   const parents = operation.parents as readonly ParentField<ArgsOf<O>>[] | undefined;
-  return { operation, mode, statements: spec.statements, run: parents === undefined ? run : reportingMissingParents(run, parents) };
+  const implementation = { operation, mode, statements: spec.statements, run: parents === undefined ? run : reportingMissingParents(run, parents) };
+  return spec.oneStatement === undefined ? implementation : { ...implementation, oneStatement: spec.oneStatement };
+}
+
+/**
+ * How one call runs: as its implementation says, except that a snapshot read whose
+ * arguments run one statement runs it on its own (that statement is its snapshot), saving
+ * the BEGIN and COMMIT round trips.
+ */
+export function modeFor(implementation: PgImplementation, args: readonly unknown[]): PgMode {
+  return implementation.mode === 'snapshot' && implementation.oneStatement?.(args) === true ? 'read' : implementation.mode;
 }
 
 /** A foreign-key violation's detail: `Key (task_id)=(t-9) is not present in table "tasks".` */

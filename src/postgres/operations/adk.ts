@@ -329,7 +329,7 @@ export const pgAdkMemoryAddSession = implement(adkMemoryAddSession, {
   },
   async run(q, [input, ctx]) {
     const { namespace } = input;
-    await q.all('lock', [namespace, input.keyFrom]);
+    await q.send('lock', [namespace, input.keyFrom]);
     const current = await q.all('current', [
       namespace,
       input.keyFrom,

@@ -63,8 +63,10 @@ const ITEMS = `SELECT ${LG_STORE.columns} FROM lg_store WHERE`;
 const BY_KEY = 'ORDER BY namespace, key';
 
 export const pgLgStoreSearch = implement(lgStoreSearch, {
-  // A filtered search may read several pages; they must see one snapshot.
+  // A filtered search may read several pages; they must see one snapshot. Without a filter
+  // it is one statement, its own snapshot.
   mode: 'snapshot',
+  oneStatement: ([search]) => search.filter === null || search.limit === 0,
   statements: {
     under: `${ITEMS} namespace >= $1 AND namespace < $2 AND ${LIVE()} ${BY_KEY} OFFSET $3 LIMIT $4`,
     underAfter: `${ITEMS} namespace >= $1 AND namespace < $2 AND (namespace, key) > ($3, $4) AND ${LIVE()} ${BY_KEY} LIMIT $5`,
@@ -209,23 +211,24 @@ export const pgLgStoreListNamespaces = implement(lgStoreListNamespaces, {
 
 export const pgLgStorePut = implement(lgStorePut, {
   statements: {
-    // An expired item that the sweeper has not reached yet is gone already: it is replaced
-    // as if new. Returns whether a live item was there (NULL: none was, or it had expired
-    // and this put raced its insertion).
+    // The item and its vectors, in one statement. An expired item that the sweeper has not
+    // reached yet is gone already: it is replaced as if new. Returns whether a live item
+    // was there (NULL: none was, or it had expired and this put raced its insertion). The
+    // vectors become these ([] for none): other fields' go, these are set (their foreign
+    // key is checked at the statement's end, after the item's insertion).
     upsert:
-      `WITH old AS (SELECT ${LIVE()} AS live FROM lg_store WHERE namespace = $1 AND key = $2 FOR UPDATE) ` +
-      'INSERT INTO lg_store AS s (namespace, key, value, ttl_minutes, expires_at) ' +
+      `WITH old AS (SELECT ${LIVE()} AS live FROM lg_store WHERE namespace = $1 AND key = $2 FOR UPDATE), ` +
+      'item AS (INSERT INTO lg_store AS s (namespace, key, value, ttl_minutes, expires_at) ' +
       `VALUES ($1, $2, $3::jsonb, $4::float8, CASE WHEN $4::float8 IS NULL THEN NULL ELSE ${EXPIRES_IN('$4::float8')} END) ` +
       `ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = ${NOW}, ttl_minutes = excluded.ttl_minutes, ` +
       `expires_at = excluded.expires_at, created_at = CASE WHEN ${LIVE('s.')} THEN s.created_at ELSE ${NOW} END ` +
       // xmax is 0 on a row this statement inserted, and set on one it updated.
-      "RETURNING s.xmax::text <> '0' AND coalesce((SELECT live FROM old), true)",
-    // The item's vectors become these ([] for none): other fields' go, these are set.
-    vectors:
-      'WITH gone AS (DELETE FROM lg_store_vectors WHERE namespace = $1 AND key = $2 AND field <> ALL ($3::text[])) ' +
-      'INSERT INTO lg_store_vectors (namespace, key, field, embedding, norm) ' +
-      'SELECT $1, $2, x.field, x.embedding::real[], x.norm FROM unnest($3::text[], $4::text[], $5::float8[]) AS x (field, embedding, norm) ' +
-      'ON CONFLICT (namespace, key, field) DO UPDATE SET embedding = excluded.embedding, norm = excluded.norm',
+      "RETURNING s.xmax::text <> '0' AND coalesce((SELECT live FROM old), true) AS existed), " +
+      'gone AS (DELETE FROM lg_store_vectors WHERE namespace = $1 AND key = $2 AND field <> ALL ($5::text[])), ' +
+      'vectors AS (INSERT INTO lg_store_vectors (namespace, key, field, embedding, norm) ' +
+      'SELECT $1, $2, x.field, x.embedding::real[], x.norm FROM unnest($5::text[], $6::text[], $7::float8[]) AS x (field, embedding, norm) ' +
+      'ON CONFLICT (namespace, key, field) DO UPDATE SET embedding = excluded.embedding, norm = excluded.norm) ' +
+      'SELECT existed FROM item',
     remove:
       'WITH gone AS (DELETE FROM lg_store WHERE namespace = $1 AND key = $2 RETURNING expires_at), ' +
       'v AS (DELETE FROM lg_store_vectors WHERE namespace = $1 AND key = $2) ' +
@@ -240,15 +243,17 @@ export const pgLgStorePut = implement(lgStorePut, {
         // Nothing there, or only an expired item: nothing to audit.
         if (!exists) continue;
       } else {
-        exists = (await q.value('upsert', [namespace, key, value, put.ttlMinutes])) === true;
-        await q.all('vectors', [
-          namespace,
-          key,
-          put.vectors.map(([field]) => field),
-          // As array literals: one text per vector (an array of arrays would be one array).
-          put.vectors.map(([, embedding]) => `{${embedding.join(',')}}`),
-          put.vectors.map(([, , norm]) => norm),
-        ]);
+        exists =
+          (await q.value('upsert', [
+            namespace,
+            key,
+            value,
+            put.ttlMinutes,
+            put.vectors.map(([field]) => field),
+            // As array literals: one text per vector (an array of arrays would be one array).
+            put.vectors.map(([, embedding]) => `{${embedding.join(',')}}`),
+            put.vectors.map(([, , norm]) => norm),
+          ])) === true;
       }
       const operation = value === null ? 'delete' : exists ? 'update' : 'create';
       await q.audit(undefined, {

@@ -43,7 +43,7 @@ export const pgMemoryAdd = implement(memoryAdd, {
       `RETURNING ${MEMORY_ENTRIES.columns}`,
   },
   async run(q, [namespace, key, value, type, metadata, createdBy, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     let row: RawRow | undefined;
     try {
       row = await q.one('insert', [namespace, key, value, type, metadata, createdBy]);
@@ -94,7 +94,7 @@ export const pgMemoryUpdate = implement(memoryUpdate, {
     current: 'SELECT version FROM memory_entries WHERE namespace = $1 AND key = $2 AND is_deleted = false ORDER BY version DESC LIMIT 1',
   },
   async run(q, [namespace, key, value, expectedVersion, updatedBy, metadata, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     let row: RawRow | undefined;
     try {
       row = await q.one('insert', [namespace, key, value, updatedBy, metadata, expectedVersion]);
@@ -150,7 +150,7 @@ export const pgMemoryDelete = implement(memoryDelete, {
       `WHERE namespace = $1 AND key = $2 AND is_deleted = false RETURNING ${MARKED.columns}`,
   },
   async run(q, [namespace, key, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     const rows = (await q.all('markAll', [namespace, key])).map(MARKED.decode);
     if (rows.length === 0) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
     const newest = rows.reduce((a, b) => (b.version > a.version ? b : a));
@@ -172,7 +172,7 @@ export const pgMemoryRollback = implement(memoryRollback, {
     mark: `UPDATE memory_entries SET is_deleted = true, updated_at = ${NOW} WHERE id = $1`,
   },
   async run(q, [namespace, key, ctx]) {
-    await q.all('lock', [namespace, key]);
+    await q.send('lock', [namespace, key]);
     const [current, previous] = (await q.all('lastTwo', [namespace, key])).map((row) => MEMORY_ENTRIES.decode(row));
     if (current === undefined) throw new StoreError('NOT_FOUND', `${describe(namespace, key)} does not exist`);
     if (previous === undefined) {
@@ -211,10 +211,15 @@ export const pgMemoryHistory = implement(memoryHistory, {
 const latestUnder = (variant: { type: boolean; after: boolean }): string => {
   const type = variant.type ? ' AND memory_type = $3' : '';
   const seek = variant.after ? ` AND (namespace, key) > ($${variant.type ? 4 : 3}, $${variant.type ? 5 : 4})` : '';
-  const range = (where: string): string =>
+  return latestIn('$1', '$2', `${type}${seek}`);
+};
+
+/** The newest live version of every key under the prefix in parameter `prefix`, at most `limit` of them. */
+const latestIn = (prefix: string, limit: string, where = ''): string => {
+  const range = (namespaces: string): string =>
     `(SELECT DISTINCT ON (namespace, key) ${MEMORY_ENTRIES.columns} FROM memory_entries ` +
-    `WHERE ${where} AND is_deleted = false${type}${seek} ORDER BY namespace, key, version DESC LIMIT $2)`;
-  return `${range('namespace = $1')} UNION ALL ${range("namespace >= $1 || ':' AND namespace < $1 || ';'")} LIMIT $2`;
+    `WHERE ${namespaces} AND is_deleted = false${where} ORDER BY namespace, key, version DESC LIMIT ${limit})`;
+  return `${range(`namespace = ${prefix}`)} UNION ALL ${range(`namespace >= ${prefix} || ':' AND namespace < ${prefix} || ';'`)} LIMIT ${limit}`;
 };
 
 export const pgMemorySearch = implement(memorySearch, {
@@ -233,26 +238,28 @@ export const pgMemorySearch = implement(memorySearch, {
   },
 });
 
+/** The scopes memory.context reads, in the order of its statement's parameters. */
+const CONTEXT_SCOPES = ['session', 'user', 'app', 'project'] as const;
+/** What memory.context's rows carry after the entry's columns: the scope's number. */
+const IN_SCOPE = defineTable('memory_entries', { scope: 'integer' });
+
 export const pgMemoryContext = implement(memoryContext, {
-  // Four scopes read in one snapshot, as SQLite reads them in one read transaction.
-  mode: 'snapshot',
-  statements: { latest: latestUnder({ type: false, after: false }) },
+  statements: {
+    // The four scopes in one statement, one snapshot, one round trip; each row ends with its
+    // scope's number. A scope's rows stay in its ranges' order (UNION ALL appends them).
+    latest: CONTEXT_SCOPES.map((_, i) => `SELECT c.*, ${i} AS scope FROM (${latestIn(`$${i + 1}`, '$5')}) AS c`).join(' UNION ALL '),
+  },
   async run(q, [sessionId, userId, appName, projectId, limit]) {
+    const prefixes = [`session:${sessionId}`, `user:${userId}`, `app:${appName}`, projectId === null ? null : `project:${projectId}`];
+    const rows = await q.all('latest', [...prefixes, limit + 1]);
+    const scopes: Record<(typeof CONTEXT_SCOPES)[number], MemoryEntry[]> = { session: [], user: [], app: [], project: [] };
     let truncated = false;
-    const scope = async (prefix: string | null): Promise<MemoryEntry[]> => {
-      if (prefix === null) return [];
-      const rows = await q.all('latest', [prefix, limit + 1]);
-      if (rows.length > limit) {
-        truncated = true;
-        rows.length = limit;
-      }
-      return rows.map(MEMORY_ENTRIES.decode);
-    };
-    const session = await scope(`session:${sessionId}`);
-    const user = await scope(`user:${userId}`);
-    const app = await scope(`app:${appName}`);
-    const project = await scope(projectId === null ? null : `project:${projectId}`);
-    return { session, user, app, project, truncated };
+    for (const row of rows) {
+      const scope = scopes[CONTEXT_SCOPES[IN_SCOPE.decodeAt(row, MEMORY_ENTRIES.width).scope]!];
+      if (scope.length < limit) scope.push(MEMORY_ENTRIES.decode(row));
+      else truncated = true;
+    }
+    return { ...scopes, truncated };
   },
 });
 

@@ -45,6 +45,22 @@ const APPEND_STATEMENTS = {
     `SELECT ${TAKEN_ID.columns} FROM session_events WHERE session_id = $1 AND event_id = ANY ($2::text[]) ` +
     `UNION ALL SELECT ${TAKEN_ID.columns} FROM session_trimmed_event_ids WHERE session_id = $1 AND event_id = ANY ($2::text[])`,
   current: `SELECT ${COUNTED.columns} FROM sessions WHERE id = $1`,
+  // Events without ids, in one statement: the count raised and the state merged, then
+  // the events inserted at seq first, first + 1, … (first = the new count - $2 + 1) in the
+  // array's order. Returns what \`update\` returns; no row when the session is missing or
+  // closed. Not for events with ids: the check against trimmed ids must see a trim
+  // committed while the update waited for the session's row, and one statement keeps the
+  // snapshot it started with (those take update, then insert).
+  append:
+    'WITH u AS (UPDATE sessions SET event_count = event_count + $2, ' +
+    'state = CASE WHEN $3::jsonb IS NULL THEN state ELSE jsonb_merge_patch(state, $3::jsonb) END, ' +
+    `last_update_time = ${NOW} ` +
+    "WHERE id = $1 AND status IN ('created', 'active', 'paused') " +
+    `RETURNING ${APPENDED.columns}), ` +
+    'i AS (INSERT INTO session_events (session_id, seq, event, created_at) ' +
+    'SELECT $1, u.event_count - $2::int + x.n, x.event::jsonb, u.last_update_time ' +
+    'FROM u, unnest($4::text[]) WITH ORDINALITY AS x(event, n)) ' +
+    'SELECT u.* FROM u',
   update:
     'UPDATE sessions SET event_count = event_count + $2, ' +
     'state = CASE WHEN $3::jsonb IS NULL THEN state ELSE jsonb_merge_patch(state, $3::jsonb) END, ' +
@@ -78,6 +94,14 @@ async function append(
   maxStateBytes: number,
   action: string,
 ): Promise<Appended & { first: number }> {
+  if (events.every((e) => e[1] === null)) {
+    const row = await q.one('append', [id, events.length, stateDelta, events.map((e) => e[0])]);
+    if (row === undefined) throw sessionMiss(await q.value('status', [id]), id, action);
+    const { eventCount, lastUpdateTime, stateBytes } = APPENDED.decode(row);
+    // The throw rolls the count, the merge and the events back: nothing is written.
+    checkStateBytes(id, stateBytes, maxStateBytes);
+    return { eventCount, lastUpdateTime, first: eventCount - events.length + 1 };
+  }
   const row = await q.one('update', [id, events.length, stateDelta]);
   if (row === undefined) throw sessionMiss(await q.value('status', [id]), id, action);
   const { eventCount, lastUpdateTime, stateBytes } = APPENDED.decode(row);
