@@ -1,6 +1,9 @@
 import { expect, it } from 'vitest';
 import { describeEachEngine } from './helpers/engines.js';
 
+/** A timestamp as the store writes it: ISO 8601, UTC, milliseconds. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 describeEachEngine('audit', (engine) => {
   it('writes one row per write, with the caller’s context, and memory columns for memory operations', async () => {
     const store = await engine.open();
@@ -130,12 +133,12 @@ describeEachEngine('what each write audits', (engine) => {
       entry('agent_spawn', { agentId: 'g1', taskId: 't1', model: 'm' }, { agentId: 'g1', taskId: 't1' }),
       entry('agent_set_state', { agentId: 'g1', state: 'working' }, { agentId: 'g1' }),
       entry('agent_terminate', { agentId: 'g1' }, { agentId: 'g1', result: 'terminated' }),
-      entry('task_claim', { taskId: 't1', priority: 3, agentType: 'coder' }, { taskId: 't1' }),
+      entry('task_claim', { taskId: 't1', priority: 3, agentType: 'coder', claimedBy: null, leaseExpiresAt: expect.stringMatching(ISO) }, { taskId: 't1' }),
       entry('task_complete', { taskId: 't1' }, { taskId: 't1', result: 'completed' }),
       entry('task_create', { taskId: 't2', priority: 5, agentType: 'general' }, { taskId: 't2' }),
       entry('task_cancel', { taskId: 't2' }, { taskId: 't2', result: 'cancelled' }),
       entry('task_create', { taskId: 't3', priority: 5, agentType: 'general' }, { taskId: 't3' }),
-      entry('task_claim', { taskId: 't3', priority: 5, agentType: 'general' }, { taskId: 't3' }),
+      entry('task_claim', { taskId: 't3', priority: 5, agentType: 'general', claimedBy: null, leaseExpiresAt: expect.stringMatching(ISO) }, { taskId: 't3' }),
       entry('task_fail', { taskId: 't3', error: 'boom', retryCount: failed.retryCount }, { taskId: 't3', result: failed.status }),
       entry('state_set', { taskId: 't1', key: 'k' }, { taskId: 't1' }),
       entry('checkpoint_save', { taskId: 't1', iteration: 1 }, { taskId: 't1' }),
