@@ -360,7 +360,7 @@ describe('PostgreSQL faults', () => {
     expect(failures.length).toBeGreaterThan(0);
     for (const failure of failures) {
       expect(failure).toBeInstanceOf(StoreError);
-      expect(['IO_ERROR', 'OUTCOME_UNKNOWN']).toContain((failure as StoreError).code);
+      expect(['IO_ERROR', 'OUTCOME_UNKNOWN'], (failure as StoreError).message).toContain((failure as StoreError).code);
     }
     // The pool came back: the load went on after the restart.
     expect(afterRestart).toBeGreaterThanOrEqual(100);
