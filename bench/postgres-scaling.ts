@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { lineChart } from './charts.js';
 import { preparePostgres } from './postgres-bench.js';
 import { int, machineInfo, median, runTrial, table, type MachineInfo } from './report.js';
-import { seedTemplate } from './run-bench.js';
+import { seedTemplate } from './seed.js';
 import type { Synchronous } from '../src/sqlite/connection.js';
 import type { Mix, Think } from './workload.js';
 

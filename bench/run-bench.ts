@@ -8,7 +8,7 @@ import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './te
 import type { TelemetrySystem } from './telemetry-trial.js';
 import type { AdkSystemName } from './adk-trial.js';
 import { int, machineInfo, median, medianTrial, mib, ratio, runTrial, table, us, type MachineInfo } from './report.js';
-import { seedDatabase, type SeedInfo } from './seed.js';
+import { seedTemplate } from './seed.js';
 import { runSweeps, SWEEPS, type SweepName } from './sweeps.js';
 import type { PostgresBench } from './postgres-bench.js';
 import { ALL_SYSTEMS, SYSTEMS, type SystemName } from './systems.js';
@@ -95,11 +95,6 @@ export interface PostgresOptions {
   url?: string;
   pool?: number;
   synchronousCommit: boolean;
-}
-
-/** Seeds a template database once; every trial runs on a fresh copy of it. */
-export function seedTemplate(dir: string, sessions: number): SeedInfo {
-  return seedDatabase(join(dir, 'template.db'), { sessions, memoryPerScope: 10, tasks: 50_000 });
 }
 
 /** Runs each system's trials, interleaved, and summarises them against the direct baseline. */

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { applySchema, openWriterConnection } from '../src/internal.js';
 
 export interface SeedOptions {
@@ -84,4 +85,9 @@ export function seedDatabase(path: string, options: SeedOptions): SeedInfo {
   db.exec('ANALYZE');
   db.close();
   return { path, sessions: options.sessions, users, apps, projects, memoryPerScope: options.memoryPerScope };
+}
+
+/** Seeds a template database once in `dir`; every trial runs on a fresh copy of it. */
+export function seedTemplate(dir: string, sessions: number): SeedInfo {
+  return seedDatabase(join(dir, 'template.db'), { sessions, memoryPerScope: 10, tasks: 50_000 });
 }
