@@ -68,6 +68,15 @@ export class ChangeFeed {
     this.#emit({ kind: 'local', operation, args, result, ok });
   }
 
+  /** Tells the listeners, if any, how a write just accepted settles: both engines' one way to do it. */
+  observeWrite(operation: string, args: readonly unknown[], result: Promise<unknown>): void {
+    if (!this.active) return;
+    result.then(
+      (value) => this.local(operation, args, value, true),
+      () => this.local(operation, args, undefined, false),
+    );
+  }
+
   /** The engine is closing: every listener hears it once, and none is added after. */
   close(): void {
     if (this.#closed) return;

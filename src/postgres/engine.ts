@@ -163,13 +163,7 @@ export class PostgresEngine implements StoreEngine {
       this.#stats.recordLatency(operation.name, start);
       if (this.#accepted.read + this.#accepted.write === 0) this.#settled?.();
     }) as Promise<ResultOf<O>>;
-    if (kind === 'write' && this.#changes.active) {
-      const changes = this.#changes;
-      result.then(
-        (value) => changes.local(operation.name, args, value, true),
-        () => changes.local(operation.name, args, undefined, false),
-      );
-    }
+    if (kind === 'write') this.#changes.observeWrite(operation.name, args, result);
     return result;
   }
 

@@ -138,13 +138,7 @@ export class Engine implements StoreEngine {
       return Promise.reject(toStoreError(error));
     }
     const result = target.submit(operation.name, args, signal, trace) as Promise<ResultOf<O>>;
-    if (operation.kind === 'write' && this.#changes.active) {
-      const changes = this.#changes;
-      result.then(
-        (value) => changes.local(operation.name, args, value, true),
-        () => changes.local(operation.name, args, undefined, false),
-      );
-    }
+    if (operation.kind === 'write') this.#changes.observeWrite(operation.name, args, result);
     return result;
   }
 
