@@ -4,7 +4,7 @@ import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
 import { ReadExecutor } from '../src/sqlite/read-executor.js';
-import { appendCall, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
+import { appendCall, wholeAnswer, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
 import type { WireError } from '../src/api/errors.js';
 import { openReadHandler, type ReadHandler } from '../src/sqlite/reader-thread.js';
 import { freshDatabase } from './helpers/database.js';
@@ -102,7 +102,7 @@ describe('read executor', () => {
 function runHandler(handler: ReadHandler, calls: OperationCall[]) {
   const request: ReadBatchRequest = [];
   for (const [name, args] of calls) appendCall(request, name, args);
-  const response = handler.run(request);
+  const response = wholeAnswer(handler.run(request));
   const outcomes: Outcome[] = [];
   for (let i = 0; i < response.length; i += 2) {
     outcomes.push(response[i] === 1 ? { ok: true, value: response[i + 1] } : { ok: false, error: response[i + 1] as WireError });
