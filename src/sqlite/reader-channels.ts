@@ -161,6 +161,7 @@ export class ReaderChannels implements ReadWorkers {
     const abort = new AbortController();
     reader.port = port;
     reader.abort = abort;
+    // An answer whose pages did not all come failed with its reader's other batches.
     reader.assembly = undefined;
     reader.failure = undefined;
     reader.lostError = undefined;
@@ -246,8 +247,6 @@ export class ReaderChannels implements ReadWorkers {
     this.#received(reader, receiveMessageOnPort(port)?.message as ReaderMessage | undefined, false);
     port.close();
     reader.port = undefined;
-    // An answer whose pages did not all come fails with the rest of its reader's batches.
-    reader.assembly = undefined;
     if (this.#closed) {
       this.#fail(reader, new StoreError('CLOSED', 'the reader pool is closed'));
       return;
