@@ -143,9 +143,9 @@ describe('reader channels', () => {
     const run = channels.run([1]);
     await settle();
     task.batches.shift();
-    // A session with 100 events and a plain value beside it, in pages of 10 events.
+    // A session with 100 events and a plain value beside it, in pages of 10 events (11 bytes each).
     const session = { id: 's', events: Array.from({ length: 100 }, (_, i) => ({ seq: i + 1 })) };
-    const messages = encodeOutcomes([{ ok: true, value: session }, { ok: true, value: 7 }], 10);
+    const messages = encodeOutcomes([{ ok: true, value: session }, { ok: true, value: 7 }], 110);
     expect(messages).toHaveLength(11);
     // Counts turns of the event loop (one immediate each) until the answer is in.
     let turns = 0;
@@ -170,7 +170,8 @@ describe('reader channels', () => {
     await settle();
     const run = outcome(channels.run([1]));
     await settle();
-    const messages = encodeOutcomes([{ ok: true, value: Array.from({ length: 30 }, (_, i) => i) }], 10);
+    const messages = encodeOutcomes([{ ok: true, value: Array.from({ length: 40 }, (_, i) => i) }], 80);
+    expect(messages).toHaveLength(5);
     for (const message of messages.slice(0, 2)) tasks[0]!.port.postMessage(message);
     await settle();
     tasks[0]!.die();
