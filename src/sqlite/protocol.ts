@@ -158,11 +158,6 @@ export class PageAssembly {
     }
   }
 
-  /** Pages still to come. */
-  get remaining(): number {
-    return this.#pages;
-  }
-
   /** Adds the next page's rows; true once the answer is whole. */
   add(page: readonly unknown[]): boolean {
     while (this.#counts[this.#target] === 0) this.#target++;
