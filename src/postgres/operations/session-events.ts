@@ -2,7 +2,6 @@ import { StoreError } from '../../api/errors.js';
 import type { AuditContext, Timestamp } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
 import { defineTable } from '../../catalogue/table.js';
-import { SESSION_EVENTS } from '../../catalogue/tables.js';
 import {
   checkStateBytes,
   planAppend,
@@ -11,10 +10,12 @@ import {
   sessionsAppendEvents,
   sessionsEvents,
   sessionsTrimEvents,
+  type EventRow,
+  type SessionVersion,
 } from '../../catalogue/session-events.js';
 import { implement, RetryTransaction, type PgQueries } from '../operation.js';
 import { isUniqueViolation } from './conflict.js';
-import { NOW } from './sql.js';
+import { heldCondition, heldParams, NOW, REPLACEMENTS } from './sql.js';
 
 // The event log: rows of session_events, (session_id, seq) their primary key. An append
 // updates the session row first: its row lock orders the appends to one session, on any
@@ -166,17 +167,28 @@ export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   },
 });
 
+// A page of events, with the version of its session (src/catalogue/session-events.ts) on
+// each row: one statement, one snapshot. An event the caller holds ($5 to $6 of the
+// version $7-$9) comes without its text.
+const eventPage = (direction: 'ASC' | 'DESC'): string =>
+  `SELECT e.seq, e.event_id, CASE WHEN ${heldCondition('e.seq', 5)} THEN NULL ELSE e.event END, e.created_at, s.rowid, s.created_at, v.replacements ` +
+  `FROM sessions AS s CROSS JOIN LATERAL (SELECT ${REPLACEMENTS}) AS v ` +
+  'CROSS JOIN LATERAL (SELECT e.seq, e.event_id, e.event, e.created_at FROM session_events AS e ' +
+  `WHERE e.session_id = s.id AND e.seq > $2::bigint AND e.seq < $3::bigint ORDER BY e.seq ${direction} LIMIT $4) AS e ` +
+  `WHERE s.id = $1 ORDER BY e.seq ${direction}`;
+
 export const pgSessionsEvents = implement(sessionsEvents, {
   statements: {
     // Bigint bounds: "no bound" is past what the int column holds.
-    asc: `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4`,
-    desc:
-      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ` +
-      'ORDER BY seq DESC LIMIT $4',
+    asc: eventPage('ASC'),
+    desc: eventPage('DESC'),
   },
-  async run(q, [id, after, before, limit, order]) {
-    const rows = await q.all(order, [id, after, before, limit + 1]);
-    return toPage(rows, limit, SESSION_EVENTS.decode, (event) => [order, event.seq]);
+  async run(q, [id, after, before, limit, order, held]) {
+    const rows = await q.all(order, [id, after, before, limit + 1, ...heldParams(held)]);
+    const first = rows[0];
+    const version: SessionVersion | null = first === undefined ? null : [first[4] as number, first[5] as string, first[6] as number];
+    const page = toPage(rows, limit, (row) => row.slice(0, 4) as unknown as EventRow, (row) => [order, row[0]]);
+    return { ...page, version };
   },
 });
 
