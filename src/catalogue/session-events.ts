@@ -4,6 +4,7 @@ import type { AppendedEvent, AppendedEvents, AuditContext, EventOrder, Page, Ses
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
+import { defineTable, type RawRow, type RowOf } from './table.js';
 import { NOW } from './sql.js';
 
 // The event log: rows of session_events, (session_id, seq) their primary key. Every
@@ -49,9 +50,9 @@ export function heldRange(held: HeldEvents | null, version: SessionVersion, even
 }
 const NONE_HELD = [1, 0] as const;
 
-/** The version columns a session read selects after the session's own (`alias`: the sessions table's name or alias). */
-export const versionColumns = (alias: string): string =>
-  `${alias}.rowid, coalesce((SELECT a.replacements FROM adk_sessions AS a WHERE a.session_id = ${alias}.id), 0)`;
+/** How many of a session's events (`alias`: the sessions table's name or alias) ADK's adapter replaced: part of its version. */
+export const replacementsOf = (alias: string): string =>
+  `coalesce((SELECT a.replacements FROM adk_sessions AS a WHERE a.session_id = ${alias}.id), 0)`;
 
 /**
  * A session's events as a read returns them: each one's seq and its JSON text, or null
@@ -69,29 +70,42 @@ export interface StoredSession extends EventTexts {
   version: SessionVersion;
 }
 
+/** An event's text, or NULL when the caller holds it: seq within [@from, @to]. */
+const EVENT_OR_HELD = 'CASE WHEN seq BETWEEN @from AND @to THEN NULL ELSE event END';
+
+/** An event of a read: its seq and its text (null where held). */
+const EVENT_TEXT = defineTable('session_events', { seq: 'integer', event: { kind: 'text?', column: EVENT_OR_HELD } });
+
 /** One event of a page as a read returns it: its JSON text null where the caller holds it decoded. */
-export type EventRow = readonly [seq: number, eventId: string | null, event: string | null, createdAt: Timestamp];
+export const EVENT_ROW = defineTable('session_events', {
+  seq: 'integer',
+  eventId: 'text?',
+  event: { kind: 'text?', column: EVENT_OR_HELD },
+  createdAt: 'time',
+});
+export type EventRow = RowOf<typeof EVENT_ROW>;
 
 /** A page of a session's events as sessions.events returns it on the wire; `version` null when the page is empty. */
 export interface EventRowsPage extends Page<EventRow> {
   version: SessionVersion | null;
 }
 
-/** Rows of [seq, text] as the statements below select them, split into a read's two arrays. */
-export function eventTexts(rows: readonly (readonly [number, string | null])[]): EventTexts {
-  const seqs = new Array<number>(rows.length);
-  const texts = new Array<string | null>(rows.length);
-  for (let i = 0; i < rows.length; i++) [seqs[i], texts[i]] = rows[i]!;
+function eventTexts(rows: readonly RawRow[], reversed: boolean): EventTexts {
+  const n = rows.length;
+  const seqs = new Array<number>(n);
+  const texts = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const { seq, event } = EVENT_TEXT.decode(rows[reversed ? n - 1 - i : i]!);
+    seqs[i] = seq;
+    texts[i] = event;
+  }
   return { seqs, texts };
 }
 
-/** An event's text, or NULL when the caller holds it: seq within [@from, @to]. */
-const EVENT_OR_HELD = 'CASE WHEN seq BETWEEN @from AND @to THEN NULL ELSE event END';
-
 // A session's events, oldest first: all of them (the costly form: it reads the whole
 // log), or the newest n, read newest first along the key and put back in order.
-export const ALL_EVENT_TEXTS = raw(`SELECT seq, ${EVENT_OR_HELD} FROM session_events WHERE session_id = @id ORDER BY seq`);
-export const LAST_EVENT_TEXTS = raw(`SELECT seq, ${EVENT_OR_HELD} FROM session_events WHERE session_id = @id ORDER BY seq DESC LIMIT @n`);
+export const ALL_EVENT_TEXTS = raw(`SELECT ${EVENT_TEXT.columns} FROM session_events WHERE session_id = @id ORDER BY seq`);
+export const LAST_EVENT_TEXTS = raw(`SELECT ${EVENT_TEXT.columns} FROM session_events WHERE session_id = @id ORDER BY seq DESC LIMIT @n`);
 
 export function eventTextsOf(
   st: { readonly all: Statement; readonly last: Statement },
@@ -100,8 +114,8 @@ export function eventTextsOf(
   [from, to]: readonly [number, number],
 ): EventTexts {
   if (lastEvents === 0) return { seqs: [], texts: [] };
-  if (lastEvents === null) return eventTexts(st.all.all({ id, from, to }) as [number, string | null][]);
-  return eventTexts((st.last.all({ id, from, to, n: lastEvents }) as [number, string | null][]).reverse());
+  if (lastEvents === null) return eventTexts(st.all.all({ id, from, to }) as RawRow[], false);
+  return eventTexts(st.last.all({ id, from, to, n: lastEvents }) as RawRow[], true);
 }
 
 /**
@@ -266,17 +280,22 @@ export const sessionsAppendEvents = defineOperation({
   },
 });
 
-/** A page's rows: each event's seq, id, text (NULL where the caller holds it) and time. */
-const EVENT_ROW = `seq, event_id, ${EVENT_OR_HELD}, created_at`;
+/** Where sessions.events finds a session's version, and its event count. */
+const SESSION_VERSION = defineTable('sessions', {
+  rowid: 'integer',
+  createdAt: 'time',
+  replacements: { kind: 'integer', column: replacementsOf('sessions') },
+  eventCount: 'integer',
+});
 
 export const sessionsEvents = defineOperation({
   name: 'sessions.events',
   kind: 'read',
   statements: {
-    version: raw(`SELECT ${versionColumns('sessions')}, created_at, event_count FROM sessions WHERE id = ?`),
-    asc: raw(`SELECT ${EVENT_ROW} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq LIMIT @limit`),
+    version: raw(`SELECT ${SESSION_VERSION.columns} FROM sessions WHERE id = ?`),
+    asc: raw(`SELECT ${EVENT_ROW.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq LIMIT @limit`),
     desc: raw(
-      `SELECT ${EVENT_ROW} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+      `SELECT ${EVENT_ROW.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
     ),
   },
   run(
@@ -284,13 +303,13 @@ export const sessionsEvents = defineOperation({
     [id, after, before, limit, order, held]: readonly [string, number, number, number, EventOrder, HeldEvents | null],
   ): EventRowsPage {
     // A session that does not exist has no events.
-    const found = st.version.get(id) as [number, number, Timestamp, number] | undefined;
+    const found = st.version.get(id) as RawRow | undefined;
     if (found === undefined) return { items: [], nextCursor: undefined, version: null };
-    const [rowid, replacements, createdAt, eventCount] = found;
+    const { rowid, createdAt, replacements, eventCount } = SESSION_VERSION.decode(found);
     const version: SessionVersion = [rowid, createdAt, replacements];
     const [from, to] = heldRange(held, version, eventCount);
-    const rows = st[order].all({ id, after, before, limit: limit + 1, from, to }) as EventRow[];
-    return { ...toPage(rows, limit, (row) => row, (row) => [order, row[0]]), version };
+    const rows = st[order].all({ id, after, before, limit: limit + 1, from, to }) as RawRow[];
+    return { ...toPage(rows, limit, EVENT_ROW.decode, (event) => [order, event.seq]), version };
   },
 });
 

@@ -14,7 +14,7 @@ import {
   LAST_EVENTS,
   SESSION_STATUS,
   sessionEventOperations,
-  versionColumns,
+  replacementsOf,
   type HeldEvents,
   type SessionVersion,
   type StoredSession,
@@ -71,7 +71,7 @@ export const sessionsGet = defineOperation({
   name: 'sessions.get',
   kind: 'read',
   statements: {
-    byId: raw(`SELECT ${SESSIONS.columns}, ${versionColumns('sessions')} FROM sessions WHERE id = ?`),
+    byId: raw(`SELECT ${SESSIONS.columns}, rowid, ${replacementsOf('sessions')} FROM sessions WHERE id = ?`),
     all: ALL_EVENT_TEXTS,
     last: LAST_EVENT_TEXTS,
   },

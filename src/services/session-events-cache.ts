@@ -87,10 +87,14 @@ export class SessionEventsCache {
   /** Pages of {@link SessionEvent}s: each row's event decoded as {@link decode} does, in fresh objects. */
   decodeRows(id: string, version: SessionVersion | null, rows: readonly EventRow[]): SessionEvent[] | undefined {
     if (version === null || rows.length === 0) return [];
-    const seqs = rows.map((row) => row[0]);
-    const values = this.decode(id, version, seqs, rows.map((row) => row[2]));
+    const values = this.decode(
+      id,
+      version,
+      rows.map((event) => event.seq),
+      rows.map((event) => event.event),
+    );
     if (values === undefined) return undefined;
-    return rows.map(([seq, eventId, , createdAt], i) => ({ seq, eventId, event: values[i]!, createdAt }));
+    return rows.map(({ seq, eventId, createdAt }, i) => ({ seq, eventId, event: values[i]!, createdAt }));
   }
 
   /** The writer's own trim: events before `firstSeq` are gone (null: all of them). */
@@ -189,5 +193,5 @@ export class SessionEventsCache {
 
 /** A page's rows decoded as objects of the caller's own (no cache: the watch's reads). */
 export function eventsOfRows(rows: readonly EventRow[]): SessionEvent[] {
-  return rows.map(([seq, eventId, text, createdAt]) => ({ seq, eventId, event: JSON.parse(text!) as JsonValue, createdAt }));
+  return rows.map(({ seq, eventId, event, createdAt }) => ({ seq, eventId, event: JSON.parse(event!) as JsonValue, createdAt }));
 }

@@ -167,12 +167,21 @@ export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   },
 });
 
-// A page of events, with the version of its session (src/catalogue/session-events.ts) on
-// each row: one statement, one snapshot. An event the caller holds ($5 to $6 of the
-// version $7-$9) comes without its text.
+/** A page's event, with the version of its session (src/catalogue/session-events.ts) on each row. */
+const PAGE_ROW = defineTable('session_events', {
+  seq: { kind: 'integer', column: 'e.seq' },
+  eventId: { kind: 'text?', column: 'e.event_id' },
+  // Without its text where the caller holds it ($5 to $6 of the version $7-$9).
+  event: { kind: 'text?', column: `CASE WHEN ${heldCondition('e.seq', 5)} THEN NULL ELSE e.event END` },
+  createdAt: { kind: 'time', column: 'e.created_at' },
+  rowid: { kind: 'integer', column: 's.rowid' },
+  sessionCreatedAt: { kind: 'time', column: 's.created_at' },
+  replacements: { kind: 'integer', column: 'v.replacements' },
+});
+
+// One statement, one snapshot: the session's version and the page of its events.
 const eventPage = (direction: 'ASC' | 'DESC'): string =>
-  `SELECT e.seq, e.event_id, CASE WHEN ${heldCondition('e.seq', 5)} THEN NULL ELSE e.event END, e.created_at, s.rowid, s.created_at, v.replacements ` +
-  `FROM sessions AS s CROSS JOIN LATERAL (SELECT ${REPLACEMENTS}) AS v ` +
+  `SELECT ${PAGE_ROW.columns} FROM sessions AS s CROSS JOIN LATERAL (SELECT ${REPLACEMENTS}) AS v ` +
   'CROSS JOIN LATERAL (SELECT e.seq, e.event_id, e.event, e.created_at FROM session_events AS e ' +
   `WHERE e.session_id = s.id AND e.seq > $2::bigint AND e.seq < $3::bigint ORDER BY e.seq ${direction} LIMIT $4) AS e ` +
   `WHERE s.id = $1 ORDER BY e.seq ${direction}`;
@@ -184,10 +193,10 @@ export const pgSessionsEvents = implement(sessionsEvents, {
     desc: eventPage('DESC'),
   },
   async run(q, [id, after, before, limit, order, held]) {
-    const rows = await q.all(order, [id, after, before, limit + 1, ...heldParams(held)]);
+    const rows = (await q.all(order, [id, after, before, limit + 1, ...heldParams(held)])).map(PAGE_ROW.decode);
     const first = rows[0];
-    const version: SessionVersion | null = first === undefined ? null : [first[4] as number, first[5] as string, first[6] as number];
-    const page = toPage(rows, limit, (row) => row.slice(0, 4) as unknown as EventRow, (row) => [order, row[0]]);
+    const version: SessionVersion | null = first === undefined ? null : [first.rowid, first.sessionCreatedAt, first.replacements];
+    const page = toPage(rows, limit, ({ seq, eventId, event, createdAt }): EventRow => ({ seq, eventId, event, createdAt }), (event) => [order, event.seq]);
     return { ...page, version };
   },
 });

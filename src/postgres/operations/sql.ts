@@ -4,7 +4,7 @@
 // (src/postgres/driver.ts).
 
 /** The current time as the schema stores it: per row, not per transaction. */
-import type { HeldEvents } from '../../catalogue/session-events.js';
+import { replacementsOf, type HeldEvents } from '../../catalogue/session-events.js';
 
 export const NOW = 'clock_timestamp()';
 
@@ -18,7 +18,7 @@ export const sessionEvents = (alias: string, limit: string): string =>
   `WHERE e.session_id = ${alias}.id ORDER BY e.seq DESC LIMIT ${limit}) AS x ORDER BY x.seq)`;
 
 /** How many of a session's events (alias `s`) ADK's adapter replaced where they stood: part of its version. */
-export const REPLACEMENTS = 'coalesce((SELECT a.replacements FROM adk_sessions AS a WHERE a.session_id = s.id), 0) AS replacements';
+export const REPLACEMENTS = `${replacementsOf('s')} AS replacements`;
 
 /**
  * Whether the event at `seq` is one the caller holds (src/catalogue/session-events.ts,
