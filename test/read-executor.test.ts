@@ -45,7 +45,7 @@ describe('read executor', () => {
       ['sessions.get', ['missing', null, null]],
       ['test.countSessions', []],
     ]);
-    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, seqs: [], texts: [] } });
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, first: 1, before: [], held: 0, after: [] } });
     expect(outcomes[1]).toEqual({ ok: true, value: undefined });
     expect(outcomes[2]).toEqual({ ok: true, value: 1 });
   });

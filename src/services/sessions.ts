@@ -162,12 +162,12 @@ export class Sessions {
       }, options?.signal);
     let stored = await read(true);
     if (stored === undefined) return undefined;
-    let events = this.#events.decode(key, stored.version, stored.seqs, stored.texts);
+    let events = this.#events.decodeRange(key, stored.version, stored);
     if (events === undefined) {
       // What the read left out is no longer held here (trimmed or replaced meanwhile): read it whole.
       stored = await read(false);
       if (stored === undefined) return undefined;
-      events = this.#events.decode(key, stored.version, stored.seqs, stored.texts)!;
+      events = this.#events.decodeRange(key, stored.version, stored)!;
     }
     const session = stored.session as Session<State>;
     session.events = events;
