@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openStore, type Store } from '../src/index.js';
 import type { ProducerReport } from './claim-producer.js';
-import { threadCpuNs } from './cpu.js';
+import { processTreeCpuUs, threadCpuNs, treeCpuSince } from './cpu.js';
 import { graphilePool } from './graphile-pool.js';
 import { benchFile } from './paths.js';
 import { startPostgres } from './postgres-server.js';
@@ -58,6 +58,8 @@ export interface ClaimThroughputRow {
   callerCpuUsPerTask: number | null;
   processCpuUsPerTask: number;
   producerCpuUsPerTask: number;
+  /** The PostgreSQL server's (postmaster and backends) per task; null on SQLite. */
+  serverCpuUsPerTask: number | null;
 }
 
 export interface ClaimThroughputResult {
@@ -170,7 +172,7 @@ export function account(
   system: ClaimSystem,
   report: ProducerReport,
   claims: readonly [string, number][],
-  cpu: { callerNs: number | undefined; processUs: number },
+  cpu: { callerNs: number | undefined; processUs: number; serverUs?: number },
 ): ClaimThroughputRow {
   const made = new Map<string, [number, number]>();
   for (const [id, sent, ack] of report.tasks) made.set(id, [sent, ack]);
@@ -227,6 +229,7 @@ export function account(
     callerCpuUsPerTask: cpu.callerNs === undefined ? null : per(cpu.callerNs / 1000),
     processCpuUsPerTask: per(cpu.processUs),
     producerCpuUsPerTask: per(report.cpuUs),
+    serverCpuUsPerTask: cpu.serverUs === undefined ? null : per(cpu.serverUs),
   };
 }
 
@@ -244,24 +247,27 @@ async function measure(
   system: ClaimSystem,
   start: () => Promise<Consumer>,
   target: string,
-  options: { rate: number; durationMs: number; maxInFlight: number; drainMs: number; dir: string },
+  options: { rate: number; durationMs: number; maxInFlight: number; drainMs: number; dir: string; serverPid?: number },
 ): Promise<ClaimThroughputRow> {
   const consumer = await start();
   // Let the agents park before the producer starts.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const callerBefore = threadCpuNs();
   const processBefore = process.cpuUsage();
+  const serverBefore = options.serverPid === undefined ? undefined : processTreeCpuUs(options.serverPid);
   const report = await produce(system === 'graphile-worker 0.17.3' ? 'graphile-worker' : 'abathur', target, options.rate, options.durationMs, options.maxInFlight, options.dir);
   const deadline = performance.now() + options.drainMs;
   while (consumer.claims.length < report.tasks.length && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   const callerAfter = threadCpuNs();
   const processUsed = process.cpuUsage(processBefore);
+  const serverUs = serverBefore === undefined ? undefined : treeCpuSince(serverBefore, processTreeCpuUs(options.serverPid!));
   // A moment more, so that a late duplicate claim would still be counted.
   await new Promise((resolve) => setTimeout(resolve, 100));
   await consumer.stop();
   const row = account(system, report, consumer.claims, {
     callerNs: callerBefore === undefined || callerAfter === undefined ? undefined : callerAfter - callerBefore,
     processUs: processUsed.user + processUsed.system,
+    ...(serverUs === undefined ? {} : { serverUs }),
   });
   if (row.duplicates > 0 || row.missing > 0 || row.unknown > 0 || row.createErrors > 0 || consumer.failures.length > 0) {
     throw new ExactlyOnceError(row, [...report.errorSamples, ...consumer.failures]);
@@ -305,7 +311,7 @@ export async function runClaimThroughputBench(options: {
       } else if (system === 'abathur postgres') {
         const store = await openStore({ url: server!.url });
         try {
-          rows.push(await measure(system, async () => abathurAgents(store, agents, waitMs), server!.url, common));
+          rows.push(await measure(system, async () => abathurAgents(store, agents, waitMs), server!.url, { ...common, serverPid: server!.pid }));
         } finally {
           await store.close();
         }
@@ -315,7 +321,7 @@ export async function runClaimThroughputBench(options: {
         await admin.query('CREATE DATABASE abathur_claims_gw');
         await admin.end();
         const url = server!.urlFor('abathur_claims_gw');
-        rows.push(await measure(system, () => graphileAgents(url, agents), url, common));
+        rows.push(await measure(system, () => graphileAgents(url, agents), url, { ...common, serverPid: server!.pid }));
       }
     }
     return { config: { agents, rate, durationMs: options.durationMs, waitMs, maxInFlight }, loadAverage: loadavg().map((x) => round(x, 2)), rows };
@@ -332,7 +338,7 @@ export function formatClaimThroughput(result: ClaimThroughputResult): string {
     `${config.agents} agents (claimNext waitMs ${config.waitMs}, then complete with the claimToken) against a producer in another process at ${config.rate} tasks/s for ${config.durationMs / 1000} s (at most ${config.maxInFlight} creates in flight); load average ${result.loadAverage.join(' ')}`,
     '',
   ];
-  const header = ['system', 'produced', 'produced/s', 'not issued', 'claims', 'dup', 'missing', 'backlog end / peak', 'drain s', 'create→claim p50/p99/max ms', 'ack→claim p50/p99/max ms', 'CPU µs/task caller / process / producer'];
+  const header = ['system', 'produced', 'produced/s', 'not issued', 'claims', 'dup', 'missing', 'backlog end / peak', 'drain s', 'create→claim p50/p99/max ms', 'ack→claim p50/p99/max ms', 'CPU µs/task caller / process / producer / server'];
   const rows = result.rows.map((r) => [
     r.system,
     String(r.produced),
@@ -345,7 +351,7 @@ export function formatClaimThroughput(result: ClaimThroughputResult): string {
     r.drainSeconds.toFixed(2),
     ms(r.fromCreate),
     ms(r.fromAck),
-    `${r.callerCpuUsPerTask ?? '-'} / ${r.processCpuUsPerTask} / ${r.producerCpuUsPerTask}`,
+    `${r.callerCpuUsPerTask ?? '-'} / ${r.processCpuUsPerTask} / ${r.producerCpuUsPerTask} / ${r.serverCpuUsPerTask ?? '-'}`,
   ]);
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));

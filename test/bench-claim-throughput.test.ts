@@ -19,6 +19,7 @@ describe('claim-throughput benchmark', () => {
       expect(row.missing, row.system).toBe(0);
       expect(row.unknown, row.system).toBe(0);
       expect(row.fromCreate.p99Ms, row.system).toBeGreaterThanOrEqual(row.fromCreate.p50Ms);
+      expect(row.serverCpuUsPerTask === null, row.system).toBe(row.system === 'abathur sqlite');
     }
     expect(formatClaimThroughput(result)).toMatch(/abathur postgres \/ graphile-worker, create→claim p99: [\d.]+x/);
   }, 180_000);
@@ -42,8 +43,9 @@ describe('claim-throughput benchmark', () => {
     expect(new ExactlyOnceError(row, []).message).toBe(
       'abathur sqlite: not exactly once: 1 duplicate claims, 1 tasks never claimed, 1 claims of unknown ids, 0 failed creates (of 3)',
     );
-    const clean = account('abathur sqlite', report, [['c', 2], ['b', 2], ['a', 2]], { callerNs: 600_000, processUs: 0 });
-    expect(clean).toMatchObject({ claims: 3, duplicates: 0, missing: 0, unknown: 0, backlogAtWindowEnd: 3, callerCpuUsPerTask: 200 });
+    expect(row.serverCpuUsPerTask).toBeNull();
+    const clean = account('abathur postgres', report, [['c', 2], ['b', 2], ['a', 2]], { callerNs: 600_000, processUs: 0, serverUs: 900 });
+    expect(clean).toMatchObject({ claims: 3, duplicates: 0, missing: 0, unknown: 0, backlogAtWindowEnd: 3, callerCpuUsPerTask: 200, serverCpuUsPerTask: 300 });
   });
 
   it('runs from the bench command and refuses an unknown system', async () => {
