@@ -60,6 +60,11 @@ export interface ClaimThroughputRow {
   producerCpuUsPerTask: number;
   /** The PostgreSQL server's (postmaster and backends) per task; null on SQLite. */
   serverCpuUsPerTask: number | null;
+  /**
+   * abathur's claim statements run per task (`stats().latency['tasks.claimNext'].count`: a
+   * waiting claim looks once, then again after each wake); null for graphile-worker.
+   */
+  claimLooksPerTask: number | null;
 }
 
 export interface ClaimThroughputResult {
@@ -100,6 +105,8 @@ interface Consumer {
   /** [task id, claim returned] per claim. */
   claims: [string, number][];
   failures: string[];
+  /** Claim statements run so far (abathur). */
+  looks?: () => number;
   stop(): Promise<void>;
 }
 
@@ -131,6 +138,7 @@ function abathurAgents(store: Store, agents: number, waitMs: number): Consumer {
   return {
     claims,
     failures,
+    looks: () => store.stats().latency['tasks.claimNext']?.count ?? 0,
     stop: async () => {
       controller.abort();
       await Promise.all(loops);
@@ -172,7 +180,7 @@ export function account(
   system: ClaimSystem,
   report: ProducerReport,
   claims: readonly [string, number][],
-  cpu: { callerNs: number | undefined; processUs: number; serverUs?: number },
+  cpu: { callerNs: number | undefined; processUs: number; serverUs?: number; looks?: number },
 ): ClaimThroughputRow {
   const made = new Map<string, [number, number]>();
   for (const [id, sent, ack] of report.tasks) made.set(id, [sent, ack]);
@@ -230,6 +238,7 @@ export function account(
     processCpuUsPerTask: per(cpu.processUs),
     producerCpuUsPerTask: per(report.cpuUs),
     serverCpuUsPerTask: cpu.serverUs === undefined ? null : per(cpu.serverUs),
+    claimLooksPerTask: cpu.looks === undefined || produced === 0 ? null : round(cpu.looks / produced, 2),
   };
 }
 
@@ -252,6 +261,7 @@ async function measure(
   const consumer = await start();
   // Let the agents park before the producer starts.
   await new Promise((resolve) => setTimeout(resolve, 200));
+  const looksBefore = consumer.looks?.();
   const callerBefore = threadCpuNs();
   const processBefore = process.cpuUsage();
   const serverBefore = options.serverPid === undefined ? undefined : processTreeCpuUs(options.serverPid);
@@ -268,6 +278,7 @@ async function measure(
     callerNs: callerBefore === undefined || callerAfter === undefined ? undefined : callerAfter - callerBefore,
     processUs: processUsed.user + processUsed.system,
     ...(serverUs === undefined ? {} : { serverUs }),
+    ...(looksBefore === undefined ? {} : { looks: consumer.looks!() - looksBefore }),
   });
   if (row.duplicates > 0 || row.missing > 0 || row.unknown > 0 || row.createErrors > 0 || consumer.failures.length > 0) {
     throw new ExactlyOnceError(row, [...report.errorSamples, ...consumer.failures]);
@@ -338,7 +349,7 @@ export function formatClaimThroughput(result: ClaimThroughputResult): string {
     `${config.agents} agents (claimNext waitMs ${config.waitMs}, then complete with the claimToken) against a producer in another process at ${config.rate} tasks/s for ${config.durationMs / 1000} s (at most ${config.maxInFlight} creates in flight); load average ${result.loadAverage.join(' ')}`,
     '',
   ];
-  const header = ['system', 'produced', 'produced/s', 'not issued', 'claims', 'dup', 'missing', 'backlog end / peak', 'drain s', 'create→claim p50/p99/max ms', 'ack→claim p50/p99/max ms', 'CPU µs/task caller / process / producer / server'];
+  const header = ['system', 'produced', 'produced/s', 'not issued', 'claims', 'dup', 'missing', 'backlog end / peak', 'drain s', 'create→claim p50/p99/max ms', 'ack→claim p50/p99/max ms', 'CPU µs/task caller / process / producer / server', 'claim looks/task'];
   const rows = result.rows.map((r) => [
     r.system,
     String(r.produced),
@@ -352,6 +363,7 @@ export function formatClaimThroughput(result: ClaimThroughputResult): string {
     ms(r.fromCreate),
     ms(r.fromAck),
     `${r.callerCpuUsPerTask ?? '-'} / ${r.processCpuUsPerTask} / ${r.producerCpuUsPerTask} / ${r.serverCpuUsPerTask ?? '-'}`,
+    r.claimLooksPerTask === null ? '-' : r.claimLooksPerTask.toFixed(2),
   ]);
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
