@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_POSTGRES_SYSTEMS, ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
 import { formatRunnerBench, RUNNER_SYSTEMS, runRunnerBench, type RunnerSystem } from './adk-runner.js';
+import { formatReadsBench, READS_SYSTEMS, runReadsBench, type ReadsSystem } from './session-reads.js';
 import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './telemetry.js';
 import type { TelemetrySystem } from './telemetry-trial.js';
 import type { AdkSystemName } from './adk-trial.js';
@@ -57,6 +58,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       seeded to each of --events N,N (10,100,1000,10000) events: turns/s, event-loop
                       delay and caller CPU per turn of ${RUNNER_SYSTEMS.join(', ')} (before: --before DIR);
                       --decode-cache-bytes N sets abathur's decodeCacheBytes
+  --session-reads     --sessions callers each reading its own session of --events N (one length,
+                      e.g. 200) with sessions.get(id, { lastEvents: N }): reads/s, event-loop delay and
+                      caller CPU per read of ${READS_SYSTEMS.join(', ')} (after: decodeCacheBytes default,
+                      cache-off: 0, before: --before DIR)
   --telemetry         what OpenTelemetry costs a call instead: point reads and appends from
                       --sessions callers on ${TELEMETRY_SYSTEMS.join(', ')} (before needs --before DIR;
                       without it, the other three); each trial in its own process
@@ -286,6 +291,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       'growth-scale': { type: 'string', default: '1' },
       adk: { type: 'boolean', default: false },
       'adk-runner': { type: 'boolean', default: false },
+      'session-reads': { type: 'boolean', default: false },
       events: { type: 'string', default: '10,100,1000,10000' },
       'decode-cache-bytes': { type: 'string' },
       telemetry: { type: 'boolean', default: false },
@@ -367,6 +373,23 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       progress: io.out,
     });
     io.out(formatRunnerBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (values['session-reads']) {
+    const systems = listed(values.before === undefined ? READS_SYSTEMS.filter((s) => s !== 'before') : READS_SYSTEMS, READS_SYSTEMS) as ReadsSystem[];
+    if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
+    const result = await runReadsBench({
+      systems,
+      ...(values.before === undefined ? {} : { beforeApp: values.before }),
+      sessions: Math.round(positive('sessions', values.sessions)),
+      events: Math.round(positive('events', values.events)),
+      durationMs: positive('duration', values.duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      readers: Math.round(positive('readers', values.readers)),
+      progress: io.out,
+    });
+    io.out(formatReadsBench(result));
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
     return 0;
   }

@@ -41,11 +41,11 @@ describe('read executor', () => {
   it('runs a batch and answers each call in order', () => {
     const { executor } = setup();
     const outcomes = executor.run([
-      ['sessions.get', ['s1', null]],
-      ['sessions.get', ['missing', null]],
+      ['sessions.get', ['s1', null, null]],
+      ['sessions.get', ['missing', null, null]],
       ['test.countSessions', []],
     ]);
-    expect(outcomes[0]).toMatchObject({ ok: true, value: { id: 's1', userId: 'alice' } });
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, seqs: [], texts: [] } });
     expect(outcomes[1]).toEqual({ ok: true, value: undefined });
     expect(outcomes[2]).toEqual({ ok: true, value: 1 });
   });
@@ -121,8 +121,8 @@ describe('reader handler', () => {
   it('serves reads from a database the writer set up', () => {
     const { writer } = setup();
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
-    expect(runHandler(handler, [['sessions.get', ['s1', null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
-      { ok: true, value: expect.objectContaining({ id: 's1' }) },
+    expect(runHandler(handler, [['sessions.get', ['s1', null, null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
+      { ok: true, value: expect.objectContaining({ session: expect.objectContaining({ id: 's1' }) }) },
       { ok: true, value: undefined },
     ]);
   });
