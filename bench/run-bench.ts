@@ -384,7 +384,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       ...(values.before === undefined ? {} : { beforeApp: values.before }),
       sessions: Math.round(positive('sessions', values.sessions)),
       events: Math.round(positive('events', values.events)),
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       readers: Math.round(positive('readers', values.readers)),
       progress: io.out,
