@@ -5,7 +5,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { openStore, type Store } from '../src/index.js';
+import { openStore, StoreError, type Store } from '../src/index.js';
 import type { ProducerReport } from './claim-producer.js';
 import { processTreeCpuUs, threadCpuNs, treeCpuSince } from './cpu.js';
 import { graphilePool } from './graphile-pool.js';
@@ -123,6 +123,7 @@ function abathurAgents(store: Store, agents: number, waitMs: number): Consumer {
       } catch (error) {
         if (controller.signal.aborted) return;
         failures.push(`claimNext: ${error instanceof Error ? error.message : String(error)}`);
+        if (error instanceof StoreError && error.code === 'CLOSED') return;
         continue;
       }
       if (task === undefined) continue;
@@ -265,7 +266,13 @@ async function measure(
   const callerBefore = threadCpuNs();
   const processBefore = process.cpuUsage();
   const serverBefore = options.serverPid === undefined ? undefined : processTreeCpuUs(options.serverPid);
-  const report = await produce(system === 'graphile-worker 0.17.3' ? 'graphile-worker' : 'abathur', target, options.rate, options.durationMs, options.maxInFlight, options.dir);
+  let report: ProducerReport;
+  try {
+    report = await produce(system === 'graphile-worker 0.17.3' ? 'graphile-worker' : 'abathur', target, options.rate, options.durationMs, options.maxInFlight, options.dir);
+  } catch (error) {
+    await consumer.stop();
+    throw error;
+  }
   const deadline = performance.now() + options.drainMs;
   while (consumer.claims.length < report.tasks.length && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   const callerAfter = threadCpuNs();
