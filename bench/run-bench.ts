@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_POSTGRES_SYSTEMS, ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
@@ -74,7 +74,17 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       (AbathurSaver of the build given with --before DIR; in the default with it), --trials, --json
   --langgraph-search  exhaustive semantic search of the LangGraph store: --items N,N (1000,10000,100000)
                       items of --dims N,N (384,1536) floats, ranked against 10 queries on --readers
-                      readers (each scores a share) and on one`;
+                      readers (each scores a share) and on one
+  --wakeups           commit to wake-up instead: one parked claimNext({ waitMs }) takes --count N (200)
+                      tasks created --gap MS (20) apart, in this process and from another, on SQLite
+                      and PostgreSQL, beside graphile-worker 0.17.3 on the same embedded server: latency
+                      from the create called and from its commit acknowledged; then the CPU of
+                      --watchers N (1000) parked watchers and 64 parked claims over --idle S (5) seconds
+  --claim-throughput  --agents N (64) loops of claimNext({ waitMs }) then complete, against a producer
+                      in another process creating tasks at --rate N/s (2000) for --duration S (5), on
+                      --systems of sqlite, postgres, graphile-worker (all; graphile-worker 0.17.3 with
+                      concurrency N on the same embedded server): every task claimed exactly once
+                      (exit 1 otherwise), claim latency, backlog, CPU per task`;
 
 export interface CompareResult {
   machine: MachineInfo & { postgres?: string };
@@ -270,7 +280,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     options: {
       sessions: { type: 'string', default: '64' },
       readers: { type: 'string', default: String(defaultReaders()) },
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string' },
       mix: { type: 'string', default: 'mixed' },
       synchronous: { type: 'string', default: 'normal' },
       systems: { type: 'string' },
@@ -301,6 +311,14 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       workloads: { type: 'string' },
       'lg-systems': { type: 'string' },
       'langgraph-search': { type: 'boolean', default: false },
+      wakeups: { type: 'boolean', default: false },
+      count: { type: 'string', default: '200' },
+      gap: { type: 'string', default: '20' },
+      idle: { type: 'string', default: '5' },
+      watchers: { type: 'string', default: '1000' },
+      'claim-throughput': { type: 'boolean', default: false },
+      agents: { type: 'string', default: '64' },
+      rate: { type: 'string', default: '2000' },
       items: { type: 'string', default: '1000,10000,100000' },
       dims: { type: 'string', default: '384,1536' },
     },
@@ -316,6 +334,21 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number, got "${text}"`);
     return n;
   };
+  if (values.wakeups) {
+    const { runWakeupBench, formatWakeups } = await import('./wakeups.js');
+    const result = await runWakeupBench({
+      count: Math.round(positive('count', values.count)),
+      gapMs: positive('gap', values.gap),
+      idleSeconds: positive('idle', values.idle),
+      watchers: Math.round(positive('watchers', values.watchers)),
+      progress: io.out,
+    });
+    io.out(`${formatWakeups(result)}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (values['claim-throughput']) return runClaimThroughput(values, positive, io);
+  const duration = values.duration ?? '10';
   const synchronous = values.synchronous === 'full' ? 'full' : values.synchronous === 'normal' ? 'normal' : undefined;
   if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
   const think = parseThink(values.think);
@@ -333,7 +366,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       ...(values.before === undefined ? {} : { beforeApp: values.before }),
       sessions: Math.round(positive('sessions', values.sessions)),
       events,
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       readers: Math.round(positive('readers', values.readers)),
       ...(values['decode-cache-bytes'] === undefined ? {} : { decodeCacheBytes: Math.round(Number(values['decode-cache-bytes'])) }),
@@ -351,7 +384,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       ...(values.before === undefined ? {} : { beforeApp: values.before }),
       sessions: Math.round(positive('sessions', values.sessions)),
       events: Math.round(positive('events', values.events)),
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       readers: Math.round(positive('readers', values.readers)),
       progress: io.out,
@@ -367,7 +400,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       systems: adk,
       sessions: Math.round(positive('sessions', values.sessions)),
       readers: Math.round(positive('readers', values.readers)),
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       synchronous,
       ...(values.url === undefined ? {} : { url: values.url }),
@@ -387,7 +420,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       ...(values.before === undefined ? {} : { beforeApp: values.before }),
       readers: Math.round(positive('readers', values.readers)),
       callers: Math.round(positive('sessions', values.sessions)),
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       progress: io.out,
     });
@@ -407,7 +440,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),
-    durationMs: positive('duration', values.duration) * 1000,
+    durationMs: positive('duration', duration) * 1000,
     synchronous,
     think,
     trials: Math.round(positive('trials', values.trials)),
@@ -443,6 +476,37 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     io.out(`\nJSON written to ${values.json}`);
   }
   return 0;
+}
+
+/** `bench --claim-throughput`: loads pg and graphile-worker (development dependencies) only when asked for. */
+async function runClaimThroughput(
+  values: { duration?: string; rate: string; agents: string; systems?: string; json?: string },
+  positive: (name: string, text: string) => number,
+  io: BenchIo,
+): Promise<number> {
+  const ct = await import('./claim-throughput.js');
+  const names: Record<string, (typeof ct.CLAIM_SYSTEMS)[number]> = { sqlite: 'abathur sqlite', postgres: 'abathur postgres', 'graphile-worker': 'graphile-worker 0.17.3' };
+  const systems = (values.systems ?? Object.keys(names).join(',')).split(',').map((name) => {
+    const system = names[name];
+    if (system === undefined) throw new UsageError(`--claim-throughput takes --systems of ${Object.keys(names).join(', ')}; got "${name}"`);
+    return system;
+  });
+  try {
+    const result = await ct.runClaimThroughputBench({
+      systems,
+      durationMs: positive('duration', values.duration ?? '5') * 1000,
+      rate: positive('rate', values.rate),
+      agents: Math.round(positive('agents', values.agents)),
+      progress: io.out,
+    });
+    io.out(ct.formatClaimThroughput(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ct.ExactlyOnceError)) throw error;
+    io.err(`bench: FAILED: ${error.message}`);
+    return 1;
+  }
 }
 
 /** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */

@@ -80,7 +80,7 @@ export class Engine implements StoreEngine {
     this.#stats = stats;
     this.#writer = writer;
     this.#readers = readers;
-    this.#changes = new ChangeFeed(walWatch(options.path));
+    this.#changes = new ChangeFeed(walWatch(options.path, () => writer.foreignCommits()));
     this.#backups = new Backups({ path: options.path, fileMode: options.fileMode, busyTimeoutMs: options.busyTimeoutMs, maxQueue: options.maxQueue }, runSnapshotOnThread);
   }
 

@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, expect, it, vi } from 'vitest';
+import { openStore, type Store } from '../src/store.js';
+import { openTestStore } from './helpers/store.js';
+
+const others: Store[] = [];
+afterEach(async () => {
+  await Promise.all(others.splice(0).map((s) => s.close().catch(() => {})));
+});
+
+const count = (store: Store, operation: string): number => store.stats().latency[operation]?.count ?? 0;
+
+// The WAL watch sees every commit to the file, this store's own included; only other
+// connections' commits may wake the parked claims and watchers through it. This store's
+// own writes wake whom they concern directly, and nobody else.
+it('wakes parked claims and watchers for another process’s commits, never for this store’s own', async () => {
+  const store = await openTestStore();
+  const watched = await store.sessions.create({ appName: 'a', userId: 'u' });
+  const other = await store.sessions.create({ appName: 'a', userId: 'v' });
+  const controller = new AbortController();
+  const coder = store.tasks.claimNext({ agentType: 'coder', waitMs: 60_000, signal: controller.signal });
+  const reviewer = store.tasks.claimNext({ agentType: 'reviewer', waitMs: 60_000, signal: controller.signal });
+  const watch = store.sessions.watch(watched.id, { signal: controller.signal })[Symbol.asyncIterator]();
+  const next = watch.next();
+  // Settled before the store closes, should an assertion fail first.
+  for (const pending of [coder, reviewer, next]) pending.catch(() => {});
+  // Both claims have looked once and parked; the watcher has read its (empty) log.
+  await vi.waitFor(() => {
+    expect(count(store, 'tasks.claimNext')).toBe(2);
+    expect(count(store, 'sessions.events')).toBe(1);
+  });
+  await sleep(100);
+  const claims = count(store, 'tasks.claimNext');
+  const heads = count(store, 'sessions.heads');
+  const logReads = count(store, 'sessions.events');
+
+  // This store's own commits that concern none of them: a task no parked claim takes, an
+  // event of a session nobody watches.
+  for (let i = 0; i < 5; i++) {
+    await store.tasks.create({ prompt: 'p', inputData: {}, agentType: 'tester' });
+    await store.sessions.appendEvent(other.id, { author: 'user' });
+  }
+  await sleep(200);
+  expect(count(store, 'tasks.claimNext') - claims).toBe(0);
+  expect(count(store, 'sessions.heads') - heads).toBe(0);
+  expect(count(store, 'sessions.events') - logReads).toBe(0);
+
+  // Another process's commits still wake them: a task each claim takes, an event the watcher yields.
+  const second = await openStore({ path: store.path, readers: 1 });
+  others.push(second);
+  await second.tasks.create({ id: 'c', prompt: 'p', inputData: {}, agentType: 'coder' });
+  await second.tasks.create({ id: 'r', prompt: 'p', inputData: {}, agentType: 'reviewer' });
+  await second.sessions.appendEvent(watched.id, { author: 'user', content: { text: 'from afar' } });
+  expect((await coder)?.id).toBe('c');
+  expect((await reviewer)?.id).toBe('r');
+  expect((await next).value).toMatchObject({ event: { author: 'user', content: { text: 'from afar' } } });
+  controller.abort();
+  await watch.return?.();
+});
