@@ -31,6 +31,13 @@ export const LAST_EVENTS = pluck('SELECT event FROM session_events WHERE session
  * events ADK's adapter replaced where they stood (adk_sessions.replacements; 0 for a
  * session that is not ADK's). An event, once written, is the same while these are: only a
  * trim removes events, and it removes the oldest, never changing one that stays.
+ *
+ * PostgreSQL never gives a rowid twice. SQLite may give the rowid of the last session
+ * created to the next one once it is deleted; the creation time (milliseconds) then tells
+ * them apart, unless another process deletes the session and creates it again within the
+ * same millisecond, and appends at least as many events as a reader holds, before that
+ * reader reads again (this process's own delete drops what it holds at once). A column
+ * made for it (a random id per creation) would close that; it needs a migration.
  */
 export type SessionVersion = readonly [rowid: number, createdAt: Timestamp, replacements: number];
 
