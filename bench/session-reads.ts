@@ -82,7 +82,7 @@ async function open(config: ReadsTrialConfig): Promise<ReadStore> {
   const root = config.system === 'before' ? resolve(config.beforeApp!) : resolve(import.meta.dirname, '..', '..');
   const { openStore } = (await import(pathToFileURL(join(root, 'dist', 'src', 'index.js')).href)) as typeof import('../src/index.js');
   const options = config.system === 'cache-off' ? { decodeCacheBytes: 0 } : {};
-  return (await openStore({ path: config.path, readers: config.readers, ...options })) as unknown as ReadStore;
+  return await openStore({ path: config.path, readers: config.readers, ...options });
 }
 
 export async function runReadsTrial(config: ReadsTrialConfig): Promise<ReadsTrialResult> {

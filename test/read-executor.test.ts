@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StoredSession } from '../src/catalogue/session-events.js';
 import { openReaderConnection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
@@ -45,7 +46,7 @@ describe('read executor', () => {
       ['sessions.get', ['missing', null, null]],
       ['test.countSessions', []],
     ]);
-    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, seqs: [], texts: [] } });
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, first: 1, before: [], held: 0, after: [] } });
     expect(outcomes[1]).toEqual({ ok: true, value: undefined });
     expect(outcomes[2]).toEqual({ ok: true, value: 1 });
   });
@@ -135,15 +136,18 @@ describe('reader handler', () => {
     writer.prepare("UPDATE sessions SET event_count = ? WHERE id = 's1'").run(count);
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
     const request: ReadBatchRequest = [];
-    appendCall(request, 'sessions.get', ['s1', null]);
-    appendCall(request, 'sessions.get', ['s1', 3]);
+    appendCall(request, 'sessions.get', ['s1', null, null]);
+    appendCall(request, 'sessions.get', ['s1', 3, null]);
     const messages = handler.run(request);
-    // The long one's events in three pages; the one with its last 3 events whole.
+    // The long one's event texts in three pages; the one with its last 3 events whole.
     expect(messages.map((m) => m.length)).toEqual([5, PAGE_ROWS, PAGE_ROWS, 10]);
-    const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as { id: string; events: { seq: number }[] }[];
-    expect(whole!.id).toBe('s1');
-    expect(whole!.events.map((e) => e.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-    expect(lastThree!.events.map((e) => e.seq)).toEqual([count - 2, count - 1, count]);
+    const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as StoredSession[];
+    const seqs = (read: StoredSession): number[] => read.before.map((text) => (JSON.parse(text) as { seq: number }).seq);
+    expect(whole!.session.id).toBe('s1');
+    expect(whole!.first).toBe(1);
+    expect(seqs(whole!)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(lastThree!.first).toBe(count - 2);
+    expect(seqs(lastThree!)).toEqual([count - 2, count - 1, count]);
   });
 });
 

@@ -21,7 +21,7 @@ function countTexts(store: Store): number[] {
   const counts: number[] = [];
   vi.spyOn(engine, 'call').mockImplementation(async (operation, build, signal) => {
     const result = await read(operation, build, signal);
-    if (operation.name === 'sessions.get' && result !== undefined) counts.push((result as StoredSession).texts.filter((t) => t !== null).length);
+    if (operation.name === 'sessions.get' && result !== undefined) counts.push((result as StoredSession).before.length + (result as StoredSession).after.length);
     if (operation.name === 'sessions.events') counts.push((result as EventRowsPage).items.filter((row) => row.event !== null).length);
     return result;
   });
@@ -173,8 +173,11 @@ describeEachEngine('sessions: decoded events', (engine) => {
     vi.spyOn(engineCalls, 'call').mockImplementation(async (operation, build, signal) => {
       const result = await call(operation, build, signal);
       if (operation.name === 'sessions.get' || operation.name === 'sessions.events') {
-        const texts = operation.name === 'sessions.get' ? (result as StoredSession).texts : (result as EventRowsPage).items.map((row) => row.event);
-        counts.push(texts.filter((t) => t !== null).length);
+        counts.push(
+          operation.name === 'sessions.get'
+            ? (result as StoredSession).before.length + (result as StoredSession).after.length
+            : (result as EventRowsPage).items.filter((row) => row.event !== null).length,
+        );
         if (!trimmed) {
           // Between the read and its decoding: this store's own trim drops the events it left out.
           trimmed = true;

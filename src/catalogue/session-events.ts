@@ -31,6 +31,13 @@ export const LAST_EVENTS = pluck('SELECT event FROM session_events WHERE session
  * events ADK's adapter replaced where they stood (adk_sessions.replacements; 0 for a
  * session that is not ADK's). An event, once written, is the same while these are: only a
  * trim removes events, and it removes the oldest, never changing one that stays.
+ *
+ * PostgreSQL never gives a rowid twice. SQLite may give the rowid of the last session
+ * created to the next one once it is deleted; the creation time (milliseconds) then tells
+ * them apart, unless another process deletes the session and creates it again within the
+ * same millisecond, and appends at least as many events as a reader holds, before that
+ * reader reads again (this process's own delete drops what it holds at once). A column
+ * made for it (a random id per creation) would close that; it needs a migration.
  */
 export type SessionVersion = readonly [rowid: number, createdAt: Timestamp, replacements: number];
 
@@ -42,8 +49,8 @@ export type SessionVersion = readonly [rowid: number, createdAt: Timestamp, repl
 export type HeldEvents = readonly [version: SessionVersion, from: number, to: number];
 
 /** The range of seqs a read may leave out (an empty one, 1 to 0, when the caller holds none of this version). */
-export function heldRange(held: HeldEvents | null, version: SessionVersion, eventCount: number): readonly [from: number, to: number] {
-  if (held === null) return NONE_HELD;
+export function heldRange(held: HeldEvents | null | undefined, version: SessionVersion, eventCount: number): readonly [from: number, to: number] {
+  if (held == null) return NONE_HELD;
   const [[rowid, createdAt, replacements], from, to] = held;
   const same = rowid === version[0] && createdAt === version[1] && replacements === version[2] && to <= eventCount;
   return same ? [from, to] : NONE_HELD;
@@ -55,26 +62,66 @@ export const replacementsOf = (alias: string): string =>
   `coalesce((SELECT a.replacements FROM adk_sessions AS a WHERE a.session_id = ${alias}.id), 0)`;
 
 /**
- * A session's events as a read returns them: each one's seq and its JSON text, or null
- * where the caller said it holds the event decoded ({@link HeldEvents}). The caller's
- * thread decodes them (src/services/session-events-cache.ts).
+ * The events a session read returns, seqs `first` to `first + before.length + held +
+ * after.length - 1`, as JSON texts but for the `held` in the middle, which the caller said
+ * it holds decoded ({@link HeldEvents}). A session's events are always consecutive seqs, from
+ * its oldest kept (a trim removes the oldest) to its event count (each append takes the
+ * next), so a range says which events a read has. The caller's thread decodes them
+ * (src/services/session-events-cache.ts).
  */
-export interface EventTexts {
-  seqs: number[];
-  texts: (string | null)[];
+export interface EventRange {
+  first: number;
+  before: string[];
+  held: number;
+  after: string[];
 }
 
 /** A session read with the texts of its events: what sessions.get returns on the wire. */
-export interface StoredSession extends EventTexts {
+export interface StoredSession extends EventRange {
   session: SessionInfo;
   version: SessionVersion;
 }
 
+/**
+ * Where a read of a session's newest `lastEvents` events (null: all) splits them, given the
+ * oldest seq kept (null: none) and its event count: from `first`, the texts of those before
+ * `heldFrom`, then those from `heldFrom` to `heldTo` held (none when `heldTo < heldFrom`),
+ * then the texts of those after `heldTo`, up to the event count.
+ */
+export function splitEvents(
+  lastEvents: number | null,
+  firstSeq: number | null,
+  eventCount: number,
+  [from, to]: readonly [number, number],
+): { first: number; heldFrom: number; heldTo: number } {
+  const first = Math.max(firstSeq ?? eventCount + 1, lastEvents === null ? 1 : eventCount - lastEvents + 1);
+  const heldFrom = Math.max(first, from);
+  // The caller holds at most up to the event count (heldRange checked it).
+  return heldFrom <= to ? { first, heldFrom, heldTo: to } : { first, heldFrom: eventCount + 1, heldTo: eventCount };
+}
+
+/** The oldest event a session keeps: a trim moves it. */
+export const FIRST_SEQ = pluck('SELECT seq FROM session_events WHERE session_id = ? ORDER BY seq LIMIT 1');
+/** The texts of a range of a session's events, in seq order. */
+export const EVENT_TEXTS = pluck('SELECT event FROM session_events WHERE session_id = ? AND seq BETWEEN ? AND ? ORDER BY seq');
+
+/** The events of a session read ({@link EventRange}): at most two ranges of the primary key, none for what is held. */
+export function eventRangeOf(
+  st: { readonly first: Statement; readonly texts: Statement },
+  id: string,
+  lastEvents: number | null,
+  eventCount: number,
+  held: readonly [number, number],
+): EventRange {
+  if (lastEvents === 0) return { first: eventCount + 1, before: [], held: 0, after: [] };
+  const firstSeq = (st.first.get(id) as number | undefined) ?? null;
+  const { first, heldFrom, heldTo } = splitEvents(lastEvents, firstSeq, eventCount, held);
+  const texts = (low: number, high: number): string[] => (low > high ? [] : (st.texts.all(id, low, high) as string[]));
+  return { first, before: texts(first, heldFrom - 1), held: heldTo - heldFrom + 1, after: texts(heldTo + 1, eventCount) };
+}
+
 /** An event's text, or NULL when the caller holds it: seq within [@from, @to]. */
 const EVENT_OR_HELD = 'CASE WHEN seq BETWEEN @from AND @to THEN NULL ELSE event END';
-
-/** An event of a read: its seq and its text (null where held). */
-const EVENT_TEXT = defineTable('session_events', { seq: 'integer', event: { kind: 'text?', column: EVENT_OR_HELD } });
 
 /** One event of a page as a read returns it: its JSON text null where the caller holds it decoded. */
 export const EVENT_ROW = defineTable('session_events', {
@@ -88,34 +135,6 @@ export type EventRow = RowOf<typeof EVENT_ROW>;
 /** A page of a session's events as sessions.events returns it on the wire; `version` null when the page is empty. */
 export interface EventRowsPage extends Page<EventRow> {
   version: SessionVersion | null;
-}
-
-function eventTexts(rows: readonly RawRow[], reversed: boolean): EventTexts {
-  const n = rows.length;
-  const seqs = new Array<number>(n);
-  const texts = new Array<string | null>(n);
-  for (let i = 0; i < n; i++) {
-    const { seq, event } = EVENT_TEXT.decode(rows[reversed ? n - 1 - i : i]!);
-    seqs[i] = seq;
-    texts[i] = event;
-  }
-  return { seqs, texts };
-}
-
-// A session's events, oldest first: all of them (the costly form: it reads the whole
-// log), or the newest n, read newest first along the key and put back in order.
-export const ALL_EVENT_TEXTS = raw(`SELECT ${EVENT_TEXT.columns} FROM session_events WHERE session_id = @id ORDER BY seq`);
-export const LAST_EVENT_TEXTS = raw(`SELECT ${EVENT_TEXT.columns} FROM session_events WHERE session_id = @id ORDER BY seq DESC LIMIT @n`);
-
-export function eventTextsOf(
-  st: { readonly all: Statement; readonly last: Statement },
-  id: string,
-  lastEvents: number | null,
-  [from, to]: readonly [number, number],
-): EventTexts {
-  if (lastEvents === 0) return { seqs: [], texts: [] };
-  if (lastEvents === null) return eventTexts(st.all.all({ id, from, to }) as RawRow[], false);
-  return eventTexts(st.last.all({ id, from, to, n: lastEvents }) as RawRow[], true);
 }
 
 /**

@@ -6,11 +6,11 @@ import { defineOperation, pluck, raw } from './operation.js';
 import { SESSIONS } from './tables.js';
 import type { RawRow } from './table.js';
 import {
-  ALL_EVENT_TEXTS,
-  eventTextsOf,
+  EVENT_TEXTS,
+  eventRangeOf,
+  FIRST_SEQ,
   checkStateBytes,
   heldRange,
-  LAST_EVENT_TEXTS,
   LAST_EVENTS,
   SESSION_STATUS,
   sessionEventOperations,
@@ -72,16 +72,16 @@ export const sessionsGet = defineOperation({
   kind: 'read',
   statements: {
     byId: raw(`SELECT ${SESSIONS.columns}, rowid, ${replacementsOf('sessions')} FROM sessions WHERE id = ?`),
-    all: ALL_EVENT_TEXTS,
-    last: LAST_EVENT_TEXTS,
+    first: FIRST_SEQ,
+    texts: EVENT_TEXTS,
   },
-  /** The session and its events' texts, but those `held` says the caller holds decoded. */
+  /** The session and its newest `lastEvents` events (null: all), without the texts of those `held` says the caller holds decoded. */
   run({ st }, [id, lastEvents, held]: readonly [string, number | null, HeldEvents | null]): StoredSession | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
     if (row === undefined) return undefined;
     const session = SESSIONS.decode(row);
     const version: SessionVersion = [SESSIONS.after(row, 0) as number, session.createdAt, SESSIONS.after(row, 1) as number];
-    return { session, version, ...eventTextsOf(st, id, lastEvents, heldRange(held, version, session.eventCount)) };
+    return { session, version, ...eventRangeOf(st, id, lastEvents, session.eventCount, heldRange(held, version, session.eventCount)) };
   },
 });
 

@@ -1,4 +1,4 @@
-import type { EventRow, HeldEvents, SessionVersion } from '../catalogue/session-events.js';
+import type { EventRange, EventRow, HeldEvents, SessionVersion } from '../catalogue/session-events.js';
 import type { JsonValue, SessionEvent } from '../api/types.js';
 import { DecodeCache, deepFreeze } from './decode-cache.js';
 
@@ -82,6 +82,19 @@ export class SessionEventsCache {
     }
     if (n > 0) this.#keep(id, run, version, seqs, texts, values, decoded);
     return values;
+  }
+
+  /** The events of a session read ({@link EventRange}), as {@link decode} decodes them. */
+  decodeRange(id: string, version: SessionVersion, { first, before, held, after }: EventRange): JsonValue[] | undefined {
+    const n = before.length + held + after.length;
+    const seqs = new Array<number>(n);
+    const texts = new Array<string | null>(n);
+    for (let i = 0; i < n; i++) {
+      seqs[i] = first + i;
+      const k = i - before.length - held;
+      texts[i] = i < before.length ? before[i]! : k < 0 ? null : after[k]!;
+    }
+    return this.decode(id, version, seqs, texts);
   }
 
   /** Pages of {@link SessionEvent}s: each row's event decoded as {@link decode} does, in fresh objects. */

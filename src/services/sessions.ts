@@ -141,6 +141,12 @@ export class Sessions {
    * `lastEvents` that is every event: a read of the whole log, the costly form for a long
    * session. `lastEvents: n` reads only the newest n, one index range at any length.
    * `State` types its state for the caller (not checked: it is the JSON stored).
+   *
+   * The events are decoded on this thread once while they stay in the store's decode cache
+   * (`decodeCacheBytes`): a read of a session seen before fetches and parses only the events
+   * it lacks. So the events returned are deep-frozen and shared by every read (copy one to
+   * change it); the session object and its `events` array are the caller's own. With
+   * `decodeCacheBytes: 0` they are fresh, mutable objects.
    */
   async get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
     let key = '';
@@ -156,12 +162,12 @@ export class Sessions {
       }, options?.signal);
     let stored = await read(true);
     if (stored === undefined) return undefined;
-    let events = this.#events.decode(key, stored.version, stored.seqs, stored.texts);
+    let events = this.#events.decodeRange(key, stored.version, stored);
     if (events === undefined) {
       // What the read left out is no longer held here (trimmed or replaced meanwhile): read it whole.
       stored = await read(false);
       if (stored === undefined) return undefined;
-      events = this.#events.decode(key, stored.version, stored.seqs, stored.texts)!;
+      events = this.#events.decodeRange(key, stored.version, stored)!;
     }
     const session = stored.session as Session<State>;
     session.events = events;
@@ -242,6 +248,7 @@ export class Sessions {
    * Pages through a session's log by seq: oldest first (or `order: 'desc'`), between
    * `afterSeq` and `beforeSeq` (both exclusive). Each page is one range of the primary
    * key, whatever the length of the log. A session that does not exist has no events.
+   * Each item's `event` is decoded once and frozen, as {@link Sessions.get}'s events are.
    *
    * @example
    * let page = await store.sessions.events(id, { afterSeq: lastSeen, limit: 100 });

@@ -21,14 +21,18 @@ export const sessionEvents = (alias: string, limit: string): string =>
 export const REPLACEMENTS = `${replacementsOf('s')} AS replacements`;
 
 /**
- * Whether the event at `seq` is one the caller holds (src/catalogue/session-events.ts,
- * HeldEvents), from the parameters at `first`: from, to, and the version (rowid, created_at,
- * replacements) it holds them of, which the session (alias `s`, its replacements `v`) must
- * still be at, with at least `to` events.
+ * Whether the session (alias `s`, its replacements `v`) is still at the version the caller
+ * holds events of (src/catalogue/session-events.ts, HeldEvents), from the parameters at
+ * `first`: from, to, then the version (rowid, created_at, replacements); and has at least
+ * `to` events.
  */
-export const heldCondition = (seq: string, first: number): string =>
-  `${seq} BETWEEN $${first}::int AND $${first + 1}::int AND s.rowid = $${first + 2}::bigint AND s.created_at = $${first + 3}::timestamptz ` +
+export const heldVersion = (first: number): string =>
+  `s.rowid = $${first + 2}::bigint AND s.created_at = $${first + 3}::timestamptz ` +
   `AND v.replacements = $${first + 4}::int AND $${first + 1}::int <= s.event_count`;
+
+/** Whether the event at `seq` is one the caller holds ({@link heldVersion}'s parameters). */
+export const heldCondition = (seq: string, first: number): string =>
+  `${seq} BETWEEN $${first}::int AND $${first + 1}::int AND ${heldVersion(first)}`;
 
 /** The parameters of {@link heldCondition}: none held is the empty range 1 to 0. */
 export function heldParams(held: HeldEvents | null): unknown[] {
