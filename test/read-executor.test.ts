@@ -4,7 +4,7 @@ import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
 import { ReadExecutor } from '../src/sqlite/read-executor.js';
-import { appendCall, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
+import { appendCall, encodeOutcomes, PAGE_ROWS, wholeAnswer, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
 import type { WireError } from '../src/api/errors.js';
 import { openReadHandler, type ReadHandler } from '../src/sqlite/reader-thread.js';
 import { freshDatabase } from './helpers/database.js';
@@ -41,11 +41,11 @@ describe('read executor', () => {
   it('runs a batch and answers each call in order', () => {
     const { executor } = setup();
     const outcomes = executor.run([
-      ['sessions.get', ['s1', null]],
-      ['sessions.get', ['missing', null]],
+      ['sessions.get', ['s1', null, null]],
+      ['sessions.get', ['missing', null, null]],
       ['test.countSessions', []],
     ]);
-    expect(outcomes[0]).toMatchObject({ ok: true, value: { id: 's1', userId: 'alice' } });
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, seqs: [], texts: [] } });
     expect(outcomes[1]).toEqual({ ok: true, value: undefined });
     expect(outcomes[2]).toEqual({ ok: true, value: 1 });
   });
@@ -102,7 +102,7 @@ describe('read executor', () => {
 function runHandler(handler: ReadHandler, calls: OperationCall[]) {
   const request: ReadBatchRequest = [];
   for (const [name, args] of calls) appendCall(request, name, args);
-  const response = handler.run(request);
+  const response = wholeAnswer(handler.run(request));
   const outcomes: Outcome[] = [];
   for (let i = 0; i < response.length; i += 2) {
     outcomes.push(response[i] === 1 ? { ok: true, value: response[i + 1] } : { ok: false, error: response[i + 1] as WireError });
@@ -121,9 +121,59 @@ describe('reader handler', () => {
   it('serves reads from a database the writer set up', () => {
     const { writer } = setup();
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
-    expect(runHandler(handler, [['sessions.get', ['s1', null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
-      { ok: true, value: expect.objectContaining({ id: 's1' }) },
+    expect(runHandler(handler, [['sessions.get', ['s1', null, null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
+      { ok: true, value: expect.objectContaining({ session: expect.objectContaining({ id: 's1' }) }) },
       { ok: true, value: undefined },
     ]);
   });
+
+  it('sends a session read with more events than a page holds as its answer and then its pages, which make the same session again', () => {
+    const { writer } = setup();
+    const event = writer.prepare("INSERT INTO session_events (session_id, seq, event) VALUES ('s1', ?, ?)");
+    const count = 2 * PAGE_ROWS + 10;
+    for (let seq = 1; seq <= count; seq++) event.run(seq, JSON.stringify({ seq, text: `event ${seq}` }));
+    writer.prepare("UPDATE sessions SET event_count = ? WHERE id = 's1'").run(count);
+    const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
+    const request: ReadBatchRequest = [];
+    appendCall(request, 'sessions.get', ['s1', null]);
+    appendCall(request, 'sessions.get', ['s1', 3]);
+    const messages = handler.run(request);
+    // The long one's events in three pages; the one with its last 3 events whole.
+    expect(messages.map((m) => m.length)).toEqual([5, PAGE_ROWS, PAGE_ROWS, 10]);
+    const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as { id: string; events: { seq: number }[] }[];
+    expect(whole!.id).toBe('s1');
+    expect(whole!.events.map((e) => e.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(lastThree!.events.map((e) => e.seq)).toEqual([count - 2, count - 1, count]);
+  });
 });
+
+describe('answers in pages', () => {
+  const rows = (n: number, tag = 'r') => Array.from({ length: n }, (_, i) => ({ tag, i }));
+
+  it('leaves answers without a long array whole, in one message', () => {
+    const error = { name: 'StoreError', code: 'NOT_FOUND', message: 'no' } as WireError;
+    const outcomes: Outcome[] = [
+      { ok: true, value: { id: 'x', events: rows(4) } },
+      { ok: true, value: rows(4) },
+      { ok: true, value: undefined },
+      { ok: false, error },
+    ];
+    const messages = encodeOutcomes(outcomes, 4);
+    expect(messages).toHaveLength(1);
+    expect(wholeAnswer(messages)).toEqual([1, { id: 'x', events: rows(4) }, 1, rows(4), 1, undefined, 0, error]);
+  });
+
+  it('pages an array answer and every long array property of an object, and puts them back in order, keys in place', () => {
+    const value = { id: 'x', session: rows(5, 's'), small: rows(2), user: rows(9, 'u'), typed: new Float32Array(20) };
+    const messages = encodeOutcomes([{ ok: true, value }, { ok: true, value: 7 }, { ok: true, value: rows(8, 'a') }], 4);
+    // Pages of 4 rows: session 2, user 3, the array answer 2; the response's last element counts them.
+    expect(messages.map((m) => m.length)).toEqual([7, 4, 1, 4, 4, 1, 4, 4]);
+    expect(messages[0]!.at(-1)).toBe(7);
+    const answer = wholeAnswer(messages);
+    expect(answer).toEqual([1, value, 1, 7, 1, rows(8, 'a')]);
+    expect(Object.keys(answer[1] as object)).toEqual(['id', 'session', 'small', 'user', 'typed']);
+    // The reader's own value is not changed by paging it.
+    expect(value.session).toHaveLength(5);
+  });
+});
+

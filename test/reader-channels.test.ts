@@ -2,7 +2,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { WireError } from '../src/api/errors.js';
 import type { ThreadHandle } from '../src/sqlite/call-queue.js';
-import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from '../src/sqlite/protocol.js';
+import { appendCall, encodeOutcomes, type ReadBatchRequest, type ReadBatchResponse } from '../src/sqlite/protocol.js';
 import { ReaderChannels, type ServePool } from '../src/sqlite/reader-channels.js';
 import { READER_READY, serveReads, type ServeTask } from '../src/sqlite/reader-thread.js';
 import { freshDatabase } from './helpers/database.js';
@@ -133,6 +133,56 @@ describe('reader channels', () => {
     for (const task of [b, b, c, c, a]) task.answer();
     expect(await Promise.all([...runs, fifth])).toEqual([1, 2, 3, 4, 5].map((n) => ['answered', n]));
     expect(channels.started).toBe(3);
+  });
+
+  it('takes a large answer in pages, one per turn of the event loop, and answers its batch once the last is in', async () => {
+    const { channels, tasks } = setup(1);
+    const task = tasks[0]!;
+    task.ready();
+    await settle();
+    const run = channels.run([1]);
+    await settle();
+    task.batches.shift();
+    // A session with 100 events and a plain value beside it, in pages of 10 events.
+    const session = { id: 's', events: Array.from({ length: 100 }, (_, i) => ({ seq: i + 1 })) };
+    const messages = encodeOutcomes([{ ok: true, value: session }, { ok: true, value: 7 }], 10);
+    expect(messages).toHaveLength(11);
+    // Counts turns of the event loop (one immediate each) until the answer is in.
+    let turns = 0;
+    let answered = false;
+    const tick = (): void => {
+      if (answered) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    // All eleven are waiting on the port before the caller's side sees the first.
+    for (const message of messages) task.port.postMessage(message);
+    const response = await run.finally(() => (answered = true));
+    expect(response).toEqual([1, session, 1, 7]);
+    // One page a turn: the loop turned between each two of the ten pages.
+    expect(turns).toBeGreaterThanOrEqual(9);
+  });
+
+  it('fails a batch whose reader died between its pages, and answers the next task\'s batches whole', async () => {
+    const { channels, tasks } = setup(1);
+    tasks[0]!.ready();
+    await settle();
+    const run = outcome(channels.run([1]));
+    await settle();
+    const messages = encodeOutcomes([{ ok: true, value: Array.from({ length: 30 }, (_, i) => i) }], 10);
+    for (const message of messages.slice(0, 2)) tasks[0]!.port.postMessage(message);
+    await settle();
+    tasks[0]!.die();
+    expect(await run).toEqual({ error: expect.objectContaining({ message: 'worker exited with code: 1' }) });
+    await settle();
+    const next = tasks[1]!;
+    next.ready();
+    await settle();
+    const again = channels.run([2]);
+    await settle();
+    next.answer();
+    expect(await again).toEqual(['answered', 2]);
   });
 
   it('uses a reader still starting when none is ready: the batch waits for it', async () => {

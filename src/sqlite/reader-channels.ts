@@ -1,9 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { fromWireError, StoreError } from '../api/errors.js';
 import type { ThreadHandle } from './call-queue.js';
-import type { ReadBatchRequest, ReadBatchResponse } from './protocol.js';
+import { PageAssembly, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 import type { ReadWorkers } from './read-pool.js';
 import { isReaderFailed, READER_READY, type ReaderMessage, type ServeTask } from './reader-thread.js';
+import { SLICE_MS } from './settler.js';
 
 /**
  * The pool the serve tasks run in: Piscina in the store (src/sqlite/threads.ts), or in
@@ -42,6 +44,10 @@ interface Reader {
   state: 'starting' | 'ready' | 'down';
   /** The current task's port; undefined between a failed start and the next try. */
   port: MessagePort | undefined;
+  /** The port's 'message' listener: taken off while the reader's answers wait for the next turn. */
+  listener: (first: ReaderMessage) => void;
+  /** The answer at the head of `waiting` while its pages arrive. */
+  assembly: PageAssembly | undefined;
   abort: AbortController;
   /** Batches sent and not answered, oldest first. */
   readonly waiting: Waiter[];
@@ -97,6 +103,8 @@ export class ReaderChannels implements ReadWorkers {
       const reader: Reader = {
         state: 'starting',
         port: undefined,
+        listener: () => {},
+        assembly: undefined,
         abort: new AbortController(),
         waiting: [],
         bootFailures: 0,
@@ -153,11 +161,14 @@ export class ReaderChannels implements ReadWorkers {
     const abort = new AbortController();
     reader.port = port;
     reader.abort = abort;
+    // An answer whose pages did not all come failed with its reader's other batches.
+    reader.assembly = undefined;
     reader.failure = undefined;
     reader.lostError = undefined;
-    port.on('message', (first: ReaderMessage) => {
-      if (reader.port === port) this.#received(reader, first);
-    });
+    reader.listener = (first: ReaderMessage) => {
+      if (reader.port === port) this.#received(reader, first, true);
+    };
+    port.on('message', reader.listener);
     // The port holds the process open only while it has batches.
     if (reader.waiting.length === 0) port.unref();
     for (const waiter of reader.waiting) port.postMessage(waiter.request);
@@ -167,30 +178,73 @@ export class ReaderChannels implements ReadWorkers {
     );
   }
 
-  /** Takes `first` and every message already waiting behind it (one event for all). */
-  #received(reader: Reader, first: ReaderMessage | undefined): void {
+  /**
+   * Takes `first` and the messages already waiting behind it (one event for many). Paced,
+   * it takes at most one page of a large answer, or messages for SLICE_MS, in one turn of
+   * the event loop: then it stops the port's events (a port with no 'message' listener
+   * delivers none) and takes the rest in the next turn, so timers and I/O run between.
+   */
+  #received(reader: Reader, first: ReaderMessage | undefined, paced: boolean): void {
     const port = reader.port!;
+    const start = paced ? performance.now() : 0;
     let message = first;
     while (message !== undefined) {
-      if (message === READER_READY) {
-        reader.state = 'ready';
-        reader.bootFailures = 0;
-        this.#started++;
-      } else if (isReaderFailed(message)) {
-        reader.failure = fromWireError(message.failed);
-      } else {
-        const waiter = reader.waiting.shift();
-        if (reader.waiting.length === 0) port.unref();
-        waiter?.resolve(message);
+      const page = this.#take(reader, port, message);
+      if (paced && (page || performance.now() - start >= SLICE_MS)) {
+        this.#pause(reader, port);
+        return;
       }
       message = receiveMessageOnPort(port)?.message as ReaderMessage | undefined;
     }
   }
 
+  /** Handles one message; true when it was a page of a large answer. */
+  #take(reader: Reader, port: MessagePort, message: ReaderMessage): boolean {
+    if (reader.assembly !== undefined) {
+      if (reader.assembly.add(message as unknown[])) {
+        const { response } = reader.assembly;
+        reader.assembly = undefined;
+        this.#answer(reader, port, response);
+      }
+      return true;
+    }
+    if (message === READER_READY) {
+      reader.state = 'ready';
+      reader.bootFailures = 0;
+      this.#started++;
+    } else if (isReaderFailed(message)) {
+      reader.failure = fromWireError(message.failed);
+    } else {
+      // Its pages follow it: the batch is answered once the last one is in.
+      reader.assembly = PageAssembly.of(message);
+      if (reader.assembly === undefined) this.#answer(reader, port, message);
+    }
+    return false;
+  }
+
+  #answer(reader: Reader, port: MessagePort, response: ReadBatchResponse): void {
+    const waiter = reader.waiting.shift();
+    if (reader.waiting.length === 0) port.unref();
+    waiter?.resolve(response);
+  }
+
+  /** Stops `port`'s events until the next turn of the event loop, which takes what waits. */
+  #pause(reader: Reader, port: MessagePort): void {
+    port.off('message', reader.listener);
+    setImmediate(() => {
+      // Ended meanwhile: #ended took what the port held.
+      if (reader.port !== port) return;
+      // Listening again refs the port: it holds the process open only while it has batches.
+      port.on('message', reader.listener);
+      if (reader.waiting.length === 0) port.unref();
+      this.#received(reader, receiveMessageOnPort(port)?.message as ReaderMessage | undefined, true);
+    });
+  }
+
   #ended(reader: Reader, port: MessagePort, reason: unknown): void {
     if (reader.port !== port) return;
     // Answers and what it said before it ended are already queued on the port: take them.
-    this.#received(reader, receiveMessageOnPort(port)?.message as ReaderMessage | undefined);
+    this.#received(reader, receiveMessageOnPort(port)?.message as ReaderMessage | undefined, false);
     port.close();
     reader.port = undefined;
     if (this.#closed) {

@@ -33,7 +33,10 @@ export interface ReaderFailed {
   failed: WireError;
 }
 
-/** Reader → main, on a serve task's port: READER_READY or ReaderFailed first, then one answer per batch. */
+/**
+ * Reader → main, on a serve task's port: READER_READY or ReaderFailed first, then one
+ * answer per batch, each followed by its pages when it has some (./protocol.ts).
+ */
 export type ReaderMessage = typeof READER_READY | ReaderFailed | ReadBatchResponse;
 
 export function isReaderFailed(message: ReaderMessage): message is ReaderFailed {
@@ -42,7 +45,8 @@ export function isReaderFailed(message: ReaderMessage): message is ReaderFailed 
 
 /** A read-only connection with every read operation prepared on it. */
 export interface ReadHandler {
-  run(request: ReadBatchRequest): ReadBatchResponse;
+  /** The batch's answer, then the pages of its large values: the messages to post, in order. */
+  run(request: ReadBatchRequest): ReadBatchResponse[];
   close(): void;
 }
 
@@ -100,7 +104,7 @@ export function serveReads({ config, nice, port }: ServeTask): Promise<void> {
     port.on('message', (first: ReadBatchRequest) => {
       let request: ReadBatchRequest | undefined = first;
       while (request !== undefined) {
-        port.postMessage(handler.run(request));
+        for (const message of handler.run(request)) port.postMessage(message);
         request = receiveMessageOnPort(port)?.message as ReadBatchRequest | undefined;
       }
     });

@@ -4,7 +4,7 @@ import { createStore, type Store } from '../../src/store.js';
 import type { ThreadHandle } from '../../src/sqlite/call-queue.js';
 import { Engine, engineConfig } from '../../src/sqlite/engine.js';
 import { EngineStats } from '../../src/diagnostics/engine-stats.js';
-import type { ReadBatchRequest, ReadBatchResponse } from '../../src/sqlite/protocol.js';
+import { wholeAnswer, type ReadBatchRequest, type ReadBatchResponse } from '../../src/sqlite/protocol.js';
 import { ReadPool, type ReadWorkers } from '../../src/sqlite/read-pool.js';
 import { openReadHandler, type ReaderConfig, type ReadHandler } from '../../src/sqlite/reader-thread.js';
 import { WriterClient, type SpawnWriter, type WriterRemote, type WriterThread } from '../../src/sqlite/writer-client.js';
@@ -107,9 +107,10 @@ class InProcessReader implements ThreadHandle {
     this.#config = config;
   }
 
+  /** The batch's answer, its pages (if any) put back in place. */
   run(request: ReadBatchRequest): ReadBatchResponse {
     this.#handler ??= openReadHandler(this.#config);
-    return this.#handler.run(request);
+    return wholeAnswer(this.#handler.run(request));
   }
 
   terminate(): Promise<number> {

@@ -19,7 +19,7 @@ import {
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { pgSessionEventOperations } from './session-events.js';
-import { NOW, sessionEvents } from './sql.js';
+import { heldCondition, heldParams, NOW, REPLACEMENTS, sessionEvents } from './sql.js';
 
 export const pgSessionsCreate = implement(sessionsCreate, {
   statements: {
@@ -34,15 +34,30 @@ export const pgSessionsCreate = implement(sessionsCreate, {
   },
 });
 
+// The newest $2 events (NULL: all), along the primary key from the newest, in seq order:
+// their seqs, and their texts (NULL for those the caller holds: heldCondition).
+const newest = (column: string): string =>
+  `ARRAY(SELECT x.${column} FROM (SELECT e.seq, CASE WHEN ${heldCondition('e.seq', 3)} THEN NULL ELSE e.event::text END AS event ` +
+  'FROM session_events AS e WHERE e.session_id = s.id ORDER BY e.seq DESC LIMIT $2) AS x ORDER BY x.seq)';
+
 export const pgSessionsGet = implement(sessionsGet, {
   statements: {
-    // One statement, one snapshot: the row and its newest events ($2 NULL: all of them).
-    byId: `SELECT ${SESSIONS.qualified('s')}, ${sessionEvents('s', '$2')} FROM sessions AS s WHERE s.id = $1`,
+    // One statement, one snapshot: the row, its version and its newest events.
+    byId:
+      `SELECT ${SESSIONS.qualified('s')}, s.rowid, v.replacements, ${newest('seq')}, ${newest('event')} ` +
+      `FROM sessions AS s CROSS JOIN LATERAL (SELECT ${REPLACEMENTS}) AS v WHERE s.id = $1`,
   },
-  async run(q, [id, lastEvents]) {
-    const row = await q.one('byId', [id, lastEvents]);
-    // The session's events (their JSON texts) follow its columns.
-    return row === undefined ? undefined : withEvents(SESSIONS.decode(row), SESSIONS.after(row) as string[]);
+  async run(q, [id, lastEvents, held]) {
+    const row = await q.one('byId', [id, lastEvents, ...heldParams(held)]);
+    if (row === undefined) return undefined;
+    const session = SESSIONS.decode(row);
+    // After the session's columns: its rowid, its replacements, its events' seqs and texts.
+    return {
+      session,
+      version: [SESSIONS.after(row, 0) as number, session.createdAt, SESSIONS.after(row, 1) as number] as const,
+      seqs: SESSIONS.after(row, 2) as number[],
+      texts: SESSIONS.after(row, 3) as (string | null)[],
+    };
   },
 });
 
