@@ -1,7 +1,13 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { StoreChange } from '../src/api/change-feed.js';
+import { StoreError } from '../src/api/errors.js';
+import { SETTLE_MS, walWatch } from '../src/sqlite/wal-watch.js';
 import { openStore, type Store } from '../src/store.js';
 import { openTestStore } from './helpers/store.js';
+import { cleanup, tempDir } from './helpers/temp.js';
 
 const others: Store[] = [];
 afterEach(async () => {
@@ -56,4 +62,69 @@ it('wakes parked claims and watchers for another process’s commits, never for 
   expect((await next).value).toMatchObject({ event: { author: 'user', content: { text: 'from afar' } } });
   controller.abort();
   await watch.return?.();
+});
+
+describe('walWatch', () => {
+  /** A WAL file to write to, a watch on it, and what it emitted. */
+  async function watching(answers: () => Promise<boolean>) {
+    const path = join(tempDir(), 'x.db');
+    writeFileSync(`${path}-wal`, '');
+    const asked: number[] = [];
+    let asks = 0;
+    const emitted: StoreChange[] = [];
+    const watcher = walWatch(path, () => {
+      asked.push(++asks);
+      return answers();
+    })((change) => emitted.push(change));
+    cleanup(() => watcher.stop());
+    await watcher.ready;
+    return { path, asked, emitted, watcher };
+  }
+
+  it('asks before it wakes anyone: a no wakes nobody, a yes (or a failure to tell) wakes', async () => {
+    let answer: Promise<boolean> = Promise.resolve(false);
+    const { path, asked, emitted } = await watching(() => answer);
+    // The first ask only takes the measure, before ready.
+    expect(asked).toHaveLength(1);
+    appendFileSync(`${path}-wal`, 'own commit');
+    await vi.waitFor(() => expect(asked.length).toBeGreaterThanOrEqual(3)); // at once, and once more after SETTLE_MS
+    await sleep(SETTLE_MS * 5);
+    expect(emitted).toEqual([]);
+    answer = Promise.resolve(true);
+    appendFileSync(`${path}-wal`, 'foreign commit');
+    await vi.waitFor(() => expect(emitted.length).toBeGreaterThanOrEqual(1));
+    expect(emitted[0]).toEqual({ kind: 'external' });
+    const before = emitted.length;
+    answer = Promise.reject(new StoreError('CLOSED', 'closing'));
+    answer.catch(() => {});
+    appendFileSync(`${path}-wal`, 'unknown');
+    await vi.waitFor(() => expect(emitted.length).toBeGreaterThan(before));
+  });
+
+  it('has one ask out at a time, and asks once more after changes seen meanwhile; stopped, it wakes nobody', async () => {
+    let release!: (foreign: boolean) => void;
+    let gate = Promise.resolve(false);
+    const { path, asked, emitted, watcher } = await watching(() => gate);
+    gate = new Promise<boolean>((resolve) => (release = resolve));
+    appendFileSync(`${path}-wal`, 'a');
+    await vi.waitFor(() => expect(asked).toHaveLength(2));
+    // Changes while that ask is out: none asks now.
+    for (let i = 0; i < 5; i++) appendFileSync(`${path}-wal`, 'b');
+    await sleep(SETTLE_MS * 5);
+    expect(asked).toHaveLength(2);
+    const held = gate;
+    gate = Promise.resolve(true);
+    release(false);
+    await held;
+    // One more ask for all of them, which says yes.
+    await vi.waitFor(() => expect(emitted).toHaveLength(1));
+    expect(asked.length).toBeLessThanOrEqual(4);
+    gate = new Promise<boolean>((resolve) => (release = resolve));
+    appendFileSync(`${path}-wal`, 'c');
+    await vi.waitFor(() => expect(asked.length).toBeGreaterThanOrEqual(4));
+    watcher.stop();
+    release(true);
+    await sleep(SETTLE_MS * 5);
+    expect(emitted).toHaveLength(1);
+  });
 });
