@@ -4,7 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StoreChange } from '../src/api/change-feed.js';
 import { StoreError } from '../src/api/errors.js';
-import { SETTLE_MS, walWatch } from '../src/sqlite/wal-watch.js';
+import { LOOKS_AFTER_MS, walWatch } from '../src/sqlite/wal-watch.js';
+
+const SETTLE_MS = LOOKS_AFTER_MS[0]!;
 import { openStore, type Store } from '../src/store.js';
 import { openTestStore } from './helpers/store.js';
 import { cleanup, tempDir } from './helpers/temp.js';
@@ -101,10 +103,25 @@ describe('walWatch', () => {
     await vi.waitFor(() => expect(emitted.length).toBeGreaterThan(before));
   });
 
+  it('looks again later: a commit published well after its write to the WAL still wakes, with no further change', async () => {
+    // Another process syncing its WAL before it publishes the commit (synchronous = FULL
+    // on a slow disk): the asks at the change and SETTLE_MS later say no.
+    let publishedAt = Number.POSITIVE_INFINITY;
+    const { path, emitted } = await watching(() => Promise.resolve(performance.now() >= publishedAt));
+    publishedAt = performance.now() + LOOKS_AFTER_MS[1]! / 2;
+    appendFileSync(`${path}-wal`, 'slow commit');
+    await vi.waitFor(() => expect(emitted).toEqual([{ kind: 'external' }]), { timeout: 2000 });
+  });
+
   it('has one ask out at a time, and asks once more after changes seen meanwhile; stopped, it wakes nobody', async () => {
     let release!: (foreign: boolean) => void;
     let gate = Promise.resolve(false);
-    const { path, asked, emitted, watcher } = await watching(() => gate);
+    let yes = 0; // how many asks still answer yes before the gate does
+    const { path, asked, emitted, watcher } = await watching(() => {
+      if (yes === 0) return gate;
+      yes--;
+      return Promise.resolve(true);
+    });
     gate = new Promise<boolean>((resolve) => (release = resolve));
     appendFileSync(`${path}-wal`, 'a');
     await vi.waitFor(() => expect(asked).toHaveLength(2));
@@ -113,18 +130,22 @@ describe('walWatch', () => {
     await sleep(SETTLE_MS * 5);
     expect(asked).toHaveLength(2);
     const held = gate;
-    gate = Promise.resolve(true);
+    gate = Promise.resolve(false);
+    yes = 1;
     release(false);
     await held;
-    // One more ask for all of them, which says yes.
+    // One more ask for all of them, which says yes; then only the later looks, which say no.
     await vi.waitFor(() => expect(emitted).toHaveLength(1));
-    expect(asked.length).toBeLessThanOrEqual(4);
+    await sleep(LOOKS_AFTER_MS.at(-1)! + 100);
+    expect(asked.length).toBeLessThanOrEqual(3 + LOOKS_AFTER_MS.length - 1);
+    expect(emitted).toHaveLength(1);
     gate = new Promise<boolean>((resolve) => (release = resolve));
+    const before = asked.length;
     appendFileSync(`${path}-wal`, 'c');
-    await vi.waitFor(() => expect(asked.length).toBeGreaterThanOrEqual(4));
+    await vi.waitFor(() => expect(asked.length).toBeGreaterThan(before));
     watcher.stop();
     release(true);
-    await sleep(SETTLE_MS * 5);
+    await sleep(LOOKS_AFTER_MS.at(-1)! + 100);
     expect(emitted).toHaveLength(1);
   });
 });

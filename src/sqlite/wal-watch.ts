@@ -2,12 +2,15 @@ import { watch, type FSWatcher } from 'node:fs';
 import type { ExternalWatch, StoreChange } from '../api/change-feed.js';
 
 /**
- * How long after the last change to the WAL file the watch looks once more. A committing
- * process writes its frames to the WAL (which the file watch sees) and only then publishes
- * them in the shared-memory index (which no file watch sees: it is written through a
- * mapping); a look made in between would miss the commit. The second look comes after that gap.
+ * When, after the last change to the WAL file, the watch looks again. A committing process
+ * writes its frames to the WAL (which the file watch sees) and only then publishes them in
+ * the shared-memory index (which no file watch sees: it is written through a mapping); a
+ * look made in between misses the commit. Usually that gap is microseconds, but with
+ * `synchronous = FULL` the WAL is synced first, which can take milliseconds on a slow or
+ * busy disk: later looks catch such a commit without another change to the file. Each look
+ * is one ask of the writer, so a quiet store pays three asks after its last change.
  */
-export const SETTLE_MS = 3;
+export const LOOKS_AFTER_MS: readonly number[] = [3, 30, 300];
 
 /**
  * Whether a connection other than this store's writer has committed since the last ask:
@@ -29,7 +32,6 @@ export type ForeignCommits = () => Promise<boolean>;
 export function walWatch(path: string, foreignCommits: ForeignCommits): ExternalWatch {
   return (emit: (change: StoreChange) => void) => {
     let watcher: FSWatcher | undefined;
-    let settle: NodeJS.Timeout | undefined;
     let stopped = false;
     let asking = false;
     let askAgain = false;
@@ -52,17 +54,13 @@ export function walWatch(path: string, foreignCommits: ForeignCommits): External
         asking = false;
       }
     };
+    // The later looks are timed from the last change, however many came: made at the
+    // first change, then re-armed (refresh) by each one after it.
+    let looks: NodeJS.Timeout[] | undefined;
     const changed = (): void => {
       void ask();
-      // The second look comes SETTLE_MS after the last change, however many came.
-      if (settle === undefined) {
-        settle = setTimeout(() => {
-          settle = undefined;
-          void ask();
-        }, SETTLE_MS);
-      } else {
-        settle.refresh();
-      }
+      if (looks === undefined) looks = LOOKS_AFTER_MS.map((ms) => setTimeout(() => void ask(), ms).unref());
+      else for (const timer of looks) timer.refresh();
     };
     try {
       watcher = watch(`${path}-wal`, { persistent: false }, changed);
@@ -85,7 +83,7 @@ export function walWatch(path: string, foreignCommits: ForeignCommits): External
       ready,
       stop: () => {
         stopped = true;
-        if (settle !== undefined) clearTimeout(settle);
+        for (const timer of looks ?? []) clearTimeout(timer);
         watcher?.close();
       },
     };
