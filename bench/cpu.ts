@@ -73,3 +73,39 @@ export function cpuMeter(): (ops: number) => CpuPerOp {
     };
   };
 }
+
+/**
+ * CPU time so far of a process and its children (a PostgreSQL server: the postmaster and
+ * its backends), by process id, in microseconds, from /proc/<pid>/stat (utime + stime, at
+ * 100 ticks a second); empty where /proc has none. A backend that exits between two
+ * readings takes its time with it.
+ */
+export function processTreeCpuUs(root: number): Map<number, number> {
+  const times = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return times;
+  }
+  for (const pid of pids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      // After the command name in parentheses: state, ppid, ..., utime (14th field), stime (15th).
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(fields[1]);
+      if (Number(pid) !== root && ppid !== root) continue;
+      times.set(Number(pid), (Number(fields[11]) + Number(fields[12])) * 10_000);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return times;
+}
+
+/** CPU a process tree used between two readings of {@link processTreeCpuUs}, in microseconds. */
+export function treeCpuSince(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, us] of after) total += us - (before.get(pid) ?? 0);
+  return total;
+}

@@ -225,12 +225,12 @@ async function eventCurves(path: string, options: GrowthOptions, sizes: Sizes, c
         }));
         const rid = readSession(size);
         curves.add('lastEvents(20)', p, size, await time(readCalls, () =>
-          store === undefined ? direct!(['sessions.get', [rid, 20]]) : store.sessions.get(rid, { lastEvents: 20 }),
+          store === undefined ? direct!(['sessions.get', [rid, 20, null]]) : store.sessions.get(rid, { lastEvents: 20 }),
         ));
         const after = Math.floor(size / 2);
         curves.add('events() page of 50', p, size, await time(readCalls, () =>
           store === undefined
-            ? direct!(['sessions.events', [rid, after, Number.MAX_SAFE_INTEGER, 50, 'asc']])
+            ? direct!(['sessions.events', [rid, after, Number.MAX_SAFE_INTEGER, 50, 'asc', null]])
             : store.sessions.events(rid, { afterSeq: after, limit: 50 }),
         ));
       }

@@ -65,7 +65,7 @@ function entries(system: string): Record<string, Entry> {
   const q = (i: number) => ({ sessionId: sid(i), userId: userOf(i % SESSIONS, users), appName: appOf(i % SESSIONS, 4), projectId: projectOf(i % SESSIONS, projects) });
   return {
     'sessions.create': { direct: (i) => ['sessions.create', [`${system}-new-${i}`, 'bench', 'u', null, '{}', '{}', ctx]], facade: (s, i) => s.sessions.create({ id: `${system}-new-${i}`, appName: 'bench', userId: 'u' }) },
-    'sessions.get': { direct: (i) => ['sessions.get', [sid(i), null]], facade: (s, i) => s.sessions.get(sid(i)) },
+    'sessions.get': { direct: (i) => ['sessions.get', [sid(i), null, null]], facade: (s, i) => s.sessions.get(sid(i)) },
     'sessions.appendEvent': { direct: (i) => ['sessions.appendEvent', [sid(i), '{"n":1}', null, '{"n":1}', MiB, ctx]], facade: (s, i) => s.sessions.appendEvent(sid(i), { n: 1 }, { stateDelta: { n: 1 } }) },
     'sessions.setStatus': { direct: (i) => ['sessions.setStatus', [`${system}-created-${i}`, 'active', ctx]], facade: (s, i) => s.sessions.setStatus(`${system}-created-${i}`, 'active') },
     'sessions.getState': { direct: (i) => ['sessions.getState', [sid(i), 'user:theme']], facade: (s, i) => s.sessions.getState(sid(i), 'user:theme') },

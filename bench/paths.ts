@@ -8,5 +8,5 @@ const built = basename(dirname(here)) === 'dist' ? here : join(here, '..', 'dist
 
 /** Compiled benchmark files that run in their own thread or process. */
 export const benchFile = (
-  name: 'trial' | 'naive-worker' | 'langgraph-trial' | 'adk-trial' | 'telemetry-trial' | 'wakeup-producer' | 'adk-runner',
+  name: 'trial' | 'naive-worker' | 'langgraph-trial' | 'adk-trial' | 'telemetry-trial' | 'wakeup-producer' | 'claim-producer' | 'adk-runner' | 'session-reads',
 ): string => join(built, `${name}.js`);

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ADK_POSTGRES_SYSTEMS, ADK_SYSTEMS, formatAdkBench, runAdkBench } from './adk.js';
 import { formatRunnerBench, RUNNER_SYSTEMS, runRunnerBench, type RunnerSystem } from './adk-runner.js';
+import { formatReadsBench, READS_SYSTEMS, runReadsBench, type ReadsSystem } from './session-reads.js';
 import { formatTelemetryBench, runTelemetryBench, TELEMETRY_SYSTEMS } from './telemetry.js';
 import type { TelemetrySystem } from './telemetry-trial.js';
 import type { AdkSystemName } from './adk-trial.js';
@@ -57,6 +58,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       seeded to each of --events N,N (10,100,1000,10000) events: turns/s, event-loop
                       delay and caller CPU per turn of ${RUNNER_SYSTEMS.join(', ')} (before: --before DIR);
                       --decode-cache-bytes N sets abathur's decodeCacheBytes
+  --session-reads     --sessions callers each reading its own session of --events N (one length,
+                      e.g. 200) with sessions.get(id, { lastEvents: N }): reads/s, event-loop delay and
+                      caller CPU per read of ${READS_SYSTEMS.join(', ')} (after: decodeCacheBytes default,
+                      cache-off: 0, before: --before DIR)
   --telemetry         what OpenTelemetry costs a call instead: point reads and appends from
                       --sessions callers on ${TELEMETRY_SYSTEMS.join(', ')} (before needs --before DIR;
                       without it, the other three); each trial in its own process
@@ -69,7 +74,17 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]    (node dist/benc
                       (AbathurSaver of the build given with --before DIR; in the default with it), --trials, --json
   --langgraph-search  exhaustive semantic search of the LangGraph store: --items N,N (1000,10000,100000)
                       items of --dims N,N (384,1536) floats, ranked against 10 queries on --readers
-                      readers (each scores a share) and on one`;
+                      readers (each scores a share) and on one
+  --wakeups           commit to wake-up instead: one parked claimNext({ waitMs }) takes --count N (200)
+                      tasks created --gap MS (20) apart, in this process and from another, on SQLite
+                      and PostgreSQL, beside graphile-worker 0.17.3 on the same embedded server: latency
+                      from the create called and from its commit acknowledged; then the CPU of
+                      --watchers N (1000) parked watchers and 64 parked claims over --idle S (5) seconds
+  --claim-throughput  --agents N (64) loops of claimNext({ waitMs }) then complete, against a producer
+                      in another process creating tasks at --rate N/s (2000) for --duration S (5), on
+                      --systems of sqlite, postgres, graphile-worker (all; graphile-worker 0.17.3 with
+                      concurrency N on the same embedded server): every task claimed exactly once
+                      (exit 1 otherwise), claim latency, backlog, CPU per task`;
 
 export interface CompareResult {
   machine: MachineInfo & { postgres?: string };
@@ -265,7 +280,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     options: {
       sessions: { type: 'string', default: '64' },
       readers: { type: 'string', default: String(defaultReaders()) },
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string' },
       mix: { type: 'string', default: 'mixed' },
       synchronous: { type: 'string', default: 'normal' },
       systems: { type: 'string' },
@@ -276,6 +291,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       'growth-scale': { type: 'string', default: '1' },
       adk: { type: 'boolean', default: false },
       'adk-runner': { type: 'boolean', default: false },
+      'session-reads': { type: 'boolean', default: false },
       events: { type: 'string', default: '10,100,1000,10000' },
       'decode-cache-bytes': { type: 'string' },
       telemetry: { type: 'boolean', default: false },
@@ -295,6 +311,14 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       workloads: { type: 'string' },
       'lg-systems': { type: 'string' },
       'langgraph-search': { type: 'boolean', default: false },
+      wakeups: { type: 'boolean', default: false },
+      count: { type: 'string', default: '200' },
+      gap: { type: 'string', default: '20' },
+      idle: { type: 'string', default: '5' },
+      watchers: { type: 'string', default: '1000' },
+      'claim-throughput': { type: 'boolean', default: false },
+      agents: { type: 'string', default: '64' },
+      rate: { type: 'string', default: '2000' },
       items: { type: 'string', default: '1000,10000,100000' },
       dims: { type: 'string', default: '384,1536' },
     },
@@ -310,6 +334,21 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number, got "${text}"`);
     return n;
   };
+  if (values.wakeups) {
+    const { runWakeupBench, formatWakeups } = await import('./wakeups.js');
+    const result = await runWakeupBench({
+      count: Math.round(positive('count', values.count)),
+      gapMs: positive('gap', values.gap),
+      idleSeconds: positive('idle', values.idle),
+      watchers: Math.round(positive('watchers', values.watchers)),
+      progress: io.out,
+    });
+    io.out(`${formatWakeups(result)}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (values['claim-throughput']) return runClaimThroughput(values, positive, io);
+  const duration = values.duration ?? '10';
   const synchronous = values.synchronous === 'full' ? 'full' : values.synchronous === 'normal' ? 'normal' : undefined;
   if (synchronous === undefined) throw new UsageError('--synchronous must be normal or full');
   const think = parseThink(values.think);
@@ -327,13 +366,30 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       ...(values.before === undefined ? {} : { beforeApp: values.before }),
       sessions: Math.round(positive('sessions', values.sessions)),
       events,
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       readers: Math.round(positive('readers', values.readers)),
       ...(values['decode-cache-bytes'] === undefined ? {} : { decodeCacheBytes: Math.round(Number(values['decode-cache-bytes'])) }),
       progress: io.out,
     });
     io.out(formatRunnerBench(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (values['session-reads']) {
+    const systems = listed(values.before === undefined ? READS_SYSTEMS.filter((s) => s !== 'before') : READS_SYSTEMS, READS_SYSTEMS) as ReadsSystem[];
+    if (systems.includes('before') && values.before === undefined) throw new UsageError('--systems before needs --before DIR, the root of another build');
+    const result = await runReadsBench({
+      systems,
+      ...(values.before === undefined ? {} : { beforeApp: values.before }),
+      sessions: Math.round(positive('sessions', values.sessions)),
+      events: Math.round(positive('events', values.events)),
+      durationMs: positive('duration', duration) * 1000,
+      trials: Math.round(positive('trials', values.trials)),
+      readers: Math.round(positive('readers', values.readers)),
+      progress: io.out,
+    });
+    io.out(formatReadsBench(result));
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
     return 0;
   }
@@ -344,7 +400,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       systems: adk,
       sessions: Math.round(positive('sessions', values.sessions)),
       readers: Math.round(positive('readers', values.readers)),
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       synchronous,
       ...(values.url === undefined ? {} : { url: values.url }),
@@ -364,7 +420,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
       ...(values.before === undefined ? {} : { beforeApp: values.before }),
       readers: Math.round(positive('readers', values.readers)),
       callers: Math.round(positive('sessions', values.sessions)),
-      durationMs: positive('duration', values.duration) * 1000,
+      durationMs: positive('duration', duration) * 1000,
       trials: Math.round(positive('trials', values.trials)),
       progress: io.out,
     });
@@ -384,7 +440,7 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
   const common = {
     sessions: Math.round(positive('sessions', values.sessions)),
     readers: Math.round(positive('readers', values.readers)),
-    durationMs: positive('duration', values.duration) * 1000,
+    durationMs: positive('duration', duration) * 1000,
     synchronous,
     think,
     trials: Math.round(positive('trials', values.trials)),
@@ -420,6 +476,37 @@ export async function runBench(argv: readonly string[], io: BenchIo): Promise<nu
     io.out(`\nJSON written to ${values.json}`);
   }
   return 0;
+}
+
+/** `bench --claim-throughput`: loads pg and graphile-worker (development dependencies) only when asked for. */
+async function runClaimThroughput(
+  values: { duration?: string; rate: string; agents: string; systems?: string; json?: string },
+  positive: (name: string, text: string) => number,
+  io: BenchIo,
+): Promise<number> {
+  const ct = await import('./claim-throughput.js');
+  const names: Record<string, (typeof ct.CLAIM_SYSTEMS)[number]> = { sqlite: 'abathur sqlite', postgres: 'abathur postgres', 'graphile-worker': 'graphile-worker 0.17.3' };
+  const systems = (values.systems ?? Object.keys(names).join(',')).split(',').map((name) => {
+    const system = names[name];
+    if (system === undefined) throw new UsageError(`--claim-throughput takes --systems of ${Object.keys(names).join(', ')}; got "${name}"`);
+    return system;
+  });
+  try {
+    const result = await ct.runClaimThroughputBench({
+      systems,
+      durationMs: positive('duration', values.duration ?? '5') * 1000,
+      rate: positive('rate', values.rate),
+      agents: Math.round(positive('agents', values.agents)),
+      progress: io.out,
+    });
+    io.out(ct.formatClaimThroughput(result));
+    if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(result, null, 2));
+    return 0;
+  } catch (error) {
+    if (!(error instanceof ct.ExactlyOnceError)) throw error;
+    io.err(`bench: FAILED: ${error.message}`);
+    return 1;
+  }
 }
 
 /** `bench --langgraph`: loads LangGraph (development dependencies) only when asked for. */

@@ -97,7 +97,7 @@ function storeSystem(name: string, store: Store): System & { store: Store } {
 // send them (JSON already stringified). The direct and naive baselines run exactly the
 // store's statements, so the comparison is of the architecture, not of the SQL.
 export const catalogueCalls = {
-  getSession: (id: string): OperationCall => ['sessions.get', [id, null]],
+  getSession: (id: string): OperationCall => ['sessions.get', [id, null, null]],
   getMemory: (namespace: string, key: string): OperationCall => ['memory.get', [namespace, key, null]],
   context: (q: { sessionId: string; userId: string; appName: string; projectId: string }): OperationCall => [
     'memory.context',

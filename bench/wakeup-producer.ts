@@ -1,7 +1,9 @@
 // The other process of the wake-up benchmark (bench/wakeups.ts): creates tasks (or
 // graphile-worker jobs) one at a time, each carrying the moment it was sent on the clock
 // both processes share (performance.timeOrigin + performance.now()), and spaces them so
-// that each one meets a parked waiter. Prints "ready" when open, "done" at the end.
+// that each one meets a parked waiter. Prints "ready" when open, then for each one
+// "ack <id> <time>" the moment its create resolved (its commit acknowledged, same clock), and
+// "done" at the end.
 import { openStore } from '../src/index.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -19,7 +21,8 @@ if (system === 'graphile-worker') {
   process.stdout.write('ready\n');
   await sleep(300);
   for (let i = 0; i < count; i++) {
-    await utils.addJob('bench', { sent: now() });
+    const job = await utils.addJob('bench', { sent: now() });
+    process.stdout.write(`ack ${job.id} ${now()}\n`);
     await sleep(gap);
   }
   await utils.release();
@@ -28,7 +31,8 @@ if (system === 'graphile-worker') {
   process.stdout.write('ready\n');
   await sleep(300);
   for (let i = 0; i < count; i++) {
-    await store.tasks.create({ prompt: 'bench', inputData: { sent: now() } });
+    const task = await store.tasks.create({ prompt: 'bench', inputData: { sent: now() } });
+    process.stdout.write(`ack ${task.id} ${now()}\n`);
     await sleep(gap);
   }
   await store.close();

@@ -133,6 +133,17 @@ describe('checkpointer', () => {
     expect(checkpointer.gapMs).toBe(25);
   });
 
+  it('wakes only when a pass is due: while nothing is written, its thread sleeps out the longest gap', async () => {
+    const db = managedWriter();
+    const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 5, maxPeriodMs: 100, restartAtFrames: 1000, restartWanted: flag() });
+    cleanup(() => running.stop());
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    running.stop();
+    // Passes due at 5, 15, 35, 75, 155, 255, 355 ms: a timer every period would have looked about 80 times.
+    expect(running.checkpointer.looks).toBeGreaterThan(0);
+    expect(running.checkpointer.looks).toBeLessThanOrEqual(12);
+  });
+
   it('runs every period on a timer until stopped', async () => {
     const db = managedWriter();
     const running = runCheckpointer({ path: db.name, synchronous: 'normal', busyTimeoutMs: 5000, periodMs: 10, maxPeriodMs: 10, restartAtFrames: 1000, restartWanted: flag() });

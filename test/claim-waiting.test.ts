@@ -5,6 +5,7 @@ import type { Store } from '../src/store.js';
 import type { Task } from '../src/api/types.js';
 import { describeEachEngine, type TestEngine } from './helpers/engines.js';
 import { urlOf } from './helpers/postgres.js';
+import { openTestStore } from './helpers/store.js';
 
 const others: Store[] = [];
 afterEach(async () => {
@@ -109,4 +110,23 @@ describeEachEngine('waiting claims', (engine) => {
     await closing;
     await expect(store.tasks.claimNext({ waitMs: 1_000 })).rejects.toMatchObject({ code: 'CLOSED' });
   });
+});
+
+// SQLite's one writer runs writes in the order they were queued, so a parked claim is woken
+// when a task's create is queued, not when it has committed: its look queues right behind
+// the create and sees the task. The writer's group commit then takes both in one batch
+// (the create waits a turn after the writer's last answer, and the claim joins it).
+it('on SQLite, a claim woken by a new task looks right behind its create: both commit in one batch', async () => {
+  const store = await openTestStore();
+  const waiting = store.tasks.claimNext({ waitMs: 60_000 });
+  await vi.waitFor(() => expect(claims(store)).toBe(1));
+  await sleep(20);
+  const before = store.stats().batches.write;
+  const created = store.tasks.create({ id: 'now', prompt: 'p', inputData: {} });
+  expect(await waiting).toMatchObject({ id: 'now', status: 'running' });
+  expect(await created).toMatchObject({ id: 'now', status: 'pending' });
+  const after = store.stats().batches.write;
+  expect({ batches: after.batches - before.batches, calls: after.calls - before.calls }).toEqual({ batches: 1, calls: 2 });
+  // One look before the task, one after: none wasted.
+  expect(claims(store)).toBe(2);
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StoredSession } from '../src/catalogue/session-events.js';
 import { openReaderConnection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
@@ -41,11 +42,11 @@ describe('read executor', () => {
   it('runs a batch and answers each call in order', () => {
     const { executor } = setup();
     const outcomes = executor.run([
-      ['sessions.get', ['s1', null]],
-      ['sessions.get', ['missing', null]],
+      ['sessions.get', ['s1', null, null]],
+      ['sessions.get', ['missing', null, null]],
       ['test.countSessions', []],
     ]);
-    expect(outcomes[0]).toMatchObject({ ok: true, value: { id: 's1', userId: 'alice' } });
+    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, first: 1, before: [], held: 0, after: [] } });
     expect(outcomes[1]).toEqual({ ok: true, value: undefined });
     expect(outcomes[2]).toEqual({ ok: true, value: 1 });
   });
@@ -121,8 +122,8 @@ describe('reader handler', () => {
   it('serves reads from a database the writer set up', () => {
     const { writer } = setup();
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
-    expect(runHandler(handler, [['sessions.get', ['s1', null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
-      { ok: true, value: expect.objectContaining({ id: 's1' }) },
+    expect(runHandler(handler, [['sessions.get', ['s1', null, null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
+      { ok: true, value: expect.objectContaining({ session: expect.objectContaining({ id: 's1' }) }) },
       { ok: true, value: undefined },
     ]);
   });
@@ -132,20 +133,25 @@ describe('reader handler', () => {
     const event = writer.prepare("INSERT INTO session_events (session_id, seq, event) VALUES ('s1', ?, ?)");
     // About 1 KB each: 600 of them are more than two pages.
     const count = 600;
-    for (let seq = 1; seq <= count; seq++) event.run(seq, JSON.stringify({ seq, text: 'x'.repeat(1000) }));
+    const texts = Array.from({ length: count }, (_, i) => JSON.stringify({ seq: i + 1, text: 'x'.repeat(1000) }));
+    for (const [i, text] of texts.entries()) event.run(i + 1, text);
     writer.prepare("UPDATE sessions SET event_count = ? WHERE id = 's1'").run(count);
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
     const request: ReadBatchRequest = [];
-    appendCall(request, 'sessions.get', ['s1', null]);
-    appendCall(request, 'sessions.get', ['s1', 3]);
+    appendCall(request, 'sessions.get', ['s1', null, null]);
+    appendCall(request, 'sessions.get', ['s1', 3, null]);
     const messages = handler.run(request);
-    // The long one's events in pages of at most PAGE_BYTES; the one with its last 3 events whole.
-    const perPage = Math.floor(PAGE_BYTES / (3 + 8 + 4 + 1000));
+    // The long one's event texts in pages of about PAGE_BYTES; the one with its last 3 events whole.
+    const perPage = rowsPerPage(texts, PAGE_BYTES);
+    expect(perPage).toBeGreaterThan(0);
     expect(messages.map((m) => m.length)).toEqual([5, perPage, perPage, count - 2 * perPage]);
-    const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as { id: string; events: { seq: number }[] }[];
-    expect(whole!.id).toBe('s1');
-    expect(whole!.events.map((e) => e.seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-    expect(lastThree!.events.map((e) => e.seq)).toEqual([count - 2, count - 1, count]);
+    const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as StoredSession[];
+    const seqs = (read: StoredSession): number[] => read.before.map((text) => (JSON.parse(text) as { seq: number }).seq);
+    expect(whole!.session.id).toBe('s1');
+    expect(whole!.first).toBe(1);
+    expect(whole!.before).toEqual(texts);
+    expect(lastThree!.first).toBe(count - 2);
+    expect(seqs(lastThree!)).toEqual([count - 2, count - 1, count]);
   });
 });
 

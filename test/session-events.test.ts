@@ -233,7 +233,8 @@ describe('event-log statements', () => {
       expect(plan, operation).toMatch(/SEARCH session_trimmed_event_ids USING PRIMARY KEY \(session_id=\? AND event_id=\?\)/);
     }
     for (const [operation, statement] of [
-      ['sessions.get', 'last'],
+      ['sessions.get', 'first'],
+      ['sessions.get', 'texts'],
       ['sessions.events', 'asc'],
       ['sessions.events', 'desc'],
       // Only the trimmed range, not every id the session has.

@@ -16,6 +16,25 @@ const config = (path: string): WriterConfig => ({
 });
 
 describe('writer', () => {
+  it('tells another connection’s commits from its own and its checkpoints’ (PRAGMA data_version)', () => {
+    const path = tempDbPath();
+    const writer = new Writer();
+    expect(writer.open(config(path))).toEqual({ ok: true });
+    // Nothing to compare with yet: the first answer is yes.
+    expect(writer.foreignCommits()).toBe(true);
+    expect(writer.foreignCommits()).toBe(false);
+    writer.execute([['sessions.create', ['s1', 'app', 'alice', null, '{}', '{}', undefined]]]);
+    expect(writer.foreignCommits()).toBe(false);
+    const other = new Database(path);
+    other.pragma('wal_checkpoint(PASSIVE)');
+    expect(writer.foreignCommits()).toBe(false);
+    other.prepare("UPDATE sessions SET user_id = 'bob' WHERE id = 's1'").run();
+    expect(writer.foreignCommits()).toBe(true);
+    expect(writer.foreignCommits()).toBe(false);
+    other.close();
+    writer.close();
+  });
+
   it('opens, applies the schema, group-commits, checks and closes with an empty WAL', () => {
     const path = tempDbPath();
     const writer = new Writer();

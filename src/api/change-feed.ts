@@ -2,14 +2,27 @@ import { StoreError } from './errors.js';
 
 /**
  * What an engine tells the services that wait (waiting claims, session watchers) about:
+ * - `accepted`: a write of this store was queued. Only an engine that runs its writes one
+ *   at a time in the order it accepted them says so (SQLite's one writer): a write accepted
+ *   after this one sees its effect, so a claim woken now looks right behind the task it
+ *   was woken for, often in the same group commit, instead of after its commit's answer;
  * - `local`: a write of this store settled (committed, or failed: a failure may still have
  *   committed when its outcome is unknown, and a spurious wake-up only costs a look);
+ *   `announced` when an `accepted` change went out for it first;
  * - `external`: another process (or another store on the same database) may have
  *   committed. SQLite cannot say what changed; PostgreSQL names the channel's subject;
  * - `closed`: the store is closing; every waiter ends with `CLOSED`.
  */
 export type StoreChange =
-  | { readonly kind: 'local'; readonly operation: string; readonly args: readonly unknown[]; readonly result: unknown; readonly ok: boolean }
+  | { readonly kind: 'accepted'; readonly operation: string; readonly args: readonly unknown[] }
+  | {
+      readonly kind: 'local';
+      readonly operation: string;
+      readonly args: readonly unknown[];
+      readonly result: unknown;
+      readonly ok: boolean;
+      readonly announced: boolean;
+    }
   | { readonly kind: 'external'; readonly tasks?: { readonly agentType: string }; readonly sessionId?: string }
   | { readonly kind: 'closed' };
 
@@ -37,11 +50,14 @@ export interface ChangeSubscription {
 export class ChangeFeed {
   readonly #listeners = new Set<ChangeListener>();
   readonly #startExternal: ExternalWatch;
+  readonly #inOrder: boolean;
   #external: ExternalWatcher | undefined;
   #closed = false;
 
-  constructor(startExternal: ExternalWatch) {
+  /** `inOrder`: the engine runs its writes one at a time in the order it accepted them, and says when it accepts one. */
+  constructor(startExternal: ExternalWatch, options: { inOrder?: boolean } = {}) {
     this.#startExternal = startExternal;
+    this.#inOrder = options.inOrder === true;
   }
 
   /** True while someone listens: the engine skips building local changes otherwise. */
@@ -63,17 +79,18 @@ export class ChangeFeed {
     };
   }
 
-  /** A write of this store settled. */
-  local(operation: string, args: readonly unknown[], result: unknown, ok: boolean): void {
-    this.#emit({ kind: 'local', operation, args, result, ok });
-  }
-
-  /** Tells the listeners, if any, how a write just accepted settles: both engines' one way to do it. */
+  /**
+   * Tells the listeners, if any, of a write just accepted (where the engine keeps its
+   * writes in order) and of how it settles: both engines' one way to do it. Called once
+   * the write is queued, so that what a listener queues when told comes after it.
+   */
   observeWrite(operation: string, args: readonly unknown[], result: Promise<unknown>): void {
     if (!this.active) return;
+    const announced = this.#inOrder;
+    if (announced) this.#emit({ kind: 'accepted', operation, args });
     result.then(
-      (value) => this.local(operation, args, value, true),
-      () => this.local(operation, args, undefined, false),
+      (value) => this.#emit({ kind: 'local', operation, args, result: value, ok: true, announced }),
+      () => this.#emit({ kind: 'local', operation, args, result: undefined, ok: false, announced }),
     );
   }
 

@@ -1,20 +1,10 @@
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../api/errors.js';
-import type {
-  AppendedEvent,
-  AppendedEvents,
-  AuditContext,
-  EventOrder,
-  Page,
-  SessionEvent,
-  Timestamp,
-  TrimmedEvents,
-} from '../api/types.js';
+import type { AppendedEvent, AppendedEvents, AuditContext, EventOrder, Page, SessionInfo, Timestamp, TrimmedEvents } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
-import type { RawRow } from './table.js';
-import { SESSION_EVENTS } from './tables.js';
+import { defineTable, type RawRow, type RowOf } from './table.js';
 import { NOW } from './sql.js';
 
 // The event log: rows of session_events, (session_id, seq) their primary key. Every
@@ -31,15 +21,120 @@ export function sessionMiss(status: unknown, id: string, action: string): StoreE
     : new StoreError('INVALID_STATE', `cannot ${action} session ${id}: it is ${status as string}`);
 }
 
-// A session's events, oldest first: all of them (the costly form: it reads the whole
-// log), or the newest n, read newest first along the key and put back in order.
-export const ALL_EVENTS = pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq');
+// A session's newest n events, read newest first along the key and put back in order
+// (the lists' form: the events of each session listed).
 export const LAST_EVENTS = pluck('SELECT event FROM session_events WHERE session_id = ? ORDER BY seq DESC LIMIT ?');
 
-export function eventsOf(st: { readonly all: Statement; readonly last: Statement }, id: string, lastEvents: number | null): string[] {
-  if (lastEvents === null) return st.all.all(id) as string[];
-  if (lastEvents === 0) return [];
-  return (st.last.all(id, lastEvents) as string[]).reverse();
+/**
+ * Which stored session a read's events belong to: its row (rowid and creation time: a
+ * session deleted and created again under the same id is another row) and how many of its
+ * events ADK's adapter replaced where they stood (adk_sessions.replacements; 0 for a
+ * session that is not ADK's). An event, once written, is the same while these are: only a
+ * trim removes events, and it removes the oldest, never changing one that stays.
+ *
+ * PostgreSQL never gives a rowid twice. SQLite may give the rowid of the last session
+ * created to the next one once it is deleted; the creation time (milliseconds) then tells
+ * them apart, unless another process deletes the session and creates it again within the
+ * same millisecond, and appends at least as many events as a reader holds, before that
+ * reader reads again (this process's own delete drops what it holds at once). A column
+ * made for it (a random id per creation) would close that; it needs a migration.
+ */
+export type SessionVersion = readonly [rowid: number, createdAt: Timestamp, replacements: number];
+
+/**
+ * The events of a session a caller holds decoded: seqs `from` to `to` of the session as of
+ * `version`. A read sends no text for an event in that range when the session is still at
+ * that version (and has at least `to` events): the caller decodes only what it lacks.
+ */
+export type HeldEvents = readonly [version: SessionVersion, from: number, to: number];
+
+/** The range of seqs a read may leave out (an empty one, 1 to 0, when the caller holds none of this version). */
+export function heldRange(held: HeldEvents | null | undefined, version: SessionVersion, eventCount: number): readonly [from: number, to: number] {
+  if (held == null) return NONE_HELD;
+  const [[rowid, createdAt, replacements], from, to] = held;
+  const same = rowid === version[0] && createdAt === version[1] && replacements === version[2] && to <= eventCount;
+  return same ? [from, to] : NONE_HELD;
+}
+const NONE_HELD = [1, 0] as const;
+
+/** How many of a session's events (`alias`: the sessions table's name or alias) ADK's adapter replaced: part of its version. */
+export const replacementsOf = (alias: string): string =>
+  `coalesce((SELECT a.replacements FROM adk_sessions AS a WHERE a.session_id = ${alias}.id), 0)`;
+
+/**
+ * The events a session read returns, seqs `first` to `first + before.length + held +
+ * after.length - 1`, as JSON texts but for the `held` in the middle, which the caller said
+ * it holds decoded ({@link HeldEvents}). A session's events are always consecutive seqs, from
+ * its oldest kept (a trim removes the oldest) to its event count (each append takes the
+ * next), so a range says which events a read has. The caller's thread decodes them
+ * (src/services/session-events-cache.ts).
+ */
+export interface EventRange {
+  first: number;
+  before: string[];
+  held: number;
+  after: string[];
+}
+
+/** A session read with the texts of its events: what sessions.get returns on the wire. */
+export interface StoredSession extends EventRange {
+  session: SessionInfo;
+  version: SessionVersion;
+}
+
+/**
+ * Where a read of a session's newest `lastEvents` events (null: all) splits them, given the
+ * oldest seq kept (null: none) and its event count: from `first`, the texts of those before
+ * `heldFrom`, then those from `heldFrom` to `heldTo` held (none when `heldTo < heldFrom`),
+ * then the texts of those after `heldTo`, up to the event count.
+ */
+export function splitEvents(
+  lastEvents: number | null,
+  firstSeq: number | null,
+  eventCount: number,
+  [from, to]: readonly [number, number],
+): { first: number; heldFrom: number; heldTo: number } {
+  const first = Math.max(firstSeq ?? eventCount + 1, lastEvents === null ? 1 : eventCount - lastEvents + 1);
+  const heldFrom = Math.max(first, from);
+  // The caller holds at most up to the event count (heldRange checked it).
+  return heldFrom <= to ? { first, heldFrom, heldTo: to } : { first, heldFrom: eventCount + 1, heldTo: eventCount };
+}
+
+/** The oldest event a session keeps: a trim moves it. */
+export const FIRST_SEQ = pluck('SELECT seq FROM session_events WHERE session_id = ? ORDER BY seq LIMIT 1');
+/** The texts of a range of a session's events, in seq order. */
+export const EVENT_TEXTS = pluck('SELECT event FROM session_events WHERE session_id = ? AND seq BETWEEN ? AND ? ORDER BY seq');
+
+/** The events of a session read ({@link EventRange}): at most two ranges of the primary key, none for what is held. */
+export function eventRangeOf(
+  st: { readonly first: Statement; readonly texts: Statement },
+  id: string,
+  lastEvents: number | null,
+  eventCount: number,
+  held: readonly [number, number],
+): EventRange {
+  if (lastEvents === 0) return { first: eventCount + 1, before: [], held: 0, after: [] };
+  const firstSeq = (st.first.get(id) as number | undefined) ?? null;
+  const { first, heldFrom, heldTo } = splitEvents(lastEvents, firstSeq, eventCount, held);
+  const texts = (low: number, high: number): string[] => (low > high ? [] : (st.texts.all(id, low, high) as string[]));
+  return { first, before: texts(first, heldFrom - 1), held: heldTo - heldFrom + 1, after: texts(heldTo + 1, eventCount) };
+}
+
+/** An event's text, or NULL when the caller holds it: seq within [@from, @to]. */
+const EVENT_OR_HELD = 'CASE WHEN seq BETWEEN @from AND @to THEN NULL ELSE event END';
+
+/** One event of a page as a read returns it: its JSON text null where the caller holds it decoded. */
+export const EVENT_ROW = defineTable('session_events', {
+  seq: 'integer',
+  eventId: 'text?',
+  event: { kind: 'text?', column: EVENT_OR_HELD },
+  createdAt: 'time',
+});
+export type EventRow = RowOf<typeof EVENT_ROW>;
+
+/** A page of a session's events as sessions.events returns it on the wire; `version` null when the page is empty. */
+export interface EventRowsPage extends Page<EventRow> {
+  version: SessionVersion | null;
 }
 
 /**
@@ -204,23 +299,36 @@ export const sessionsAppendEvents = defineOperation({
   },
 });
 
+/** Where sessions.events finds a session's version, and its event count. */
+const SESSION_VERSION = defineTable('sessions', {
+  rowid: 'integer',
+  createdAt: 'time',
+  replacements: { kind: 'integer', column: replacementsOf('sessions') },
+  eventCount: 'integer',
+});
+
 export const sessionsEvents = defineOperation({
   name: 'sessions.events',
   kind: 'read',
   statements: {
-    asc: raw(
-      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq LIMIT @limit`,
-    ),
+    version: raw(`SELECT ${SESSION_VERSION.columns} FROM sessions WHERE id = ?`),
+    asc: raw(`SELECT ${EVENT_ROW.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq LIMIT @limit`),
     desc: raw(
-      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
+      `SELECT ${EVENT_ROW.columns} FROM session_events WHERE session_id = @id AND seq > @after AND seq < @before ORDER BY seq DESC LIMIT @limit`,
     ),
   },
   run(
     { st },
-    [id, after, before, limit, order]: readonly [string, number, number, number, EventOrder],
-  ): Page<SessionEvent> {
-    const rows = st[order].all({ id, after, before, limit: limit + 1 }) as RawRow[];
-    return toPage(rows, limit, SESSION_EVENTS.decode, (event) => [order, event.seq]);
+    [id, after, before, limit, order, held]: readonly [string, number, number, number, EventOrder, HeldEvents | null],
+  ): EventRowsPage {
+    // A session that does not exist has no events.
+    const found = st.version.get(id) as RawRow | undefined;
+    if (found === undefined) return { items: [], nextCursor: undefined, version: null };
+    const { rowid, createdAt, replacements, eventCount } = SESSION_VERSION.decode(found);
+    const version: SessionVersion = [rowid, createdAt, replacements];
+    const [from, to] = heldRange(held, version, eventCount);
+    const rows = st[order].all({ id, after, before, limit: limit + 1, from, to }) as RawRow[];
+    return { ...toPage(rows, limit, EVENT_ROW.decode, (event) => [order, event.seq]), version };
   },
 });
 

@@ -5,7 +5,20 @@ import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { SESSIONS } from './tables.js';
 import type { RawRow } from './table.js';
-import { ALL_EVENTS, checkStateBytes, eventsOf, LAST_EVENTS, SESSION_STATUS, sessionEventOperations } from './session-events.js';
+import {
+  EVENT_TEXTS,
+  eventRangeOf,
+  FIRST_SEQ,
+  checkStateBytes,
+  heldRange,
+  LAST_EVENTS,
+  SESSION_STATUS,
+  sessionEventOperations,
+  replacementsOf,
+  type HeldEvents,
+  type SessionVersion,
+  type StoredSession,
+} from './session-events.js';
 import { conflictOnDuplicate, NOW } from './sql.js';
 
 /** A session with the events read for it (event texts, oldest first); both engines' reads use it. */
@@ -57,10 +70,18 @@ export const sessionsCreate = defineOperation({
 export const sessionsGet = defineOperation({
   name: 'sessions.get',
   kind: 'read',
-  statements: { byId: raw(`SELECT ${SESSIONS.columns} FROM sessions WHERE id = ?`), all: ALL_EVENTS, last: LAST_EVENTS },
-  run({ st }, [id, lastEvents]: readonly [string, number | null]): Session | undefined {
+  statements: {
+    byId: raw(`SELECT ${SESSIONS.columns}, rowid, ${replacementsOf('sessions')} FROM sessions WHERE id = ?`),
+    first: FIRST_SEQ,
+    texts: EVENT_TEXTS,
+  },
+  /** The session and its newest `lastEvents` events (null: all), without the texts of those `held` says the caller holds decoded. */
+  run({ st }, [id, lastEvents, held]: readonly [string, number | null, HeldEvents | null]): StoredSession | undefined {
     const row = st.byId.get(id) as RawRow | undefined;
-    return row === undefined ? undefined : withEvents(SESSIONS.decode(row), eventsOf(st, id, lastEvents));
+    if (row === undefined) return undefined;
+    const session = SESSIONS.decode(row);
+    const version: SessionVersion = [SESSIONS.after(row, 0) as number, session.createdAt, SESSIONS.after(row, 1) as number];
+    return { session, version, ...eventRangeOf(st, id, lastEvents, session.eventCount, heldRange(held, version, session.eventCount)) };
   },
 });
 

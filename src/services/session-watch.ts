@@ -1,9 +1,10 @@
 import { aborted, StoreError } from '../api/errors.js';
-import type { Page, SessionEvent, WatchSessionOptions } from '../api/types.js';
+import type { SessionEvent, WatchSessionOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
 import { sessionsEvents } from '../catalogue/session-events.js';
 import { sessionsHeads } from '../catalogue/session-watch.js';
 import type { StoreEngine } from '../api/engine.js';
+import { eventsOfRows } from './session-events-cache.js';
 import { wakeupsOf, type HeadsReader } from './wakeups.js';
 
 /**
@@ -72,8 +73,8 @@ async function* follow(
     sleeper.lastSeq = seq;
     for (;;) {
       const after: number = seq;
-      const page: Page<SessionEvent> = await engine.call(sessionsEvents, () => [id, after, MAX_SEQ, WATCH_PAGE, 'asc'] as const, signal);
-      for (const event of page.items) {
+      const page = await engine.call(sessionsEvents, () => [id, after, MAX_SEQ, WATCH_PAGE, 'asc', null] as const, signal);
+      for (const event of eventsOfRows(page.items)) {
         if (signal?.aborted) throw aborted('sessions.watch', signal);
         seq = event.seq;
         sleeper.lastSeq = seq;

@@ -42,6 +42,7 @@ import {
 } from '../api/types.js';
 import { invalidArgument } from '../api/errors.js';
 import * as v from '../api/validate.js';
+import { SessionEventsCache } from './session-events-cache.js';
 import { watchSession } from './session-watch.js';
 
 const MAX_EVENTS = 1_000_000_000;
@@ -97,6 +98,8 @@ export class Sessions {
   /** maxPayloadBytes and maxStateBytes, the store's limits. */
   readonly #payload: number;
   readonly #state: number;
+  /** Events decoded on this thread, by session: a read fetches and decodes only those it lacks. */
+  readonly #events: SessionEventsCache;
 
   /**
    * Each Store makes its own, on its engine: use `store.<service>`.
@@ -107,6 +110,7 @@ export class Sessions {
     this.#engine = engine;
     this.#payload = this.#engine.options.maxPayloadBytes;
     this.#state = this.#engine.options.maxStateBytes;
+    this.#events = new SessionEventsCache(this.#engine.options.decodeCacheBytes);
   }
 
   /**
@@ -137,12 +141,37 @@ export class Sessions {
    * `lastEvents` that is every event: a read of the whole log, the costly form for a long
    * session. `lastEvents: n` reads only the newest n, one index range at any length.
    * `State` types its state for the caller (not checked: it is the JSON stored).
+   *
+   * The events are decoded on this thread once while they stay in the store's decode cache
+   * (`decodeCacheBytes`): a read of a session seen before fetches and parses only the events
+   * it lacks. So the events returned are deep-frozen and shared by every read (copy one to
+   * change it); the session object and its `events` array are the caller's own. With
+   * `decodeCacheBytes: 0` they are fresh, mutable objects.
    */
-  get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
-    return this.#engine.call(sessionsGet, () => {
-      const o = v.options('options', options, ['lastEvents'] as const);
-      return [v.identifier('id', id), lastEvents(o.lastEvents)] as const;
-    }, options?.signal) as Promise<Session<State> | undefined>;
+  async get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
+    let key = '';
+    let recent: number | null = null;
+    const read = (holding: boolean) =>
+      this.#engine.call(sessionsGet, () => {
+        if (holding) {
+          const o = v.options('options', options, ['lastEvents'] as const);
+          key = v.identifier('id', id);
+          recent = lastEvents(o.lastEvents);
+        }
+        return [key, recent, holding ? this.#events.held(key) : null] as const;
+      }, options?.signal);
+    let stored = await read(true);
+    if (stored === undefined) return undefined;
+    let events = this.#events.decodeRange(key, stored.version, stored);
+    if (events === undefined) {
+      // What the read left out is no longer held here (trimmed or replaced meanwhile): read it whole.
+      stored = await read(false);
+      if (stored === undefined) return undefined;
+      events = this.#events.decodeRange(key, stored.version, stored)!;
+    }
+    const session = stored.session as Session<State>;
+    session.events = events;
+    return session;
   }
 
   /**
@@ -219,13 +248,26 @@ export class Sessions {
    * Pages through a session's log by seq: oldest first (or `order: 'desc'`), between
    * `afterSeq` and `beforeSeq` (both exclusive). Each page is one range of the primary
    * key, whatever the length of the log. A session that does not exist has no events.
+   * Each item's `event` is decoded once and frozen, as {@link Sessions.get}'s events are.
    *
    * @example
    * let page = await store.sessions.events(id, { afterSeq: lastSeen, limit: 100 });
    * while (page.nextCursor) page = await store.sessions.events(id, { cursor: page.nextCursor, limit: 100 });
    */
-  events(id: string, options?: SessionEventsOptions): Promise<Page<SessionEvent>> {
-    return this.#engine.call(sessionsEvents, () => eventsArgs(id, options), options?.signal);
+  async events(id: string, options?: SessionEventsOptions): Promise<Page<SessionEvent>> {
+    let args: ReturnType<typeof eventsArgs> | undefined;
+    const read = (holding: boolean) =>
+      this.#engine.call(sessionsEvents, () => {
+        args ??= eventsArgs(id, options);
+        return [...args, holding ? this.#events.held(args[0]) : null] as const;
+      }, options?.signal);
+    let page = await read(true);
+    let items = this.#events.decodeRows(args![0], page.version, page.items);
+    if (items === undefined) {
+      page = await read(false);
+      items = this.#events.decodeRows(args![0], page.version, page.items)!;
+    }
+    return { items, nextCursor: page.nextCursor };
   }
 
   /**
@@ -236,11 +278,15 @@ export class Sessions {
    * @example
    * const { deleted, firstSeq } = await store.sessions.trimEvents(id, { keepLast: 10_000 });
    */
-  trimEvents(id: string, options: { keepLast: number } & WriteOptions): Promise<TrimmedEvents> {
-    return this.#engine.call(sessionsTrimEvents, () => {
+  async trimEvents(id: string, options: { keepLast: number } & WriteOptions): Promise<TrimmedEvents> {
+    let key = '';
+    const trimmed = await this.#engine.call(sessionsTrimEvents, () => {
       const o = v.options('options', options, ['keepLast', 'ctx'] as const);
-      return [v.identifier('id', id), v.integer('keepLast', o.keepLast, 0, MAX_SEQ), v.auditContext(o.ctx)] as const;
+      key = v.identifier('id', id);
+      return [key, v.integer('keepLast', o.keepLast, 0, MAX_SEQ), v.auditContext(o.ctx)] as const;
     }, options?.signal);
+    this.#events.trimmed(key, trimmed.firstSeq);
+    return trimmed;
   }
 
   /**
@@ -284,10 +330,13 @@ export class Sessions {
   }
 
   /** Deletes a session; its tasks, agents and checkpoints stay, with their session cleared. */
-  delete(id: string, options?: WriteOptions): Promise<void> {
-    return this.#engine.call(sessionsDelete, () => {
+  async delete(id: string, options?: WriteOptions): Promise<void> {
+    let key = '';
+    await this.#engine.call(sessionsDelete, () => {
       const o = v.options('options', options, ['ctx'] as const);
-      return [v.identifier('id', id), v.auditContext(o.ctx)] as const;
+      key = v.identifier('id', id);
+      return [key, v.auditContext(o.ctx)] as const;
     }, options?.signal);
+    this.#events.deleted(key);
   }
 }

@@ -100,8 +100,9 @@ const EVENT_WRITES = new Set(['sessions.appendEvent', 'sessions.appendEvents', '
 /**
  * The waiting claims and session watchers of one engine, and the one subscription to its
  * changes they share, held only while any of them exists. Each change wakes only whom it
- * may concern: a new task one claim that can take it, an appended event its session's
- * watchers. A change that names nothing (another process wrote to a SQLite file) wakes the
+ * may concern: a new task one claim that can take it (as soon as its create is queued,
+ * where the engine runs writes in order; else once it commits), an appended event its
+ * session's watchers. A change that names nothing (another process wrote to a SQLite file) wakes the
  * first claim of each agent type, which passes the wake on when it claims something, and
  * checks the watched sessions in one read.
  */
@@ -195,12 +196,21 @@ export class Wakeups {
       for (const set of this.#watchers.values()) for (const sleeper of set) sleeper.fail(closedError());
       return;
     }
+    if (change.kind === 'accepted') {
+      // The engine runs writes in order: the claim woken now looks after the create has run.
+      if (change.operation === 'tasks.create') this.#wakeOneClaim((change.args[0] as { agentType: string }).agentType);
+      return;
+    }
     if (change.kind === 'local') {
       if (TASK_WRITES.has(change.operation)) {
         this.tasksEpoch++;
         const created = change.operation === 'tasks.create' && change.ok ? (change.result as { agentType: string }).agentType : undefined;
-        if (created !== undefined) this.#wakeOneClaim(created);
-        else this.#wakeEachKind();
+        // A create announced when accepted has already woken its claim.
+        if (created !== undefined) {
+          if (!change.announced) this.#wakeOneClaim(created);
+        } else {
+          this.#wakeEachKind();
+        }
       } else if (EVENT_WRITES.has(change.operation)) {
         this.#wakeWatchers(change.args[0] as string);
       }

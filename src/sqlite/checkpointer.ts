@@ -56,6 +56,8 @@ export class Checkpointer {
   #dueAt = 0;
   /** Checkpoints that copied frames, the frames they copied, and restarts asked for. */
   passes = 0;
+  /** Calls of {@link Checkpointer.tick}: how often its thread woke. */
+  looks = 0;
   framesCopied = 0;
   restartsAsked = 0;
   #copiedUpTo = 0;
@@ -70,11 +72,12 @@ export class Checkpointer {
   }
 
   /**
-   * Called every period: runs a pass when one is due. A pass that copied at least a
+   * Called when a pass may be due: runs one if it is. A pass that copied at least a
    * sixteenth of `restartAtFrames` brings the next one as close as it can be; one that
    * copied less puts it twice as far off, up to the longest gap.
    */
   tick(now: number): CheckpointResult | undefined {
+    this.looks++;
     if (now < this.#dueAt) return undefined;
     const before = this.framesCopied;
     const result = this.run();
@@ -82,6 +85,11 @@ export class Checkpointer {
     this.gapMs = copied * 16 >= this.#restartAtFrames ? this.#minGapMs : Math.min(this.#maxGapMs, this.gapMs * 2);
     this.#dueAt = now + this.gapMs;
     return result;
+  }
+
+  /** Milliseconds from `now` until the next pass is due (0: due now). */
+  dueIn(now: number): number {
+    return Math.max(0, this.#dueAt - now);
   }
 
   /** One PASSIVE checkpoint: copies what it can without waiting for anyone. */
@@ -100,23 +108,33 @@ export class Checkpointer {
   }
 }
 
-/** Opens a checkpointer's connection and runs it every `periodMs` until stopped. */
+/**
+ * Opens a checkpointer's connection and runs its passes until stopped, each when it is
+ * due: one timer, set for the next pass, rather than one every `periodMs`. While writes
+ * only trickle or nothing happens, the thread then wakes once every `maxPeriodMs` (a
+ * second by default), not forty times a second to find that no pass is due.
+ */
 export function runCheckpointer(config: CheckpointerConfig): CheckpointerHandle & { readonly checkpointer: Checkpointer } {
   const db = openWriterConnection(config.path, { synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs, journalSizeLimit: -1 });
   const checkpointer = new Checkpointer(db, config.restartAtFrames, config.restartWanted, config.periodMs, config.maxPeriodMs);
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  const wake = (): void => {
+    const now = performance.now();
     try {
-      checkpointer.tick(performance.now());
+      checkpointer.tick(now);
     } catch {
-      // A checkpoint that fails (I/O error, disk full) is retried next period; the
+      // A checkpoint that fails (I/O error, disk full) is retried at the next pass; the
       // writer's own WAL limit still bounds the file.
     }
-  }, config.periodMs);
+    timer = setTimeout(wake, Math.max(1, checkpointer.dueIn(now)));
+    timer.unref();
+  };
+  timer = setTimeout(wake, config.periodMs);
   timer.unref();
   return {
     checkpointer,
     stop() {
-      clearInterval(timer);
+      clearTimeout(timer);
       if (db.open) db.close();
     },
   };

@@ -80,7 +80,9 @@ export class Engine implements StoreEngine {
     this.#stats = stats;
     this.#writer = writer;
     this.#readers = readers;
-    this.#changes = new ChangeFeed(walWatch(options.path));
+    // One writer runs the writes in the order they were queued: a claim a new task wakes
+    // queues behind the task's create (see ChangeFeed).
+    this.#changes = new ChangeFeed(walWatch(options.path, () => writer.foreignCommits()), { inOrder: true });
     this.#backups = new Backups({ path: options.path, fileMode: options.fileMode, busyTimeoutMs: options.busyTimeoutMs, maxQueue: options.maxQueue }, runSnapshotOnThread);
   }
 

@@ -12,7 +12,7 @@ export interface WriterLimits {
 
 /** The writer's methods as the caller's thread calls them: each answer comes later. */
 export type WriterRemote = {
-  [K in 'open' | 'execute' | 'check' | 'close']: (...args: Parameters<Writer[K]>) => Promise<ReturnType<Writer[K]>>;
+  [K in 'open' | 'execute' | 'check' | 'foreignCommits' | 'close']: (...args: Parameters<Writer[K]>) => Promise<ReturnType<Writer[K]>>;
 };
 
 /** One writer thread. */
@@ -239,6 +239,11 @@ export class WriterClient extends CallQueue {
   /** Verifies the database between batches. */
   check(): Promise<CheckReport> {
     return this.#admin((remote) => remote.check());
+  }
+
+  /** Whether another connection has committed since the last ask (see Writer.foreignCommits); between batches. */
+  foreignCommits(): Promise<boolean> {
+    return this.#admin((remote) => remote.foreignCommits());
   }
 
   /** A call outside the write queue; the thread is held referenced until it answers. */

@@ -62,6 +62,8 @@ interface OpenWriter {
   readonly restartWanted: Int32Array;
   /** A WAL check is due after the answer to the current batch has gone. */
   walCheckDue: boolean;
+  /** `PRAGMA data_version` when {@link Writer.foreignCommits} last looked; undefined before its first look. */
+  dataVersion: number | undefined;
 }
 
 /**
@@ -115,6 +117,22 @@ export class Writer {
       });
     }
     return { outcomes, walBytes };
+  }
+
+  /**
+   * Whether another connection has committed to the database since the last call:
+   * `PRAGMA data_version` on this connection moves with every other connection's commit
+   * (another process, another store on the same file) and never with this writer's own,
+   * nor with its checkpoints. The WAL watch asks before it wakes anyone, so this store's
+   * own commits, which the file watch sees too, wake nobody twice. The first call on a
+   * connection has nothing to compare with and answers true.
+   */
+  foreignCommits(): boolean {
+    const open = this.#opened();
+    const version = open.db.pragma('data_version', { simple: true }) as number;
+    const changed = version !== open.dataVersion;
+    open.dataVersion = version;
+    return changed;
   }
 
   /** Verifies the database between batches, with the plan of every catalogue statement. */
@@ -173,7 +191,7 @@ function openWriter(config: WriterConfig, startCheckpointer: StartCheckpointer):
         restartWanted,
       });
     }
-    return { db, wal, executor, timer, checkpointer, restartWanted, walCheckDue: false };
+    return { db, wal, executor, timer, checkpointer, restartWanted, walCheckDue: false, dataVersion: undefined };
   } catch (error) {
     db.close();
     throw error;

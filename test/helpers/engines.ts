@@ -8,7 +8,7 @@ import { openInProcessStore } from './in-process-store.js';
 import { openPostgresTestStore, postgresFingerprint, postgresRows, postgresStateBytes } from './postgres.js';
 import { openTestStore } from './store.js';
 
-/** Options a test may pass: the SQLite engine's; the PostgreSQL engine takes those it shares (maxQueue, the payload limits). */
+/** Options a test may pass: the SQLite engine's; the PostgreSQL engine takes those it shares (maxQueue, the payload limits, decodeCacheBytes). */
 export type TestStoreOptions = Partial<StoreOptions>;
 
 export interface TestEngine {
@@ -111,8 +111,9 @@ const UNHOLDABLE = /\\u(0000|d[89a-f][0-9a-f]{2})/i;
 const postgres: TestEngine = {
   name: 'postgres',
   open: (options = {}) => {
-    const { maxQueue, maxPayloadBytes, maxStateBytes, telemetry } = options;
+    const { maxQueue, maxPayloadBytes, maxStateBytes, decodeCacheBytes, telemetry } = options;
     return openPostgresTestStore({
+      ...(decodeCacheBytes === undefined ? {} : { decodeCacheBytes }),
       ...(maxQueue === undefined ? {} : { maxQueue }),
       ...(telemetry === undefined ? {} : { telemetry }),
       ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),

@@ -61,7 +61,7 @@ export class InProcessWriterThread implements WriterThread {
           if (batch) this.#batches--;
         }
       };
-    this.remote = { open: call('open'), execute: call('execute'), check: call('check'), close: call('close') };
+    this.remote = { open: call('open'), execute: call('execute'), check: call('check'), foreignCommits: call('foreignCommits'), close: call('close') };
   }
 
   get alive(): boolean {

@@ -2,7 +2,6 @@ import { StoreError } from '../../api/errors.js';
 import type { AuditContext, Timestamp } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
 import { defineTable } from '../../catalogue/table.js';
-import { SESSION_EVENTS } from '../../catalogue/tables.js';
 import {
   checkStateBytes,
   planAppend,
@@ -11,10 +10,12 @@ import {
   sessionsAppendEvents,
   sessionsEvents,
   sessionsTrimEvents,
+  type EventRow,
+  type SessionVersion,
 } from '../../catalogue/session-events.js';
 import { implement, RetryTransaction, type PgQueries } from '../operation.js';
 import { isUniqueViolation } from './conflict.js';
-import { NOW } from './sql.js';
+import { heldCondition, heldParams, NOW, REPLACEMENTS } from './sql.js';
 
 // The event log: rows of session_events, (session_id, seq) their primary key. An append
 // updates the session row first: its row lock orders the appends to one session, on any
@@ -166,17 +167,37 @@ export const pgSessionsAppendEvents = implement(sessionsAppendEvents, {
   },
 });
 
+/** A page's event, with the version of its session (src/catalogue/session-events.ts) on each row. */
+const PAGE_ROW = defineTable('session_events', {
+  seq: { kind: 'integer', column: 'e.seq' },
+  eventId: { kind: 'text?', column: 'e.event_id' },
+  // Without its text where the caller holds it ($5 to $6 of the version $7-$9).
+  event: { kind: 'text?', column: `CASE WHEN ${heldCondition('e.seq', 5)} THEN NULL ELSE e.event END` },
+  createdAt: { kind: 'time', column: 'e.created_at' },
+  rowid: { kind: 'integer', column: 's.rowid' },
+  sessionCreatedAt: { kind: 'time', column: 's.created_at' },
+  replacements: { kind: 'integer', column: 'v.replacements' },
+});
+
+// One statement, one snapshot: the session's version and the page of its events.
+const eventPage = (direction: 'ASC' | 'DESC'): string =>
+  `SELECT ${PAGE_ROW.columns} FROM sessions AS s CROSS JOIN LATERAL (SELECT ${REPLACEMENTS}) AS v ` +
+  'CROSS JOIN LATERAL (SELECT e.seq, e.event_id, e.event, e.created_at FROM session_events AS e ' +
+  `WHERE e.session_id = s.id AND e.seq > $2::bigint AND e.seq < $3::bigint ORDER BY e.seq ${direction} LIMIT $4) AS e ` +
+  `WHERE s.id = $1 ORDER BY e.seq ${direction}`;
+
 export const pgSessionsEvents = implement(sessionsEvents, {
   statements: {
     // Bigint bounds: "no bound" is past what the int column holds.
-    asc: `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4`,
-    desc:
-      `SELECT ${SESSION_EVENTS.columns} FROM session_events WHERE session_id = $1 AND seq > $2::bigint AND seq < $3::bigint ` +
-      'ORDER BY seq DESC LIMIT $4',
+    asc: eventPage('ASC'),
+    desc: eventPage('DESC'),
   },
-  async run(q, [id, after, before, limit, order]) {
-    const rows = await q.all(order, [id, after, before, limit + 1]);
-    return toPage(rows, limit, SESSION_EVENTS.decode, (event) => [order, event.seq]);
+  async run(q, [id, after, before, limit, order, held]) {
+    const rows = (await q.all(order, [id, after, before, limit + 1, ...heldParams(held)])).map(PAGE_ROW.decode);
+    const first = rows[0];
+    const version: SessionVersion | null = first === undefined ? null : [first.rowid, first.sessionCreatedAt, first.replacements];
+    const page = toPage(rows, limit, ({ seq, eventId, event, createdAt }): EventRow => ({ seq, eventId, event, createdAt }), (event) => [order, event.seq]);
+    return { ...page, version };
   },
 });
 

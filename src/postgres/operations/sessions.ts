@@ -19,7 +19,7 @@ import {
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { pgSessionEventOperations } from './session-events.js';
-import { NOW, sessionEvents } from './sql.js';
+import { heldParams, heldVersion, NOW, REPLACEMENTS, sessionEvents } from './sql.js';
 
 export const pgSessionsCreate = implement(sessionsCreate, {
   statements: {
@@ -34,15 +34,40 @@ export const pgSessionsCreate = implement(sessionsCreate, {
   },
 });
 
+// A session read as src/catalogue/session-events.ts's splitEvents splits it: its newest $2
+// events (NULL: all) start at `first`; those the caller holds ($3 to $4 of the version $5-$7)
+// are held_from to held_to (none: event_count + 1 to event_count). Two ranges of the primary
+// key bring the texts of the others.
+const SPLIT =
+  'CROSS JOIN LATERAL (SELECT greatest(coalesce((SELECT e.seq FROM session_events AS e WHERE e.session_id = s.id ORDER BY e.seq LIMIT 1), ' +
+  's.event_count + 1), CASE WHEN $2::int IS NULL THEN 1 ELSE s.event_count - $2::int + 1 END) AS first) AS f ' +
+  `CROSS JOIN LATERAL (SELECT ${heldVersion(3)} AND greatest(f.first, $3::int) <= $4::int AS held) AS h ` +
+  'CROSS JOIN LATERAL (SELECT CASE WHEN h.held THEN greatest(f.first, $3::int) ELSE s.event_count + 1 END AS held_from, ' +
+  'CASE WHEN h.held THEN $4::int ELSE s.event_count END AS held_to) AS w';
+const texts = (range: string): string =>
+  `ARRAY(SELECT e.event::text FROM session_events AS e WHERE e.session_id = s.id AND ${range} ORDER BY e.seq)`;
+
 export const pgSessionsGet = implement(sessionsGet, {
   statements: {
-    // One statement, one snapshot: the row and its newest events ($2 NULL: all of them).
-    byId: `SELECT ${SESSIONS.qualified('s')}, ${sessionEvents('s', '$2')} FROM sessions AS s WHERE s.id = $1`,
+    // One statement, one snapshot: the row, its version and its newest events.
+    byId:
+      `SELECT ${SESSIONS.qualified('s')}, s.rowid, v.replacements, f.first, w.held_to - w.held_from + 1, ` +
+      `${texts('e.seq >= f.first AND e.seq < w.held_from')}, ${texts('e.seq > w.held_to AND e.seq >= f.first')} ` +
+      `FROM sessions AS s CROSS JOIN LATERAL (SELECT ${REPLACEMENTS}) AS v ${SPLIT} WHERE s.id = $1`,
   },
-  async run(q, [id, lastEvents]) {
-    const row = await q.one('byId', [id, lastEvents]);
-    // The session's events (their JSON texts) follow its columns.
-    return row === undefined ? undefined : withEvents(SESSIONS.decode(row), SESSIONS.after(row) as string[]);
+  async run(q, [id, lastEvents, held]) {
+    const row = await q.one('byId', [id, lastEvents, ...heldParams(held)]);
+    if (row === undefined) return undefined;
+    const session = SESSIONS.decode(row);
+    // After the session's columns: its rowid and replacements, then its events as EventRange.
+    return {
+      session,
+      version: [SESSIONS.after(row, 0) as number, session.createdAt, SESSIONS.after(row, 1) as number] as const,
+      first: SESSIONS.after(row, 2) as number,
+      held: SESSIONS.after(row, 3) as number,
+      before: SESSIONS.after(row, 4) as string[],
+      after: SESSIONS.after(row, 5) as string[],
+    };
   },
 });
 
