@@ -59,7 +59,9 @@ async function child(config: ChildConfig): Promise<ChildResult> {
   try {
     const path = join(dir, 'bench.db');
     const seed = seedDatabase(path, { sessions: 2000, memoryPerScope: 4, tasks: 10 });
-    const store = await open({ path, readers: 2 });
+    // The large read with no decode cache: every read carries and decodes the whole history
+    // (with the cache, a history already held is not sent again).
+    const store = await open({ path, readers: 2, ...(config.task === 'large' ? { decodeCacheBytes: 0 } : {}) });
     try {
       if (config.task === 'point') {
         let deadline = 0;
