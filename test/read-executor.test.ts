@@ -5,7 +5,7 @@ import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
 import { PreparedCatalogue } from '../src/catalogue/prepared.js';
 import { ReadExecutor } from '../src/sqlite/read-executor.js';
-import { appendCall, encodeOutcomes, PAGE_ROWS, wholeAnswer, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
+import { appendCall, encodeOutcomes, PAGE_BYTES, rowsPerPage, wholeAnswer, type OperationCall, type Outcome, type ReadBatchRequest } from '../src/sqlite/protocol.js';
 import type { WireError } from '../src/api/errors.js';
 import { openReadHandler, type ReadHandler } from '../src/sqlite/reader-thread.js';
 import { freshDatabase } from './helpers/database.js';
@@ -131,53 +131,64 @@ describe('reader handler', () => {
   it('sends a session read with more events than a page holds as its answer and then its pages, which make the same session again', () => {
     const { writer } = setup();
     const event = writer.prepare("INSERT INTO session_events (session_id, seq, event) VALUES ('s1', ?, ?)");
-    const count = 2 * PAGE_ROWS + 10;
-    for (let seq = 1; seq <= count; seq++) event.run(seq, JSON.stringify({ seq, text: `event ${seq}` }));
+    // About 1 KB each: 600 of them are more than two pages.
+    const count = 600;
+    const texts = Array.from({ length: count }, (_, i) => JSON.stringify({ seq: i + 1, text: 'x'.repeat(1000) }));
+    for (const [i, text] of texts.entries()) event.run(i + 1, text);
     writer.prepare("UPDATE sessions SET event_count = ? WHERE id = 's1'").run(count);
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
     const request: ReadBatchRequest = [];
     appendCall(request, 'sessions.get', ['s1', null, null]);
     appendCall(request, 'sessions.get', ['s1', 3, null]);
     const messages = handler.run(request);
-    // The long one's event texts in three pages; the one with its last 3 events whole.
-    expect(messages.map((m) => m.length)).toEqual([5, PAGE_ROWS, PAGE_ROWS, 10]);
+    // The long one's event texts in pages of about PAGE_BYTES; the one with its last 3 events whole.
+    const perPage = rowsPerPage(texts, PAGE_BYTES);
+    expect(perPage).toBeGreaterThan(0);
+    expect(messages.map((m) => m.length)).toEqual([5, perPage, perPage, count - 2 * perPage]);
     const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as StoredSession[];
     const seqs = (read: StoredSession): number[] => read.before.map((text) => (JSON.parse(text) as { seq: number }).seq);
     expect(whole!.session.id).toBe('s1');
     expect(whole!.first).toBe(1);
-    expect(seqs(whole!)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(whole!.before).toEqual(texts);
     expect(lastThree!.first).toBe(count - 2);
     expect(seqs(lastThree!)).toEqual([count - 2, count - 1, count]);
   });
 });
 
 describe('answers in pages', () => {
+  // Each row is about 13 bytes: keys 'tag' and 'i', a one-letter tag, a number.
   const rows = (n: number, tag = 'r') => Array.from({ length: n }, (_, i) => ({ tag, i }));
+
+  it('sizes pages by bytes, from a sample of rows, and leaves short arrays alone', () => {
+    expect(rowsPerPage(rows(40), 130)).toBe(10);
+    expect(rowsPerPage(rows(40), 10_000)).toBe(0);
+    expect(rowsPerPage(rows(31), 13)).toBe(0);
+    expect(rowsPerPage([...rows(39), { tag: 'x'.repeat(100_000), i: 0 }], 130)).toBe(10);
+  });
 
   it('leaves answers without a long array whole, in one message', () => {
     const error = { name: 'StoreError', code: 'NOT_FOUND', message: 'no' } as WireError;
     const outcomes: Outcome[] = [
-      { ok: true, value: { id: 'x', events: rows(4) } },
-      { ok: true, value: rows(4) },
+      { ok: true, value: { id: 'x', events: rows(40) } },
+      { ok: true, value: rows(40) },
       { ok: true, value: undefined },
       { ok: false, error },
     ];
-    const messages = encodeOutcomes(outcomes, 4);
+    const messages = encodeOutcomes(outcomes, 10_000);
     expect(messages).toHaveLength(1);
-    expect(wholeAnswer(messages)).toEqual([1, { id: 'x', events: rows(4) }, 1, rows(4), 1, undefined, 0, error]);
+    expect(wholeAnswer(messages)).toEqual([1, { id: 'x', events: rows(40) }, 1, rows(40), 1, undefined, 0, error]);
   });
 
   it('pages an array answer and every long array property of an object, and puts them back in order, keys in place', () => {
-    const value = { id: 'x', session: rows(5, 's'), small: rows(2), user: rows(9, 'u'), typed: new Float32Array(20) };
-    const messages = encodeOutcomes([{ ok: true, value }, { ok: true, value: 7 }, { ok: true, value: rows(8, 'a') }], 4);
-    // Pages of 4 rows: session 2, user 3, the array answer 2; the response's last element counts them.
-    expect(messages.map((m) => m.length)).toEqual([7, 4, 1, 4, 4, 1, 4, 4]);
-    expect(messages[0]!.at(-1)).toBe(7);
+    const value = { id: 'x', session: rows(40, 's'), small: rows(2), user: rows(90, 'u'), typed: new Float32Array(20) };
+    const messages = encodeOutcomes([{ ok: true, value }, { ok: true, value: 7 }, { ok: true, value: rows(80, 'a') }], 130);
+    // Pages of 10 rows: session 4, user 9, the array answer 8; the response's last element counts them.
+    expect(messages.map((m) => m.length)).toEqual([7, ...Array<number>(21).fill(10)]);
+    expect(messages[0]!.at(-1)).toBe(21);
     const answer = wholeAnswer(messages);
-    expect(answer).toEqual([1, value, 1, 7, 1, rows(8, 'a')]);
+    expect(answer).toEqual([1, value, 1, 7, 1, rows(80, 'a')]);
     expect(Object.keys(answer[1] as object)).toEqual(['id', 'session', 'small', 'user', 'typed']);
     // The reader's own value is not changed by paging it.
-    expect(value.session).toHaveLength(5);
+    expect(value.session).toHaveLength(40);
   });
 });
-

@@ -5,6 +5,7 @@ import type { ThreadHandle } from '../src/sqlite/call-queue.js';
 import { appendCall, encodeOutcomes, type ReadBatchRequest, type ReadBatchResponse } from '../src/sqlite/protocol.js';
 import { ReaderChannels, type ServePool } from '../src/sqlite/reader-channels.js';
 import { READER_READY, serveReads, type ServeTask } from '../src/sqlite/reader-thread.js';
+import { SLICE_MS } from '../src/sqlite/settler.js';
 import { freshDatabase } from './helpers/database.js';
 import { tempDbPath } from './helpers/temp.js';
 
@@ -96,9 +97,9 @@ class FakePool implements ServePool {
   }
 }
 
-function setup(count: number) {
+function setup(count: number, now?: () => number) {
   const pool = new FakePool();
-  const channels = new ReaderChannels(pool, count, { config: { path: 'unused.db', busyTimeoutMs: 100 }, nice: 0 });
+  const channels = new ReaderChannels(pool, count, { config: { path: 'unused.db', busyTimeoutMs: 100 }, nice: 0 }, now);
   return { pool, channels, tasks: pool.tasks };
 }
 
@@ -143,9 +144,9 @@ describe('reader channels', () => {
     const run = channels.run([1]);
     await settle();
     task.batches.shift();
-    // A session with 100 events and a plain value beside it, in pages of 10 events.
+    // A session with 100 events and a plain value beside it, in pages of 10 events (11 bytes each).
     const session = { id: 's', events: Array.from({ length: 100 }, (_, i) => ({ seq: i + 1 })) };
-    const messages = encodeOutcomes([{ ok: true, value: session }, { ok: true, value: 7 }], 10);
+    const messages = encodeOutcomes([{ ok: true, value: session }, { ok: true, value: 7 }], 110);
     expect(messages).toHaveLength(11);
     // Counts turns of the event loop (one immediate each) until the answer is in.
     let turns = 0;
@@ -164,13 +165,39 @@ describe('reader channels', () => {
     expect(turns).toBeGreaterThanOrEqual(9);
   });
 
+  it('takes answers for one slice (SLICE_MS) per turn of the event loop, then the rest in the next turns', async () => {
+    // A clock that moves a slice each time it is read: every answer spends its slice.
+    let clock = 0;
+    const { channels, tasks } = setup(1, () => (clock += SLICE_MS));
+    const task = tasks[0]!;
+    task.ready();
+    await settle();
+    const runs = [1, 2, 3, 4].map((n) => channels.run([n]));
+    await settle();
+    // Counts turns of the event loop (one immediate each) until every answer is in.
+    let turns = 0;
+    const answeredAt: number[] = [];
+    runs.forEach((run, i) => void run.then(() => (answeredAt[i] = turns)));
+    const tick = (): void => {
+      turns++;
+      if (answeredAt.filter((turn) => turn !== undefined).length < 4) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // All four answers wait on the port before the caller's side sees the first.
+    for (let i = 0; i < 4; i++) task.answer();
+    expect(await Promise.all(runs)).toEqual([1, 2, 3, 4].map((n) => ['answered', n]));
+    // Each answered in a later turn than the one before it.
+    for (let i = 1; i < 4; i++) expect(answeredAt[i]).toBeGreaterThan(answeredAt[i - 1]!);
+  });
+
   it('fails a batch whose reader died between its pages, and answers the next task\'s batches whole', async () => {
     const { channels, tasks } = setup(1);
     tasks[0]!.ready();
     await settle();
     const run = outcome(channels.run([1]));
     await settle();
-    const messages = encodeOutcomes([{ ok: true, value: Array.from({ length: 30 }, (_, i) => i) }], 10);
+    const messages = encodeOutcomes([{ ok: true, value: Array.from({ length: 40 }, (_, i) => i) }], 80);
+    expect(messages).toHaveLength(5);
     for (const message of messages.slice(0, 2)) tasks[0]!.port.postMessage(message);
     await settle();
     tasks[0]!.die();

@@ -37,6 +37,22 @@ describe('the reader pool', () => {
     expect(store.stats().restarts.readers).toBe(1);
   });
 
+  it('answers reads of long histories, sent in pages, whole and in order, beside small reads in the same batches', async () => {
+    const store = await openTestStore({ readers: 2 });
+    const session = await store.sessions.create({ appName: 'pool', userId: 'u' });
+    // About 1 KB each: 1,000 events are several pages.
+    const events = Array.from({ length: 1000 }, (_, i) => ({ event: { i, text: 'x'.repeat(1000) } }));
+    for (let i = 0; i < events.length; i += 250) await store.sessions.appendEvents(session.id, events.slice(i, i + 250));
+    const reads = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store.sessions.get(session.id) : store.sessions.get(session.id, { lastEvents: 1 }))),
+    );
+    for (const [i, read] of reads.entries()) {
+      expect(read!.events).toEqual(i % 2 === 0 ? events.map((e) => e.event) : [events.at(-1)!.event]);
+    }
+    const page = await store.sessions.events(session.id, { limit: 1000 });
+    expect(page.items.map((item) => (item.event as { i: number }).i)).toEqual(events.map((e) => e.event.i));
+  });
+
   it('gives each reader thread readerResourceLimits: too small a heap fails openStore with the thread’s own error as cause, and leaves nothing running', async () => {
     const path = tempDbPath();
     const failed = await openStore({ path, readers: 2, readerResourceLimits: { maxOldGenerationSizeMb: 1 } }).then(

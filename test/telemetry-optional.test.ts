@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { packageRoot } from '../src/paths.js';
 import { InstrumentedEngine, inSpan, instrument } from '../src/telemetry/instrument.js';
 import { engineOf } from '../src/store.js';
@@ -44,5 +46,20 @@ describe('OpenTelemetry as an optional peer dependency', () => {
     expect(await instrument(engineOf(quiet), false)).toBe(engineOf(quiet));
     // An engine that is not instrumented runs the adapter's method as it is.
     expect(await inSpan(engineOf(quiet), 'adapter.method', () => Promise.resolve(7))).toBe(7);
+  });
+
+  it('spans the calls made after an SDK is registered, on a store opened before it', async () => {
+    const store = await openTestStore();
+    const session = await store.sessions.create({ appName: 'app', userId: 'u' });
+    await store.sessions.get(session.id);
+    const spans = new InMemorySpanExporter();
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+    try {
+      expect(spans.getFinishedSpans()).toEqual([]);
+      await store.sessions.get(session.id);
+      expect(spans.getFinishedSpans().map((span) => span.name)).toEqual(['sessions.get']);
+    } finally {
+      trace.disable();
+    }
   });
 });

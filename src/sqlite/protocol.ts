@@ -1,4 +1,5 @@
 import type { WireError } from '../api/errors.js';
+import { resultSize } from '../telemetry/result-size.js';
 
 // Messages between the caller's thread and the workers. They carry operation names and
 // plain arguments, never SQL text.
@@ -35,30 +36,49 @@ export function decodeReadBatch(request: ReadBatchRequest): OperationCall[] {
 }
 
 /**
- * Rows per page of a large answer. The caller's thread deserializes each message in one
- * piece, in one macrotask; a page is the most it does at once for a long array (about
- * 70 KB of session events, a few hundred microseconds on a 2-core machine).
+ * About how many bytes of rows one page of a large answer carries (strings by length,
+ * numbers as 8; telemetry/result-size.ts). The caller's thread deserializes each message
+ * in one piece, in one macrotask: about 0.5 ms for a page this size on a 2-core machine,
+ * within the settler's 1 ms slice. Every page also costs a turn of the event loop and a
+ * wake-up (about 30 µs measured there), so pages are not made smaller than they need be.
  */
-export const PAGE_ROWS = 256;
+export const PAGE_BYTES = 256 * 1024;
+
+/** Arrays shorter than this are never paged (their size is not even estimated). */
+const MIN_PAGED_ROWS = 32;
+
+/** Rows sampled, evenly spaced, to estimate an array's bytes per row. */
+const SAMPLED_ROWS = 8;
 
 /**
  * Reader → main: a batch's answer, then the pages of its large values. The first message
- * is the flat response; each value that holds an array longer than `pageRows` (the value
- * itself, or an own property of a plain object: a session's `events`, a page's `items`)
- * is sent as status 2 and a PagedValue, its rows following in messages of their own, in
- * order. A response with pages behind it has an odd length: its last element is how many
- * page messages follow.
+ * is the flat response; each value that holds an array of more than about `pageBytes` (the
+ * value itself, or an own property of a plain object: a session's `events`, a page's
+ * `items`) is sent as status 2 and a PagedValue, its rows following in messages of their
+ * own, in order. A response with pages behind it has an odd length: its last element is
+ * how many page messages follow.
  */
-export function encodeOutcomes(outcomes: readonly Outcome[], pageRows = PAGE_ROWS): ReadBatchResponse[] {
+export function encodeOutcomes(outcomes: readonly Outcome[], pageBytes = PAGE_BYTES): ReadBatchResponse[] {
   const response: ReadBatchResponse = [];
   const messages = [response];
   for (const outcome of outcomes) {
     if (!outcome.ok) response.push(0, outcome.error);
-    else if (!pageable(outcome.value, pageRows)) response.push(1, outcome.value);
-    else response.push(2, pageValue(outcome.value as object, pageRows, messages));
+    else if (!pageable(outcome.value, pageBytes)) response.push(1, outcome.value);
+    else response.push(2, pageValue(outcome.value as object, pageBytes, messages));
   }
   if (messages.length > 1) response.push(messages.length - 1);
   return messages;
+}
+
+/** Rows per page for `rows`, or 0 when it fits in one: from the sizes of a few rows. */
+export function rowsPerPage(rows: readonly unknown[], pageBytes: number): number {
+  if (rows.length < MIN_PAGED_ROWS) return 0;
+  const step = rows.length / SAMPLED_ROWS;
+  let sampled = 0;
+  for (let i = 0; i < SAMPLED_ROWS; i++) sampled += resultSize(rows[Math.floor(i * step)]).bytes;
+  const perRow = Math.max(1, sampled / SAMPLED_ROWS);
+  if (perRow * rows.length <= pageBytes) return 0;
+  return Math.max(1, Math.floor(pageBytes / perRow));
 }
 
 /**
@@ -71,26 +91,27 @@ export type PagedValue = unknown[];
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 
-function pageable(value: unknown, pageRows: number): boolean {
-  if (Array.isArray(value)) return value.length > pageRows;
+function pageable(value: unknown, pageBytes: number): boolean {
+  if (Array.isArray(value)) return rowsPerPage(value, pageBytes) > 0;
   if (!isPlainObject(value)) return false;
   for (const key in value) {
     const property = value[key];
-    if (Array.isArray(property) && property.length > pageRows) return true;
+    if (Array.isArray(property) && rowsPerPage(property, pageBytes) > 0) return true;
   }
   return false;
 }
 
-function pageValue(value: object, pageRows: number, messages: unknown[][]): PagedValue {
-  if (Array.isArray(value)) return [undefined, null, pushPages(value, pageRows, messages)];
+function pageValue(value: object, pageBytes: number, messages: unknown[][]): PagedValue {
+  if (Array.isArray(value)) return [undefined, null, pushPages(value, rowsPerPage(value, pageBytes), messages)];
   // A shallow copy whose long arrays are empty until their pages arrive; keys keep their order.
   const shell: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   const paged: PagedValue = [shell];
   for (const key in shell) {
     const property = shell[key];
-    if (Array.isArray(property) && property.length > pageRows) {
+    const rows = Array.isArray(property) ? rowsPerPage(property, pageBytes) : 0;
+    if (rows > 0) {
       shell[key] = [];
-      paged.push(key, pushPages(property, pageRows, messages));
+      paged.push(key, pushPages(property as unknown[], rows, messages));
     }
   }
   return paged;
@@ -135,11 +156,6 @@ export class PageAssembly {
       response[i] = 1;
       response[i + 1] = value;
     }
-  }
-
-  /** Pages still to come. */
-  get remaining(): number {
-    return this.#pages;
   }
 
   /** Adds the next page's rows; true once the answer is whole. */

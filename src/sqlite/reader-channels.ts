@@ -83,12 +83,15 @@ export class ReaderChannels implements ReadWorkers {
   readonly #pool: ServePool;
   readonly #task: Omit<ServeTask, 'port'>;
   readonly #readers: Reader[] = [];
+  readonly #now: () => number;
   #started = 0;
   #closed = false;
 
-  constructor(pool: ServePool, count: number, task: Omit<ServeTask, 'port'>) {
+  /** `now`: the clock a slice of answers is timed by (tests move their own). */
+  constructor(pool: ServePool, count: number, task: Omit<ServeTask, 'port'>, now: () => number = () => performance.now()) {
     this.#pool = pool;
     this.#task = task;
+    this.#now = now;
     pool.onThreadLost((stranded, error) => {
       if (!stranded || this.#closed) return;
       // Withdrawn, its task is given again, and the pool starts a thread for it.
@@ -186,11 +189,11 @@ export class ReaderChannels implements ReadWorkers {
    */
   #received(reader: Reader, first: ReaderMessage | undefined, paced: boolean): void {
     const port = reader.port!;
-    const start = paced ? performance.now() : 0;
+    const start = paced ? this.#now() : 0;
     let message = first;
     while (message !== undefined) {
       const page = this.#take(reader, port, message);
-      if (paced && (page || performance.now() - start >= SLICE_MS)) {
+      if (paced && (page || this.#now() - start >= SLICE_MS)) {
         this.#pause(reader, port);
         return;
       }
