@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ChangeFeed, type ChangeListener, type ChangeSubscription } from '../api/change-feed.js';
 import { aborted, overloaded, StoreError, toStoreError } from '../api/errors.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
@@ -10,6 +10,7 @@ import { loadPg, storeTypes } from './driver.js';
 import { pgStoreError } from './errors.js';
 import { pgListener } from './listener.js';
 import { execute } from './executor.js';
+import { OwnConnections, REPORTED_WRITES, type OwnConnection } from './own-connections.js';
 import type { PgImplementation } from './operation.js';
 import { pgImplementations } from './operations/index.js';
 import { migrate } from './schema.js';
@@ -50,6 +51,8 @@ export async function createPool(options: ResolvedPostgresOptions): Promise<Pool
   // An idle connection that dies (server restart, a killed backend) is reported here and
   // dropped from the pool; without a listener the 'error' event would end the process.
   pool.on('error', () => {});
+  // From its first connection (the migration's) on, the pool's backend pids are known.
+  OwnConnections.of(pool);
   return pool;
 }
 
@@ -70,6 +73,7 @@ export class PostgresEngine implements StoreEngine {
   /** Of those, the calls that have not had a connection yet. */
   readonly #waiting = { read: 0, write: 0 };
   readonly #changes: ChangeFeed;
+  readonly #own: OwnConnections;
   #closing: Promise<void> | undefined;
   #settled: (() => void) | undefined;
 
@@ -77,7 +81,8 @@ export class PostgresEngine implements StoreEngine {
   constructor(options: ResolvedPostgresOptions, pool: Pool, implementations: readonly PgImplementation[] = pgImplementations) {
     this.options = options;
     this.#pool = pool;
-    this.#changes = new ChangeFeed(pgListener(options));
+    this.#own = OwnConnections.of(pool);
+    this.#changes = new ChangeFeed(pgListener(options, this.#own));
     this.#implementations = new Map(implementations.map((implementation) => [implementation.operation.name, implementation]));
   }
 
@@ -144,6 +149,15 @@ export class PostgresEngine implements StoreEngine {
     this.#accepted[kind]++;
     this.#waiting[kind]++;
     let waiting = true;
+    // A write the change feed will not report: LISTEN lets its connection's notifications through.
+    const unreported: OwnConnection[] | undefined = kind === 'write' && !(this.#changes.active && REPORTED_WRITES.has(operation.name)) ? [] : undefined;
+    const onConnected = (client: PoolClient): void => {
+      if (unreported !== undefined) {
+        const connection = this.#own.unreported(client);
+        if (connection !== undefined) unreported.push(connection);
+      }
+      connected();
+    };
     const connected = (): void => {
       if (waiting) {
         waiting = false;
@@ -155,10 +169,11 @@ export class PostgresEngine implements StoreEngine {
       }
     };
     const start = performance.now();
-    const wait = { onConnected: connected, connectionTimeoutMs: this.options.pool.connectionTimeoutMs };
+    const wait = { onConnected, connectionTimeoutMs: this.options.pool.connectionTimeoutMs };
     const options = signal === undefined ? wait : { ...wait, signal };
     const result = execute(this.#pool, implementation, args, options).finally(() => {
       connected();
+      if (unreported !== undefined) this.#own.settled(unreported);
       this.#accepted[kind]--;
       this.#stats.recordLatency(operation.name, start);
       if (this.#accepted.read + this.#accepted.write === 0) this.#settled?.();

@@ -131,7 +131,7 @@ export async function execute(
   pool: Pool,
   implementation: PgImplementation,
   args: readonly unknown[],
-  options: ConnectOptions & { onConnected?: () => void } = {},
+  options: ConnectOptions & { onConnected?: (client: PoolClient) => void } = {},
 ): Promise<unknown> {
   const write = implementation.mode === 'write';
   for (let attempt = 1; ; attempt++) {
@@ -246,7 +246,7 @@ async function runOnce(
   pool: Pool,
   implementation: PgImplementation,
   args: readonly unknown[],
-  options: ConnectOptions & { onConnected?: () => void },
+  options: ConnectOptions & { onConnected?: (client: PoolClient) => void },
 ): Promise<Outcome> {
   let client: PoolClient;
   try {
@@ -255,7 +255,7 @@ async function runOnce(
     return { ok: false, error, phase: 'connect' };
   }
   // Once it has a connection, a call runs to the end, as a call sent to a SQLite thread does.
-  options.onConnected?.();
+  options.onConnected?.(client);
   // Without a listener, a connection that drops while this call holds it would crash the
   // process with an unhandled 'error' event.
   let broken: Error | undefined;

@@ -2,6 +2,7 @@ import type { Client, Notification } from 'pg';
 import type { ExternalWatch, StoreChange } from '../api/change-feed.js';
 import type { ResolvedPostgresOptions } from '../api/options.js';
 import { loadPg } from './driver.js';
+import type { OwnConnections } from './own-connections.js';
 import { quoteIdentifier } from './schema.js';
 
 /** How long a lost LISTEN connection waits before it connects again. */
@@ -23,8 +24,12 @@ export const channels = (schema: string): { tasks: string; events: string } => (
  * the first LISTEN is answered (or failed: the waiters' own timers still bound every
  * wait). A lost connection is made again, and that reconnection is reported as a change:
  * notifications sent while it was down are gone, so waiters look once more.
+ *
+ * The store's own writes are heard here too. Those its change feed reported already, sent
+ * by a connection of its pool (`own`), are dropped: each would cost a waiter one more look.
+ * Every other process's (and every other store's, which has a pool of its own) pass.
  */
-export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
+export function pgListener(options: ResolvedPostgresOptions, own?: OwnConnections): ExternalWatch {
   const names = channels(options.schema);
   return (emit: (change: StoreChange) => void) => {
     let stopped = false;
@@ -34,6 +39,7 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
     let readied!: () => void;
     const ready = new Promise<void>((resolve) => (readied = resolve));
     const onNotification = (message: Notification): void => {
+      if (own?.reported(message.processId) === true) return;
       if (message.channel === names.tasks) emit({ kind: 'external', tasks: { agentType: message.payload ?? '' } });
       else if (message.channel === names.events) emit({ kind: 'external', sessionId: message.payload ?? '' });
     };
@@ -44,6 +50,7 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
       next.on('end', () => lost(next));
       next.on('notification', onNotification);
       client = next;
+      if (own !== undefined) own.barrier = barrierOn(next);
       try {
         await next.connect();
         await next.query(`LISTEN ${quoteIdentifier(names.tasks)}; LISTEN ${quoteIdentifier(names.events)}`);
@@ -62,6 +69,7 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
     const lost = (which: Client): void => {
       if (client !== which) return;
       client = undefined;
+      if (own !== undefined) own.barrier = undefined;
       void which.end().catch(() => {});
       if (!stopped) retry = setTimeout(() => void connect(), RECONNECT_MS);
     };
@@ -74,8 +82,29 @@ export function pgListener(options: ResolvedPostgresOptions): ExternalWatch {
         if (retry !== undefined) clearTimeout(retry);
         const open = client;
         client = undefined;
+        if (own !== undefined) own.barrier = undefined;
         void open?.end().catch(() => {});
       },
     };
+  };
+}
+
+/**
+ * A query on the LISTEN connection, answered only after every notification the server had
+ * for it when the query was asked for. Askers join the one not sent yet, so at most one is
+ * in flight and one waits, however many writes ask.
+ */
+function barrierOn(client: Client): () => Promise<unknown> {
+  let waiting: Promise<unknown> | undefined;
+  let previous: Promise<unknown> = Promise.resolve();
+  return () => {
+    if (waiting !== undefined) return waiting;
+    const next: Promise<unknown> = previous.then(() => {
+      if (waiting === next) waiting = undefined;
+      return client.query('SELECT 1');
+    });
+    waiting = next;
+    previous = next.catch(() => {});
+    return next;
   };
 }
