@@ -78,6 +78,8 @@ export interface LgResult {
   callerCpuUs: number | null;
   /** Microseconds of the whole process's CPU (every thread) per step. */
   processCpuUs: number;
+  /** Microseconds per step of each other thread that used at least 2% of the process's CPU, busiest first (the writer first). */
+  threadsCpuUs: number[];
   databaseBytes: number;
 }
 
@@ -277,6 +279,7 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
     loop,
     callerCpuUs: used.callerUs,
     processCpuUs: used.processUs,
+    threadsCpuUs: used.threadsUs,
     databaseBytes,
   };
 }
