@@ -2,9 +2,7 @@ import { emptyCheckpoint, JsonPlusSerializer, uuid6, type Checkpoint, type Seria
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FastSerde, isPlainJson } from '../src/langgraph/plain-json.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
-import { engineOf, openStore, type Store } from '../src/store.js';
-import { lgWritesPut } from '../src/catalogue/langgraph.js';
-import { ownsBuffer, transferOnSend, transfersOf } from '../src/api/transfer.js';
+import { openStore, type Store } from '../src/store.js';
 import { tempDbPath } from './helpers/temp.js';
 
 // The saver writes and reads plain JSON without JsonPlusSerializer's replacer and reviver:
@@ -123,56 +121,5 @@ describe('AbathurSaver with its serializer', () => {
     const tuple = (await saver.getTuple(stored))!;
     expect(tuple.checkpoint.channel_values).toEqual({ a: { x: 1 } });
     expect(tuple.pendingWrites).toEqual([['task', 'a', { y: 2 }]]);
-  });
-});
-
-describe('buffers moved to the writer thread', () => {
-  it('marks only whole buffers of their own, and hands each mark out once', () => {
-    expect(ownsBuffer(new TextEncoder().encode('abc'))).toBe(true);
-    expect(ownsBuffer(new Uint8Array(new ArrayBuffer(8), 2, 4))).toBe(false);
-    expect(ownsBuffer(new Uint8Array(0))).toBe(false);
-    expect(ownsBuffer(Buffer.from('pooled'))).toBe(false);
-    const buffer = new ArrayBuffer(4);
-    const args = transferOnSend([1] as const, [buffer]);
-    expect(transfersOf(args)).toEqual([buffer]);
-    expect(transfersOf(args)).toBeUndefined();
-    expect(transfersOf(transferOnSend([2], []))).toBeUndefined();
-  });
-
-  it('stores a batch whose calls name one buffer twice, or one already moved', async () => {
-    const store = await openStore({ path: tempDbPath(), readers: 1 });
-    try {
-      const engine = engineOf(store);
-      const bytes = new TextEncoder().encode('"shared"');
-      const fresh = new TextEncoder().encode('"fresh"');
-      const gone = new TextEncoder().encode('"moved"');
-      structuredClone(gone.buffer, { transfer: [gone.buffer] });
-      const record = (checkpointId: string, values: Uint8Array[]) => ({
-        threadId: 't',
-        ns: '',
-        checkpointId,
-        taskId: 'task',
-        taskPath: '',
-        writes: values.map((value, i): [number, string, string, Uint8Array] => [i, 'c', 'json', value]),
-        replace: false,
-      });
-      // Two calls in one batch (same tick), the first naming its one buffer twice. Either would make
-      // postMessage throw, and fail both calls, if it went into the transfer list as named.
-      await Promise.all([
-        engine.call(lgWritesPut, () => transferOnSend([record('a', [bytes, bytes])] as const, [bytes.buffer, bytes.buffer])),
-        // The second names a buffer moved elsewhere already (detached) beside its own.
-        engine.call(lgWritesPut, () => transferOnSend([record('b', [fresh])] as const, [gone.buffer, fresh.buffer])),
-      ]);
-      const saver = new AbathurSaver(store);
-      const checkpoint: Checkpoint = { ...emptyCheckpoint(), id: 'a', channel_values: {}, channel_versions: {} };
-      await saver.put({ configurable: { thread_id: 't', checkpoint_ns: '' } }, checkpoint, { source: 'input', step: -1, parents: {} }, {});
-      const tuple = (await saver.getTuple({ configurable: { thread_id: 't', checkpoint_ns: '', checkpoint_id: 'a' } }))!;
-      expect(tuple.pendingWrites).toEqual([
-        ['task', 'c', 'shared'],
-        ['task', 'c', 'shared'],
-      ]);
-    } finally {
-      await store.close();
-    }
   });
 });

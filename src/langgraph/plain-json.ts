@@ -63,8 +63,6 @@ export interface Serialized {
   bytes: Uint8Array;
   /** The JSON text the bytes hold, when the value was plain JSON (so a caller need not stringify it again). */
   json: string | undefined;
-  /** The bytes were made for this value alone (encoded or copied here): nothing else holds them. */
-  owned: boolean;
 }
 
 /**
@@ -101,14 +99,14 @@ export class FastSerde {
   dumpSync(value: unknown): Serialized | undefined {
     if (!this.#plain || !isPlainJson(value)) return undefined;
     const json = JSON.stringify(value);
-    return { type: 'json', bytes: ENCODER.encode(json), json, owned: true };
+    return { type: 'json', bytes: ENCODER.encode(json), json };
   }
 
   /** Serializes through the serializer (the value is not plain JSON, or the serializer is not the default). */
   async dumpWithSerde(value: unknown): Promise<Serialized> {
     const [type, bytes] = await this.#serde.dumpsTyped(value);
     // The serializer's own bytes: copied, so a later change to them cannot reach the database.
-    return type === 'bytes' ? { type, bytes: bytes.slice(), json: undefined, owned: true } : { type, bytes, json: undefined, owned: false };
+    return { type, bytes: type === 'bytes' ? bytes.slice() : bytes, json: undefined };
   }
 
   /** What the serializer reads from (type, bytes); plain JSON without its reviver. */

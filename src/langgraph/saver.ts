@@ -34,7 +34,6 @@ import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 import { inSpan } from '../telemetry/instrument.js';
 import { FastSerde, type Serialized } from './plain-json.js';
-import { ownsBuffer, transferOnSend } from '../api/transfer.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */
 export interface AbathurSaverOptions {
@@ -65,13 +64,6 @@ const valueKey = (threadId: string, ns: string, channel: string, version: number
 
 /** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
-
-/** The buffers of serialized values that this saver alone holds: moved to the writer thread, not copied. */
-function ownedBuffers(values: readonly Serialized[]): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = [];
-  for (const value of values) if (value.owned && ownsBuffer(value.bytes)) buffers.push(value.bytes.buffer as ArrayBuffer);
-  return buffers;
-}
 
 /** Serializes every value, synchronously where each is plain JSON, else through the serializer. */
 function dumpAll(serde: FastSerde, values: readonly unknown[]): Serialized[] | Promise<Serialized[]> {
@@ -266,8 +258,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const toDump: unknown[] = [rest, metadata];
     for (const [channel] of present) toDump.push(values[channel]);
     const dumped = dumpAll(this.#serde(), toDump);
-    const all = Array.isArray(dumped) ? dumped : await dumped;
-    const [checkpointBytes, metadataBytes, ...serialized] = all;
+    const [checkpointBytes, metadataBytes, ...serialized] = Array.isArray(dumped) ? dumped : await dumped;
     let next = 0;
     const blobs = changed.map(([channel, version]): CheckpointToPut['blobs'][number] => {
       if (!Object.hasOwn(values, channel)) return [channel, version, 'empty', null];
@@ -295,8 +286,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       metadataJson,
       blobs,
     };
-    // The record's bytes are this call's alone: on SQLite they move to the writer thread.
-    await this.#engine.call(lgCheckpointPut, () => transferOnSend([record] as const, ownedBuffers(all)));
+    await this.#engine.call(lgCheckpointPut, () => [record] as const);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
   }
 
@@ -331,7 +321,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const indexed = channels.map((channel, i): WritesToPut['writes'][number] => [WRITES_IDX_MAP[channel] ?? i, channel, values[i]!.type, values[i]!.bytes]);
     const replace = indexed.length > 0 && indexed.every(([, channel]) => channel in WRITES_IDX_MAP);
     const record: WritesToPut = { threadId, ns, checkpointId, taskId: task, taskPath: path, writes: indexed, replace };
-    await this.#engine.call(lgWritesPut, () => transferOnSend([record] as const, ownedBuffers(values)));
+    await this.#engine.call(lgWritesPut, () => [record] as const);
   }
 
   /** Deletes every checkpoint, value and write of a thread, in every namespace. */

@@ -1,6 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { transfer } from 'comlink';
-import { transfersOf } from '../api/transfer.js';
 import type { CheckReport } from './check.js';
 import { fromWireError, StoreError } from '../api/errors.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
@@ -29,22 +27,6 @@ export interface WriterThread extends ThreadHandle {
 
 /** Starts a writer thread; `onExit` runs when it exits, once `exited` has rejected. */
 export type SpawnWriter = (onExit: () => void) => WriterThread;
-
-/**
- * The batch, with the buffers its calls marked for transfer (`transferOnSend`) moved to
- * the writer rather than copied. A buffer named twice, or already detached, would make
- * postMessage throw and fail the whole batch: each goes once, and only while attached.
- */
-function withTransfers(calls: OperationCall[]): OperationCall[] {
-  let moved: Set<ArrayBuffer> | undefined;
-  for (const [, args] of calls) {
-    const buffers = transfersOf(args);
-    if (buffers === undefined) continue;
-    moved ??= new Set();
-    for (const buffer of buffers) if (buffer.byteLength > 0) moved.add(buffer);
-  }
-  return moved === undefined ? calls : transfer(calls, [...moved]);
-}
 
 /** Consecutive writer threads that may die while starting before queued writes are failed. */
 const RESTART_ATTEMPTS = 5;
@@ -152,7 +134,7 @@ export class WriterClient extends CallQueue {
     this.stats.writeBatches.add(batch.length);
     const { remote, exited } = this.#thread;
     const calls = batch.map((call): OperationCall => [call.name, call.args]);
-    Promise.race([remote.execute(withTransfers(calls)), exited]).then(
+    Promise.race([remote.execute(calls), exited]).then(
       (response: WriteBatchResponse) => {
         this.#inFlight = undefined;
         this.#answered = true;
