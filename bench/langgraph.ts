@@ -23,6 +23,7 @@ import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openStore } from '../src/store.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
+import { cpuMeter } from './cpu.js';
 import { benchFile } from './paths.js';
 import { postgresDatabases } from './postgres-databases.js';
 import { int, machineInfo, table, type MachineInfo } from './report.js';
@@ -73,6 +74,12 @@ export interface LgResult {
   putWrites: Percentiles;
   /** How late the caller's event loop ran a 1 ms timer, in ms; count = the timer's firings. */
   loop: Percentiles;
+  /** Microseconds of the caller's (main) thread's CPU per step (per put); null where it cannot be read. */
+  callerCpuUs: number | null;
+  /** Microseconds of the whole process's CPU (every thread) per step. */
+  processCpuUs: number;
+  /** Microseconds per step of each other thread that used at least 2% of the process's CPU, busiest first (the writer first). */
+  threadsCpuUs: number[];
   databaseBytes: number;
 }
 
@@ -249,11 +256,13 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
   const samples = instrument(saver);
   const lateness = new TimerLateness();
   lateness.start();
+  const cpu = cpuMeter();
   const start = performance.now();
   const large = config.workload.endsWith('-large');
   if (config.workload.startsWith('graph')) await graphWork(saver, config, large);
   else await saverWork(saver, config, large);
   const seconds = (performance.now() - start) / 1000;
+  const used = cpu(samples.put.length);
   const loop = lateness.stop();
   await close();
   // Closing checkpoints the WAL into the file (both stores), so the file is the whole database.
@@ -268,6 +277,9 @@ export async function runLangGraphTrial(config: LgTrialConfig): Promise<LgResult
     put: percentiles(samples.put),
     putWrites: percentiles(samples.putWrites),
     loop,
+    callerCpuUs: used.callerUs,
+    processCpuUs: used.processUs,
+    threadsCpuUs: used.threadsUs,
     databaseBytes,
   };
 }
@@ -335,7 +347,7 @@ export async function runLangGraphBench(options: LgBenchOptions): Promise<LgBenc
           trials.push(result);
           options.progress?.(
             `  trial ${t + 1}/${options.trials} ${workload} ${system}: ${int(result.stepsPerSecond)} steps/s, ` +
-              `loop p99 ${result.loop.p99} ms (${result.loop.count} timer firings)`,
+              `caller CPU ${result.callerCpuUs ?? '-'} us/step, loop p99 ${result.loop.p99} ms (${result.loop.count} timer firings)`,
           );
         }
       }
@@ -361,7 +373,9 @@ const ms = (x: number) => `${x} ms`;
 export function formatLangGraphBench(report: LgBenchReport): string {
   const { machine, config } = report;
   // The baseline: LangGraph's own saver on the same engine (SqliteSaver; PostgresSaver for the PostgreSQL systems).
-  const rows = [['workload', 'system', 'steps/s', 'vs LangGraph', 'vs before', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db']];
+  const rows = [
+    ['workload', 'system', 'steps/s', 'vs LangGraph', 'vs before', 'caller CPU/step', 'process CPU/step', 'getTuple p50/p99', 'put p50/p99', 'loop p99', 'loop max', 'timer firings', 'db'],
+  ];
   for (const [workload, bySystem] of Object.entries(report.median)) {
     const before = bySystem.before?.stepsPerSecond;
     for (const [system, r] of Object.entries(bySystem)) {
@@ -372,6 +386,8 @@ export function formatLangGraphBench(report: LgBenchReport): string {
         int(r.stepsPerSecond),
         base === undefined ? '-' : `${(r.stepsPerSecond / base).toFixed(2)}x`,
         before === undefined ? '-' : `${(r.stepsPerSecond / before).toFixed(2)}x`,
+        r.callerCpuUs === null || r.callerCpuUs === undefined ? '-' : `${r.callerCpuUs} us`,
+        r.processCpuUs === undefined ? '-' : `${r.processCpuUs} us`,
         `${ms(r.getTuple.p50)} / ${ms(r.getTuple.p99)}`,
         `${ms(r.put.p50)} / ${ms(r.put.p99)}`,
         ms(r.loop.p99),

@@ -27,13 +27,13 @@ import {
   type KnownVersions,
   type ListCursor,
   type StoredCheckpoint,
-  type Typed,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
 import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 import { inSpan } from '../telemetry/instrument.js';
+import { FastSerde, type Serialized } from './plain-json.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */
 export interface AbathurSaverOptions {
@@ -65,10 +65,16 @@ const valueKey = (threadId: string, ns: string, channel: string, version: number
 /** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
 
-/** Values a serializer returns as the caller's own bytes: copied, so a later change to them cannot reach the database. */
-async function dump(serde: SerializerProtocol, value: unknown): Promise<Typed> {
-  const [type, bytes] = await serde.dumpsTyped(value);
-  return [type, type === 'bytes' ? bytes.slice() : bytes];
+/** Serializes every value, synchronously where each is plain JSON, else through the serializer. */
+function dumpAll(serde: FastSerde, values: readonly unknown[]): Serialized[] | Promise<Serialized[]> {
+  const out = new Array<Serialized>(values.length);
+  let pending: Promise<void>[] | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const fast = serde.dumpSync(values[i]);
+    if (fast !== undefined) out[i] = fast;
+    else (pending ??= []).push(serde.dumpWithSerde(values[i]).then((typed) => void (out[i] = typed)));
+  }
+  return pending === undefined ? out : Promise.all(pending).then(() => out);
 }
 
 /**
@@ -94,10 +100,13 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   readonly #values: DecodeCache<string, unknown>;
   /** By thread and namespace: the versions of the channel values last handed out and held in #values. */
   readonly #known: DecodeCache<string, KnownVersions>;
+  /** `serde` with plain JSON written and read without JsonPlusSerializer's replacer and reviver. */
+  #fast: FastSerde;
 
   /** A saver on an open store; closing the store is the caller's business. */
   constructor(store: Store, options?: AbathurSaverOptions) {
     super(options?.serde);
+    this.#fast = new FastSerde(this.serde);
     this.#store = storeOf('AbathurSaver', store);
     this.#engine = engineOf(this.#store);
     const bytes = options?.decodeCacheBytes;
@@ -122,6 +131,12 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   /** The store the checkpoints live in. */
   get store(): Store {
     return this.#store;
+  }
+
+  /** The serializer as this saver calls it (made again if `serde` was replaced since). */
+  #serde(): FastSerde {
+    if (this.#fast.serde !== this.serde) this.#fast = new FastSerde(this.serde);
+    return this.#fast;
   }
 
   /** Closes the store if {@link fromPath} opened it; a store passed in stays open. */
@@ -238,21 +253,26 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       }
     }
     // Only the channels in newVersions are serialized and stored: an unchanged channel's
-    // value is already stored under its version.
-    const [checkpointBytes, metadataBytes, ...serialized] = await Promise.all([
-      dump(this.serde, rest),
-      dump(this.serde, metadata),
-      ...changed.map(([channel]) => (Object.hasOwn(values, channel) ? dump(this.serde, values[channel]) : undefined)),
-    ]);
-    const blobs = changed.map(([channel, version], i): CheckpointToPut['blobs'][number] => {
-      const typed = serialized[i];
-      return typed === undefined ? [channel, version, 'empty', null] : [channel, version, typed[0], typed[1]];
+    // value is already stored under its version. A channel in newVersions without a value is stored as 'empty'.
+    const present = changed.filter(([channel]) => Object.hasOwn(values, channel));
+    const toDump: unknown[] = [rest, metadata];
+    for (const [channel] of present) toDump.push(values[channel]);
+    const dumped = dumpAll(this.#serde(), toDump);
+    const [checkpointBytes, metadataBytes, ...serialized] = Array.isArray(dumped) ? dumped : await dumped;
+    let next = 0;
+    const blobs = changed.map(([channel, version]): CheckpointToPut['blobs'][number] => {
+      if (!Object.hasOwn(values, channel)) return [channel, version, 'empty', null];
+      const typed = serialized[next++]!;
+      return [channel, version, typed.type, typed.bytes];
     });
-    let metadataJson: string | null;
-    try {
-      metadataJson = JSON.stringify(metadata) ?? null;
-    } catch {
-      metadataJson = null;
+    // The metadata's JSON for list()'s filter: the serialized text itself when it is plain JSON.
+    let metadataJson: string | null = metadataBytes!.json ?? null;
+    if (metadataJson === null) {
+      try {
+        metadataJson = JSON.stringify(metadata) ?? null;
+      } catch {
+        metadataJson = null;
+      }
     }
     const record: CheckpointToPut = {
       threadId,
@@ -260,9 +280,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       id,
       parentId: parent,
       v,
-      checkpoint: checkpointBytes,
+      checkpoint: [checkpointBytes!.type, checkpointBytes!.bytes],
       channelVersions: JSON.stringify(checkpoint.channel_versions ?? {}),
-      metadata: metadataBytes,
+      metadata: [metadataBytes!.type, metadataBytes!.bytes],
       metadataJson,
       blobs,
     };
@@ -289,14 +309,16 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const task = configText('taskId', taskId);
     const path = configText('taskPath', taskPath, true);
     if (!Array.isArray(writes)) throw invalidArgument(`putWrites needs an array of [channel, value] writes, got ${describeValue(writes)}`);
-    const indexed = await Promise.all(
-      writes.map(async (write, i): Promise<WritesToPut['writes'][number]> => {
-        if (!Array.isArray(write)) throw invalidArgument(`writes[${i}] must be a [channel, value] pair, got ${describeValue(write)}`);
-        const channel = configText(`writes[${i}] channel`, write[0]);
-        const [type, bytes] = await dump(this.serde, write[1]);
-        return [WRITES_IDX_MAP[channel] ?? i, channel, type, bytes];
-      }),
+    const channels = writes.map((write, i): string => {
+      if (!Array.isArray(write)) throw invalidArgument(`writes[${i}] must be a [channel, value] pair, got ${describeValue(write)}`);
+      return configText(`writes[${i}] channel`, write[0]);
+    });
+    const dumped = dumpAll(
+      this.#serde(),
+      writes.map((write) => write[1]),
     );
+    const values = Array.isArray(dumped) ? dumped : await dumped;
+    const indexed = channels.map((channel, i): WritesToPut['writes'][number] => [WRITES_IDX_MAP[channel] ?? i, channel, values[i]!.type, values[i]!.bytes]);
     const replace = indexed.length > 0 && indexed.every(([, channel]) => channel in WRITES_IDX_MAP);
     const record: WritesToPut = { threadId, ns, checkpointId, taskId: task, taskPath: path, writes: indexed, replace };
     await this.#engine.call(lgWritesPut, () => [record] as const);
@@ -341,7 +363,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
         held[channel] = version!;
         continue;
       }
-      const value: unknown = await this.serde.loadsTyped(type, bytes);
+      const value: unknown = await this.#serde().load(type, bytes);
       if (key !== undefined && value !== undefined && !ArrayBuffer.isView(value) && this.#values.enabled) {
         this.#values.set(key, deepFreeze(value), bytes.byteLength);
         held[channel] = version!;
@@ -356,14 +378,14 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   }
 
   async #tuple(stored: StoredCheckpoint): Promise<CheckpointTuple | undefined> {
-    const serde = this.serde;
-    const rest = (await serde.loadsTyped(stored.checkpoint[0], stored.checkpoint[1])) as Omit<Checkpoint, 'channel_values'>;
+    const serde = this.#serde();
+    const rest = (await serde.load(stored.checkpoint[0], stored.checkpoint[1])) as Omit<Checkpoint, 'channel_values'>;
     const [metadata, values, pendingWrites] = await Promise.all([
-      serde.loadsTyped(stored.metadata[0], stored.metadata[1]) as Promise<CheckpointMetadata>,
+      serde.load(stored.metadata[0], stored.metadata[1]) as Promise<CheckpointMetadata> | CheckpointMetadata,
       this.#channelValues(stored, rest.channel_versions ?? {}),
       Promise.all(
         stored.writes.map(
-          async ([taskId, channel, type, bytes]): Promise<CheckpointPendingWrite> => [taskId, channel, await serde.loadsTyped(type, bytes)],
+          async ([taskId, channel, type, bytes]): Promise<CheckpointPendingWrite> => [taskId, channel, await serde.load(type, bytes)],
         ),
       ),
     ]);
@@ -371,7 +393,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const checkpoint: Checkpoint = { ...rest, channel_values: Object.fromEntries(values) };
     if (stored.sends !== null) {
       // A checkpoint from before format 4 kept its pending sends as the parent's writes.
-      checkpoint.channel_values[TASKS] = await Promise.all(stored.sends.map(([type, bytes]) => serde.loadsTyped(type, bytes)));
+      checkpoint.channel_values[TASKS] = await Promise.all(stored.sends.map(([type, bytes]) => serde.load(type, bytes)));
       const versions = Object.values(checkpoint.channel_versions);
       checkpoint.channel_versions[TASKS] = versions.length > 0 ? versions.reduce((most, version) => maxChannelVersion(most, version)) : this.getNextVersion(undefined);
     }
