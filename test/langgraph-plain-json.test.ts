@@ -83,6 +83,18 @@ describe('plain JSON without the serializer', () => {
     loads.mockRestore();
   });
 
+  it('hands deep nesting and bytes that are not JSON to the serializer, which answers as it would', async () => {
+    const fast = new FastSerde(jsonPlus);
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 300; i++) deep = [deep];
+    expect(isPlainJson(deep)).toBe(false);
+    const [type, bytes] = await jsonPlus.dumpsTyped(deep);
+    expect(await fast.load(type, bytes)).toEqual(deep);
+    const broken = new TextEncoder().encode('{"unterminated":');
+    await expect(Promise.resolve().then(() => fast.load('json', broken))).rejects.toThrow(SyntaxError);
+    await expect(jsonPlus.loadsTyped('json', broken)).rejects.toThrow(SyntaxError);
+  });
+
   it('never takes the short path for another serializer, a subclass, or a patched JsonPlusSerializer', () => {
     class Sub extends JsonPlusSerializer {}
     const patched = new JsonPlusSerializer();

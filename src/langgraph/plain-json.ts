@@ -35,7 +35,10 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
   }
   if (proto !== Object.prototype && proto !== null) return false;
   const object = value as Record<string, unknown>;
-  for (const key of Object.keys(object)) if (!isPlainJson(object[key], depth + 1)) return false;
+  // for-in rather than Object.keys: no array per object. It would also see enumerable keys
+  // added to Object.prototype, which JSON.stringify ignores: at worst a plain value is
+  // handed to the serializer.
+  for (const key in object) if (!isPlainJson(object[key], depth + 1)) return false;
   return true;
 }
 
