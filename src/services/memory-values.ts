@@ -27,11 +27,6 @@ export class MemoryValues {
     this.#values = new DecodeCache(maxBytes);
   }
 
-  /** Bytes of value text held now. */
-  get bytes(): number {
-    return this.#values.bytes;
-  }
-
   /** The value of version row `id`, whose stored JSON text is `text`. */
   value(id: number, text: string): JsonValue {
     if (!this.#values.enabled) return JSON.parse(text) as JsonValue;
