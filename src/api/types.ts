@@ -579,10 +579,12 @@ export interface StoreOptions {
   maxStateBytes?: number;
   /**
    * Bound of the caches of decoded histories on the caller's thread, in bytes of JSON text
-   * (each cache: the events of `sessions.get` and `sessions.events`, the ADK session
-   * service's events, the LangGraph saver's channel values). Events and channel values
-   * never change once written, so a read of a session or thread already seen fetches and
-   * decodes only what is new; what they hand out is deep-frozen and shared between calls.
+   * (each cache: the events of `sessions.get` and `sessions.events`, the values of memory
+   * versions that `memory.get`, `history`, `search` and `context` return, the ADK session
+   * service's events, the LangGraph saver's channel values). Events, memory versions and
+   * channel values never change once written, so a read of a session or thread already
+   * seen fetches and decodes only what is new, and a memory version's value is parsed once;
+   * what they hand out is deep-frozen and shared between calls.
    * 0 turns the caches off (every read decodes all it returns, as mutable objects).
    * Default 64 MiB.
    */

@@ -4,7 +4,7 @@ import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
 import { defineOperation, pluck, raw } from './operation.js';
 import { MEMORY_ENTRIES } from './tables.js';
-import type { RawRow } from './table.js';
+import { defineTable, type RawRow } from './table.js';
 import { NOW } from './sql.js';
 
 // A key's versions are rows (namespace, key, version). The current one is the newest
@@ -26,6 +26,19 @@ const CURRENT_FOR_UPDATE =
   'WHERE namespace = ? AND key = ? AND is_deleted = 0 ORDER BY version DESC LIMIT 1';
 
 const describe = (namespace: string, key: string): string => `memory ${namespace} / ${key}`;
+
+/**
+ * A memory version as the reads (get, history, search, context) return it: MEMORY_ENTRIES'
+ * columns in the same order, the value still its JSON text. The caller's thread decodes
+ * it (src/services/memory-values.ts): a version's value never changes once written (its
+ * row is only ever marked deleted; ids are never reused), so a process decodes each
+ * version's value once while it is hot, and a row sent as text crosses from a reader
+ * thread as one string rather than an object graph.
+ */
+export const MEMORY_ROWS = defineTable('memory_entries', { ...MEMORY_ENTRIES.spec, value: 'text' });
+
+/** A memory version with its value as stored: JSON text. */
+export type StoredMemoryEntry = MemoryEntry<string>;
 
 // Newest live version of every key under a namespace prefix, in (namespace, key) order.
 // Two index ranges, the prefix itself then everything under `prefix:`, concatenated in
@@ -91,11 +104,11 @@ export const memoryGet = defineOperation({
     current: CURRENT,
     version: raw(`SELECT ${MEMORY_ENTRIES.columns} FROM memory_entries WHERE namespace = ? AND key = ? AND version = ?`),
   },
-  run({ st }, [namespace, key, version]: readonly [string, string, number | null]): MemoryEntry | undefined {
+  run({ st }, [namespace, key, version]: readonly [string, string, number | null]): StoredMemoryEntry | undefined {
     const row = (version === null ? st.current.get(namespace, key) : st.version.get(namespace, key, version)) as
       | RawRow
       | undefined;
-    return row === undefined ? undefined : MEMORY_ENTRIES.decode(row);
+    return row === undefined ? undefined : MEMORY_ROWS.decode(row);
   },
 });
 
@@ -219,11 +232,11 @@ export const memoryHistory = defineOperation({
   run(
     { st },
     [namespace, key, limit, after]: readonly [string, string, number, readonly [number] | null],
-  ): Page<MemoryEntry> {
+  ): Page<StoredMemoryEntry> {
     const rows = (after === null
       ? st.first.all(namespace, key, limit + 1)
       : st.next.all(namespace, key, after[0], limit + 1)) as RawRow[];
-    return toPage(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.version]);
+    return toPage(rows, limit, MEMORY_ROWS.decode, (entry) => [entry.version]);
   },
 });
 
@@ -234,11 +247,11 @@ export const memorySearch = defineOperation({
   run(
     { st },
     [prefix, type, limit, after]: readonly [string, MemoryType | null, number, readonly [string, string] | null],
-  ): Page<MemoryEntry> {
+  ): Page<StoredMemoryEntry> {
     const rows = (after === null
       ? st.first.all({ prefix, type, limit: limit + 1 })
       : st.next.all({ prefix, type, afterNamespace: after[0], afterKey: after[1], limit: limit + 1 })) as RawRow[];
-    return toPage(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.namespace, entry.key]);
+    return toPage(rows, limit, MEMORY_ROWS.decode, (entry) => [entry.namespace, entry.key]);
   },
 });
 
@@ -249,17 +262,17 @@ export const memoryContext = defineOperation({
   run(
     { st },
     [sessionId, userId, appName, projectId, limit]: readonly [string, string, string, string | null, number],
-  ): MemoryContext {
+  ): MemoryContext<string> {
     let truncated = false;
     // All four scopes are read in the batch's one read transaction: one snapshot.
-    const scope = (prefix: string | null): MemoryEntry[] => {
+    const scope = (prefix: string | null): StoredMemoryEntry[] => {
       if (prefix === null) return [];
       const rows = st.latest.all({ prefix, type: null, limit: limit + 1 }) as RawRow[];
       if (rows.length > limit) {
         truncated = true;
         rows.length = limit;
       }
-      return rows.map((row) => MEMORY_ENTRIES.decode(row));
+      return rows.map((row) => MEMORY_ROWS.decode(row));
     };
     return {
       session: scope(`session:${sessionId}`),

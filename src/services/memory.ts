@@ -26,15 +26,23 @@ import {
   type WriteOptions,
 } from '../api/types.js';
 import * as v from '../api/validate.js';
+import { MemoryValues } from './memory-values.js';
 
 const MAX_VERSION = 2 ** 31;
 
 /**
  * Long-term memory: versioned JSON values under colon-separated namespaces. Every change
  * adds a version; delete and rollback mark versions deleted rather than removing them.
+ *
+ * The reads (get, history, search, context) decode each version's value on this thread
+ * once while it stays in the store's decode cache (`decodeCacheBytes`): a version's value
+ * never changes once written, so the values they return are deep-frozen and shared by
+ * every read (copy one to change it); each entry object and each array is the caller's
+ * own. With `decodeCacheBytes: 0` the values are fresh, mutable objects.
  */
 export class Memory {
   readonly #engine: StoreEngine;
+  readonly #values: MemoryValues;
 
   /**
    * Each Store makes its own, on its engine: use `store.<service>`.
@@ -43,6 +51,7 @@ export class Memory {
    */
   constructor(engine: StoreEngine) {
     this.#engine = engine;
+    this.#values = new MemoryValues(engine.options.decodeCacheBytes);
   }
 
   /**
@@ -76,15 +85,16 @@ export class Memory {
    * @example
    * const theme = await store.memory.get<string>('user:alice:preferences', 'theme');
    */
-  get<Value = JsonValue>(namespace: string, key: string, options?: GetMemoryOptions): Promise<MemoryEntry<Value> | undefined> {
-    return this.#engine.call(memoryGet, () => {
+  async get<Value = JsonValue>(namespace: string, key: string, options?: GetMemoryOptions): Promise<MemoryEntry<Value> | undefined> {
+    const row = await this.#engine.call(memoryGet, () => {
       const o = v.options('options', options, ['version'] as const);
       return [
         v.namespace('namespace', namespace),
         v.identifier('key', key),
         v.optionalInteger('version', o.version, 1, MAX_VERSION),
       ] as const;
-    }, options?.signal) as Promise<MemoryEntry<Value> | undefined>;
+    }, options?.signal);
+    return row === undefined ? undefined : this.#values.entry<Value>(row);
   }
 
   /**
@@ -124,8 +134,8 @@ export class Memory {
   }
 
   /** Every version of a key, deleted ones included, newest first. */
-  history<Value = JsonValue>(namespace: string, key: string, options?: ListOptions): Promise<Page<MemoryEntry<Value>>> {
-    return this.#engine.call(memoryHistory, () => {
+  async history<Value = JsonValue>(namespace: string, key: string, options?: ListOptions): Promise<Page<MemoryEntry<Value>>> {
+    const page = await this.#engine.call(memoryHistory, () => {
       const o = v.options('options', options, ['limit', 'cursor'] as const);
       return [
         v.namespace('namespace', namespace),
@@ -133,12 +143,13 @@ export class Memory {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'n') as [number]),
       ] as const;
-    }, options?.signal) as Promise<Page<MemoryEntry<Value>>>;
+    }, options?.signal);
+    return this.#values.page<Value>(page);
   }
 
   /** The current version of every key under a namespace prefix, in (namespace, key) order. */
-  search<Value = JsonValue>(query: SearchMemoryOptions): Promise<Page<MemoryEntry<Value>>> {
-    return this.#engine.call(memorySearch, () => {
+  async search<Value = JsonValue>(query: SearchMemoryOptions): Promise<Page<MemoryEntry<Value>>> {
+    const page = await this.#engine.call(memorySearch, () => {
       const o = v.options('query', query, ['namespacePrefix', 'type', 'limit', 'cursor'] as const);
       return [
         v.namespace('namespacePrefix', o.namespacePrefix),
@@ -146,7 +157,8 @@ export class Memory {
         v.limit(o.limit),
         o.cursor === undefined ? null : (decodeCursor(v.text('cursor', o.cursor), 'ss') as [string, string]),
       ] as const;
-    }, query?.signal) as Promise<Page<MemoryEntry<Value>>>;
+    }, query?.signal);
+    return this.#values.page<Value>(page);
   }
 
   /**
@@ -154,8 +166,8 @@ export class Memory {
    * every entry under `session:<sessionId>`, `user:<userId>`, `app:<appName>` and
    * `project:<projectId>`.
    */
-  context<Value = JsonValue>(query: ContextQuery): Promise<MemoryContext<Value>> {
-    return this.#engine.call(memoryContext, () => {
+  async context<Value = JsonValue>(query: ContextQuery): Promise<MemoryContext<Value>> {
+    const context = await this.#engine.call(memoryContext, () => {
       const o = v.options('query', query, ['sessionId', 'userId', 'appName', 'projectId', 'limit'] as const);
       return [
         v.segment('sessionId', o.sessionId),
@@ -164,7 +176,8 @@ export class Memory {
         o.projectId === undefined || o.projectId === null ? null : v.segment('projectId', o.projectId),
         v.limit(o.limit, 1000, 10_000),
       ] as const;
-    }, query?.signal) as Promise<MemoryContext<Value>>;
+    }, query?.signal);
+    return this.#values.context<Value>(context);
   }
 
   /** Soft-deletes episodic keys whose current version was written before `olderThan`. */

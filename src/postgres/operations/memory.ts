@@ -1,5 +1,4 @@
 import { StoreError } from '../../api/errors.js';
-import type { MemoryEntry } from '../../api/types.js';
 import { toPage } from '../../catalogue/cursor.js';
 import {
   memoryAdd,
@@ -11,6 +10,8 @@ import {
   memoryRollback,
   memorySearch,
   memoryUpdate,
+  MEMORY_ROWS,
+  type StoredMemoryEntry,
 } from '../../catalogue/memory.js';
 import { defineTable, type RawRow, type RowOf } from '../../catalogue/table.js';
 import { MEMORY_ENTRIES } from '../../catalogue/tables.js';
@@ -71,7 +72,7 @@ export const pgMemoryGet = implement(memoryGet, {
   },
   async run(q, [namespace, key, version]) {
     const row = version === null ? await q.one('current', [namespace, key]) : await q.one('version', [namespace, key, version]);
-    return row === undefined ? undefined : MEMORY_ENTRIES.decode(row);
+    return row === undefined ? undefined : MEMORY_ROWS.decode(row);
   },
 });
 
@@ -198,7 +199,7 @@ export const pgMemoryHistory = implement(memoryHistory, {
   async run(q, [namespace, key, limit, after]) {
     const rows =
       after === null ? await q.all('first', [namespace, key, limit + 1]) : await q.all('next', [namespace, key, limit + 1, after[0]]);
-    return toPage<RawRow, MemoryEntry>(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.version]);
+    return toPage<RawRow, StoredMemoryEntry>(rows, limit, MEMORY_ROWS.decode, (entry) => [entry.version]);
   },
 });
 
@@ -234,7 +235,7 @@ export const pgMemorySearch = implement(memorySearch, {
     let rows: RawRow[];
     if (type === null) rows = after === null ? await q.all('first', [prefix, n]) : await q.all('next', [prefix, n, after[0], after[1]]);
     else rows = after === null ? await q.all('typedFirst', [prefix, n, type]) : await q.all('typedNext', [prefix, n, type, after[0], after[1]]);
-    return toPage<RawRow, MemoryEntry>(rows, limit, MEMORY_ENTRIES.decode, (entry) => [entry.namespace, entry.key]);
+    return toPage<RawRow, StoredMemoryEntry>(rows, limit, MEMORY_ROWS.decode, (entry) => [entry.namespace, entry.key]);
   },
 });
 
@@ -252,11 +253,11 @@ export const pgMemoryContext = implement(memoryContext, {
   async run(q, [sessionId, userId, appName, projectId, limit]) {
     const prefixes = [`session:${sessionId}`, `user:${userId}`, `app:${appName}`, projectId === null ? null : `project:${projectId}`];
     const rows = await q.all('latest', [...prefixes, limit + 1]);
-    const scopes: Record<(typeof CONTEXT_SCOPES)[number], MemoryEntry[]> = { session: [], user: [], app: [], project: [] };
+    const scopes: Record<(typeof CONTEXT_SCOPES)[number], StoredMemoryEntry[]> = { session: [], user: [], app: [], project: [] };
     let truncated = false;
     for (const row of rows) {
-      const scope = scopes[CONTEXT_SCOPES[IN_SCOPE.decodeAt(row, MEMORY_ENTRIES.width).scope]!];
-      if (scope.length < limit) scope.push(MEMORY_ENTRIES.decode(row));
+      const scope = scopes[CONTEXT_SCOPES[IN_SCOPE.decodeAt(row, MEMORY_ROWS.width).scope]!];
+      if (scope.length < limit) scope.push(MEMORY_ROWS.decode(row));
       else truncated = true;
     }
     return { ...scopes, truncated };
