@@ -16,9 +16,11 @@
 CREATE INDEX idx_tasks_pending_dependencies ON tasks USING gin (dependencies jsonb_path_ops)
   WHERE status = 'pending' AND dependencies <> '[]'::jsonb;
 
-CREATE OR REPLACE FUNCTION abathur_notify_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  waiting text;
+-- The function's search_path is the one this migration runs under (the store's schema): a
+-- trigger runs under its caller's, and a session of another tool may write the table by
+-- its qualified name.
+CREATE OR REPLACE FUNCTION abathur_notify_tasks() RETURNS trigger LANGUAGE plpgsql
+  SET search_path FROM CURRENT AS $$
 BEGIN
   IF NEW.status = 'pending' THEN
     IF TG_OP = 'INSERT' AND NEW.dependencies IS NOT NULL AND NEW.dependencies <> '[]'::jsonb THEN
@@ -28,13 +30,9 @@ BEGIN
     PERFORM pg_notify(TG_TABLE_SCHEMA || '.abathur_tasks', NEW.agent_type);
   ELSIF NEW.status = 'completed' THEN
     PERFORM pg_advisory_xact_lock(hashtext(TG_TABLE_SCHEMA || '.abathur_tasks'), hashtext(NEW.id));
-    -- The table by its schema: the function runs under the caller's search_path.
-    FOR waiting IN EXECUTE format(
-      'SELECT DISTINCT agent_type FROM %I.tasks WHERE status = ''pending'' AND dependencies <> ''[]''::jsonb AND dependencies @> $1',
-      TG_TABLE_SCHEMA) USING jsonb_build_array(NEW.id)
-    LOOP
-      PERFORM pg_notify(TG_TABLE_SCHEMA || '.abathur_tasks', waiting);
-    END LOOP;
+    PERFORM pg_notify(TG_TABLE_SCHEMA || '.abathur_tasks', waiting.agent_type)
+      FROM (SELECT DISTINCT agent_type FROM tasks
+            WHERE status = 'pending' AND dependencies <> '[]'::jsonb AND dependencies @> jsonb_build_array(NEW.id)) AS waiting;
   END IF;
   RETURN NULL;
 END
