@@ -101,4 +101,16 @@ describe('PostgreSQL completion notifications (migration 006)', () => {
     // The insert's notification, then the completion's for the dependent it now sees.
     expect(await upTo('done')).toEqual(['reviewer', 'reviewer']);
   });
+
+  it('a session of another tool, with its own search_path, completes a task by its qualified name and the dependents are notified', async () => {
+    const store = await openPostgresTestStore();
+    const { upTo } = await listen(store);
+    await store.tasks.create({ id: 'code', prompt: 'p', inputData: {}, agentType: 'coder' });
+    await store.tasks.create({ id: 'review', prompt: 'p', inputData: {}, agentType: 'reviewer', dependencies: ['code'] });
+    await upTo('created');
+    const tool = await connect(urlOf(store));
+    await tool.query('SET search_path = public');
+    await tool.query("UPDATE abathur.tasks SET status = 'completed' WHERE id = 'code'");
+    expect(await upTo('completed')).toEqual(['reviewer']);
+  });
 });
