@@ -11,7 +11,7 @@ import { adapterOperations, operations } from '../src/catalogue/index.js';
 import { formatCheckReport } from '../src/diagnostics/check-report.js';
 import { AbathurMemoryService, AbathurSessionService } from '../src/adk/index.js';
 import { AbathurSaver, AbathurStore } from '../src/langgraph/index.js';
-import { PG_ACCEPTED_PLANS } from '../src/postgres/check.js';
+import { PG_ACCEPTED_PLANS, PG_TRIGGER_STATEMENTS } from '../src/postgres/check.js';
 import { pgImplementations } from '../src/postgres/operations/index.js';
 import { migrate, postgresMigrations, postgresSchemaVersion } from '../src/postgres/schema.js';
 import { freshEmptyPostgresUrl, freshPostgresUrl, openPostgresTestStore, pgClient } from './helpers/postgres.js';
@@ -282,7 +282,7 @@ describe('check() on PostgreSQL', () => {
     expect(Object.fromEntries(report.indexes.filter((f) => f.servedBy !== f.requirement).map((f) => [f.requirement, f.servedBy]))).toEqual(
       SERVED_BY_OTHERS,
     );
-    // Beyond the 33: the foreign key's and the event ids' of 001, and the adapters' (003, 004).
+    // Beyond the 33: the foreign key's and the event ids' of 001, the adapters' (003, 004), the leases' (005), the dependents' (006).
     expect(report.extraIndexes.sort()).toEqual([
       'idx_adk_memory_fts',
       'idx_adk_sessions_app_updated',
@@ -290,11 +290,12 @@ describe('check() on PostgreSQL', () => {
       'idx_checkpoints_session',
       'idx_session_events_event_id',
       'idx_tasks_lease_expiry',
+      'idx_tasks_pending_dependencies',
       'lg_checkpoints_newest',
       'lg_checkpoints_thread_newest',
       'lg_store_expiry',
     ]);
-    expect(report.plans!.length).toBe(pgImplementations.reduce((n, i) => n + Object.keys(i.statements).length, 1));
+    expect(report.plans!.length).toBe(pgImplementations.reduce((n, i) => n + Object.keys(i.statements).length, 1 + PG_TRIGGER_STATEMENTS.length));
     const text = formatCheckReport(report);
     expect(text).toContain('33 of 33 satisfied');
     expect(text).toContain('read no large table end to end');

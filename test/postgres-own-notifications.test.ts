@@ -7,6 +7,8 @@ import { resolvePostgresOptions } from '../src/api/options.js';
 import { createPool } from '../src/postgres/engine.js';
 import { channels, pgListener } from '../src/postgres/listener.js';
 import { OwnConnections } from '../src/postgres/own-connections.js';
+import { createEvent } from '@google/adk';
+import { AbathurSessionService } from '../src/adk/index.js';
 import { openStore, type Store } from '../src/store.js';
 import { freshPostgresUrl, openPostgresTestStore, urlOf } from './helpers/postgres.js';
 
@@ -174,6 +176,21 @@ describe('a store on PostgreSQL', () => {
     expect((await watch.next()).value).toMatchObject({ seq: 1 });
     await other.tasks.create({ id: 'theirs', prompt: 'p', inputData: {}, agentType: 'a' });
     expect((await waiting)?.id).toBe('theirs');
+    await watch.return?.();
+  });
+
+  it('still hears, through LISTEN, its own writes that the feed does not report: the ADK adapter appending to a watched session', async () => {
+    const store = await openPostgresTestStore();
+    closers.push(() => store.close());
+    const service = new AbathurSessionService(store);
+    const session = await service.createSession({ appName: 'app', userId: 'u', sessionId: 'adk' });
+    const { items } = await store.sessions.listByUser('u', { limit: 10 });
+    const storeId = items.find((s) => (s.metadata as { adk?: { sessionId?: string } } | null)?.adk?.sessionId === 'adk')!.id;
+    const watch = store.sessions.watch(storeId)[Symbol.asyncIterator]();
+    const next = watch.next();
+    await sleep(100);
+    await service.appendEvent({ session, event: createEvent({ author: 'agent', invocationId: 'inv', id: 'e1', timestamp: 5 }) });
+    expect(await Promise.race([next.then((step) => (step.done === true ? 'ended' : 'yielded')), sleep(3_000).then(() => 'not heard')])).toBe('yielded');
     await watch.return?.();
   });
 });

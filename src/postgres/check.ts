@@ -133,6 +133,19 @@ export function checkPgIndexes(indexes: readonly PgIndex[]): IndexFinding[] {
   return INDEX_REQUIREMENTS.map((requirement) => findIndex(indexes, requirement));
 }
 
+/**
+ * What the triggers of the migrations run on every matching write, planned with the
+ * catalogue's statements: the pending dependents a completion looks for (006, through
+ * idx_tasks_pending_dependencies), as abathur_notify_tasks() runs it.
+ */
+export const PG_TRIGGER_STATEMENTS: readonly { operation: string; statement: string; sql: string }[] = [
+  {
+    operation: 'tasks_notify trigger',
+    statement: 'completionDependents',
+    sql: "SELECT DISTINCT agent_type FROM tasks WHERE status = 'pending' AND dependencies <> '[]'::jsonb AND dependencies @> $1::jsonb",
+  },
+];
+
 interface PlanNode {
   'Node Type': string;
   Strategy?: string;
@@ -242,7 +255,10 @@ export async function explainPgStatements(
     [schema],
   );
   const tableRows = new Map(sizes.map((row) => [row.table, row.rows]));
-  const statements: { operation: string; statement: string; sql: string }[] = [{ operation: 'audit', statement: 'insert', sql: PG_AUDIT_INSERT }];
+  const statements: { operation: string; statement: string; sql: string }[] = [
+    { operation: 'audit', statement: 'insert', sql: PG_AUDIT_INSERT },
+    ...PG_TRIGGER_STATEMENTS,
+  ];
   for (const implementation of implementations) {
     for (const [statement, sql] of Object.entries(implementation.statements)) {
       statements.push({ operation: implementation.operation.name, statement, sql });
