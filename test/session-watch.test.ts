@@ -5,6 +5,8 @@ import type { Store } from '../src/store.js';
 import type { SessionEvent } from '../src/api/types.js';
 import { describeEachEngine, type TestEngine } from './helpers/engines.js';
 import { urlOf } from './helpers/postgres.js';
+import { createEvent } from '@google/adk';
+import { AbathurSessionService } from '../src/adk/index.js';
 
 const others: Store[] = [];
 afterEach(async () => {
@@ -15,6 +17,13 @@ async function second(engine: TestEngine, store: Store): Promise<Store> {
   const other = engine.name === 'sqlite' ? await openStore({ path: store.path, readers: 1 }) : await openStore({ url: urlOf(store) });
   others.push(other);
   return other;
+}
+
+/** The promise's value, or a failure after 5 s: a watcher that is never woken fails here, not at the test's timeout. */
+function within<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('not woken within 5 s')), 5000)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Takes `n` events from the iterator. */
@@ -76,6 +85,23 @@ describeEachEngine('sessions.watch', (engine) => {
     await other.sessions.appendEvent(id, { from: 'other', n: 2 });
     expect((await events.next()).value).toMatchObject({ seq: 2 });
     await events.return?.();
+  });
+
+  it("hears this store's own ADK appends and deletes, which name the session by its ADK key", async () => {
+    const store = await engine.open();
+    const service = new AbathurSessionService(store);
+    const session = await service.createSession({ appName: 'app', userId: 'u', sessionId: 'adk' });
+    const { items } = await store.sessions.listByUser('u', { limit: 10 });
+    const storeId = items.find((s) => (s.metadata as { adk?: { sessionId?: string } } | null)?.adk?.sessionId === 'adk')!.id;
+    const events = store.sessions.watch(storeId);
+    const first = events.next();
+    await sleep(100);
+    await service.appendEvent({ session, event: createEvent({ author: 'agent', invocationId: 'i', id: 'e1', actions: { stateDelta: {} } }) });
+    expect((await within(first)).value).toMatchObject({ seq: 1, event: { id: 'e1' } });
+    const end = events.next();
+    await sleep(100);
+    await service.deleteSession({ appName: 'app', userId: 'u', sessionId: 'adk' });
+    expect(await within(end)).toEqual({ done: true, value: undefined });
   });
 
   it('ends when the session is deleted, here or by another store', async () => {

@@ -96,6 +96,9 @@ const LINGER_MS = 10_000;
 const TASK_WRITES = new Set(['tasks.create', 'tasks.complete', 'tasks.fail', 'tasks.cancel', 'tasks.heartbeat']);
 /** Writes that grow a session's log or end it. */
 const EVENT_WRITES = new Set(['sessions.appendEvent', 'sessions.appendEvents', 'sessions.delete']);
+/** The ADK adapter's writes to a session's log, which name the session by its ADK key. */
+const ADK_APPEND = 'adk.sessions.appendEvent';
+const ADK_DELETE = 'adk.sessions.delete';
 
 /**
  * The waiting claims and session watchers of one engine, and the one subscription to its
@@ -213,6 +216,12 @@ export class Wakeups {
         }
       } else if (EVENT_WRITES.has(change.operation)) {
         this.#wakeWatchers(change.args[0] as string);
+      } else if (change.operation === ADK_APPEND) {
+        // The ADK adapter names its session by (app, user, id); the result names the store session.
+        if (change.ok) this.#wakeWatchers((change.result as { storeId: string }).storeId);
+      } else if (change.operation === ADK_DELETE) {
+        // Its result does not name the store session: the watched sessions' heads say whose it was.
+        if (change.ok && change.result === true) void this.#checkWatchers();
       }
       return;
     }
