@@ -5,14 +5,13 @@
 // that must stay flat as sessions grow). Systems: AbathurSessionService of this build
 // (`abathur`), of another build (`before`, --before DIR), and ADK's InMemorySessionService
 // (`adk-memory`), the peer. Each trial runs in its own process; systems are interleaved.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cpuMeter } from './cpu.js';
 import { benchFile } from './paths.js';
-import { int, machineInfo, ratio, table, us, type MachineInfo } from './report.js';
+import { int, machineInfo, ratio, table, us, type MachineInfo, runChildTrial } from './report.js';
 
 export type RunnerSystem = 'abathur' | 'before' | 'adk-memory';
 export const RUNNER_SYSTEMS: readonly RunnerSystem[] = ['abathur', 'before', 'adk-memory'];
@@ -211,14 +210,7 @@ export interface RunnerBenchResult {
   summary: Record<string, Record<string, RunnerTrialResult>>;
 }
 
-function runChild(config: RunnerTrialConfig): Promise<RunnerTrialResult> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(process.execPath, [benchFile('adk-runner'), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
-      else resolvePromise(JSON.parse(stdout) as RunnerTrialResult);
-    });
-  });
-}
+const runChild = (config: RunnerTrialConfig): Promise<RunnerTrialResult> => runChildTrial(benchFile('adk-runner'), config);
 
 export async function runRunnerBench(options: RunnerBenchOptions): Promise<RunnerBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abathur-adk-runner-'));

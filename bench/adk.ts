@@ -3,7 +3,6 @@
 // AbathurSessionService and on ADK's own DatabaseSessionService over a SQLite file (its
 // sqlite:// driver: MikroORM on node-sqlite3), with InMemorySessionService as a reference.
 // Each trial runs in its own process; systems are interleaved, medians reported.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import type { Synchronous } from '../src/sqlite/connection.js';
 import { benchFile } from './paths.js';
 import { postgresDatabases } from './postgres-databases.js';
 import type { AdkSystemName, AdkTrialConfig, AdkTrialResult } from './adk-trial.js';
-import { int, machineInfo, median, ratio, table, us, type MachineInfo } from './report.js';
+import { int, machineInfo, median, ratio, table, us, type MachineInfo, runChildTrial } from './report.js';
 
 export const ADK_SYSTEMS: readonly AdkSystemName[] = ['abathur', 'adk-database', 'adk-memory'];
 /** Named with --systems only: they need a PostgreSQL server (--url, or an embedded one). */
@@ -39,14 +38,7 @@ export interface AdkBenchResult {
   summary: Record<string, { median: AdkTrialResult; vsDatabase: number | null }>;
 }
 
-function runAdkTrial(config: AdkTrialConfig): Promise<AdkTrialResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [benchFile('adk-trial'), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
-      else resolve(JSON.parse(stdout) as AdkTrialResult);
-    });
-  });
-}
+const runAdkTrial = (config: AdkTrialConfig): Promise<AdkTrialResult> => runChildTrial(benchFile('adk-trial'), config);
 
 export async function runAdkBench(options: AdkBenchOptions): Promise<AdkBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abathur-adk-bench-'));

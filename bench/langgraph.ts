@@ -11,7 +11,6 @@
 //                putWrites + put), made directly: the persistence layer without LangGraph's
 //                own CPU time per step
 //   saver-large  the same with the 64 KiB channel
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,7 +25,7 @@ import { AbathurSaver } from '../src/langgraph/index.js';
 import { cpuMeter } from './cpu.js';
 import { benchFile } from './paths.js';
 import { postgresDatabases } from './postgres-databases.js';
-import { int, machineInfo, table, type MachineInfo } from './report.js';
+import { int, machineInfo, table, type MachineInfo, runChildTrial } from './report.js';
 
 /**
  * `before`: AbathurSaver of another build of this package (--before DIR), for a change
@@ -292,14 +291,7 @@ function fileSize(path: string): number {
   }
 }
 
-function runChild(config: LgTrialConfig): Promise<LgResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [benchFile('langgraph-trial'), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} ${config.workload} trial failed: ${stderr || error.message}`));
-      else resolve(JSON.parse(stdout) as LgResult);
-    });
-  });
-}
+const runChild = (config: LgTrialConfig): Promise<LgResult> => runChildTrial(benchFile('langgraph-trial'), config, `${config.system} ${config.workload}`);
 
 export interface LgBenchOptions {
   threads: number;

@@ -6,14 +6,13 @@
 // trial runs in its own process on a fresh file; systems are interleaved.
 //
 //   node dist/bench/memory-reads.js [--before DIR] [--trials 3] [--duration 3] [--callers 16] [--entries 20]
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMeter } from './cpu.js';
-import { int, machineInfo, ratio, table } from './report.js';
+import { int, machineInfo, ratio, table, runChildTrial } from './report.js';
 
 type System = 'after' | 'cache-off' | 'before';
 
@@ -102,14 +101,7 @@ async function trial(config: TrialConfig): Promise<TrialResult> {
   };
 }
 
-function child(config: TrialConfig): Promise<TrialResult> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
-      else resolvePromise(JSON.parse(stdout) as TrialResult);
-    });
-  });
-}
+const child = (config: TrialConfig): Promise<TrialResult> => runChildTrial(fileURLToPath(import.meta.url), config);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

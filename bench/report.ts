@@ -5,15 +5,22 @@ import type { TrialConfig } from './trial.js';
 import type { LoadResult } from './workload.js';
 import { benchFile } from './paths.js';
 
-/** Runs one trial in a child process and returns its result. */
-export function runTrial(config: TrialConfig): Promise<LoadResult> {
-  const script = benchFile('trial');
+/**
+ * Runs `script` in a child process with `config` as its one argument (JSON) and returns
+ * what it printed, parsed: how every benchmark runs a trial in a process of its own.
+ */
+export function runChildTrial<R>(script: string, config: { system: string }, what = config.system, maxBuffer = 16 << 20): Promise<R> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [script, JSON.stringify(config)], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
-      else resolve(JSON.parse(stdout) as LoadResult);
+    execFile(process.execPath, [script, JSON.stringify(config)], { maxBuffer }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${what} trial failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout) as R);
     });
   });
+}
+
+/** Runs one trial in a child process and returns its result. */
+export function runTrial(config: TrialConfig): Promise<LoadResult> {
+  return runChildTrial(benchFile('trial'), config, config.system, 64 << 20);
 }
 
 export interface MachineInfo {

@@ -4,14 +4,13 @@
 // Systems: this build with its decode cache (`after`, decodeCacheBytes default), this build
 // without it (`cache-off`, decodeCacheBytes 0), and another build (`before`, --before DIR).
 // Each trial runs in its own process on a fresh file; systems are interleaved.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cpuMeter } from './cpu.js';
 import { benchFile } from './paths.js';
-import { int, machineInfo, ratio, table, us, type MachineInfo } from './report.js';
+import { int, machineInfo, ratio, table, us, type MachineInfo, runChildTrial } from './report.js';
 
 export type ReadsSystem = 'after' | 'cache-off' | 'before';
 export const READS_SYSTEMS: readonly ReadsSystem[] = ['after', 'cache-off', 'before'];
@@ -161,14 +160,7 @@ export interface ReadsBenchResult {
   summary: Partial<Record<ReadsSystem, ReadsTrialResult>>;
 }
 
-function runChild(config: ReadsTrialConfig): Promise<ReadsTrialResult> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(process.execPath, [benchFile('session-reads'), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
-      else resolvePromise(JSON.parse(stdout) as ReadsTrialResult);
-    });
-  });
-}
+const runChild = (config: ReadsTrialConfig): Promise<ReadsTrialResult> => runChildTrial(benchFile('session-reads'), config);
 
 export async function runReadsBench(options: ReadsBenchOptions): Promise<ReadsBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abathur-session-reads-'));

@@ -3,12 +3,11 @@
 // the build given with --before (today's, without telemetry), this build with telemetry
 // off, with the API loaded but no SDK (the "unused" cost, target within 2% of before),
 // and under a registered SDK. Reports calls/s and the caller's CPU per call, medians.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchFile } from './paths.js';
-import { int, machineInfo, median, ratio, table, type MachineInfo } from './report.js';
+import { int, machineInfo, median, ratio, table, type MachineInfo, runChildTrial } from './report.js';
 import type { PhaseResult, TelemetrySystem, TelemetryTrialConfig, TelemetryTrialResult } from './telemetry-trial.js';
 
 export const TELEMETRY_SYSTEMS: readonly TelemetrySystem[] = ['before', 'off', 'unused', 'sdk'];
@@ -33,14 +32,7 @@ export interface TelemetryBenchResult {
   summary: Record<string, Record<Phase, { callsPerSecond: number; callerUs: number | null; processUs: number }>>;
 }
 
-function runTrial(config: TelemetryTrialConfig): Promise<TelemetryTrialResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [benchFile('telemetry-trial'), JSON.stringify(config)], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${config.system} trial failed: ${stderr || error.message}`));
-      else resolve(JSON.parse(stdout) as TelemetryTrialResult);
-    });
-  });
-}
+const runTrial = (config: TelemetryTrialConfig): Promise<TelemetryTrialResult> => runChildTrial(benchFile('telemetry-trial'), config);
 
 export async function runTelemetryBench(options: TelemetryBenchOptions): Promise<TelemetryBenchResult> {
   const { progress, ...config } = options;
