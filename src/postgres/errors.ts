@@ -16,9 +16,13 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 /** node-postgres's own messages for a connection that is gone. */
 const LOST = /Connection terminated|not queryable|Client was closed|Connection ended|connection error/i;
 
+/**
+ * The SQLSTATE of an error the server sent. A socket's error has a `code` too, and some
+ * of those are five capitals as well (`EPIPE`, `EBUSY`): it names its `syscall`.
+ */
 const sqlstateOf = (error: unknown): string | undefined => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  return typeof code === 'string' && syscall === undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 };
 
 /** True for errors that mean the connection to the server is gone or never came. */
