@@ -7,6 +7,8 @@ import { openTestStore } from './helpers/store.js';
 
 const MiB = 1024 * 1024;
 const LOAD_MS = Number(process.env.ABATHUR_STARVATION_MS ?? 3000);
+/** The bound the managed WAL stays under, and the unmanaged one grows past, in walLimitBytes. */
+const BOUND_LIMITS = 8;
 
 /**
  * Runs the store under continuous writes and reads for `ms`, with two outside readers
@@ -71,8 +73,12 @@ describe('WAL stays bounded', () => {
     console.log(`checkpoint starvation, managed: WAL peaked at ${(peak / MiB).toFixed(1)} MiB (limit ${limit / MiB} MiB) over ${writes} writes and ${reads} reads in ${LOAD_MS} ms`);
     expect(writes).toBeGreaterThan(1000);
     expect(reads).toBeGreaterThan(1000);
-    // Past the limit the writer forces a checkpoint; one period's writes may land first.
-    expect(peak).toBeLessThan(3 * limit);
+    // Past the limit the writer forces a checkpoint; the writes of its wait and back-off
+    // while the outside readers hold the WAL land first. On an idle machine the peak is
+    // 2.5–5 MiB; on a loaded one (two cores, load 10) up to 9.8 MiB was seen, and the
+    // same with the build before the checkpointer's timer changed. Without management it
+    // is 100–330 MiB (below), so this bound still tells the two apart.
+    expect(peak).toBeLessThan(BOUND_LIMITS * limit);
   });
 
   it('grows past that bound with checkpoint management switched off (negative control)', { timeout: 120_000 }, async () => {
@@ -80,6 +86,6 @@ describe('WAL stays bounded', () => {
     const { peak, writes } = await peakWalUnderLoad({ walLimitBytes: limit, journalSizeLimit: MiB, manageWal: false }, LOAD_MS);
     console.log(`checkpoint starvation, unmanaged: WAL grew to ${(peak / MiB).toFixed(1)} MiB over ${writes} writes in ${LOAD_MS} ms`);
     expect(writes).toBeGreaterThan(1000);
-    expect(peak).toBeGreaterThan(3 * limit);
+    expect(peak).toBeGreaterThan(BOUND_LIMITS * limit);
   });
 });
