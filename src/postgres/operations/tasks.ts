@@ -19,7 +19,7 @@ import { missingParent } from '../../catalogue/parents.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { NOW } from './sql.js';
-import { clearClaimOnRetry, leaseEnd, PG_FENCE_STATEMENTS, PG_LEASE_STATEMENTS, pgExpireLeaseOf, pgExpireLeases, pgFinishMiss } from './task-leases.js';
+import { clearClaimOnRetry, leaseEnd, PG_FENCE_STATEMENTS, PG_LEASE_STATEMENTS, pgAuditExpired, pgExpireLeaseOf, pgFinishMiss, pgSweepLeases } from './task-leases.js';
 
 const STATUS = 'SELECT status FROM tasks WHERE id = $1';
 
@@ -144,10 +144,19 @@ const claim = (byAgentType: boolean): string =>
 export const pgTasksClaimNext = implement(tasksClaimNext, {
   statements: { ...PG_LEASE_STATEMENTS, any: claim(false), byAgentType: claim(true) },
   async run(q, [agentType, lease, ctx]) {
-    await pgExpireLeases(q, ctx);
     const params = [lease.token, lease.leaseMs, lease.holder];
-    const row = agentType === null ? await q.one('any', params) : await q.one('byAgentType', [...params, agentType]);
-    if (row === undefined) return { task: undefined, nextLeaseExpiry: ((await q.value('nextExpiry')) as string | null | undefined) ?? null };
+    // One round trip: the lease sweep, the claim and when the next lease ends go out
+    // together (with the BEGIN). The server runs them in order, each with a snapshot of its
+    // own, so the claim can take a task the sweep just handed back; the next expiry is read
+    // even when the claim takes a task (a look at the few running tasks), rather than
+    // waited for in a round trip of its own when it does not.
+    const [expired, row, next] = await Promise.all([
+      pgSweepLeases(q),
+      agentType === null ? q.one('any', params) : q.one('byAgentType', [...params, agentType]),
+      q.value('nextExpiry'),
+    ]);
+    await pgAuditExpired(q, expired, ctx);
+    if (row === undefined) return { task: undefined, nextLeaseExpiry: (next as string | null | undefined) ?? null };
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, task.id), {
       action: 'task_claim',
