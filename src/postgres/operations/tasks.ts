@@ -174,8 +174,8 @@ export const pgTasksComplete = implement(tasksComplete, {
       `WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR claim_token = $3) RETURNING ${TASKS.columns}`,
   },
   async run(q, [id, result, token, ctx]) {
-    if (token !== null) await pgExpireLeaseOf(q, id, ctx);
-    const row = await q.one('complete', [id, result, token]);
+    // With a token, the task's ended lease is handed back first, in the same round trip.
+    const [, row] = await Promise.all([token !== null ? pgExpireLeaseOf(q, id, ctx) : undefined, q.one('complete', [id, result, token])]);
     if (row === undefined) throw await pgFinishMiss(q, id, token, 'complete');
     await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
     return TASKS.decode(row);
@@ -197,8 +197,7 @@ export const pgTasksFail = implement(tasksFail, {
       ` WHERE id = $1 AND status = 'running' AND ($4::text IS NULL OR claim_token = $4) RETURNING ${TASKS.columns}`,
   },
   async run(q, [id, error, retry, token, ctx]) {
-    if (token !== null) await pgExpireLeaseOf(q, id, ctx);
-    const row = await q.one('fail', [id, error, retry, token]);
+    const [, row] = await Promise.all([token !== null ? pgExpireLeaseOf(q, id, ctx) : undefined, q.one('fail', [id, error, retry, token])]);
     if (row === undefined) throw await pgFinishMiss(q, id, token, 'fail');
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), {
@@ -219,8 +218,7 @@ export const pgTasksHeartbeat = implement(tasksHeartbeat, {
       `RETURNING ${TASKS.columns}`,
   },
   async run(q, [id, token, leaseMs, ctx]) {
-    await pgExpireLeaseOf(q, id, ctx);
-    const row = await q.one('extend', [id, token, leaseMs]);
+    const [, row] = await Promise.all([pgExpireLeaseOf(q, id, ctx), q.one('extend', [id, token, leaseMs])]);
     if (row === undefined) throw await pgFinishMiss(q, id, token, 'heartbeat');
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), { action: 'task_heartbeat', data: { taskId: id, leaseExpiresAt: task.leaseExpiresAt } });
