@@ -43,10 +43,12 @@ const EXPECTED: Record<string, number> = {
   'documents.markSynced': 3,
   'tasks.create': 2,
   'tasks.get': 1,
-  'tasks.claimNext': 3, // the lease sweep (issue 23) goes first: its expired rows are audited
+  'tasks.claimNext': 2, // the lease sweep (issue 23), the claim and the next lease's end go out with the BEGIN
   'agents.spawn': 2,
   'agents.get': 1,
   'tasks.complete': 2,
+  'tasks.heartbeat': 2, // the task's ended lease is handed back in the same round trip as the extension
+  'tasks.complete claimToken': 2, // likewise
   'checkpoints.save': 2,
   'checkpoints.latest': 1,
   'state.set': 2,
@@ -121,6 +123,10 @@ describe('round trips per call on PostgreSQL', () => {
     await count('agents.spawn', () => agents.spawn({ id: 'a', name: 'n', specialization: 's', taskId: 't', model: 'm' }));
     await count('agents.get', () => agents.get('a'));
     await count('tasks.complete', () => tasks.complete('t', { ok: true }));
+    await tasks.create({ id: 't2', prompt: 'p', inputData: {} });
+    const leased = (await tasks.claimNext())!;
+    await count('tasks.heartbeat', () => tasks.heartbeat('t2', { claimToken: leased.claimToken! }));
+    await count('tasks.complete claimToken', () => tasks.complete('t2', null, { claimToken: leased.claimToken! }));
     await count('checkpoints.save', () => checkpoints.save({ taskId: 't', iteration: 1, state: { x: 1 } }));
     await count('checkpoints.latest', () => checkpoints.latest('t'));
     await count('state.set', () => state.set('t', 'k', 1));

@@ -110,7 +110,16 @@ const ADK_DELETE = 'adk.sessions.delete';
  * checks the watched sessions in one read.
  */
 export class Wakeups {
-  /** Bumped by every change that may make a task claimable: a claim that found nothing looks again if it moved meanwhile. */
+  /**
+   * Bumped by every wake that names a new task (a create of this store): a claim that found
+   * nothing looks again if it moved meanwhile. The claim that wake reached may take an
+   * older task, one that the empty look passed over (SKIP LOCKED) while that claim held it,
+   * and it passes nothing on, so the new task would wait with everyone parked. A vague wake
+   * (another process's commit, a completion, a failure, a lease handed back) needs no
+   * bump: the claim it reaches passes it on when it claims something, until a look finds
+   * nothing. Bumping on those too made every empty look run again whenever any task
+   * completed meanwhile, which under load is nearly every look.
+   */
   tasksEpoch = 0;
   readonly #engine: StoreEngine;
   readonly #claims: ClaimSleeper[] = [];
@@ -201,15 +210,18 @@ export class Wakeups {
     }
     if (change.kind === 'accepted') {
       // The engine runs writes in order: the claim woken now looks after the create has run.
-      if (change.operation === 'tasks.create') this.#wakeOneClaim((change.args[0] as { agentType: string }).agentType);
+      if (change.operation === 'tasks.create') {
+        this.tasksEpoch++;
+        this.#wakeOneClaim((change.args[0] as { agentType: string }).agentType);
+      }
       return;
     }
     if (change.kind === 'local') {
       if (TASK_WRITES.has(change.operation)) {
-        this.tasksEpoch++;
         const created = change.operation === 'tasks.create' && change.ok ? (change.result as { agentType: string }).agentType : undefined;
         // A create announced when accepted has already woken its claim.
         if (created !== undefined) {
+          this.tasksEpoch++;
           if (!change.announced) this.#wakeOneClaim(created);
         } else {
           this.#wakeEachKind();
@@ -227,12 +239,10 @@ export class Wakeups {
     }
     // Another process: PostgreSQL says what changed, SQLite does not.
     if (change.tasks !== undefined) {
-      this.tasksEpoch++;
       this.#wakeOneClaim(change.tasks.agentType, true);
     } else if (change.sessionId !== undefined) {
       this.#wakeWatchers(change.sessionId, true);
     } else {
-      this.tasksEpoch++;
       this.#wakeEachKind();
       void this.#checkWatchers();
     }

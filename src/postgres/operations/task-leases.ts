@@ -42,7 +42,7 @@ export const PG_FENCE_STATEMENTS = {
   claimOf: 'SELECT status, claim_token FROM tasks WHERE id = $1',
 } as const;
 
-type ExpiredRow = [id: string, status: string, retryCount: number, error: string];
+export type ExpiredRow = [id: string, status: string, retryCount: number, error: string];
 
 async function auditExpiry(q: PgQueries<Record<string, string>>, row: ExpiredRow, ctx: AuditContext | undefined): Promise<void> {
   const [taskId, status, retryCount, error] = row;
@@ -53,8 +53,13 @@ async function auditExpiry(q: PgQueries<Record<string, string>>, row: ExpiredRow
   });
 }
 
-export async function pgExpireLeases(q: PgQueries<typeof PG_LEASE_STATEMENTS>, ctx: AuditContext | undefined): Promise<void> {
-  for (const row of (await q.all('expire')) as ExpiredRow[]) await auditExpiry(q, row, ctx);
+/** Hands back the ended leases (sent at once; the rows come when awaited): audit them with {@link pgAuditExpired}. */
+export async function pgSweepLeases(q: PgQueries<typeof PG_LEASE_STATEMENTS>): Promise<ExpiredRow[]> {
+  return (await q.all('expire')) as ExpiredRow[];
+}
+
+export async function pgAuditExpired(q: PgQueries<Record<string, string>>, rows: readonly ExpiredRow[], ctx: AuditContext | undefined): Promise<void> {
+  for (const row of rows) await auditExpiry(q, row, ctx);
 }
 
 export async function pgExpireLeaseOf(q: PgQueries<typeof PG_FENCE_STATEMENTS>, id: string, ctx: AuditContext | undefined): Promise<void> {

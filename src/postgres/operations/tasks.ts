@@ -19,7 +19,7 @@ import { missingParent } from '../../catalogue/parents.js';
 import { implement } from '../operation.js';
 import { conflictOnDuplicate } from './conflict.js';
 import { NOW } from './sql.js';
-import { clearClaimOnRetry, leaseEnd, PG_FENCE_STATEMENTS, PG_LEASE_STATEMENTS, pgExpireLeaseOf, pgExpireLeases, pgFinishMiss } from './task-leases.js';
+import { clearClaimOnRetry, leaseEnd, PG_FENCE_STATEMENTS, PG_LEASE_STATEMENTS, pgAuditExpired, pgExpireLeaseOf, pgFinishMiss, pgSweepLeases } from './task-leases.js';
 
 const STATUS = 'SELECT status FROM tasks WHERE id = $1';
 
@@ -144,10 +144,19 @@ const claim = (byAgentType: boolean): string =>
 export const pgTasksClaimNext = implement(tasksClaimNext, {
   statements: { ...PG_LEASE_STATEMENTS, any: claim(false), byAgentType: claim(true) },
   async run(q, [agentType, lease, ctx]) {
-    await pgExpireLeases(q, ctx);
     const params = [lease.token, lease.leaseMs, lease.holder];
-    const row = agentType === null ? await q.one('any', params) : await q.one('byAgentType', [...params, agentType]);
-    if (row === undefined) return { task: undefined, nextLeaseExpiry: ((await q.value('nextExpiry')) as string | null | undefined) ?? null };
+    // One round trip: the lease sweep, the claim and when the next lease ends go out
+    // together (with the BEGIN). The server runs them in order, each with a snapshot of its
+    // own, so the claim can take a task the sweep just handed back; the next expiry is read
+    // even when the claim takes a task (a look at the few running tasks), rather than
+    // waited for in a round trip of its own when it does not.
+    const [expired, row, next] = await Promise.all([
+      pgSweepLeases(q),
+      agentType === null ? q.one('any', params) : q.one('byAgentType', [...params, agentType]),
+      q.value('nextExpiry'),
+    ]);
+    await pgAuditExpired(q, expired, ctx);
+    if (row === undefined) return { task: undefined, nextLeaseExpiry: (next as string | null | undefined) ?? null };
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, task.id), {
       action: 'task_claim',
@@ -165,8 +174,8 @@ export const pgTasksComplete = implement(tasksComplete, {
       `WHERE id = $1 AND status = 'running' AND ($3::text IS NULL OR claim_token = $3) RETURNING ${TASKS.columns}`,
   },
   async run(q, [id, result, token, ctx]) {
-    if (token !== null) await pgExpireLeaseOf(q, id, ctx);
-    const row = await q.one('complete', [id, result, token]);
+    // With a token, the task's ended lease is handed back first, in the same round trip.
+    const [, row] = await Promise.all([token !== null ? pgExpireLeaseOf(q, id, ctx) : undefined, q.one('complete', [id, result, token])]);
     if (row === undefined) throw await pgFinishMiss(q, id, token, 'complete');
     await q.audit(auditUnder(ctx, id), { action: 'task_complete', data: { taskId: id }, result: 'completed' });
     return TASKS.decode(row);
@@ -188,8 +197,7 @@ export const pgTasksFail = implement(tasksFail, {
       ` WHERE id = $1 AND status = 'running' AND ($4::text IS NULL OR claim_token = $4) RETURNING ${TASKS.columns}`,
   },
   async run(q, [id, error, retry, token, ctx]) {
-    if (token !== null) await pgExpireLeaseOf(q, id, ctx);
-    const row = await q.one('fail', [id, error, retry, token]);
+    const [, row] = await Promise.all([token !== null ? pgExpireLeaseOf(q, id, ctx) : undefined, q.one('fail', [id, error, retry, token])]);
     if (row === undefined) throw await pgFinishMiss(q, id, token, 'fail');
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), {
@@ -210,8 +218,7 @@ export const pgTasksHeartbeat = implement(tasksHeartbeat, {
       `RETURNING ${TASKS.columns}`,
   },
   async run(q, [id, token, leaseMs, ctx]) {
-    await pgExpireLeaseOf(q, id, ctx);
-    const row = await q.one('extend', [id, token, leaseMs]);
+    const [, row] = await Promise.all([pgExpireLeaseOf(q, id, ctx), q.one('extend', [id, token, leaseMs])]);
     if (row === undefined) throw await pgFinishMiss(q, id, token, 'heartbeat');
     const task = TASKS.decode(row);
     await q.audit(auditUnder(ctx, id), { action: 'task_heartbeat', data: { taskId: id, leaseExpiresAt: task.leaseExpiresAt } });
