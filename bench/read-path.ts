@@ -3,6 +3,9 @@
 // builds alternating, medians reported:
 //   point  64 callers of sessions.get (a ~400-byte session row with one event): the caller's
 //          CPU per read, from the main thread's own clock (bench/cpu.ts);
+//   tuple  64 callers of AbathurSaver.getTuple on 256 LangGraph threads of one checkpoint each
+//          (its values held in the saver's cache after the first read, as in a running graph):
+//          the caller's CPU per getTuple;
 //   large  one caller reading a session of --events events again and again: the event
 //          loop's delay (how late a 1 ms timer fires: what one macrotask held the loop), and
 //          the caller's CPU per read;
@@ -10,6 +13,7 @@
 // send), JSON text, and JSON in a transferred buffer, for typical answers and a large one.
 //
 //   node dist/bench/read-path.js --before DIR [--trials 5] [--duration 4] [--events 5000]
+//        [--only point,tuple,large,encoding]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,13 +26,16 @@ import { threadCpuNs } from './cpu.js';
 import { median } from './report.js';
 import { seedDatabase, sessionIdOf } from './seed.js';
 import type { openStore } from '../src/index.js';
+import type { AbathurSaver } from '../src/langgraph/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** This build's root: dist/bench/ is two levels down. */
 const THIS_ROOT = resolve(HERE, '..', '..');
 
+type Task = 'point' | 'tuple' | 'large';
+
 interface ChildConfig {
-  task: 'point' | 'large';
+  task: Task;
   root: string;
   durationMs: number;
   callers: number;
@@ -51,6 +58,48 @@ async function load(root: string): Promise<typeof openStore> {
   return ((await import(entry)) as { openStore: typeof openStore }).openStore;
 }
 
+async function loadSaver(root: string): Promise<typeof AbathurSaver> {
+  const entry = pathToFileURL(join(root, 'dist', 'src', 'langgraph', 'index.js')).href;
+  return ((await import(entry)) as { AbathurSaver: typeof AbathurSaver }).AbathurSaver;
+}
+
+/** Callers of getTuple, each yielding to the loop before its call, for `durationMs` after a 1 s warm-up. */
+async function tuples(store: Awaited<ReturnType<typeof openStore>>, root: string, config: ChildConfig): Promise<ChildResult> {
+  const Saver = await loadSaver(root);
+  const saver = new Saver(store);
+  const threads = 256;
+  for (let t = 0; t < threads; t++) {
+    const values = { messages: [{ role: 'user', content: `hello ${t}` }, { role: 'ai', content: 'word '.repeat(20) }], step: t };
+    const checkpoint = { v: 4, id: `1ef00000-0000-6000-8000-${String(t).padStart(12, '0')}`, ts: new Date().toISOString(), channel_values: values, channel_versions: { messages: 1, step: 1 }, versions_seen: {} };
+    const config = { configurable: { thread_id: `thread-${t}`, checkpoint_ns: '' } };
+    const saved = await saver.put(config, checkpoint, { source: 'loop', step: 1, parents: {} }, { messages: 1, step: 1 });
+    await saver.putWrites(saved, [['messages', { role: 'ai', content: 'pending' }]], 'task-1');
+  }
+  let deadline = 0;
+  let reads = 0;
+  const caller = async (k: number): Promise<void> => {
+    let x = k * 7919 + 1;
+    while (performance.now() < deadline) {
+      await turn();
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const tuple = await saver.getTuple({ configurable: { thread_id: `thread-${x % threads}`, checkpoint_ns: '' } });
+      if (tuple === undefined) throw new Error('no checkpoint');
+      reads++;
+    }
+  };
+  const run = (ms: number) => {
+    deadline = performance.now() + ms;
+    return Promise.all(Array.from({ length: config.callers }, (_, k) => caller(k)));
+  };
+  await run(1000);
+  reads = 0;
+  const cpu0 = threadCpuNs() ?? 0;
+  const t0 = performance.now();
+  await run(config.durationMs);
+  const seconds = (performance.now() - t0) / 1000;
+  return { reads, readsPerSecond: Math.round(reads / seconds), callerUs: ((threadCpuNs() ?? 0) - cpu0) / reads / 1000 };
+}
+
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 async function child(config: ChildConfig): Promise<ChildResult> {
@@ -63,6 +112,7 @@ async function child(config: ChildConfig): Promise<ChildResult> {
     // (with the cache, a history already held is not sent again).
     const store = await open({ path, readers: 2, ...(config.task === 'large' ? { decodeCacheBytes: 0 } : {}) });
     try {
+      if (config.task === 'tuple') return await tuples(store, config.root, config);
       if (config.task === 'point') {
         let deadline = 0;
         let reads = 0;
@@ -246,7 +296,7 @@ async function main(): Promise<void> {
   const events = Number(values.events);
   const systems: [string, string][] = [['after', THIS_ROOT]];
   if (values.before !== undefined) systems.push(['before', resolve(values.before)]);
-  const tasks = (values.only?.split(',') ?? ['point', 'large', 'encoding']) as ('point' | 'large' | 'encoding')[];
+  const tasks = (values.only?.split(',') ?? ['point', 'tuple', 'large', 'encoding']) as (Task | 'encoding')[];
   for (const task of tasks) {
     if (task === 'encoding') {
       console.log(`\nencodings (this thread sends and takes; µs per message, median of 9 alternating rounds)\n${await encodings(events)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredSession } from '../src/catalogue/session-events.js';
+import { STORED_SESSION_WIRE, type StoredSession } from '../src/catalogue/session-events.js';
 import { openReaderConnection } from '../src/sqlite/connection.js';
 import { operations } from '../src/catalogue/index.js';
 import { defineOperation, pluck, type Operation } from '../src/catalogue/operation.js';
@@ -46,7 +46,10 @@ describe('read executor', () => {
       ['sessions.get', ['missing', null, null]],
       ['test.countSessions', []],
     ]);
-    expect(outcomes[0]).toMatchObject({ ok: true, value: { session: { id: 's1', userId: 'alice' }, first: 1, before: [], held: 0, after: [] } });
+    // A session read goes packed (the caller's ReadPool unpacks it); a missing one as undefined.
+    expect(outcomes[0]).toMatchObject({ ok: true, value: expect.any(Array) });
+    const value = STORED_SESSION_WIRE.unpack((outcomes[0] as { value: unknown[] }).value);
+    expect(value).toMatchObject({ session: { id: 's1', userId: 'alice' }, first: 1, before: [], held: 0, after: [] });
     expect(outcomes[1]).toEqual({ ok: true, value: undefined });
     expect(outcomes[2]).toEqual({ ok: true, value: 1 });
   });
@@ -122,10 +125,9 @@ describe('reader handler', () => {
   it('serves reads from a database the writer set up', () => {
     const { writer } = setup();
     const handler = openReadHandler({ path: writer.name, busyTimeoutMs: 100 });
-    expect(runHandler(handler, [['sessions.get', ['s1', null, null]], ['sessions.getState', ['s1', 'k']]])).toEqual([
-      { ok: true, value: expect.objectContaining({ session: expect.objectContaining({ id: 's1' }) }) },
-      { ok: true, value: undefined },
-    ]);
+    const [read, state] = runHandler(handler, [['sessions.get', ['s1', null, null]], ['sessions.getState', ['s1', 'k']]]);
+    expect(STORED_SESSION_WIRE.unpack((read as { value: unknown[] }).value)).toMatchObject({ session: { id: 's1' } });
+    expect(state).toEqual({ ok: true, value: undefined });
   });
 
   it('sends a session read with more events than a page holds as its answer and then its pages, which make the same session again', () => {
@@ -141,17 +143,20 @@ describe('reader handler', () => {
     appendCall(request, 'sessions.get', ['s1', null, null]);
     appendCall(request, 'sessions.get', ['s1', 3, null]);
     const messages = handler.run(request);
-    // The long one's event texts in pages of about PAGE_BYTES; the one with its last 3 events whole.
-    const perPage = rowsPerPage(texts, PAGE_BYTES);
+    // The long one (packed: its fields, then its event texts) in pages of about PAGE_BYTES; the one with its last 3 events whole.
+    const lengths = messages.map((m) => m.length);
+    const packed = wholeAnswer(messages)[1] as unknown[];
+    const perPage = rowsPerPage(packed, PAGE_BYTES);
     expect(perPage).toBeGreaterThan(0);
-    expect(messages.map((m) => m.length)).toEqual([5, perPage, perPage, count - 2 * perPage]);
-    const [whole, lastThree] = [wholeAnswer(messages)[1], wholeAnswer(handler.run(request))[3]] as StoredSession[];
+    expect(lengths).toEqual([5, perPage, perPage, packed.length - 2 * perPage]);
+    const answer = wholeAnswer(handler.run(request));
+    const [whole, lastThree] = [STORED_SESSION_WIRE.unpack(packed), STORED_SESSION_WIRE.unpack(answer[3] as unknown[])];
     const seqs = (read: StoredSession): number[] => read.before.map((text) => (JSON.parse(text) as { seq: number }).seq);
-    expect(whole!.session.id).toBe('s1');
-    expect(whole!.first).toBe(1);
-    expect(whole!.before).toEqual(texts);
-    expect(lastThree!.first).toBe(count - 2);
-    expect(seqs(lastThree!)).toEqual([count - 2, count - 1, count]);
+    expect(whole.session.id).toBe('s1');
+    expect(whole.first).toBe(1);
+    expect(whole.before).toEqual(texts);
+    expect(lastThree.first).toBe(count - 2);
+    expect(seqs(lastThree)).toEqual([count - 2, count - 1, count]);
   });
 });
 

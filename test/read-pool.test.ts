@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/api/errors.js';
 import { EngineStats } from '../src/diagnostics/engine-stats.js';
-import { ReadPool } from '../src/sqlite/read-pool.js';
+import { operations } from '../src/catalogue/index.js';
+import type { WireCodec } from '../src/catalogue/operation.js';
+import { PreparedCatalogue } from '../src/catalogue/prepared.js';
+import type { StoredSession } from '../src/catalogue/session-events.js';
+import { openReaderConnection } from '../src/sqlite/connection.js';
+import { ReadPool, wireCodecsOf, type ReadWorkers } from '../src/sqlite/read-pool.js';
 import type { ReadBatchRequest, ReadBatchResponse } from '../src/sqlite/protocol.js';
 import { InProcessReaders } from './helpers/in-process-store.js';
 import { freshDatabase } from './helpers/database.js';
@@ -154,5 +159,69 @@ describe('read pool', () => {
     await pool.warmUp();
     expect(workers.sizes).toEqual([0, 0, 0, 0, 0, 0]);
     expect(pool.restarts).toBe(0);
+  });
+});
+
+describe('read pool: results sent packed', () => {
+  /** Readers that answer every call at once with the value `answer` gives for its name. */
+  const answering = (answer: (name: string) => unknown): ReadWorkers => ({
+    started: 1,
+    threads: [],
+    run: (request) => {
+      const response: ReadBatchResponse = [];
+      for (let i = 0; i < request.length; i += 2 + (request[i + 1] as number)) response.push(1, answer(request[i] as string));
+      return Promise.resolve(response);
+    },
+    destroy: () => Promise.resolve(),
+  });
+  const pair: WireCodec = {
+    pack: (value) => [(value as { a: number }).a],
+    unpack: (packed) => {
+      if (packed[0] === 'bad') throw new Error('not a pair');
+      return { a: packed[0] };
+    },
+  };
+
+  it('unpacks each result with its operation codec; one that fails to unpack fails that call alone', async () => {
+    const answers: Record<string, unknown> = { 'test.pair': [1], 'test.plain': [2], 'test.bad': ['bad'], 'test.missing': undefined };
+    const pool = new ReadPool(answering((name) => answers[name]), { readers: 1, maxBatch: 16, nice: 0 }, new EngineStats(), new Map([
+      ['test.pair', pair],
+      ['test.bad', pair],
+      ['test.missing', pair],
+    ]));
+    const [packed, plain, bad, missing] = await Promise.allSettled(['test.pair', 'test.plain', 'test.bad', 'test.missing'].map((name) => pool.submit(name, [])));
+    expect(packed).toEqual({ status: 'fulfilled', value: { a: 1 } });
+    // No codec for it: as sent.
+    expect(plain).toEqual({ status: 'fulfilled', value: [2] });
+    expect(bad).toMatchObject({ status: 'rejected', reason: expect.any(StoreError) });
+    // Nothing found is sent as undefined, never packed.
+    expect(missing).toEqual({ status: 'fulfilled', value: undefined });
+  });
+
+  it('gives the caller a session read equal to the one the operation made, key order included', async () => {
+    const db = freshDatabase();
+    db.prepare(
+      'INSERT INTO sessions (id, app_name, user_id, project_id, status, state, metadata, event_count, terminated_at, archived_at) ' +
+        `VALUES ('s1', 'app', 'alice', 'p', 'archived', '{"k":[1,{"x":null}]}', NULL, 4, '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z')`,
+    ).run();
+    db.prepare(`INSERT INTO sessions (id, app_name, user_id, metadata, event_count) VALUES ('s2', 'app', 'bob', '{"m":1}', 0)`).run();
+    const event = db.prepare("INSERT INTO session_events (session_id, seq, event) VALUES ('s1', ?, ?)");
+    for (let seq = 1; seq <= 4; seq++) event.run(seq, JSON.stringify({ seq }));
+    const direct = new PreparedCatalogue(openReaderConnection(db.name, 1000), operations, ['read']);
+    const { operation, context } = direct.get('sessions.get');
+    const workers = new InProcessReaders({ path: db.name, busyTimeoutMs: 1000 }, 1);
+    const pool = new ReadPool(workers, { readers: 1, maxBatch: 16, nice: 0 }, new EngineStats(), wireCodecsOf(operations));
+    const version = (operation.run(context, ['s1', null, null]) as StoredSession).version;
+    const helds: (number | undefined)[] = [];
+    // Whole; the newest two; with events 2 and 3 held (texts before and after them); another session; none.
+    for (const args of [['s1', null, null], ['s1', 2, null], ['s1', null, [version, 2, 3]], ['s2', null, null], ['none', null, null]]) {
+      const read = await pool.submit('sessions.get', args);
+      const made = operation.run(context, args);
+      expect(JSON.stringify(read)).toBe(JSON.stringify(made));
+      expect(read).toStrictEqual(made);
+      helds.push((made as StoredSession | undefined)?.held);
+    }
+    expect(helds).toEqual([0, 0, 2, 0, undefined]);
+    await pool.close();
   });
 });

@@ -1,9 +1,9 @@
 import type { Statement } from 'better-sqlite3';
 import { StoreError } from '../api/errors.js';
-import type { AppendedEvent, AppendedEvents, AuditContext, EventOrder, Page, SessionInfo, Timestamp, TrimmedEvents } from '../api/types.js';
+import type { AppendedEvent, AppendedEvents, AuditContext, EventOrder, JsonObject, Page, SessionInfo, SessionStatus, Timestamp, TrimmedEvents } from '../api/types.js';
 import { AUDIT_INSERT, writeAudit } from './audit-log.js';
 import { toPage } from './cursor.js';
-import { defineOperation, pluck, raw } from './operation.js';
+import { defineOperation, pluck, raw, type WireCodec } from './operation.js';
 import { defineTable, type RawRow, type RowOf } from './table.js';
 import { NOW } from './sql.js';
 
@@ -81,6 +81,51 @@ export interface StoredSession extends EventRange {
   session: SessionInfo;
   version: SessionVersion;
 }
+
+/** The values STORED_SESSION_WIRE puts before the texts. */
+const STORED_SESSION_FIELDS = 18;
+
+/**
+ * A session read as it crosses to the caller's thread: one flat array, the session's fields
+ * in their order, its version, `first`, `held`, how many texts `before` has, then the texts
+ * of `before` and of `after`. A long one is paged as any long array is (src/sqlite/protocol.ts).
+ */
+export const STORED_SESSION_WIRE: WireCodec<StoredSession> = {
+  pack: ({ session: s, version, first, before, held, after }) => {
+    const packed: unknown[] = [
+      s.id, s.appName, s.userId, s.projectId, s.status, s.eventCount, s.state, s.metadata,
+      s.createdAt, s.lastUpdateTime, s.terminatedAt, s.archivedAt,
+      version[0], version[1], version[2], first, held, before.length,
+    ];
+    for (const text of before) packed.push(text);
+    for (const text of after) packed.push(text);
+    return packed;
+  },
+  unpack: (p) => {
+    const split = STORED_SESSION_FIELDS + (p[STORED_SESSION_FIELDS - 1] as number);
+    return {
+      session: {
+        id: p[0] as string,
+        appName: p[1] as string,
+        userId: p[2] as string,
+        projectId: p[3] as string | null,
+        status: p[4] as SessionStatus,
+        eventCount: p[5] as number,
+        state: p[6] as JsonObject,
+        metadata: p[7] as JsonObject | null,
+        createdAt: p[8] as Timestamp,
+        lastUpdateTime: p[9] as Timestamp,
+        terminatedAt: p[10] as Timestamp | null,
+        archivedAt: p[11] as Timestamp | null,
+      },
+      version: [p[12] as number, p[13] as Timestamp, p[14] as number],
+      first: p[15] as number,
+      before: p.slice(STORED_SESSION_FIELDS, split) as string[],
+      held: p[16] as number,
+      after: p.slice(split) as string[],
+    };
+  },
+};
 
 /**
  * Where a read of a session's newest `lastEvents` events (null: all) splits them, given the

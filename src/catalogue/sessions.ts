@@ -14,6 +14,7 @@ import {
   LAST_EVENTS,
   SESSION_STATUS,
   sessionEventOperations,
+  STORED_SESSION_WIRE,
   replacementsOf,
   type HeldEvents,
   type SessionVersion,
@@ -75,6 +76,7 @@ export const sessionsGet = defineOperation({
     first: FIRST_SEQ,
     texts: EVENT_TEXTS,
   },
+  wire: STORED_SESSION_WIRE,
   /** The session and its newest `lastEvents` events (null: all), without the texts of those `held` says the caller holds decoded. */
   run({ st }, [id, lastEvents, held]: readonly [string, number | null, HeldEvents | null]): StoredSession | undefined {
     const row = st.byId.get(id) as RawRow | undefined;

@@ -8,12 +8,16 @@ import { runSnapshotOnThread } from './backup-thread.js';
 import { Backups } from './backups.js';
 import type { ThreadHandle } from './call-queue.js';
 import { EngineStats } from '../diagnostics/engine-stats.js';
-import { ReadPool, type ReadPoolLimits, type ReadWorkers } from './read-pool.js';
+import { operations } from '../catalogue/index.js';
+import { ReadPool, wireCodecsOf, type ReadPoolLimits, type ReadWorkers } from './read-pool.js';
 import type { ReaderConfig } from './reader-thread.js';
 import { piscinaReaders, spawnWriterThread } from './threads.js';
 import { WriterClient, type SpawnWriter, type WriterLimits } from './writer-client.js';
 import type { WriterConfig } from './writer-thread.js';
 import { walWatch } from './wal-watch.js';
+
+/** How the readers' packed results are unpacked on this thread (they pack with the same catalogue). */
+const WIRE_CODECS = wireCodecsOf(operations);
 
 export type { StoreStats };
 
@@ -100,7 +104,7 @@ export class Engine implements StoreEngine {
     const writer = await WriterClient.start(config.writer, config.writeQueue, stats, threads.spawnWriter);
     let readers: ReadPool | undefined;
     try {
-      readers = new ReadPool(threads.readers(config.reader, config.readPool), config.readPool, stats);
+      readers = new ReadPool(threads.readers(config.reader, config.readPool), config.readPool, stats, WIRE_CODECS);
       await readers.warmUp();
     } catch (error) {
       // Readers before the writer, as close() does; the start's own error is the one to report.

@@ -6,7 +6,8 @@ import type { OperationCall, Outcome } from './protocol.js';
 /**
  * Runs a batch of reads on a read-only connection. The batch shares one read transaction:
  * every operation sees one consistent snapshot, taken after every read in it was issued,
- * so a write that resolved before a read was issued is visible to that read.
+ * so a write that resolved before a read was issued is visible to that read. A result
+ * whose operation has a wire codec is packed for the trip to the caller's thread.
  */
 export class ReadExecutor {
   readonly #catalogue: PreparedCatalogue;
@@ -29,7 +30,9 @@ export class ReadExecutor {
         if (operation.transactional !== db.inTransaction) {
           (operation.transactional ? this.#begin : this.#commit).run();
         }
-        outcomes[i] = { ok: true, value: operation.run(context, args) };
+        const value = operation.run(context, args);
+        // Sent packed where the operation says how (the caller's ReadPool unpacks it).
+        outcomes[i] = { ok: true, value: value === undefined || operation.wire === undefined ? value : operation.wire.pack(value) };
       } catch (error) {
         outcomes[i] = { ok: false, error: toWireError(error) };
       }

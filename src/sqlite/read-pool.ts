@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { fromWireError, StoreError, type WireError } from '../api/errors.js';
+import { fromWireError, StoreError, toStoreError, type WireError } from '../api/errors.js';
 import { CallQueue, type PendingCall, type ThreadHandle } from './call-queue.js';
 import type { ReaderResourceLimits } from '../api/types.js';
+import type { Operation, WireCodec } from '../catalogue/operation.js';
 import type { EngineStats } from '../diagnostics/engine-stats.js';
 import { appendCall, type ReadBatchRequest, type ReadBatchResponse } from './protocol.js';
 
@@ -19,6 +20,16 @@ export interface ReadPoolLimits {
   nice: number;
   /** Each reader thread's heap and stack limits (Piscina's `resourceLimits`). */
   resourceLimits?: ReaderResourceLimits;
+}
+
+/** By operation name, how the readers pack results that they send packed (the catalogue's `wire`). */
+export type WireCodecs = ReadonlyMap<string, WireCodec>;
+
+/** The wire codecs of `operations`: those that have one. */
+export function wireCodecsOf(operations: readonly Operation[]): WireCodecs {
+  const codecs = new Map<string, WireCodec>();
+  for (const operation of operations) if (operation.wire !== undefined) codecs.set(operation.name, operation.wire);
+  return codecs;
 }
 
 /**
@@ -53,12 +64,15 @@ function readerError(error: unknown): StoreError {
 export class ReadPool extends CallQueue {
   readonly #workers: ReadWorkers;
   readonly #limits: ReadPoolLimits;
+  readonly #codecs: WireCodecs;
   #inFlight = 0;
 
-  constructor(workers: ReadWorkers, limits: ReadPoolLimits, stats: EngineStats) {
+  /** `codecs`: how to unpack the results the readers send packed (ReadExecutor packs them). */
+  constructor(workers: ReadWorkers, limits: ReadPoolLimits, stats: EngineStats, codecs: WireCodecs = new Map()) {
     super(stats);
     this.#workers = workers;
     this.#limits = limits;
+    this.#codecs = codecs;
   }
 
   /** Reader threads started to replace ones that died. */
@@ -105,9 +119,11 @@ export class ReadPool extends CallQueue {
         // The response is flat: for each call, 1 and its value or 0 and its WireError.
         const now = performance.now();
         for (let i = 0; i < batch.length; i++) {
+          const call = batch[i]!;
           const value = response[2 * i + 1];
-          if (response[2 * i] === 1) this.succeed(batch[i]!, value, now);
-          else this.fail(batch[i]!, fromWireError(value as WireError), now);
+          if (response[2 * i] !== 1) this.fail(call, fromWireError(value as WireError), now);
+          else if (value === undefined || this.#codecs.size === 0) this.succeed(call, value, now);
+          else this.#unpacked(call, value, now);
         }
         this.flush();
       },
@@ -119,6 +135,19 @@ export class ReadPool extends CallQueue {
         this.flush();
       },
     );
+  }
+
+  #unpacked(call: PendingCall, value: unknown, now: number): void {
+    const codec = this.#codecs.get(call.name);
+    if (codec === undefined) {
+      this.succeed(call, value, now);
+      return;
+    }
+    try {
+      this.succeed(call, codec.unpack(value as unknown[]), now);
+    } catch (error) {
+      this.fail(call, toStoreError(error), now);
+    }
   }
 
   async close(): Promise<void> {

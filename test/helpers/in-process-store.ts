@@ -5,7 +5,8 @@ import type { ThreadHandle } from '../../src/sqlite/call-queue.js';
 import { Engine, engineConfig } from '../../src/sqlite/engine.js';
 import { EngineStats } from '../../src/diagnostics/engine-stats.js';
 import { wholeAnswer, type ReadBatchRequest, type ReadBatchResponse } from '../../src/sqlite/protocol.js';
-import { ReadPool, type ReadWorkers } from '../../src/sqlite/read-pool.js';
+import { operations } from '../../src/catalogue/index.js';
+import { ReadPool, wireCodecsOf, type ReadWorkers } from '../../src/sqlite/read-pool.js';
 import { openReadHandler, type ReaderConfig, type ReadHandler } from '../../src/sqlite/reader-thread.js';
 import { WriterClient, type SpawnWriter, type WriterRemote, type WriterThread } from '../../src/sqlite/writer-client.js';
 import { Writer } from '../../src/sqlite/writer-thread.js';
@@ -182,7 +183,7 @@ export async function openInProcessEngine(options: Partial<StoreOptions> = {}, h
   const spawn = inProcessWriters(hooks);
   const writer = await WriterClient.start(config.writer, config.writeQueue, stats, spawn);
   const readers = new InProcessReaders(config.reader, config.readPool.readers);
-  const engine = new Engine(resolved, stats, writer, new ReadPool(readers, config.readPool, stats));
+  const engine = new Engine(resolved, stats, writer, new ReadPool(readers, config.readPool, stats, wireCodecsOf(operations)));
   const store = createStore(engine);
   cleanup(() => store.close());
   return { store, engine, writers: spawn.spawned, readers };
