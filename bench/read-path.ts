@@ -75,6 +75,18 @@ async function tuples(store: Awaited<ReturnType<typeof openStore>>, root: string
     const saved = await saver.put(config, checkpoint, { source: 'loop', step: 1, parents: {} }, { messages: 1, step: 1 });
     await saver.putWrites(saved, [['messages', { role: 'ai', content: 'pending' }]], 'task-1');
   }
+  return timedReads(config, async (x) => {
+    const tuple = await saver.getTuple({ configurable: { thread_id: `thread-${x % threads}`, checkpoint_ns: '' } });
+    if (tuple === undefined) throw new Error('no checkpoint');
+  });
+}
+
+/**
+ * `config.callers` callers, each yielding a turn and then calling `read` with its own
+ * pseudo-random number, for a second untimed and then `config.durationMs`: reads per
+ * second and the caller's thread CPU per read.
+ */
+async function timedReads(config: ChildConfig, read: (x: number) => Promise<void>): Promise<ChildResult> {
   let deadline = 0;
   let reads = 0;
   const caller = async (k: number): Promise<void> => {
@@ -82,8 +94,7 @@ async function tuples(store: Awaited<ReturnType<typeof openStore>>, root: string
     while (performance.now() < deadline) {
       await turn();
       x = (x * 1103515245 + 12345) % 2147483648;
-      const tuple = await saver.getTuple({ configurable: { thread_id: `thread-${x % threads}`, checkpoint_ns: '' } });
-      if (tuple === undefined) throw new Error('no checkpoint');
+      await read(x);
       reads++;
     }
   };
@@ -114,28 +125,9 @@ async function child(config: ChildConfig): Promise<ChildResult> {
     try {
       if (config.task === 'tuple') return await tuples(store, config.root, config);
       if (config.task === 'point') {
-        let deadline = 0;
-        let reads = 0;
-        const caller = async (k: number): Promise<void> => {
-          let x = k * 7919 + 1;
-          while (performance.now() < deadline) {
-            await turn();
-            x = (x * 1103515245 + 12345) % 2147483648;
-            await store.sessions.get(sessionIdOf(x % seed.sessions));
-            reads++;
-          }
-        };
-        const run = (ms: number) => {
-          deadline = performance.now() + ms;
-          return Promise.all(Array.from({ length: config.callers }, (_, k) => caller(k)));
-        };
-        await run(1000);
-        reads = 0;
-        const cpu0 = threadCpuNs() ?? 0;
-        const t0 = performance.now();
-        await run(config.durationMs);
-        const seconds = (performance.now() - t0) / 1000;
-        return { reads, readsPerSecond: Math.round(reads / seconds), callerUs: ((threadCpuNs() ?? 0) - cpu0) / reads / 1000 };
+        return await timedReads(config, async (x) => {
+          await store.sessions.get(sessionIdOf(x % seed.sessions));
+        });
       }
       const { id } = await store.sessions.create({ appName: 'bench', userId: 'u' });
       const text = 'word '.repeat(40);
