@@ -40,8 +40,8 @@ export class InstrumentedEngine implements StoreEngine {
   readonly #inner: StoreEngine;
   readonly #api: Api;
   readonly #tracer: Otel.Tracer;
-  /** The API's own provider when no SDK was registered at open: it says when one is. */
-  readonly #proxy: Otel.ProxyTracerProvider | undefined;
+  /** The API's own provider while no SDK has been seen registered: it says when one is. */
+  #proxy: Otel.ProxyTracerProvider | undefined;
   readonly #system: string;
   readonly #namespace: string;
   readonly #spanOptions = new Map<string, Otel.SpanOptions>();
@@ -94,8 +94,10 @@ export class InstrumentedEngine implements StoreEngine {
   call<O extends OperationRef>(operation: O, build: () => ArgsOf<O>, signal?: unknown): Promise<ResultOf<O>> {
     // No SDK registered yet and no meter: every span would be a no-op, so none is made
     // (a no-op span and the active context cost the caller's thread ~3% of a point read).
-    if (this.#duration === undefined && this.#proxy !== undefined && this.#proxy.getDelegateTracer(SCOPE) === undefined) {
-      return this.#inner.call(operation, build, signal);
+    if (this.#duration === undefined && this.#proxy !== undefined) {
+      if (this.#proxy.getDelegateTracer(SCOPE) === undefined) return this.#inner.call(operation, build, signal);
+      // An SDK registered: from now on the proxy's tracer delegates, and asking again each call would only repeat its lookup.
+      this.#proxy = undefined;
     }
     const api = this.#api;
     const span = this.#tracer.startSpan(operation.name, this.#spanOptionsOf(operation.name), api.context.active());
