@@ -131,8 +131,11 @@ describe('under real concurrency, several stores on one SQLite file', () => {
     const claimed = byStore.flat();
     expect(claimed).toHaveLength(600);
     expect(new Set(claimed).size).toBe(600);
-    // The stores really raced: each won a share of the claims.
-    for (const share of byStore) expect(share.length).toBeGreaterThan(0);
+    // The stores really raced: more than one won claims. Not each: SQLite's lock is not
+    // fair between connections, and on two loaded cores one store's writer can be left out
+    // (shares of 271/105/224/0 and 480/40/64/16 were seen under load; the build before
+    // them skewed as far as 364/80/92/64).
+    expect(byStore.filter((share) => share.length > 0).length).toBeGreaterThan(1);
     expect(outOfOrder(claimOrder(first.path))).toEqual([]);
   });
 });
