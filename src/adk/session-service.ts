@@ -142,6 +142,24 @@ function extended(cached: History, record: AdkSessionRecord): History | undefine
   return { ...cached, eventCount: record.eventCount, events, length: events.length, bytes: cached.bytes + added.bytes };
 }
 
+/** Room left in a handed-out copy of a history for the events a turn appends to it. */
+const ROOM_FOR_TURN = 16;
+
+/**
+ * The first `length` events, in a new array with room for a turn's appends. A copy made
+ * by `slice` is exactly full, so the turn's first `push` copies it again into an array
+ * half as large again. At 64 sessions of 10,000 events, those second copies, alive across
+ * the turn's awaits, more than doubled the caller's CPU per turn (docs/PERFORMANCE.md).
+ * V8 keeps the capacity of an array shortened by a little, so `length = n` after
+ * `new Array(n + room)` leaves the room; an engine that trims it only costs that copy again.
+ */
+function copyWithRoom(events: readonly Event[], length: number): Event[] {
+  const copy = new Array<Event>(length + ROOM_FOR_TURN);
+  copy.length = length;
+  for (let i = 0; i < length; i++) copy[i] = events[i]!;
+  return copy;
+}
+
 /** The history a read of the whole log gives. */
 function wholeHistory(record: AdkSessionRecord): History {
   const { events, bytes } = decodeFrozen(record.events);
@@ -345,7 +363,7 @@ export class AbathurSessionService extends BaseSessionService {
     }
     this.#histories.set(cacheKey, history, history.bytes);
     // A copy of the array (the Runner appends to it); the events in it are shared and frozen.
-    const session = sessionFromRecord(key!, current, history.events.slice(0, history.length));
+    const session = sessionFromRecord(key!, current, copyWithRoom(history.events, history.length));
     this.#holdings.set(session, { ...heldBy(current), firstSeq: history.firstSeq });
     return { session };
   }
