@@ -3,6 +3,7 @@ import { catalogueConnection } from './catalogue-connection.js';
 import { openStore, type JsonObject, type JsonValue, type Store } from '../src/index.js';
 import { UsageError, type OperationCall, type Synchronous } from '../src/internal.js';
 import { benchFile } from './paths.js';
+import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -111,8 +112,10 @@ export const catalogueCalls = {
     'memory.update',
     [namespace, key, JSON.stringify(value), null, null, null, undefined],
   ],
-  claimNext: (): OperationCall => ['tasks.claimNext', [null, undefined]],
-  completeTask: (id: string, result: JsonValue): OperationCall => ['tasks.complete', [id, JSON.stringify(result), undefined]],
+  // A claim with a lease as the facade takes one (a token, five minutes, no holder); its
+  // answer is an outcome, whose task claimedTask takes.
+  claimNext: (): OperationCall => ['tasks.claimNext', [null, { token: randomUUID(), leaseMs: 300_000, holder: null }, undefined]],
+  completeTask: (id: string, result: JsonValue): OperationCall => ['tasks.complete', [id, JSON.stringify(result), null, undefined]],
   saveCheckpoint: (taskId: string, iteration: number, state: JsonValue): OperationCall => [
     'checkpoints.save',
     [taskId, iteration, JSON.stringify(state), null, undefined],
@@ -123,6 +126,11 @@ export const catalogueCalls = {
   ],
 };
 
+/** The task a `tasks.claimNext` call's outcome holds, if it claimed one. */
+export function claimedTask(outcome: unknown): { id: string } | undefined {
+  return (outcome as { task: { id: string } | undefined }).task;
+}
+
 /** A System whose every method is one catalogue call sent through `send`. */
 function catalogueSystem(name: string, send: (call: OperationCall) => Promise<unknown>, close: () => Promise<void>): System {
   return {
@@ -132,7 +140,7 @@ function catalogueSystem(name: string, send: (call: OperationCall) => Promise<un
     context: (q) => send(catalogueCalls.context(q)),
     appendEvent: (id, event, delta) => send(catalogueCalls.appendEvent(id, event, delta)),
     updateMemory: (namespace, key, value) => send(catalogueCalls.updateMemory(namespace, key, value)),
-    claimNext: () => send(catalogueCalls.claimNext()) as Promise<{ id: string } | undefined>,
+    claimNext: async () => claimedTask(await send(catalogueCalls.claimNext())),
     completeTask: (id, result) => send(catalogueCalls.completeTask(id, result)),
     saveCheckpoint: (taskId, iteration, state) => send(catalogueCalls.saveCheckpoint(taskId, iteration, state)),
     recordMetric: (name_, value, labels) => send(catalogueCalls.recordMetric(name_, value, labels)),

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { cpuMeter } from './cpu.js';
 import { sessionIdOf, type SeedInfo } from './seed.js';
-import { catalogueCalls } from './systems.js';
+import { catalogueCalls, claimedTask } from './systems.js';
 import type { LoadResult, Mix, OpName } from './workload.js';
 import { openWriterConnection, operations, PreparedCatalogue, UsageError, type OperationCall, type Synchronous } from '../src/internal.js';
 
@@ -78,7 +78,7 @@ export function runWriterLimit(options: WriterLimitOptions): LoadResult {
             run(catalogueCalls.updateMemory(`session:${sessionId}`, `key${n % options.seed.memoryPerScope}`, { fact: 'updated', n }));
             break;
           case 'claimComplete': {
-            const task = run(catalogueCalls.claimNext()) as { id: string } | undefined;
+            const task = claimedTask(run(catalogueCalls.claimNext()));
             if (task !== undefined) run(catalogueCalls.completeTask(task.id, { done: true }));
             break;
           }

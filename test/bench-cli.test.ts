@@ -1,10 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/cli.js';
 import { benchMain } from '../bench/run-bench.js';
 import { tempDir } from './helpers/temp.js';
+
+/** Every trial of every system in a compare run's JSON did its operations without an error (a baseline that fails an operation measures nothing). */
+function expectNoErrors(file: string): void {
+  const result = JSON.parse(readFileSync(file, 'utf8')) as { trials: Record<string, { errors: number; errorSamples?: string[] }[]> };
+  for (const [system, trials] of Object.entries(result.trials)) {
+    for (const trial of trials) expect(trial.errors, `${system}: ${trial.errorSamples?.join('; ')}`).toBe(0);
+  }
+}
 
 // The benchmark is not part of the library's coverage, but its command must work: a tiny
 // run of two systems, in child processes, from the build.
@@ -12,11 +20,16 @@ describe('the benchmark command (npm run bench)', () => {
   it('runs the systems side by side and prints the tables', async () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
-    const code = await benchMain(['--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct', '--seed-sessions', '100', '--mix', 'mixed'], io);
+    const json = join(tempDir(), 'compare.json');
+    const code = await benchMain(
+      ['--duration', '0.5', '--trials', '1', '--sessions', '4', '--systems', 'facade,direct,naive-pool', '--seed-sessions', '100', '--mix', 'mixed', '--json', json],
+      io,
+    );
     expect(code).toBe(0);
     expect(output).toMatch(/^facade\s+[\d,]+\s+[\d.]+x/m);
     expect(output).toMatch(/^direct\s+[\d,]+\s+1\.00x/m);
     expect(output).toContain('getSession');
+    expectNoErrors(json);
   });
 
   it('runs the growth sweep at a small scale: every curve, the beside-a-long-session ratio, the charts', { timeout: 180_000 }, async () => {
@@ -39,11 +52,13 @@ describe('the benchmark command (npm run bench)', () => {
     let output = '';
     const io = { out: (t: string) => (output += `${t}\n`), err: (t: string) => (output += t) };
     const root = fileURLToPath(new URL('..', import.meta.url));
+    const json = join(tempDir(), 'compare.json');
     const code = await benchMain(
-      ['--duration', '0.3', '--trials', '1', '--sessions', '4', '--systems', 'facade,before,writer-limit', '--before', root, '--seed-sessions', '100', '--mix', 'write'],
+      ['--duration', '0.3', '--trials', '1', '--sessions', '4', '--systems', 'facade,before,writer-limit', '--before', root, '--seed-sessions', '100', '--mix', 'appendEvent=1,claimComplete=1,recordMetric=1', '--json', json],
       io,
     );
     expect(code).toBe(0);
+    expectNoErrors(json);
     // Without direct the first ratio is to the facade; the second to writer-limit.
     expect(output).toMatch(/^facade\s+[\d,]+\s+1\.00x\s+[\d.]+x/m);
     expect(output).toMatch(/^before\s+[\d,]+\s+[\d.]+x\s+[\d.]+x/m);
