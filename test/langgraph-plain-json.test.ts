@@ -56,10 +56,14 @@ describe('plain JSON without the serializer', () => {
     for (const value of PLAIN) {
       expect(isPlainJson(value)).toBe(true);
       const [type, bytes] = await jsonPlus.dumpsTyped(value);
-      const mine = fast.dumpSync(value)!;
+      const mine = fast.dumpSync(value, true)!;
       expect(mine.type).toBe(type);
       expect(text(mine.bytes)).toBe(text(bytes));
       expect(mine.json).toBe(text(bytes));
+      // Without keepText the bytes are the same and the text is not held.
+      const bare = fast.dumpSync(value)!;
+      expect(text(bare.bytes)).toBe(text(bytes));
+      expect(bare.json).toBeUndefined();
       expect(await fast.load(mine.type, mine.bytes)).toEqual(await jsonPlus.loadsTyped(type, bytes));
     }
   });

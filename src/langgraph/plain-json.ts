@@ -60,11 +60,16 @@ function needsNoReviver(value: unknown, depth = 0): boolean {
   return true;
 }
 
-/** A value serialized: its type tag, its bytes, and its JSON text when it is plain JSON. */
+/** A value serialized: its type tag, its bytes, and its JSON text when asked for and plain JSON. */
 export interface Serialized {
   type: string;
   bytes: Uint8Array;
-  /** The JSON text the bytes hold, when the value was plain JSON (so a caller need not stringify it again). */
+  /**
+   * The JSON text the bytes hold, when it was asked for and the value was plain JSON (so a
+   * caller need not stringify it again). Only when asked for: a text held while its write
+   * is in flight outlives the young generation's collections, and a checkpoint's text is
+   * as long as its largest channel.
+   */
   json: string | undefined;
 }
 
@@ -98,11 +103,11 @@ export class FastSerde {
     return this.#plain;
   }
 
-  /** Serializes synchronously when it can (plain JSON); undefined when the serializer must. */
-  dumpSync(value: unknown): Serialized | undefined {
+  /** Serializes synchronously when it can (plain JSON); undefined when the serializer must. `keepText`: the result keeps the JSON text too. */
+  dumpSync(value: unknown, keepText = false): Serialized | undefined {
     if (!this.#plain || !isPlainJson(value)) return undefined;
     const json = JSON.stringify(value);
-    return { type: 'json', bytes: ENCODER.encode(json), json };
+    return { type: 'json', bytes: ENCODER.encode(json), json: keepText ? json : undefined };
   }
 
   /** Serializes through the serializer (the value is not plain JSON, or the serializer is not the default). */

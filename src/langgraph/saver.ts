@@ -65,12 +65,12 @@ const valueKey = (threadId: string, ns: string, channel: string, version: number
 /** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
 
-/** Serializes every value, synchronously where each is plain JSON, else through the serializer. */
-function dumpAll(serde: FastSerde, values: readonly unknown[]): Serialized[] | Promise<Serialized[]> {
+/** Serializes every value, synchronously where each is plain JSON, else through the serializer; the value at `textAt` keeps its JSON text. */
+function dumpAll(serde: FastSerde, values: readonly unknown[], textAt = -1): Serialized[] | Promise<Serialized[]> {
   const out = new Array<Serialized>(values.length);
   let pending: Promise<void>[] | undefined;
   for (let i = 0; i < values.length; i++) {
-    const fast = serde.dumpSync(values[i]);
+    const fast = serde.dumpSync(values[i], i === textAt);
     if (fast !== undefined) out[i] = fast;
     else (pending ??= []).push(serde.dumpWithSerde(values[i]).then((typed) => void (out[i] = typed)));
   }
@@ -257,7 +257,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const present = changed.filter(([channel]) => Object.hasOwn(values, channel));
     const toDump: unknown[] = [rest, metadata];
     for (const [channel] of present) toDump.push(values[channel]);
-    const dumped = dumpAll(this.#serde(), toDump);
+    // The metadata's JSON text is kept, for list()'s filter; the others' are not.
+    const dumped = dumpAll(this.#serde(), toDump, 1);
     const [checkpointBytes, metadataBytes, ...serialized] = Array.isArray(dumped) ? dumped : await dumped;
     let next = 0;
     const blobs = changed.map(([channel, version]): CheckpointToPut['blobs'][number] => {
