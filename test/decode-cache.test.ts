@@ -22,6 +22,20 @@ describe('decode cache', () => {
     expect(cache.bytes).toBe(4);
   });
 
+  it('moves a hit only once it is in the older half: a hit in the newer half keeps its place', () => {
+    const cache = new DecodeCache<string, number>(10);
+    for (let i = 0; i < 10; i++) cache.set(`k${i}`, i, 1);
+    expect(cache.get('k0')).toBe(0); // the oldest: moved to the end
+    cache.set('x', 10, 1); // k1 goes, not k0
+    expect(cache.get('k1')).toBeUndefined();
+    expect(cache.get('k9')).toBe(9); // in the newer half: stays where it is, before k0 and x
+    for (let i = 0; i < 8; i++) cache.set(`y${i}`, i, 1); // drops the 8 oldest: k2 … k9
+    expect([...['k8', 'k9'].map((k) => cache.get(k))]).toEqual([undefined, undefined]);
+    expect(cache.get('k0')).toBe(0);
+    expect(cache.get('x')).toBe(10);
+    expect(cache.size).toBe(10);
+  });
+
   it('keeps nothing with a bound of 0', () => {
     const cache = new DecodeCache<string, number>(0);
     expect(cache.enabled).toBe(false);

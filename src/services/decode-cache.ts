@@ -3,11 +3,19 @@
  * they were decoded from. A value larger than the bound is not kept; a bound of 0 keeps
  * nothing. What it holds is shared by every reader of the cache: keep only frozen values
  * ({@link deepFreeze}), so that no caller can change what the next one gets.
+ *
+ * Recency is kept as the Map's insertion order, the oldest first out. A hit moves its
+ * entry to the end only once it has fallen into the older half of that order: an entry
+ * in the newer half would not be dropped before every entry of the older half anyway,
+ * and a hot entry is then moved once per half a cache of insertions, not on every hit
+ * (a delete and a set of a long key each time were 7% of a LangGraph `getTuple`).
  */
 export class DecodeCache<K, V> {
   readonly #maxBytes: number;
-  readonly #entries = new Map<K, { value: V; bytes: number }>();
+  readonly #entries = new Map<K, { value: V; bytes: number; placed: number }>();
   #bytes = 0;
+  /** Entries placed at the end of the order so far (inserted or moved): an entry's `placed` is this count when it went there. */
+  #placed = 0;
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
@@ -29,16 +37,20 @@ export class DecodeCache<K, V> {
   get(key: K): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    // Map keeps insertion order: moved to the end, it is the most recently used.
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    // At most this many entries are behind it: fewer than half the cache, and it is in the newer half, where it stays.
+    if (this.#placed - entry.placed >= this.#entries.size / 2) {
+      // Map keeps insertion order: moved to the end, it is the most recently used.
+      this.#entries.delete(key);
+      entry.placed = ++this.#placed;
+      this.#entries.set(key, entry);
+    }
     return entry.value;
   }
 
   set(key: K, value: V, bytes: number): void {
     this.delete(key);
     if (bytes > this.#maxBytes) return;
-    this.#entries.set(key, { value, bytes });
+    this.#entries.set(key, { value, bytes, placed: ++this.#placed });
     this.#bytes += bytes;
     for (const [oldest, entry] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) break;
