@@ -22,6 +22,24 @@ describe('decode cache', () => {
     expect(cache.bytes).toBe(4);
   });
 
+  it('gives an entry used since it was placed a second chance: the oldest unused ones go first', () => {
+    const cache = new DecodeCache<string, number>(10);
+    for (let i = 0; i < 10; i++) cache.set(`k${i}`, i, 1);
+    expect(cache.get('k0')).toBe(0);
+    expect(cache.get('k5')).toBe(5);
+    cache.set('x', 10, 3); // k0 was used: kept; k1, k2 and k3 go
+    expect(['k1', 'k2', 'k3'].map((k) => cache.get(k))).toEqual([undefined, undefined, undefined]);
+    expect(cache.get('k0')).toBe(0);
+    expect(cache.size).toBe(8);
+    expect(cache.bytes).toBe(10);
+    // Every entry held is used now (k0 again; the rest read here): the newest value is still kept, and the first of the others goes.
+    for (const k of ['k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'x']) cache.get(k);
+    cache.set('y', 11, 1);
+    expect(cache.get('y')).toBe(11);
+    expect(cache.get('k4')).toBeUndefined();
+    expect(cache.bytes).toBe(10);
+  });
+
   it('keeps nothing with a bound of 0', () => {
     const cache = new DecodeCache<string, number>(0);
     expect(cache.enabled).toBe(false);
