@@ -39,7 +39,7 @@ export function decodeReadBatch(request: ReadBatchRequest): OperationCall[] {
  * About how many bytes of rows one page of a large answer carries (strings by length,
  * numbers as 8; telemetry/result-size.ts). The caller's thread deserializes each message
  * in one piece, in one macrotask: about 0.5 ms for a page this size on a 2-core machine,
- * within the settler's 1 ms slice. Every page also costs a turn of the event loop and a
+ * about the settler's slice. Every page also costs a turn of the event loop and a
  * wake-up (about 30 µs measured there), so pages are not made smaller than they need be.
  */
 export const PAGE_BYTES = 256 * 1024;
