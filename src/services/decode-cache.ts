@@ -3,9 +3,9 @@
  * least recently used going first in the manner of a clock ("second chance"): a hit only
  * marks its entry used; when the bound is passed, the oldest entry goes unless it was used
  * since it was placed, in which case it is placed again as the newest, unmarked, and the
- * next oldest is looked at. A hit then costs a lookup, not a Map delete and set of a long
- * key (which, at 10,000 sessions cached, was the largest part of a point read's own work on
- * the caller's thread). A value larger than the bound is not kept; a bound of 0 keeps
+ * next oldest is looked at. A hit then costs a lookup, not also a Map delete and set of
+ * its key (with 2,000 sessions cached, a tenth of a point read's work on the caller's
+ * thread: docs/PERFORMANCE.md, "The decode cache as a clock"). A value larger than the bound is not kept; a bound of 0 keeps
  * nothing. What it holds is shared by every reader of the cache: keep only frozen values
  * ({@link deepFreeze}), so that no caller can change what the next one gets.
  */

@@ -15,8 +15,8 @@ interface Held {
  * memory.ts). The reads still send each row's value text, and a held value is handed out
  * only when its text is the text the read brought, so nothing written since, by this store
  * or another process, can be answered from here: which rows a read returns (deleted ones
- * or not) is the read's own, from committed data. Entries not used lately go first (DecodeCache's clock),
- * within `maxBytes` of JSON text. What it hands out is deep-frozen and shared by every
+ * or not) is the read's own, from committed data. Entries not used lately go first
+ * (DecodeCache's clock), within `maxBytes` of JSON text. What it hands out is deep-frozen and shared by every
  * caller; with `maxBytes` 0 it keeps nothing and every read decodes all it returns, as
  * objects of the caller's own.
  */
