@@ -15,7 +15,7 @@ function expectNoErrors(file: string): void {
 }
 
 // The benchmark is not part of the library's coverage, but its command must work: a tiny
-// run of two systems, in child processes, from the build.
+// run of the systems, in child processes, from the build, in which no operation fails.
 describe('the benchmark command (npm run bench)', () => {
   it('runs the systems side by side and prints the tables', async () => {
     let output = '';
