@@ -18,7 +18,7 @@ function texts(cache: SessionEventsCache, id: string, version: SessionVersion, s
 }
 /** A read of `seqs` as a reader would answer it, decoded: the seqs of the events it returned. */
 function read(cache: SessionEventsCache, seqs: readonly number[], version: SessionVersion = V1, id = 's'): unknown[] | undefined {
-  return cache.decode(id, version, seqs, texts(cache, id, version, seqs))?.map((event) => (event as { seq: number }).seq);
+  return cache.decode(id, version, seqs, texts(cache, id, version, seqs), cache.mark)?.map((event) => (event as { seq: number }).seq);
 }
 const decoded = (cache: SessionEventsCache, seqs: readonly number[], version: SessionVersion = V1): number =>
   texts(cache, 's', version, seqs).filter((t) => t !== null).length;
@@ -62,9 +62,9 @@ describe('SessionEventsCache', () => {
     expect(read(cache, range(1, 5), V2)).toEqual(range(1, 5));
     expect(cache.held('s')).toEqual([V2, 1, 5]);
     // An answer that leaves out events of a version no longer held, or seqs outside the run.
-    expect(cache.decode('s', V1, [1], [null])).toBeUndefined();
-    expect(cache.decode('s', V2, [6], [null])).toBeUndefined();
-    expect(cache.decode('other', V2, [1], [null])).toBeUndefined();
+    expect(cache.decode('s', V1, [1], [null], cache.mark)).toBeUndefined();
+    expect(cache.decode('s', V2, [6], [null], cache.mark)).toBeUndefined();
+    expect(cache.decode('other', V2, [1], [null], cache.mark)).toBeUndefined();
   });
 
   it("drops what the writer's own trims and deletes remove", () => {
@@ -72,7 +72,7 @@ describe('SessionEventsCache', () => {
     read(cache, range(1, 10));
     cache.trimmed('s', 4);
     expect(cache.held('s')).toEqual([V1, 4, 10]);
-    expect(cache.decode('s', V1, [3], [null])).toBeUndefined();
+    expect(cache.decode('s', V1, [3], [null], cache.mark)).toBeUndefined();
     expect(read(cache, range(4, 10))).toEqual(range(4, 10));
     cache.trimmed('s', 2);
     expect(cache.held('s')).toEqual([V1, 4, 10]);
@@ -86,6 +86,24 @@ describe('SessionEventsCache', () => {
     expect(cache.held('s')).toBeNull();
     cache.trimmed('s', 5);
     expect(cache.held('s')).toBeNull();
+  });
+
+  it("keeps nothing from, and gives nothing to, a read sent before the writer's own delete", () => {
+    const cache = new SessionEventsCache(1 << 20);
+    // Sent holding nothing; the session is deleted, and the answer, read before the delete, is decoded after it.
+    const sent = cache.mark;
+    cache.deleted('s');
+    expect(cache.decode('s', V1, [1, 2], ['{"old":1}', '{"old":2}'], sent)).toEqual([{ old: 1 }, { old: 2 }]);
+    // Created again within the same millisecond (SQLite may give it the same rowid): the
+    // same version, so a read holding the deleted session's events would get no text for them.
+    expect(cache.held('s')).toBeNull();
+    // A read sent after the delete keeps what it decoded, as before.
+    expect(cache.decode('s', V1, [1, 2], ['{"new":1}', '{"new":2}'], cache.mark)).toEqual([{ new: 1 }, { new: 2 }]);
+    expect(cache.held('s')).toEqual([V1, 1, 2]);
+    // A read sent before the delete, answered holding e1 and e2 of the deleted session: it
+    // takes nothing from what is held now (the new session's), and reads again.
+    expect(cache.decode('s', V1, [1, 2], [null, null], sent)).toBeUndefined();
+    expect(cache.decode('s', V1, [1, 2], [null, null], cache.mark)).toEqual([{ new: 1 }, { new: 2 }]);
   });
 
   it('keeps the least recently read sessions out first, within its bytes', () => {
@@ -108,10 +126,10 @@ describe('SessionEventsCache', () => {
   it('with 0 bytes holds nothing and hands out objects of the caller', () => {
     const cache = new SessionEventsCache(0);
     expect(cache.enabled).toBe(false);
-    const values = cache.decode('s', V1, [1, 2], ['{"a":1}', '[2]'])!;
+    const values = cache.decode('s', V1, [1, 2], ['{"a":1}', '[2]'], cache.mark)!;
     expect(values).toEqual([{ a: 1 }, [2]]);
     expect(Object.isFrozen(values[0])).toBe(false);
     expect(cache.held('s')).toBeNull();
-    expect(cache.decodeRows('s', null, [])).toEqual([]);
+    expect(cache.decodeRows('s', null, [], cache.mark)).toEqual([]);
   });
 });

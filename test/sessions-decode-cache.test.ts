@@ -1,4 +1,5 @@
 import { createEvent } from '@google/adk';
+import Database from 'better-sqlite3';
 import { expect, it, vi } from 'vitest';
 import { engineOf, openStore, type Store } from '../src/store.js';
 import { AbathurSessionService } from '../src/adk/index.js';
@@ -41,6 +42,54 @@ async function withEvents(store: Store, id: string, n: number, from = 1): Promis
 }
 
 const ns = (events: readonly JsonValue[] | undefined): unknown[] => (events ?? []).map((e) => (e as { n: number }).n);
+
+/** Session s's version: its rowid and creation time. */
+async function versionOf(engine: TestEngine, store: Store): Promise<{ rowid: number; createdAt: string }> {
+  const [row] = await engine.rows(store, "SELECT rowid, created_at FROM sessions WHERE id = 's'");
+  return { rowid: Number(row!.rowid), createdAt: String(row!.created_at) };
+}
+
+/**
+ * Gives session s, created again under its id, the version it had before its delete: what
+ * SQLite gives a session created again within the same millisecond, when the deleted one
+ * was the last created (its rowid is reused). Set from outside, as the clock cannot be.
+ */
+async function sameVersion(engine: TestEngine, store: Store, { rowid, createdAt }: { rowid: number; createdAt: string }): Promise<void> {
+  const sql = `UPDATE sessions SET rowid = ${rowid}, created_at = '${createdAt}' WHERE id = 's'`;
+  if (engine.name === 'postgres') {
+    await engine.rows(store, sql);
+    return;
+  }
+  const db = new Database(store.path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+/** Holds the answer of the next sessions.get until `release()`; `answered` resolves once the reader answered it. */
+function holdNextGet(store: Store): { answered: Promise<void>; release: () => void } {
+  const engine = engineOf(store);
+  const call = engine.call.bind(engine);
+  let answered!: () => void;
+  let release!: () => void;
+  const answer = new Promise<void>((resolve) => (answered = resolve));
+  const hold = new Promise<void>((resolve) => (release = resolve));
+  let next = true;
+  vi.spyOn(engine, 'call').mockImplementation(async (operation, build, signal) => {
+    const held = next && operation.name === 'sessions.get';
+    if (held) next = false;
+    const result = await call(operation, build, signal);
+    if (held) {
+      answered();
+      await hold;
+    }
+    return result;
+  });
+  return { answered: answer, release };
+}
 
 describeEachEngine('sessions: decoded events', (engine) => {
   it('reads and decodes only the events it does not hold, and shares the frozen ones it does', async () => {
@@ -196,6 +245,45 @@ describeEachEngine('sessions: decoded events', (engine) => {
     const page = await store.sessions.events('s');
     expect(page.items.map((item) => item.event)).toEqual([{ n: 4 }]);
     expect(counts).toEqual([1, 1]);
+  });
+
+  it("keeps nothing from a read that was in flight across this store's own delete", async () => {
+    const store = await engine.open();
+    await withEvents(store, 's', 3);
+    const was = await versionOf(engine, store);
+    const held = holdNextGet(store);
+    // A read answered before the delete and decoded after it: its events are the deleted session's.
+    const inFlight = store.sessions.get('s');
+    await held.answered;
+    await store.sessions.delete('s');
+    held.release();
+    expect(ns((await inFlight)!.events)).toEqual([1, 2, 3]);
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u' });
+    await sameVersion(engine, store, was);
+    for (const n of ['a', 'b', 'c']) await store.sessions.appendEvent('s', { n });
+    expect(ns((await store.sessions.get('s'))!.events)).toEqual(['a', 'b', 'c']);
+  });
+
+  it("takes nothing it holds for a read that was in flight across this store's own delete", async () => {
+    const store = await engine.open();
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u', state: { of: 'old' } });
+    for (let n = 1; n <= 3; n++) await store.sessions.appendEvent('s', { n });
+    const was = await versionOf(engine, store);
+    await store.sessions.get('s');
+    const held = holdNextGet(store);
+    // Answered before the delete, holding e1 to e3 of the deleted session; decoded once a
+    // session created again with its version has been read, and its events held instead.
+    const inFlight = store.sessions.get('s');
+    await held.answered;
+    await store.sessions.delete('s');
+    await store.sessions.create({ id: 's', appName: 'a', userId: 'u', state: { of: 'new' } });
+    await sameVersion(engine, store, was);
+    for (const n of ['a', 'b', 'c']) await store.sessions.appendEvent('s', { n });
+    expect(ns((await store.sessions.get('s'))!.events)).toEqual(['a', 'b', 'c']);
+    held.release();
+    // One session's state and its own events (here the new one's: the read was made again).
+    const got = (await inFlight)!;
+    expect([got.state, ns(got.events)]).toEqual([{ of: 'new' }, ['a', 'b', 'c']]);
   });
 
   it('with decodeCacheBytes 0 decodes every event of every read, as objects of the caller', async () => {

@@ -36,7 +36,8 @@ export const LAST_EVENTS = pluck('SELECT event FROM session_events WHERE session
  * created to the next one once it is deleted; the creation time (milliseconds) then tells
  * them apart, unless another process deletes the session and creates it again within the
  * same millisecond, and appends at least as many events as a reader holds, before that
- * reader reads again (this process's own delete drops what it holds at once). A column
+ * reader reads again (this process's own delete drops what it holds at once, and what its
+ * reads in flight would keep or take: src/services/session-events-cache.ts). A column
  * made for it (a random id per creation) would close that; it needs a migration.
  */
 export type SessionVersion = readonly [rowid: number, createdAt: Timestamp, replacements: number];

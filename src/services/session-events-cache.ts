@@ -26,12 +26,15 @@ const sameVersion = (a: SessionVersion, b: SessionVersion): boolean => a[0] === 
  * texts that come back ({@link decode}). A session's entry is one run of consecutive seqs
  * (a read of the newest n events moves it along as the session grows); entries go least
  * recently used first, within `maxBytes` of JSON text. It learns only from reads, which
- * see committed data: a write rolled back never enters it. What it hands out is frozen
- * and shared by every caller; with `maxBytes` 0 it keeps nothing and every read decodes
- * all it returns, as objects of the caller's own.
+ * see committed data: a write rolled back never enters it; a read sent before this
+ * process's own delete of a session neither adds to it nor takes from it ({@link mark}).
+ * What it hands out is frozen and shared by every caller; with `maxBytes` 0 it keeps
+ * nothing and every read decodes all it returns, as objects of the caller's own.
  */
 export class SessionEventsCache {
   readonly #runs: DecodeCache<string, Run>;
+  /** Sessions this process deleted, counted ({@link mark}). */
+  #deletes = 0;
 
   constructor(maxBytes: number) {
     this.#runs = new DecodeCache(maxBytes);
@@ -46,6 +49,20 @@ export class SessionEventsCache {
     return this.#runs.bytes;
   }
 
+  /**
+   * What to give {@link decode} for a read about to be sent. A session created again under
+   * the same id within the same millisecond can have the version of the one deleted
+   * (src/catalogue/session-events.ts, SessionVersion). A read answered before this
+   * process's delete and decoded after it would put the deleted session's events back under
+   * that version, where the new session's reads would take them; and the events it left out
+   * as held may be found held for the new session by then. So a read sent before any delete
+   * that came since keeps nothing it decoded and takes nothing held: left anything out, it
+   * reads again.
+   */
+  get mark(): number {
+    return this.#deletes;
+  }
+
   /** What to tell a read of session `id` this process holds (null: nothing). */
   held(id: string): HeldEvents | null {
     if (!this.#runs.enabled) return null;
@@ -57,16 +74,24 @@ export class SessionEventsCache {
    * The events of a read, decoded, in the order of `seqs`: each text decoded (and kept, when
    * the read's events are consecutive), each null one taken from what this cache holds.
    * Undefined when a null one is no longer held (dropped or replaced since the read left):
-   * read again, holding nothing.
+   * read again, holding nothing. `mark` is the {@link mark} taken before the read was sent:
+   * with a delete since, nothing is kept or taken.
    */
-  decode(id: string, version: SessionVersion, seqs: readonly number[], texts: readonly (string | null)[]): JsonValue[] | undefined {
+  decode(
+    id: string,
+    version: SessionVersion,
+    seqs: readonly number[],
+    texts: readonly (string | null)[],
+    mark: number,
+  ): JsonValue[] | undefined {
     const n = seqs.length;
     const values = new Array<JsonValue>(n);
     if (!this.#runs.enabled) {
       for (let i = 0; i < n; i++) values[i] = JSON.parse(texts[i]!) as JsonValue;
       return values;
     }
-    let run = this.#runs.get(id);
+    // Sent before a delete since: what it left out may be the deleted session's or a new one's of its version.
+    let run = mark === this.#deletes ? this.#runs.get(id) : undefined;
     if (run !== undefined && !sameVersion(run.version, version)) run = undefined;
     let decoded = 0;
     for (let i = 0; i < n; i++) {
@@ -80,12 +105,12 @@ export class SessionEventsCache {
         decoded++;
       }
     }
-    if (n > 0) this.#keep(id, run, version, seqs, texts, values, decoded);
+    if (n > 0 && mark === this.#deletes) this.#keep(id, run, version, seqs, texts, values, decoded);
     return values;
   }
 
   /** The events of a session read ({@link EventRange}), as {@link decode} decodes them. */
-  decodeRange(id: string, version: SessionVersion, { first, before, held, after }: EventRange): JsonValue[] | undefined {
+  decodeRange(id: string, version: SessionVersion, { first, before, held, after }: EventRange, mark: number): JsonValue[] | undefined {
     const n = before.length + held + after.length;
     const seqs = new Array<number>(n);
     const texts = new Array<string | null>(n);
@@ -94,17 +119,18 @@ export class SessionEventsCache {
       const k = i - before.length - held;
       texts[i] = i < before.length ? before[i]! : k < 0 ? null : after[k]!;
     }
-    return this.decode(id, version, seqs, texts);
+    return this.decode(id, version, seqs, texts, mark);
   }
 
   /** Pages of {@link SessionEvent}s: each row's event decoded as {@link decode} does, in fresh objects. */
-  decodeRows(id: string, version: SessionVersion | null, rows: readonly EventRow[]): SessionEvent[] | undefined {
+  decodeRows(id: string, version: SessionVersion | null, rows: readonly EventRow[], mark: number): SessionEvent[] | undefined {
     if (version === null || rows.length === 0) return [];
     const values = this.decode(
       id,
       version,
       rows.map((event) => event.seq),
       rows.map((event) => event.event),
+      mark,
     );
     if (values === undefined) return undefined;
     return rows.map(({ seq, eventId, createdAt }, i) => ({ seq, eventId, event: values[i]!, createdAt }));
@@ -120,6 +146,7 @@ export class SessionEventsCache {
 
   /** The writer's own delete. */
   deleted(id: string): void {
+    this.#deletes++;
     this.#runs.delete(id);
   }
 

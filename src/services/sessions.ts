@@ -151,6 +151,7 @@ export class Sessions {
   async get<State = JsonObject>(id: string, options?: GetSessionOptions): Promise<Session<State> | undefined> {
     let key = '';
     let recent: number | null = null;
+    let mark = 0;
     const read = (holding: boolean) =>
       this.#engine.call(sessionsGet, () => {
         if (holding) {
@@ -158,16 +159,17 @@ export class Sessions {
           key = v.identifier('id', id);
           recent = lastEvents(o.lastEvents);
         }
+        mark = this.#events.mark;
         return [key, recent, holding ? this.#events.held(key) : null] as const;
       }, options?.signal);
     let stored = await read(true);
     if (stored === undefined) return undefined;
-    let events = this.#events.decodeRange(key, stored.version, stored);
+    let events = this.#events.decodeRange(key, stored.version, stored, mark);
     if (events === undefined) {
       // What the read left out is no longer held here (trimmed or replaced meanwhile): read it whole.
       stored = await read(false);
       if (stored === undefined) return undefined;
-      events = this.#events.decodeRange(key, stored.version, stored)!;
+      events = this.#events.decodeRange(key, stored.version, stored, mark)!;
     }
     const session = stored.session as Session<State>;
     session.events = events;
@@ -256,16 +258,18 @@ export class Sessions {
    */
   async events(id: string, options?: SessionEventsOptions): Promise<Page<SessionEvent>> {
     let args: ReturnType<typeof eventsArgs> | undefined;
+    let mark = 0;
     const read = (holding: boolean) =>
       this.#engine.call(sessionsEvents, () => {
         args ??= eventsArgs(id, options);
+        mark = this.#events.mark;
         return [...args, holding ? this.#events.held(args[0]) : null] as const;
       }, options?.signal);
     let page = await read(true);
-    let items = this.#events.decodeRows(args![0], page.version, page.items);
+    let items = this.#events.decodeRows(args![0], page.version, page.items, mark);
     if (items === undefined) {
       page = await read(false);
-      items = this.#events.decodeRows(args![0], page.version, page.items)!;
+      items = this.#events.decodeRows(args![0], page.version, page.items, mark)!;
     }
     return { items, nextCursor: page.nextCursor };
   }
