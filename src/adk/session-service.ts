@@ -219,6 +219,18 @@ function trimTempDelta(event: Event): void {
 }
 
 /**
+ * The event ADK's appendEvent may write to: it replaces `actions.stateDelta` with a copy
+ * without temp: keys. The events getSession hands out from its cache are frozen, so one
+ * appended again (a retry, a copy into another session) is appended as a copy of it and
+ * of its actions, the rest shared; any other event is appended as it is.
+ */
+function writable(event: Event): Event {
+  const actions = (event as Partial<Event> | null | undefined)?.actions;
+  if (typeof actions !== 'object' || actions === null || !Object.isFrozen(actions)) return event;
+  return { ...event, actions: { ...actions } };
+}
+
+/**
  * An ADK session service on abathur-store: sessions, their events and the three state
  * scopes in the store's database, served by its writer and readers.
  *
@@ -425,14 +437,16 @@ export class AbathurSessionService extends BaseSessionService {
    * the session already has replaces that event where it stands and its delta applies
    * again (ADK's rule), so an event is stored once however often it is sent: a retry after
    * `OUTCOME_UNKNOWN` never duplicates it. A missing session rejects `NOT_FOUND`; an
-   * append from a stale `session` object is handled as `onStale` says.
+   * append from a stale `session` object is handled as `onStale` says. An event getSession
+   * handed out (frozen) is appended as a copy, which is what `session` gains and what this returns.
    */
   override appendEvent(request: AppendEventRequest): Promise<Event> {
     return inSpan(this.#engine, 'sessionService.appendEvent', () => this.#appendEvent(request));
   }
 
-  async #appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
-    if (event?.partial) return event;
+  async #appendEvent({ session, event: given }: AppendEventRequest): Promise<Event> {
+    if (given?.partial) return given;
+    const event = writable(given);
     let key: AdkKey | undefined;
     const holding = typeof session === 'object' && session !== null ? this.#holdings.get(session) : undefined;
     const result = await this.#engine.call(adkSessionsAppendEvent, () => {
