@@ -253,6 +253,12 @@ export class AbathurSessionService extends BaseSessionService {
   readonly #holdings = new WeakMap<Session, Holding>();
   /** Whole histories already decoded, by `appName\0userId\0sessionId`. */
   readonly #histories: DecodeCache<string, History>;
+  /**
+   * The last append still running on each session object: appends to one object run one
+   * after the other. Each updates the object from what it holds when its turn comes (the
+   * events after its last); two at once would both read the same events and push them twice.
+   */
+  readonly #appending = new WeakMap<object, Promise<unknown>>();
 
   /** A session service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
@@ -441,7 +447,23 @@ export class AbathurSessionService extends BaseSessionService {
    * handed out (frozen) is appended as a copy, which is what `session` gains and what this returns.
    */
   override appendEvent(request: AppendEventRequest): Promise<Event> {
-    return inSpan(this.#engine, 'sessionService.appendEvent', () => this.#appendEvent(request));
+    return inSpan(this.#engine, 'sessionService.appendEvent', () => this.#inTurn(request?.session, () => this.#appendEvent(request)));
+  }
+
+  /** Runs `append` after the appends to `session` already running (as ADK's services, in call order). */
+  #inTurn<T>(session: unknown, append: () => Promise<T>): Promise<T> {
+    if (typeof session !== 'object' || session === null) return append();
+    const before = this.#appending.get(session);
+    const result = before === undefined ? append() : before.then(append, append);
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#appending.set(session, done);
+    void done.then(() => {
+      if (this.#appending.get(session) === done) this.#appending.delete(session);
+    });
+    return result;
   }
 
   async #appendEvent({ session, event: given }: AppendEventRequest): Promise<Event> {
