@@ -203,6 +203,7 @@ describeEachEngine('AbathurSessionService: appendEvent', (engine) => {
       await expect(service.appendEvent({ session, event: e })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     await expect(service.appendEvent({ session: null as never, event: event({ id: 'z', timestamp: 1 }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    for (const request of [undefined, null]) await expect(service.appendEvent(request as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((await service.getSession(key(session)))?.events).toEqual([]);
     expect(session.events).toEqual([]);
   });

@@ -466,9 +466,12 @@ export class AbathurSessionService extends BaseSessionService {
     return result;
   }
 
-  async #appendEvent({ session, event: given }: AppendEventRequest): Promise<Event> {
-    if (given?.partial) return given;
-    const event = writable(given);
+  async #appendEvent(request: AppendEventRequest): Promise<Event> {
+    const given: unknown = request;
+    if (typeof given !== 'object' || given === null) throw invalidArgument(`expected a request object, got ${String(given)}`);
+    const { session, event: sent } = request;
+    if (sent?.partial) return sent;
+    const event = writable(sent);
     let key: AdkKey | undefined;
     const holding = typeof session === 'object' && session !== null ? this.#holdings.get(session) : undefined;
     const result = await this.#engine.call(adkSessionsAppendEvent, () => {
