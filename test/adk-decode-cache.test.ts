@@ -127,6 +127,37 @@ describeEachEngine('AbathurSessionService: decoded histories', (engine) => {
     expect(texts((await service.getSession(key))!.events)).toEqual(['e1', 'e2', 'e3', 'e4']);
   });
 
+  it('appends again an event it handed out, frozen: into another session, and to its own (a replacement), as InMemory does', async () => {
+    const store = await engine.open();
+    const service = new AbathurSessionService(store);
+    const session = await service.createSession(key);
+    await service.appendEvent({ session, event: createEvent({ ...event('e1'), actions: { stateDelta: { k: 1, 'temp:t': 2 } } }) });
+    const read = (await service.getSession(key))!;
+    const stale = (await service.getSession(key))!;
+    const handedOut = read.events[0]!;
+    expect(Object.isFrozen(handedOut.actions)).toBe(true);
+
+    // Copied into another session: stored there, and the object gains the event and its delta.
+    const target = await service.createSession({ ...key, sessionId: 'copy' });
+    const copied = await service.appendEvent({ session: target, event: handedOut });
+    expect(copied).toMatchObject({ id: 'e1', actions: { stateDelta: { k: 1 } } });
+    expect(target.events).toEqual([copied]);
+    expect(target.state).toEqual({ k: 1 });
+    expect(texts((await service.getSession({ ...key, sessionId: 'copy' }))!.events)).toEqual(['e1']);
+
+    // Sent again to its own session: it replaces itself, the object keeps one e1 and stays current.
+    await service.appendEvent({ session: read, event: handedOut });
+    expect(read.events.map((e) => e.id)).toEqual(['e1']);
+    await service.appendEvent({ session: read, event: event('e2') });
+    expect(texts(read.events)).toEqual(['e1', 'e2']);
+    expect(texts((await service.getSession(key))!.events)).toEqual(['e1', 'e2']);
+
+    // Sent again from a stale object ('reload'): appended, and the object catches up.
+    const resent = await service.appendEvent({ session: stale, event: stale.events[0]! });
+    expect(stale.events).toEqual([resent, expect.objectContaining({ id: 'e2' })]);
+    expect(stale.state).toEqual({ k: 1 });
+  });
+
   it('with decodeCacheBytes 0 reads the whole history each time, as mutable objects', async () => {
     const store = await engine.open();
     const service = new AbathurSessionService(store, { decodeCacheBytes: 0 });

@@ -203,6 +203,7 @@ describeEachEngine('AbathurSessionService: appendEvent', (engine) => {
       await expect(service.appendEvent({ session, event: e })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
     await expect(service.appendEvent({ session: null as never, event: event({ id: 'z', timestamp: 1 }) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    for (const request of [undefined, null]) await expect(service.appendEvent(request as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((await service.getSession(key(session)))?.events).toEqual([]);
     expect(session.events).toEqual([]);
   });
@@ -379,6 +380,25 @@ describeEachEngine('AbathurSessionService: stale session objects', (engine) => {
     const current = createSession({ id: 's', appName: 'a', userId: 'u', lastUpdateTime: 5000 });
     await service.appendEvent({ session: current, event: event({ id: 'e2', timestamp: 6000 }) });
     expect((await service.getSession(key(session)))?.events.map((e) => e.id)).toEqual(['e1', 'e2']);
+  });
+
+  it('takes appends sent at once on one object in call order, each event once in the object, as InMemorySessionService does', async () => {
+    for (const onStale of ['reload', 'reject'] as const) {
+      const service = new AbathurSessionService(await engine.open(), { onStale });
+      const session = await service.createSession({ appName: 'a', userId: 'u', sessionId: 's' });
+      const read = (await service.getSession(key(session)))!;
+      const atOnce = (target: Session, ids: string[], from: number) =>
+        Promise.all(ids.map((id, i) => service.appendEvent({ session: target, event: event({ id, timestamp: from + i, delta: { [id]: i } }) })));
+      await atOnce(session, ['e1', 'e2', 'e3'], 1);
+      expect(session.events.map((e) => e.id), onStale).toEqual(['e1', 'e2', 'e3']);
+      expect(session.state).toEqual({ e1: 0, e2: 1, e3: 2 });
+      if (onStale === 'reload') {
+        // `read` is stale: its first append catches it up, the others follow it.
+        await atOnce(read, ['e4', 'e5', 'e6'], 4);
+        expect(read.events.map((e) => e.id)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
+        expect(json(await service.getSession(key(session)))).toEqual(json(read));
+      }
+    }
   });
 
   it('treats an object of a deleted and recreated session as stale', async () => {

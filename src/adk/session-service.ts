@@ -219,6 +219,18 @@ function trimTempDelta(event: Event): void {
 }
 
 /**
+ * The event ADK's appendEvent may write to: it replaces `actions.stateDelta` with a copy
+ * without temp: keys. The events getSession hands out from its cache are frozen, so one
+ * appended again (a retry, a copy into another session) is appended as a copy of it and
+ * of its actions, the rest shared; any other event is appended as it is.
+ */
+function writable(event: Event): Event {
+  const actions = (event as Partial<Event> | null | undefined)?.actions;
+  if (typeof actions !== 'object' || actions === null || !Object.isFrozen(actions)) return event;
+  return { ...event, actions: { ...actions } };
+}
+
+/**
  * An ADK session service on abathur-store: sessions, their events and the three state
  * scopes in the store's database, served by its writer and readers.
  *
@@ -241,6 +253,12 @@ export class AbathurSessionService extends BaseSessionService {
   readonly #holdings = new WeakMap<Session, Holding>();
   /** Whole histories already decoded, by `appName\0userId\0sessionId`. */
   readonly #histories: DecodeCache<string, History>;
+  /**
+   * The last append still running on each session object: appends to one object run one
+   * after the other. Each updates the object from what it holds when its turn comes (the
+   * events after its last); two at once would both read the same events and push them twice.
+   */
+  readonly #appending = new WeakMap<object, Promise<unknown>>();
 
   /** A session service on a store from `openStore`; closing the store stays the caller's business. */
   constructor(store: Store, options?: AbathurSessionServiceOptions) {
@@ -425,14 +443,35 @@ export class AbathurSessionService extends BaseSessionService {
    * the session already has replaces that event where it stands and its delta applies
    * again (ADK's rule), so an event is stored once however often it is sent: a retry after
    * `OUTCOME_UNKNOWN` never duplicates it. A missing session rejects `NOT_FOUND`; an
-   * append from a stale `session` object is handled as `onStale` says.
+   * append from a stale `session` object is handled as `onStale` says. An event getSession
+   * handed out (frozen) is appended as a copy, which is what `session` gains and what this returns.
    */
   override appendEvent(request: AppendEventRequest): Promise<Event> {
-    return inSpan(this.#engine, 'sessionService.appendEvent', () => this.#appendEvent(request));
+    return inSpan(this.#engine, 'sessionService.appendEvent', () => this.#inTurn(request?.session, () => this.#appendEvent(request)));
   }
 
-  async #appendEvent({ session, event }: AppendEventRequest): Promise<Event> {
-    if (event?.partial) return event;
+  /** Runs `append` after the appends to `session` already running (as ADK's services, in call order). */
+  #inTurn<T>(session: unknown, append: () => Promise<T>): Promise<T> {
+    if (typeof session !== 'object' || session === null) return append();
+    const before = this.#appending.get(session);
+    const result = before === undefined ? append() : before.then(append, append);
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#appending.set(session, done);
+    void done.then(() => {
+      if (this.#appending.get(session) === done) this.#appending.delete(session);
+    });
+    return result;
+  }
+
+  async #appendEvent(request: AppendEventRequest): Promise<Event> {
+    const given: unknown = request;
+    if (typeof given !== 'object' || given === null) throw invalidArgument(`expected a request object, got ${String(given)}`);
+    const { session, event: sent } = request;
+    if (sent?.partial) return sent;
+    const event = writable(sent);
     let key: AdkKey | undefined;
     const holding = typeof session === 'object' && session !== null ? this.#holdings.get(session) : undefined;
     const result = await this.#engine.call(adkSessionsAppendEvent, () => {
