@@ -1,4 +1,4 @@
-import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata } from '@langchain/langgraph-checkpoint';
+import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata, type SerializerProtocol } from '@langchain/langgraph-checkpoint';
 import { expect, it, vi } from 'vitest';
 import { engineOf, type Store } from '../src/store.js';
 import type { StoredCheckpoint } from '../src/catalogue/langgraph.js';
@@ -60,6 +60,37 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     }).toThrow(TypeError);
     expect(() => got.docs.push({ id: 99, text: 'more' })).toThrow(TypeError);
     expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents });
+  });
+
+  it('keeps no value whose contents freezing leaves writable (a Map, a Set, bytes inside a value): each caller gets its own', async () => {
+    const saver = new AbathurSaver(await engine.open());
+    const values = { map: new Map([['a', 1]]), set: new Set([1]), nested: { data: new Uint8Array([1, 2, 3]) }, pattern: /x/g };
+    const versions = { map: 1, set: 1, nested: 1, pattern: 1 };
+    await saver.put(root, checkpoint(values, versions), metadata, versions);
+    const got = (await saver.getTuple(root))!.checkpoint.channel_values as typeof values;
+    got.map.set('b', 2);
+    got.set.add(2);
+    got.nested.data[0] = 9;
+    expect(got.pattern.test('x')).toBe(true); // moves its lastIndex: throws when frozen
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual(values);
+  });
+
+  it('hands out a value that contains itself (from a serializer of its own) without freezing it', async () => {
+    const serde: SerializerProtocol = {
+      dumpsTyped: (value) => Promise.resolve(['json', new TextEncoder().encode(JSON.stringify(value))]),
+      loadsTyped: (_type, bytes) => {
+        const value = JSON.parse(typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes)) as Record<string, unknown>;
+        if (typeof value === 'object' && value !== null && 'self' in value) value.self = value;
+        return Promise.resolve(value);
+      },
+    };
+    const saver = new AbathurSaver(await engine.open(), { serde });
+    await saver.put(root, checkpoint({ node: { self: null, n: 1 } }, { node: 1 }), metadata, { node: 1 });
+    for (let i = 0; i < 2; i++) {
+      const node = (await saver.getTuple(root))!.checkpoint.channel_values.node as { self: unknown; n: number };
+      expect(node.self).toBe(node);
+      expect(node.n).toBe(1);
+    }
   });
 
   it('does not take a deleted thread’s values for a new checkpoint that reuses their versions', async () => {

@@ -29,11 +29,12 @@ import {
   type StoredCheckpoint,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
-import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
+import { DecodeCache } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 import { inSpan } from '../telemetry/instrument.js';
 import { FastSerde, type Serialized } from './plain-json.js';
+import { freezeShared } from './shareable.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */
 export interface AbathurSaverOptions {
@@ -44,7 +45,8 @@ export interface AbathurSaverOptions {
    * (default: the store's `decodeCacheBytes`, 64 MiB unless set; 0: none). A value is stored
    * once per (thread, namespace, channel, version) and never changes, so getTuple asks the
    * store only for the values it does not hold and decodes only those; the values it hands
-   * out are then frozen and shared.
+   * out are then frozen and shared. A value that freezing cannot make unchangeable (one
+   * holding a Map, a Set, a Date, a RegExp or bytes) is not kept: each caller gets its own.
    */
   decodeCacheBytes?: number;
 }
@@ -319,8 +321,15 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       writes.map((write) => write[1]),
     );
     const values = Array.isArray(dumped) ? dumped : await dumped;
-    const indexed = channels.map((channel, i): WritesToPut['writes'][number] => [WRITES_IDX_MAP[channel] ?? i, channel, values[i]!.type, values[i]!.bytes]);
-    const replace = indexed.length > 0 && indexed.every(([, channel]) => channel in WRITES_IDX_MAP);
+    // Own keys only: a channel named `constructor` or `toString` is an ordinary one.
+    const special = (channel: string): boolean => Object.hasOwn(WRITES_IDX_MAP, channel);
+    const indexed = channels.map((channel, i): WritesToPut['writes'][number] => [
+      special(channel) ? WRITES_IDX_MAP[channel]! : i,
+      channel,
+      values[i]!.type,
+      values[i]!.bytes,
+    ]);
+    const replace = indexed.length > 0 && indexed.every(([, channel]) => special(channel));
     const record: WritesToPut = { threadId, ns, checkpointId, taskId: task, taskPath: path, writes: indexed, replace };
     await this.#engine.call(lgWritesPut, () => [record] as const);
   }
@@ -365,8 +374,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
         continue;
       }
       const value: unknown = await this.#serde().load(type, bytes);
-      if (key !== undefined && value !== undefined && !ArrayBuffer.isView(value) && this.#values.enabled) {
-        this.#values.set(key, deepFreeze(value), bytes.byteLength);
+      // Kept only where freezing leaves nothing a caller can change (not a Map, a Set, bytes...).
+      if (key !== undefined && value !== undefined && this.#values.enabled && freezeShared(value)) {
+        this.#values.set(key, value, bytes.byteLength);
         held[channel] = version!;
       }
       values.push([channel, value]);
