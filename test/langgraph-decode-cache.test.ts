@@ -103,6 +103,45 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents: 'other' });
   });
 
+  it('does not keep values read before a deleteThread that ended while they were decoded', async () => {
+    const store = await engine.open();
+    const saver = new AbathurSaver(store);
+    await saver.put(root, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    const engineOfStore = engineOf(store);
+    const call = engineOfStore.call.bind(engineOfStore);
+    let interleave = true;
+    vi.spyOn(engineOfStore, 'call').mockImplementation(async (operation, build, signal) => {
+      const result = await call(operation, build, signal);
+      if (operation.name === 'langgraph.checkpoint.get' && interleave) {
+        // The thread is deleted and made again, under the same versions, before this read is decoded.
+        interleave = false;
+        await saver.deleteThread('t');
+        await saver.put(root, checkpoint({ documents: 'other' }, { documents: 1 }), metadata, { documents: 1 });
+      }
+      return result;
+    });
+    // The read in flight answers what it read.
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents });
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents: 'other' });
+  });
+
+  it('keeps apart threads and namespaces whose names run together (a NUL inside a name)', async () => {
+    const saver = new AbathurSaver(await engine.open());
+    // ('a\0b', '') and ('a', 'b\0') joined with NUL separators read the same.
+    const places = [
+      { configurable: { thread_id: 'a\u0000b', checkpoint_ns: '' } },
+      { configurable: { thread_id: 'a', checkpoint_ns: 'b\u0000' } },
+    ];
+    // PostgreSQL refuses the NUL character in text (INVALID_ARGUMENT): nothing to keep apart.
+    if (!engine.canHold(places[0]!.configurable.thread_id)) return;
+    for (const [i, place] of places.entries()) {
+      await saver.put(place, checkpoint({ owner: `thread ${i}` }, { owner: 1 }), metadata, { owner: 1 });
+      expect((await saver.getTuple(place))!.checkpoint.channel_values).toEqual({ owner: `thread ${i}` });
+    }
+    await saver.deleteThread('a');
+    expect((await saver.getTuple(places[0]!))!.checkpoint.channel_values).toEqual({ owner: 'thread 0' });
+  });
+
   it('with decodeCacheBytes 0 decodes every value each time, as mutable objects', async () => {
     const store = await engine.open();
     const saver = new AbathurSaver(store, { decodeCacheBytes: 0 });

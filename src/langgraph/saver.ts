@@ -60,9 +60,18 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
 /** What a thread's entry of the known-versions cache counts for, in bytes, beside its channel names. */
 const KNOWN_ENTRY_BYTES = 64;
 
+/**
+ * The start of every cache key of a thread. Each name goes with its length, so that no two
+ * threads, namespaces or channels make the same key (a name may hold any character, NUL too).
+ */
+const threadKey = (threadId: string): string => `${threadId.length}:${threadId}`;
+
+/** The cache key of a thread's namespace: the versions it holds. */
+const placeKey = (threadId: string, ns: string): string => `${threadKey(threadId)}${ns.length}:${ns}`;
+
 /** The cache key of a channel value: values never change under one version. */
 const valueKey = (threadId: string, ns: string, channel: string, version: number | string): string =>
-  `${threadId}\u0000${ns}\u0000${channel}\u0000${typeof version}:${String(version)}`;
+  `${placeKey(threadId, ns)}${channel.length}:${channel}${typeof version}:${String(version)}`;
 
 /** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
@@ -104,6 +113,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   readonly #known: DecodeCache<string, KnownVersions>;
   /** `serde` with plain JSON written and read without JsonPlusSerializer's replacer and reviver. */
   #fast: FastSerde;
+  /** deleteThread calls ended: values read before one ended are not kept (the thread may be made again under their versions). */
+  #deletes = 0;
 
   /** A saver on an open store; closing the store is the caller's business. */
   constructor(store: Store, options?: AbathurSaverOptions) {
@@ -172,14 +183,16 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const ns = c.checkpoint_ns === undefined ? '' : configText('checkpoint_ns', c.checkpoint_ns, true);
     const id = getCheckpointId(config);
     const checkpointId = id === '' ? null : configText('checkpoint_id', id);
-    const known = this.#known.get(`${threadId}\u0000${ns}`) ?? null;
+    const known = this.#known.get(placeKey(threadId, ns)) ?? null;
+    let deletes = this.#deletes;
     const stored = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, known] as const);
     if (stored === undefined) return undefined;
-    const tuple = await this.#tuple(stored);
+    const tuple = await this.#tuple(stored, deletes);
     if (tuple !== undefined) return tuple;
     // A value the store did not send, as this saver held it, was dropped from the cache since: read them all.
+    deletes = this.#deletes;
     const whole = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, null] as const);
-    return whole === undefined ? undefined : this.#tuple(whole);
+    return whole === undefined ? undefined : this.#tuple(whole, deletes);
   }
 
   /**
@@ -213,12 +226,13 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     let remaining = limit === undefined ? Infinity : limit;
     let after: ListCursor | null = null;
     while (remaining > 0) {
+      const deletes = this.#deletes;
       const page = await this.#engine.call(lgCheckpointList, () => [
         { threadId, ns, checkpointId, before, filter, limit: Math.min(LIST_PAGE, remaining), after },
       ] as const);
       for (const stored of page.checkpoints) {
         // A list sends every value (it names no known versions), so a tuple always comes back.
-        yield (await this.#tuple(stored))!;
+        yield (await this.#tuple(stored, deletes))!;
         remaining--;
       }
       if (page.next === null) return;
@@ -341,8 +355,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
 
   async #deleteThread(threadId: string): Promise<void> {
     await this.#engine.call(lgThreadDelete, () => [configText('threadId', threadId)] as const);
+    this.#deletes++;
     // A new checkpoint of the thread could store other values under versions it held.
-    const prefix = `${threadId}\u0000`;
+    const prefix = threadKey(threadId);
     this.#values.deleteWhere((key) => key.startsWith(prefix));
     this.#known.deleteWhere((key) => key.startsWith(prefix));
   }
@@ -353,7 +368,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    * longer held. Decoded values are frozen and kept, so the next tuple of the thread
    * decodes only the channels that changed.
    */
-  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions): Promise<[string, unknown][] | undefined> {
+  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions, deletes: number): Promise<[string, unknown][] | undefined> {
     const values: [string, unknown][] = [];
     const held: Record<string, number | string> = {};
     for (const [channel, type, bytes] of stored.values) {
@@ -375,25 +390,26 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       }
       const value: unknown = await this.#serde().load(type, bytes);
       // Kept only where freezing leaves nothing a caller can change (not a Map, a Set, bytes...).
-      if (key !== undefined && value !== undefined && this.#values.enabled && freezeShared(value)) {
+      if (key !== undefined && value !== undefined && this.#values.enabled && deletes === this.#deletes && freezeShared(value)) {
         this.#values.set(key, value, bytes.byteLength);
         held[channel] = version!;
       }
       values.push([channel, value]);
     }
-    if (this.#known.enabled) {
+    if (this.#known.enabled && deletes === this.#deletes) {
       const names = Object.keys(held);
-      this.#known.set(`${stored.threadId}\u0000${stored.ns}`, held, KNOWN_ENTRY_BYTES + names.join('').length * 2);
+      this.#known.set(placeKey(stored.threadId, stored.ns), held, KNOWN_ENTRY_BYTES + names.join('').length * 2);
     }
     return values;
   }
 
-  async #tuple(stored: StoredCheckpoint): Promise<CheckpointTuple | undefined> {
+  /** `deletes`: the saver's count of ended deleteThread calls when `stored` was asked for. */
+  async #tuple(stored: StoredCheckpoint, deletes: number): Promise<CheckpointTuple | undefined> {
     const serde = this.#serde();
     const rest = (await serde.load(stored.checkpoint[0], stored.checkpoint[1])) as Omit<Checkpoint, 'channel_values'>;
     const [metadata, values, pendingWrites] = await Promise.all([
       serde.load(stored.metadata[0], stored.metadata[1]) as Promise<CheckpointMetadata> | CheckpointMetadata,
-      this.#channelValues(stored, rest.channel_versions ?? {}),
+      this.#channelValues(stored, rest.channel_versions ?? {}, deletes),
       Promise.all(
         stored.writes.map(
           async ([taskId, channel, type, bytes]): Promise<CheckpointPendingWrite> => [taskId, channel, await serde.load(type, bytes)],
