@@ -142,6 +142,18 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     expect((await saver.getTuple(places[0]!))!.checkpoint.channel_values).toEqual({ owner: 'thread 0' });
   });
 
+  it('does not name as held a value larger than the cache, so the store is asked once per getTuple', async () => {
+    const store = await engine.open();
+    const saver = new AbathurSaver(store, { decodeCacheBytes: 256 });
+    await saver.put(root, checkpoint({ documents, turn: 1 }, { documents: 1, turn: 1 }), metadata, { documents: 1, turn: 1 });
+    const sent = sentChannels(store);
+    for (let i = 0; i < 3; i++) expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents, turn: 1 });
+    // Each getTuple one read: `documents` (over 256 bytes) sent each time, `turn` held after the first.
+    expect(sent.map((channels) => channels.sort())).toEqual(
+      engine.name === 'sqlite' ? [['documents', 'turn'], ['documents'], ['documents']] : [['documents', 'turn'], ['documents', 'turn'], ['documents', 'turn']],
+    );
+  });
+
   it('with decodeCacheBytes 0 decodes every value each time, as mutable objects', async () => {
     const store = await engine.open();
     const saver = new AbathurSaver(store, { decodeCacheBytes: 0 });

@@ -109,6 +109,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   #owned = false;
   /** Decoded channel values (frozen), by thread, namespace, channel and version. */
   readonly #values: DecodeCache<string, unknown>;
+  /** The bound of #values in bytes: a value whose bytes pass it is not kept. */
+  readonly #valuesBytes: number;
   /** By thread and namespace: the versions of the channel values last handed out and held in #values. */
   readonly #known: DecodeCache<string, KnownVersions>;
   /** `serde` with plain JSON written and read without JsonPlusSerializer's replacer and reviver. */
@@ -126,8 +128,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0)) {
       throw invalidArgument(`decodeCacheBytes must be an integer of 0 or more, got ${describeValue(bytes)}`);
     }
-    this.#values = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
-    this.#known = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
+    this.#valuesBytes = bytes ?? this.#engine.options.decodeCacheBytes;
+    this.#values = new DecodeCache(this.#valuesBytes);
+    this.#known = new DecodeCache(this.#valuesBytes);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */
@@ -389,8 +392,10 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
         continue;
       }
       const value: unknown = await this.#serde().load(type, bytes);
-      // Kept only where freezing leaves nothing a caller can change (not a Map, a Set, bytes...).
-      if (key !== undefined && value !== undefined && this.#values.enabled && deletes === this.#deletes && freezeShared(value)) {
+      // Kept only where freezing leaves nothing a caller can change (not a Map, a Set, bytes...),
+      // and named as held only if the cache can hold it: else each getTuple would read twice.
+      const fits = this.#values.enabled && bytes.byteLength <= this.#valuesBytes;
+      if (key !== undefined && value !== undefined && fits && deletes === this.#deletes && freezeShared(value)) {
         this.#values.set(key, value, bytes.byteLength);
         held[channel] = version!;
       }
