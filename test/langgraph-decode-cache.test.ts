@@ -125,6 +125,33 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents: 'other' });
   });
 
+  it('reads the checkpoint again when a value the store did not send was dropped from the cache before the answer', async () => {
+    const store = await engine.open();
+    // Room for one of the two values only.
+    const saver = new AbathurSaver(store, { decodeCacheBytes: 2500 });
+    const other = { configurable: { thread_id: 'u', checkpoint_ns: '' } };
+    await saver.put(root, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    await saver.put(other, checkpoint({ documents: { ...documents, owner: 'u' } }, { documents: 1 }), metadata, { documents: 1 });
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents });
+    const engineOfStore = engineOf(store);
+    const call = engineOfStore.call.bind(engineOfStore);
+    const reads: number[] = [];
+    let interleave = true;
+    vi.spyOn(engineOfStore, 'call').mockImplementation(async (operation, build, signal) => {
+      const result = await call(operation, build, signal);
+      if (operation.name === 'langgraph.checkpoint.get') reads.push((result as StoredCheckpoint).values.filter(([, , bytes]) => bytes !== null).length);
+      if (operation.name === 'langgraph.checkpoint.get' && interleave) {
+        // Between the answer and its decoding, the other thread's value takes the cache's room.
+        interleave = false;
+        await saver.getTuple(other);
+      }
+      return result;
+    });
+    expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual({ documents });
+    // SQLite: the first answer held no bytes (the value was held), then the whole checkpoint; PostgreSQL sends every value once.
+    expect(reads).toEqual(engine.name === 'sqlite' ? [0, 1, 1] : [1, 1]);
+  });
+
   it('keeps apart threads and namespaces whose names run together (a NUL inside a name)', async () => {
     const saver = new AbathurSaver(await engine.open());
     // ('a\0b', '') and ('a', 'b\0') joined with NUL separators read the same.
