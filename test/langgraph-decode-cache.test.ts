@@ -152,6 +152,19 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     expect(reads).toEqual(engine.name === 'sqlite' ? [0, 1, 1] : [1, 1]);
   });
 
+  it('asks the store once per getTuple when the threads read in turn hold more than the cache', async () => {
+    const store = await engine.open();
+    // Room for one thread's value only: each thread's getTuple drops the other's.
+    const saver = new AbathurSaver(store, { decodeCacheBytes: 2500 });
+    const threads = ['t', 'u'].map((thread_id) => ({ configurable: { thread_id, checkpoint_ns: '' } }));
+    for (const config of threads) await saver.put(config, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    const sent = sentChannels(store);
+    for (let round = 0; round < 3; round++) {
+      for (const config of threads) expect((await saver.getTuple(config))!.checkpoint.channel_values).toEqual({ documents });
+    }
+    expect(sent).toEqual(Array.from({ length: 6 }, () => ['documents']));
+  });
+
   it('keeps apart threads and namespaces whose names run together (a NUL inside a name)', async () => {
     const saver = new AbathurSaver(await engine.open());
     // ('a\0b', '') and ('a', 'b\0') joined with NUL separators read the same.

@@ -60,6 +60,14 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
 /** What a thread's entry of the known-versions cache counts for, in bytes, beside its channel names. */
 const KNOWN_ENTRY_BYTES = 64;
 
+/** The values a saver held of a thread's namespace after its last tuple. */
+interface Held {
+  /** Channel → version. */
+  versions: Record<string, number | string>;
+  /** [channel, cache key of its value], for each channel in `versions`. */
+  keys: [channel: string, key: string][];
+}
+
 /**
  * The start of every cache key of a thread. Each name goes with its length, so that no two
  * threads, namespaces or channels make the same key (a name may hold any character, NUL too).
@@ -112,7 +120,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   /** The bound of #values in bytes: a value whose bytes pass it is not kept. */
   readonly #valuesBytes: number;
   /** By thread and namespace: the versions of the channel values last handed out and held in #values. */
-  readonly #known: DecodeCache<string, KnownVersions>;
+  readonly #known: DecodeCache<string, Held>;
   /** `serde` with plain JSON written and read without JsonPlusSerializer's replacer and reviver. */
   #fast: FastSerde;
   /** deleteThread calls ended: values read before one ended are not kept (the thread may be made again under their versions). */
@@ -186,7 +194,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const ns = c.checkpoint_ns === undefined ? '' : configText('checkpoint_ns', c.checkpoint_ns, true);
     const id = getCheckpointId(config);
     const checkpointId = id === '' ? null : configText('checkpoint_id', id);
-    const known = this.#known.get(placeKey(threadId, ns)) ?? null;
+    const known = this.#stillHeld(threadId, ns);
     let deletes = this.#deletes;
     const stored = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, known] as const);
     if (stored === undefined) return undefined;
@@ -366,6 +374,28 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   }
 
   /**
+   * The versions of the thread's namespace that the last tuple held and #values holds
+   * still (null: none): those the cache dropped since are not named, or the store would
+   * send none of their bytes and the checkpoint would be read a second time.
+   */
+  #stillHeld(threadId: string, ns: string): KnownVersions | null {
+    const held = this.#known.get(placeKey(threadId, ns));
+    if (held === undefined) return null;
+    let kept: Record<string, number | string> | undefined;
+    for (let i = 0; i < held.keys.length; i++) {
+      const [channel, key] = held.keys[i]!;
+      if (this.#values.get(key) !== undefined) {
+        if (kept !== undefined) kept[channel] = held.versions[channel]!;
+      } else if (kept === undefined) {
+        // The first one dropped: those before it are kept.
+        kept = {};
+        for (let j = 0; j < i; j++) kept[held.keys[j]![0]] = held.versions[held.keys[j]![0]]!;
+      }
+    }
+    return kept ?? held.versions;
+  }
+
+  /**
    * The checkpoint's values, decoded, from this saver's cache where it holds them (and
    * where the store sent no bytes); undefined when a value the store did not send is no
    * longer held. Decoded values are frozen and kept, so the next tuple of the thread
@@ -373,7 +403,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    */
   async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions, deletes: number): Promise<[string, unknown][] | undefined> {
     const values: [string, unknown][] = [];
-    const held: Record<string, number | string> = {};
+    const held: Held = { versions: {}, keys: [] };
     for (const [channel, type, bytes] of stored.values) {
       const version = Object.hasOwn(versions, channel) ? versions[channel] : undefined;
       const key = version === undefined ? undefined : valueKey(stored.threadId, stored.ns, channel, version);
@@ -381,14 +411,16 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
         const value = key === undefined ? undefined : this.#values.get(key);
         if (value === undefined) return undefined;
         values.push([channel, value]);
-        held[channel] = version!;
+        held.versions[channel] = version!;
+        held.keys.push([channel, key!]);
         continue;
       }
       // Sent anyway (a store that does not skip known values, or a version not yet held): decoded only if not held.
       const cached = key === undefined ? undefined : this.#values.get(key);
       if (cached !== undefined) {
         values.push([channel, cached]);
-        held[channel] = version!;
+        held.versions[channel] = version!;
+        held.keys.push([channel, key!]);
         continue;
       }
       const value: unknown = await this.#serde().load(type, bytes);
@@ -397,13 +429,14 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       const fits = this.#values.enabled && bytes.byteLength <= this.#valuesBytes;
       if (key !== undefined && value !== undefined && fits && deletes === this.#deletes && freezeShared(value)) {
         this.#values.set(key, value, bytes.byteLength);
-        held[channel] = version!;
+        held.versions[channel] = version!;
+        held.keys.push([channel, key]);
       }
       values.push([channel, value]);
     }
     if (this.#known.enabled && deletes === this.#deletes) {
-      const names = Object.keys(held);
-      this.#known.set(placeKey(stored.threadId, stored.ns), held, KNOWN_ENTRY_BYTES + names.join('').length * 2);
+      const names = Object.keys(held.versions);
+      this.#known.set(placeKey(stored.threadId, stored.ns), held, KNOWN_ENTRY_BYTES + names.join('').length * 2 + names.length * 16);
     }
     return values;
   }
