@@ -1,5 +1,7 @@
 import { emptyCheckpoint, uuid6, type Checkpoint, type CheckpointMetadata, type SerializerProtocol } from '@langchain/langgraph-checkpoint';
 import { expect, it, vi } from 'vitest';
+import { messagesStateReducer } from '@langchain/langgraph';
+import { HumanMessage, type BaseMessage } from '@langchain/core/messages';
 import { engineOf, type Store } from '../src/store.js';
 import type { StoredCheckpoint } from '../src/catalogue/langgraph.js';
 import { AbathurSaver } from '../src/langgraph/index.js';
@@ -73,6 +75,17 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     got.nested.data[0] = 9;
     expect(got.pattern.test('x')).toBe(true); // moves its lastIndex: throws when frozen
     expect((await saver.getTuple(root))!.checkpoint.channel_values).toEqual(values);
+  });
+
+  it('hands out messages without ids unfrozen, as LangGraph’s messages reducer gives them ids in place', async () => {
+    const saver = new AbathurSaver(await engine.open());
+    // Stored so by an Overwrite, or by a first write to a channel without a default (the reducer is not called).
+    await saver.put(root, checkpoint({ messages: [new HumanMessage('hi')] }, { messages: 1 }), metadata, { messages: 1 });
+    for (let i = 0; i < 2; i++) {
+      const left = (await saver.getTuple(root))!.checkpoint.channel_values.messages as BaseMessage[];
+      const merged = messagesStateReducer(left, [new HumanMessage({ content: 'again', id: 'm2' })]);
+      expect(merged.map((m) => m.content)).toEqual(['hi', 'again']);
+    }
   });
 
   it('hands out a value that contains itself (from a serializer of its own) without freezing it', async () => {

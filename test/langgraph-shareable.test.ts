@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { HumanMessage } from '@langchain/core/messages';
 import { freezeShared, isShareable } from '../src/langgraph/shareable.js';
 
 // What the LangGraph saver's decode cache may hand to every caller: values that freezing
@@ -24,6 +25,11 @@ describe('isShareable and freezeShared', () => {
       expect(Object.isFrozen(outer)).toBe(false);
       expect(Object.isFrozen(outer.deep)).toBe(false);
     }
+  });
+
+  it('refuses a LangChain message without an id, which LangGraph gives one in place', () => {
+    expect(isShareable([new HumanMessage('no id')])).toBe(false);
+    expect(isShareable([new HumanMessage({ content: 'with id', id: 'm1' })])).toBe(true);
   });
 
   it('refuses a value that contains itself, and one of more than 256 levels of objects', () => {

@@ -46,7 +46,8 @@ export interface AbathurSaverOptions {
    * once per (thread, namespace, channel, version) and never changes, so getTuple asks the
    * store only for the values it does not hold and decodes only those; the values it hands
    * out are then frozen and shared. A value that freezing cannot make unchangeable (one
-   * holding a Map, a Set, a Date, a RegExp or bytes) is not kept: each caller gets its own.
+   * holding a Map, a Set, a Date, a RegExp, bytes, or a message without an id, to which
+   * LangGraph's messages reducer gives one in place) is not kept: each caller gets its own.
    */
   decodeCacheBytes?: number;
 }

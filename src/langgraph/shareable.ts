@@ -6,7 +6,8 @@ const MAX_DEPTH = 256;
  * value can be handed to every caller: each object reachable from it is an array or an
  * object whose contents are its own properties. Not so for a Map, Set, WeakMap, WeakSet,
  * Date, RegExp (its `lastIndex`), ArrayBuffer or typed array: Object.freeze leaves their
- * contents writable (or makes them throw on use). A value of more than 256 levels of objects,
+ * contents writable (or makes them throw on use). Nor for a LangChain message without an
+ * id, which LangGraph itself changes. A value of more than 256 levels of objects,
  * or one that contains itself (on which deepFreeze would not end), is not shareable either.
  * `checked`: objects already found shareable, so a value that shares parts is walked once.
  */
@@ -30,6 +31,9 @@ export function isShareable(value: unknown, depth = 0, checked = new Set<object>
     ) {
       return false;
     }
+    // A LangChain message without an id: LangGraph's messages reducer gives it one in place
+    // (its `id` and `lc_kwargs.id`), on the values a checkpoint hands it.
+    if (Object.hasOwn(value, 'lc_kwargs') && (value as { id?: unknown }).id == null) return false;
     for (const key of Object.keys(value)) if (!isShareable((value as Record<string, unknown>)[key], depth + 1, checked)) return false;
   }
   // Added once every part is known shareable: an object met again on its own path (a cycle) is not in it yet.
