@@ -170,12 +170,16 @@ describeEachEngine('AbathurSaver: decoded channel values', (engine) => {
     // Room for one thread's value only: each thread's getTuple drops the other's.
     const saver = new AbathurSaver(store, { decodeCacheBytes: 2500 });
     const threads = ['t', 'u'].map((thread_id) => ({ configurable: { thread_id, checkpoint_ns: '' } }));
-    for (const config of threads) await saver.put(config, checkpoint({ documents }, { documents: 1 }), metadata, { documents: 1 });
+    // A small channel beside it, named before it in one thread and after it in the other.
+    const versions = [{ turn: 1, documents: 1 }, { documents: 1, turn: 1 }];
+    for (const [i, config] of threads.entries()) await saver.put(config, checkpoint({ documents, turn: i }, versions[i]!), metadata, versions[i]!);
     const sent = sentChannels(store);
     for (let round = 0; round < 3; round++) {
-      for (const config of threads) expect((await saver.getTuple(config))!.checkpoint.channel_values).toEqual({ documents });
+      for (const [i, config] of threads.entries()) expect((await saver.getTuple(config))!.checkpoint.channel_values).toEqual({ documents, turn: i });
     }
-    expect(sent).toEqual(Array.from({ length: 6 }, () => ['documents']));
+    // One read per getTuple, each with the bytes of `documents` (the other thread's took its room).
+    expect(sent).toHaveLength(6);
+    for (const channels of sent) expect(channels).toContain('documents');
   });
 
   it('keeps apart threads and namespaces whose names run together (a NUL inside a name)', async () => {
