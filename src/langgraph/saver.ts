@@ -58,7 +58,7 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
   store?: Omit<StoreOptions, 'path'>;
 }
 
-/** What a thread's entry of the known-versions cache counts for, in bytes, beside its channel names. */
+/** What a thread's entry of the known-versions cache counts for, in bytes, beside its cache keys. */
 const KNOWN_ENTRY_BYTES = 64;
 
 /** The values a saver held of a thread's namespace after its last tuple. */
@@ -436,8 +436,10 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       values.push([channel, value]);
     }
     if (this.#known.enabled && deletes === this.#deletes) {
-      const names = Object.keys(held.versions);
-      this.#known.set(placeKey(stored.threadId, stored.ns), held, KNOWN_ENTRY_BYTES + names.join('').length * 2 + names.length * 16);
+      // Each held version counts its cache key (its own string: not always the one #values holds) and a version.
+      let bytes = KNOWN_ENTRY_BYTES;
+      for (const [, key] of held.keys) bytes += key.length * 2 + 16;
+      this.#known.set(placeKey(stored.threadId, stored.ns), held, bytes);
     }
     return values;
   }
