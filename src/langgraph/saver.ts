@@ -61,13 +61,15 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
 /** What a thread's entry of the known-versions cache counts for, in bytes, beside its cache keys. */
 const KNOWN_ENTRY_BYTES = 64;
 
-/** The values a saver held of a thread's namespace after its last tuple. */
+/** The values a saver held of a thread's namespace after its last tuple (objects without a prototype). */
 interface Held {
   /** Channel → version. */
   versions: Record<string, number | string>;
-  /** [channel, cache key of its value], for each channel in `versions`. */
-  keys: [channel: string, key: string][];
+  /** Channel → the cache key of its value at that version (not built again while the version stays). */
+  keys: Record<string, string>;
 }
+
+const newHeld = (): Held => ({ versions: Object.create(null) as Held['versions'], keys: Object.create(null) as Held['keys'] });
 
 /**
  * The start of every cache key of a thread. Each name goes with its length, so that no two
@@ -195,11 +197,12 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const ns = c.checkpoint_ns === undefined ? '' : configText('checkpoint_ns', c.checkpoint_ns, true);
     const id = getCheckpointId(config);
     const checkpointId = id === '' ? null : configText('checkpoint_id', id);
-    const known = this.#stillHeld(threadId, ns);
+    const held = this.#known.get(placeKey(threadId, ns));
+    const known = held === undefined ? null : this.#stillHeld(held);
     let deletes = this.#deletes;
     const stored = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, known] as const);
     if (stored === undefined) return undefined;
-    const tuple = await this.#tuple(stored, deletes);
+    const tuple = await this.#tuple(stored, deletes, held);
     if (tuple !== undefined) return tuple;
     // A value the store did not send, as this saver held it, was dropped from the cache since: read them all.
     deletes = this.#deletes;
@@ -375,23 +378,18 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   }
 
   /**
-   * The versions of the thread's namespace that the last tuple held and #values holds
-   * still (null: none): those the cache dropped since are not named, or the store would
-   * send none of their bytes and the checkpoint would be read a second time.
+   * The versions the last tuple of a thread's namespace held that #values holds still:
+   * those the cache dropped since are not named, or the store would send none of their
+   * bytes and the checkpoint would be read a second time.
    */
-  #stillHeld(threadId: string, ns: string): KnownVersions | null {
-    const held = this.#known.get(placeKey(threadId, ns));
-    if (held === undefined) return null;
+  #stillHeld(held: Held): KnownVersions {
     let kept: Record<string, number | string> | undefined;
-    for (let i = 0; i < held.keys.length; i++) {
-      const [channel, key] = held.keys[i]!;
-      if (this.#values.get(key) !== undefined) {
-        if (kept !== undefined) kept[channel] = held.versions[channel]!;
-      } else if (kept === undefined) {
-        // The first one dropped: those before it are kept.
-        kept = {};
-        for (let j = 0; j < i; j++) kept[held.keys[j]![0]] = held.versions[held.keys[j]![0]]!;
-      }
+    for (const channel in held.keys) {
+      if (this.#values.get(held.keys[channel]!) !== undefined) continue;
+      // One dropped: the others still held are named.
+      kept = Object.create(null) as Record<string, number | string>;
+      for (const other in held.keys) if (this.#values.get(held.keys[other]!) !== undefined) kept[other] = held.versions[other]!;
+      break;
     }
     return kept ?? held.versions;
   }
@@ -402,18 +400,23 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    * longer held. Decoded values are frozen and kept, so the next tuple of the thread
    * decodes only the channels that changed.
    */
-  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions, deletes: number): Promise<[string, unknown][] | undefined> {
+  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions, deletes: number, prior: Held | undefined): Promise<[string, unknown][] | undefined> {
     const values: [string, unknown][] = [];
-    const held: Held = { versions: {}, keys: [] };
+    const held = newHeld();
     for (const [channel, type, bytes] of stored.values) {
       const version = Object.hasOwn(versions, channel) ? versions[channel] : undefined;
-      const key = version === undefined ? undefined : valueKey(stored.threadId, stored.ns, channel, version);
+      const key =
+        version === undefined
+          ? undefined
+          : prior !== undefined && prior.versions[channel] === version
+            ? prior.keys[channel]!
+            : valueKey(stored.threadId, stored.ns, channel, version);
       if (bytes === null) {
         const value = key === undefined ? undefined : this.#values.get(key);
         if (value === undefined) return undefined;
         values.push([channel, value]);
         held.versions[channel] = version!;
-        held.keys.push([channel, key!]);
+        held.keys[channel] = key!;
         continue;
       }
       // Sent anyway (a store that does not skip known values, or a version not yet held): decoded only if not held.
@@ -421,7 +424,7 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       if (cached !== undefined) {
         values.push([channel, cached]);
         held.versions[channel] = version!;
-        held.keys.push([channel, key!]);
+        held.keys[channel] = key!;
         continue;
       }
       const value: unknown = await this.#serde().load(type, bytes);
@@ -431,26 +434,29 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       if (key !== undefined && value !== undefined && fits && deletes === this.#deletes && freezeShared(value)) {
         this.#values.set(key, value, bytes.byteLength);
         held.versions[channel] = version!;
-        held.keys.push([channel, key]);
+        held.keys[channel] = key;
       }
       values.push([channel, value]);
     }
     if (this.#known.enabled && deletes === this.#deletes) {
       // Each held version counts its cache key (its own string: not always the one #values holds) and a version.
       let bytes = KNOWN_ENTRY_BYTES;
-      for (const [, key] of held.keys) bytes += key.length * 2 + 16;
+      for (const channel in held.keys) bytes += held.keys[channel]!.length * 2 + 16;
       this.#known.set(placeKey(stored.threadId, stored.ns), held, bytes);
     }
     return values;
   }
 
-  /** `deletes`: the saver's count of ended deleteThread calls when `stored` was asked for. */
-  async #tuple(stored: StoredCheckpoint, deletes: number): Promise<CheckpointTuple | undefined> {
+  /**
+   * `deletes`: the saver's count of ended deleteThread calls when `stored` was asked for;
+   * `prior`: what the saver held of the thread's namespace then, if anything.
+   */
+  async #tuple(stored: StoredCheckpoint, deletes: number, prior?: Held): Promise<CheckpointTuple | undefined> {
     const serde = this.#serde();
     const rest = (await serde.load(stored.checkpoint[0], stored.checkpoint[1])) as Omit<Checkpoint, 'channel_values'>;
     const [metadata, values, pendingWrites] = await Promise.all([
       serde.load(stored.metadata[0], stored.metadata[1]) as Promise<CheckpointMetadata> | CheckpointMetadata,
-      this.#channelValues(stored, rest.channel_versions ?? {}, deletes),
+      this.#channelValues(stored, rest.channel_versions ?? {}, deletes, prior),
       Promise.all(
         stored.writes.map(
           async ([taskId, channel, type, bytes]): Promise<CheckpointPendingWrite> => [taskId, channel, await serde.load(type, bytes)],
