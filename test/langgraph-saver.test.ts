@@ -87,6 +87,18 @@ describeEachEngine('AbathurSaver', (engine) => {
     ]);
   });
 
+  it('takes a channel named like an Object.prototype member (constructor, toString) for an ordinary one', async () => {
+    const saver = new AbathurSaver(await engine.open());
+    const config = await saver.put(root('t'), checkpoint({}, {}), { source: 'loop', step: 0, parents: {} }, {});
+    await saver.putWrites(config, [['constructor', 1], ['toString', 2]], 'task');
+    // Ordinary channels: kept on a re-send, at the write's position.
+    await saver.putWrites(config, [['constructor', 3]], 'task');
+    expect((await saver.getTuple(config))?.pendingWrites).toEqual([
+      ['task', 'constructor', 1],
+      ['task', 'toString', 2],
+    ]);
+  });
+
   it('accepts writes before their checkpoint is stored, as LangGraph sends them with durability "async"', async () => {
     const saver = new AbathurSaver(await engine.open());
     const cp = checkpoint({ x: 1 }, { x: 1.5 });

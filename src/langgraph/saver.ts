@@ -29,11 +29,12 @@ import {
   type StoredCheckpoint,
   type WritesToPut,
 } from '../catalogue/langgraph.js';
-import { DecodeCache, deepFreeze } from '../services/decode-cache.js';
+import { DecodeCache } from '../services/decode-cache.js';
 import type { StoreEngine } from '../api/engine.js';
 import { configText, describeValue, storeOf } from './validate.js';
 import { inSpan } from '../telemetry/instrument.js';
 import { FastSerde, type Serialized } from './plain-json.js';
+import { freezeShared } from './shareable.js';
 
 /** Options of {@link AbathurSaver}'s constructor. */
 export interface AbathurSaverOptions {
@@ -44,7 +45,9 @@ export interface AbathurSaverOptions {
    * (default: the store's `decodeCacheBytes`, 64 MiB unless set; 0: none). A value is stored
    * once per (thread, namespace, channel, version) and never changes, so getTuple asks the
    * store only for the values it does not hold and decodes only those; the values it hands
-   * out are then frozen and shared.
+   * out are then frozen and shared. A value that freezing cannot make unchangeable (one
+   * holding a Map, a Set, a Date, a RegExp, bytes, or a message without an id, to which
+   * LangGraph's messages reducer gives one in place) is not kept: each caller gets its own.
    */
   decodeCacheBytes?: number;
 }
@@ -55,12 +58,31 @@ export interface AbathurSaverFromPathOptions extends AbathurSaverOptions {
   store?: Omit<StoreOptions, 'path'>;
 }
 
-/** What a thread's entry of the known-versions cache counts for, in bytes, beside its channel names. */
+/** What a thread's entry of the known-versions cache counts for, in bytes, beside its cache keys. */
 const KNOWN_ENTRY_BYTES = 64;
+
+/** The values a saver held of a thread's namespace after its last tuple (objects without a prototype). */
+interface Held {
+  /** Channel → version. */
+  versions: Record<string, number | string>;
+  /** Channel → the cache key of its value at that version (not built again while the version stays). */
+  keys: Record<string, string>;
+}
+
+const newHeld = (): Held => ({ versions: Object.create(null) as Held['versions'], keys: Object.create(null) as Held['keys'] });
+
+/**
+ * The start of every cache key of a thread. Each name goes with its length, so that no two
+ * threads, namespaces or channels make the same key (a name may hold any character, NUL too).
+ */
+const threadKey = (threadId: string): string => `${threadId.length}:${threadId}`;
+
+/** The cache key of a thread's namespace: the versions it holds. */
+const placeKey = (threadId: string, ns: string): string => `${threadKey(threadId)}${ns.length}:${ns}`;
 
 /** The cache key of a channel value: values never change under one version. */
 const valueKey = (threadId: string, ns: string, channel: string, version: number | string): string =>
-  `${threadId}\u0000${ns}\u0000${channel}\u0000${typeof version}:${String(version)}`;
+  `${placeKey(threadId, ns)}${channel.length}:${channel}${typeof version}:${String(version)}`;
 
 /** Checkpoints one list() call asks the store for at a time. */
 const LIST_PAGE = 100;
@@ -98,10 +120,14 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   #owned = false;
   /** Decoded channel values (frozen), by thread, namespace, channel and version. */
   readonly #values: DecodeCache<string, unknown>;
+  /** The bound of #values in bytes: a value whose bytes pass it is not kept. */
+  readonly #valuesBytes: number;
   /** By thread and namespace: the versions of the channel values last handed out and held in #values. */
-  readonly #known: DecodeCache<string, KnownVersions>;
+  readonly #known: DecodeCache<string, Held>;
   /** `serde` with plain JSON written and read without JsonPlusSerializer's replacer and reviver. */
   #fast: FastSerde;
+  /** deleteThread calls ended: values read before one ended are not kept (the thread may be made again under their versions). */
+  #deletes = 0;
 
   /** A saver on an open store; closing the store is the caller's business. */
   constructor(store: Store, options?: AbathurSaverOptions) {
@@ -113,8 +139,9 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0)) {
       throw invalidArgument(`decodeCacheBytes must be an integer of 0 or more, got ${describeValue(bytes)}`);
     }
-    this.#values = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
-    this.#known = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
+    this.#valuesBytes = bytes ?? this.#engine.options.decodeCacheBytes;
+    this.#values = new DecodeCache(this.#valuesBytes);
+    this.#known = new DecodeCache(this.#valuesBytes);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */
@@ -170,14 +197,17 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     const ns = c.checkpoint_ns === undefined ? '' : configText('checkpoint_ns', c.checkpoint_ns, true);
     const id = getCheckpointId(config);
     const checkpointId = id === '' ? null : configText('checkpoint_id', id);
-    const known = this.#known.get(`${threadId}\u0000${ns}`) ?? null;
+    const held = this.#known.get(placeKey(threadId, ns));
+    const known = held === undefined ? null : this.#stillHeld(held);
+    let deletes = this.#deletes;
     const stored = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, known] as const);
     if (stored === undefined) return undefined;
-    const tuple = await this.#tuple(stored);
+    const tuple = await this.#tuple(stored, deletes, held);
     if (tuple !== undefined) return tuple;
     // A value the store did not send, as this saver held it, was dropped from the cache since: read them all.
+    deletes = this.#deletes;
     const whole = await this.#engine.call(lgCheckpointGet, () => [threadId, ns, checkpointId, null] as const);
-    return whole === undefined ? undefined : this.#tuple(whole);
+    return whole === undefined ? undefined : this.#tuple(whole, deletes);
   }
 
   /**
@@ -211,12 +241,13 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     let remaining = limit === undefined ? Infinity : limit;
     let after: ListCursor | null = null;
     while (remaining > 0) {
+      const deletes = this.#deletes;
       const page = await this.#engine.call(lgCheckpointList, () => [
         { threadId, ns, checkpointId, before, filter, limit: Math.min(LIST_PAGE, remaining), after },
       ] as const);
       for (const stored of page.checkpoints) {
         // A list sends every value (it names no known versions), so a tuple always comes back.
-        yield (await this.#tuple(stored))!;
+        yield (await this.#tuple(stored, deletes))!;
         remaining--;
       }
       if (page.next === null) return;
@@ -319,8 +350,15 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       writes.map((write) => write[1]),
     );
     const values = Array.isArray(dumped) ? dumped : await dumped;
-    const indexed = channels.map((channel, i): WritesToPut['writes'][number] => [WRITES_IDX_MAP[channel] ?? i, channel, values[i]!.type, values[i]!.bytes]);
-    const replace = indexed.length > 0 && indexed.every(([, channel]) => channel in WRITES_IDX_MAP);
+    // Own keys only: a channel named `constructor` or `toString` is an ordinary one.
+    const special = (channel: string): boolean => Object.hasOwn(WRITES_IDX_MAP, channel);
+    const indexed = channels.map((channel, i): WritesToPut['writes'][number] => [
+      special(channel) ? WRITES_IDX_MAP[channel]! : i,
+      channel,
+      values[i]!.type,
+      values[i]!.bytes,
+    ]);
+    const replace = indexed.length > 0 && indexed.every(([, channel]) => special(channel));
     const record: WritesToPut = { threadId, ns, checkpointId, taskId: task, taskPath: path, writes: indexed, replace };
     await this.#engine.call(lgWritesPut, () => [record] as const);
   }
@@ -332,10 +370,28 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
 
   async #deleteThread(threadId: string): Promise<void> {
     await this.#engine.call(lgThreadDelete, () => [configText('threadId', threadId)] as const);
+    this.#deletes++;
     // A new checkpoint of the thread could store other values under versions it held.
-    const prefix = `${threadId}\u0000`;
+    const prefix = threadKey(threadId);
     this.#values.deleteWhere((key) => key.startsWith(prefix));
     this.#known.deleteWhere((key) => key.startsWith(prefix));
+  }
+
+  /**
+   * The versions the last tuple of a thread's namespace held that #values holds still:
+   * those the cache dropped since are not named, or the store would send none of their
+   * bytes and the checkpoint would be read a second time.
+   */
+  #stillHeld(held: Held): KnownVersions {
+    let kept: Record<string, number | string> | undefined;
+    for (const channel in held.keys) {
+      if (this.#values.get(held.keys[channel]!) !== undefined) continue;
+      // One dropped: the others still held are named.
+      kept = Object.create(null) as Record<string, number | string>;
+      for (const other in held.keys) if (this.#values.get(held.keys[other]!) !== undefined) kept[other] = held.versions[other]!;
+      break;
+    }
+    return kept ?? held.versions;
   }
 
   /**
@@ -344,46 +400,63 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
    * longer held. Decoded values are frozen and kept, so the next tuple of the thread
    * decodes only the channels that changed.
    */
-  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions): Promise<[string, unknown][] | undefined> {
+  async #channelValues(stored: StoredCheckpoint, versions: ChannelVersions, deletes: number, prior: Held | undefined): Promise<[string, unknown][] | undefined> {
     const values: [string, unknown][] = [];
-    const held: Record<string, number | string> = {};
+    const held = newHeld();
     for (const [channel, type, bytes] of stored.values) {
       const version = Object.hasOwn(versions, channel) ? versions[channel] : undefined;
-      const key = version === undefined ? undefined : valueKey(stored.threadId, stored.ns, channel, version);
+      const key =
+        version === undefined
+          ? undefined
+          : prior !== undefined && prior.versions[channel] === version
+            ? prior.keys[channel]!
+            : valueKey(stored.threadId, stored.ns, channel, version);
       if (bytes === null) {
         const value = key === undefined ? undefined : this.#values.get(key);
         if (value === undefined) return undefined;
         values.push([channel, value]);
-        held[channel] = version!;
+        held.versions[channel] = version!;
+        held.keys[channel] = key!;
         continue;
       }
       // Sent anyway (a store that does not skip known values, or a version not yet held): decoded only if not held.
       const cached = key === undefined ? undefined : this.#values.get(key);
       if (cached !== undefined) {
         values.push([channel, cached]);
-        held[channel] = version!;
+        held.versions[channel] = version!;
+        held.keys[channel] = key!;
         continue;
       }
       const value: unknown = await this.#serde().load(type, bytes);
-      if (key !== undefined && value !== undefined && !ArrayBuffer.isView(value) && this.#values.enabled) {
-        this.#values.set(key, deepFreeze(value), bytes.byteLength);
-        held[channel] = version!;
+      // Kept only where freezing leaves nothing a caller can change (not a Map, a Set, bytes...),
+      // and named as held only if the cache can hold it: else each getTuple would read twice.
+      const fits = this.#values.enabled && bytes.byteLength <= this.#valuesBytes;
+      if (key !== undefined && value !== undefined && fits && deletes === this.#deletes && freezeShared(value)) {
+        this.#values.set(key, value, bytes.byteLength);
+        held.versions[channel] = version!;
+        held.keys[channel] = key;
       }
       values.push([channel, value]);
     }
-    if (this.#known.enabled) {
-      const names = Object.keys(held);
-      this.#known.set(`${stored.threadId}\u0000${stored.ns}`, held, KNOWN_ENTRY_BYTES + names.join('').length * 2);
+    if (this.#known.enabled && deletes === this.#deletes) {
+      // Each held version counts its cache key (its own string: not always the one #values holds) and a version.
+      let bytes = KNOWN_ENTRY_BYTES;
+      for (const channel in held.keys) bytes += held.keys[channel]!.length * 2 + 16;
+      this.#known.set(placeKey(stored.threadId, stored.ns), held, bytes);
     }
     return values;
   }
 
-  async #tuple(stored: StoredCheckpoint): Promise<CheckpointTuple | undefined> {
+  /**
+   * `deletes`: the saver's count of ended deleteThread calls when `stored` was asked for;
+   * `prior`: what the saver held of the thread's namespace then, if anything.
+   */
+  async #tuple(stored: StoredCheckpoint, deletes: number, prior?: Held): Promise<CheckpointTuple | undefined> {
     const serde = this.#serde();
     const rest = (await serde.load(stored.checkpoint[0], stored.checkpoint[1])) as Omit<Checkpoint, 'channel_values'>;
     const [metadata, values, pendingWrites] = await Promise.all([
       serde.load(stored.metadata[0], stored.metadata[1]) as Promise<CheckpointMetadata> | CheckpointMetadata,
-      this.#channelValues(stored, rest.channel_versions ?? {}),
+      this.#channelValues(stored, rest.channel_versions ?? {}, deletes, prior),
       Promise.all(
         stored.writes.map(
           async ([taskId, channel, type, bytes]): Promise<CheckpointPendingWrite> => [taskId, channel, await serde.load(type, bytes)],
