@@ -35,7 +35,9 @@ export function pgListener(options: ResolvedPostgresOptions, own?: OwnConnection
     let stopped = false;
     let client: Client | undefined;
     let retry: NodeJS.Timeout | undefined;
-    let connections = 0;
+    // Set once `ready` has settled: the waiters have looked, so a LISTEN made after that
+    // (a reconnect, or the first success after a failed first connect) missed what came between.
+    let looked = false;
     let readied!: () => void;
     const ready = new Promise<void>((resolve) => (readied = resolve));
     const onNotification = (message: Notification): void => {
@@ -55,6 +57,7 @@ export function pgListener(options: ResolvedPostgresOptions, own?: OwnConnection
         await next.connect();
         await next.query(`LISTEN ${quoteIdentifier(names.tasks)}; LISTEN ${quoteIdentifier(names.events)}`);
       } catch {
+        looked = true;
         readied();
         lost(next);
         return;
@@ -64,7 +67,8 @@ export function pgListener(options: ResolvedPostgresOptions, own?: OwnConnection
         void next.end().catch(() => {});
         return;
       }
-      if (connections++ > 0) emit({ kind: 'external' });
+      if (looked) emit({ kind: 'external' });
+      looked = true;
     };
     const lost = (which: Client): void => {
       if (client !== which) return;
