@@ -157,4 +157,20 @@ describeEachEngine('sessions.watch', (engine) => {
     await expect(store.sessions.watch(id, { after: 1 } as never).next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(store.sessions.watch(id, { signal: 'x' } as never).next()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
+
+  it('ends when its session is deleted and another is created with the same id before it looks again', async () => {
+    const store = await engine.open();
+    const { id } = await store.sessions.create({ appName: 'a', userId: 'u' });
+    const events = store.sessions.watch(id);
+    const first = events.next();
+    await sleep(50);
+    await store.sessions.appendEvent(id, { n: 1 });
+    expect((await within(first)).value).toMatchObject({ seq: 1 });
+    // The consumer holds the event: the watcher does not look until it asks for the next.
+    await store.sessions.delete(id);
+    await store.sessions.create({ id, appName: 'a', userId: 'u' });
+    await store.sessions.appendEvent(id, { other: 1 });
+    await store.sessions.appendEvent(id, { other: 2 });
+    expect(await within(events.next())).toEqual({ done: true, value: undefined });
+  });
 });

@@ -1,7 +1,7 @@
 import { aborted, StoreError } from '../api/errors.js';
 import type { SessionEvent, WatchSessionOptions } from '../api/types.js';
 import * as v from '../api/validate.js';
-import { sessionsEvents } from '../catalogue/session-events.js';
+import { sessionsEvents, type SessionVersion } from '../catalogue/session-events.js';
 import { sessionsHeads } from '../catalogue/session-watch.js';
 import type { StoreEngine } from '../api/engine.js';
 import { eventsOfRows } from './session-events-cache.js';
@@ -71,12 +71,22 @@ async function* follow(
     if (head === null || head === undefined) throw new StoreError('NOT_FOUND', `session ${id} does not exist`);
     let seq: number = last ?? head;
     sleeper.lastSeq = seq;
+    // The session it follows: a session deleted and created again with the same id, before
+    // the watcher looked, is another session, whose seqs start again at 1. Its first page's
+    // (rowid, created at) tell them apart; its head, lower than a seq this one reached,
+    // where no page says.
+    let reached = head;
+    let self: SessionVersion | undefined;
     for (;;) {
       const after: number = seq;
       const page = await engine.call(sessionsEvents, () => [id, after, MAX_SEQ, WATCH_PAGE, 'asc', null] as const, signal);
+      if (page.version !== null) {
+        if (self !== undefined && (page.version[0] !== self[0] || page.version[1] !== self[1])) return;
+        self = page.version;
+      }
       for (const event of eventsOfRows(page.items)) {
         if (signal?.aborted) throw aborted('sessions.watch', signal);
-        seq = event.seq;
+        seq = reached = event.seq;
         sleeper.lastSeq = seq;
         yield event;
       }
@@ -85,7 +95,7 @@ async function* follow(
       if (page.items.length === 0) {
         // Woken, and nothing new: the session may be gone (a delete wakes its watchers too).
         const [now] = await engine.call(sessionsHeads, () => [[id]] as const, signal);
-        if (now === null) return;
+        if (now === null || now === undefined || now < reached) return;
       }
       await sleeper.park(Infinity, signal, 'sessions.watch');
     }
