@@ -89,6 +89,26 @@ describeEachEngine('waiting claims', (engine) => {
     expect((await watching)?.id).toBe('back');
   });
 
+  it('a claim woken by a new task but aborted before it looks hands the wake on to one that can take the task', async () => {
+    const store = await engine.open();
+    const controller = new AbortController();
+    // The first parked claim takes any type: a new task's wake reaches it first.
+    const anyType = store.tasks.claimNext({ waitMs: 60_000, signal: controller.signal });
+    const anyOutcome = anyType.then(() => 'claimed', (error: { code?: string }) => error.code);
+    await vi.waitFor(() => expect(claims(store)).toBe(1));
+    const coder = store.tasks.claimNext({ agentType: 'coder', waitMs: 60_000 });
+    await vi.waitFor(() => expect(claims(store)).toBe(2));
+    await sleep(20);
+    // Aborted in the same turn as the create that woke it: it rejects without looking.
+    const created = store.tasks.create({ id: 'c', prompt: 'p', inputData: {}, agentType: 'coder' });
+    controller.abort();
+    await created;
+    expect(await anyOutcome).toBe('ABORTED');
+    // Woken, not left parked until its wait ends.
+    expect(await settledWithin(coder, 2_000)).toEqual({ settled: true });
+    expect((await coder)?.id).toBe('c');
+  });
+
   it('an aborted signal rejects ABORTED and claims nothing; close() rejects CLOSED', async () => {
     const store = await engine.open();
     const controller = new AbortController();

@@ -28,12 +28,15 @@ export async function claimWaiting(
   const hub = wakeupsOf(engine);
   // Parked before the first look: a task created while it looks wakes it.
   const sleeper = hub.addClaim(typeof options.agentType === 'string' ? options.agentType : null);
+  // Set while a park has ended and the look after it has not: a wake it took and never used.
+  let unlooked = false;
   try {
     await hub.ready;
     let deadline: number | undefined;
     for (;;) {
       const epoch = hub.tasksEpoch;
       const outcome = await claim();
+      unlooked = false;
       if (outcome.task !== undefined) {
         if (sleeper.vague) hub.passOn(sleeper);
         return outcome.task;
@@ -48,8 +51,11 @@ export async function claimWaiting(
         ms = Math.min(ms, Math.max(LEASE_SLACK_MS, Date.parse(outcome.nextLeaseExpiry) - Date.now() + LEASE_SLACK_MS));
       }
       await sleeper.park(ms, options.signal, 'tasks.claimNext');
+      unlooked = true;
     }
   } finally {
+    // Woken, then its look refused (aborted, closed): the wake goes on to another claim.
+    if (unlooked) sleeper.woken = true;
     hub.removeClaim(sleeper);
   }
 }

@@ -151,8 +151,16 @@ export class Wakeups {
     this.#release();
   }
 
-  /** A parked claim that claimed a task after a vague wake: the next one of its kind looks too. */
+  /**
+   * A parked claim that claimed a task after a vague wake, or leaves with a wake unused:
+   * the next one of its kind looks too. One that took any type may have had a wake meant
+   * for a task of any type: the first of each kind looks.
+   */
   passOn(from: ClaimSleeper): void {
+    if (from.agentType === null) {
+      this.#wakeEachKind(from);
+      return;
+    }
     const takes = (s: ClaimSleeper): boolean => s !== from && !s.woken && (s.agentType === null || s.agentType === from.agentType);
     (this.#claims.find((s) => s.parked && takes(s)) ?? this.#claims.find(takes))?.wake(true);
   }
@@ -255,10 +263,10 @@ export class Wakeups {
     (this.#claims.find((s) => s.parked && takes(s)) ?? this.#claims.find((s) => !s.woken && takes(s)))?.wake(vague);
   }
 
-  #wakeEachKind(): void {
+  #wakeEachKind(except?: ClaimSleeper): void {
     const seen = new Set<string | null>();
     for (const sleeper of this.#claims) {
-      if (seen.has(sleeper.agentType)) continue;
+      if (sleeper === except || seen.has(sleeper.agentType)) continue;
       seen.add(sleeper.agentType);
       if (!sleeper.woken) sleeper.wake(true);
     }
