@@ -120,8 +120,6 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
   #owned = false;
   /** Decoded channel values (frozen), by thread, namespace, channel and version. */
   readonly #values: DecodeCache<string, unknown>;
-  /** The bound of #values in bytes: a value whose bytes pass it is not kept. */
-  readonly #valuesBytes: number;
   /** By thread and namespace: the versions of the channel values last handed out and held in #values. */
   readonly #known: DecodeCache<string, Held>;
   /** `serde` with plain JSON written and read without JsonPlusSerializer's replacer and reviver. */
@@ -139,9 +137,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
     if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0)) {
       throw invalidArgument(`decodeCacheBytes must be an integer of 0 or more, got ${describeValue(bytes)}`);
     }
-    this.#valuesBytes = bytes ?? this.#engine.options.decodeCacheBytes;
-    this.#values = new DecodeCache(this.#valuesBytes);
-    this.#known = new DecodeCache(this.#valuesBytes);
+    this.#values = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
+    this.#known = new DecodeCache(bytes ?? this.#engine.options.decodeCacheBytes);
   }
 
   /** Opens (creating if needed) a store on a database file, for this saver alone; {@link close} closes it. */
@@ -429,8 +426,8 @@ export class AbathurSaver extends BaseCheckpointSaver<number> {
       }
       const value: unknown = await this.#serde().load(type, bytes);
       // Kept only where freezing leaves nothing a caller can change (not a Map, a Set, bytes...),
-      // and named as held only if the cache can hold it: else each getTuple would read twice.
-      const fits = this.#values.enabled && bytes.byteLength <= this.#valuesBytes;
+      // and only if the cache can hold it: one it cannot is neither frozen nor named as held.
+      const fits = this.#values.fits(bytes.byteLength);
       if (key !== undefined && value !== undefined && fits && deletes === this.#deletes && freezeShared(value)) {
         this.#values.set(key, value, bytes.byteLength);
         held.versions[channel] = version!;

@@ -32,6 +32,11 @@ export class DecodeCache<K, V> {
     return this.#maxBytes > 0;
   }
 
+  /** Whether a value of `bytes` would be kept: the cache is on and the value within its bound. */
+  fits(bytes: number): boolean {
+    return this.enabled && bytes <= this.#maxBytes;
+  }
+
   get(key: K): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
@@ -41,7 +46,7 @@ export class DecodeCache<K, V> {
 
   set(key: K, value: V, bytes: number): void {
     this.delete(key);
-    if (bytes > this.#maxBytes) return;
+    if (!this.fits(bytes)) return;
     // Room first, then the new entry: placed after any entry given a second chance here, it cannot be the one dropped.
     while (this.#bytes + bytes > this.#maxBytes) {
       // Never empty here: with nothing held, the new entry fits the bound alone.
